@@ -1,0 +1,97 @@
+//! Per-request headers and query parameters computed at request time (auth tokens that rotate,
+//! tracing ids, counters).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::error::Result;
+
+/// Which protocol operation a request belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Operation {
+    /// `PUT`: create or fork a stream.
+    Create,
+    /// `HEAD`: stream metadata.
+    Head,
+    /// `DELETE`.
+    Delete,
+    /// `POST`: a plain append (possibly closing).
+    Append,
+    /// `POST` with `Stream-Closed: true` and no body.
+    Close,
+    /// `GET`: one request of a read session (catch-up, long-poll or SSE).
+    Read,
+    /// `POST` of an idempotent producer batch.
+    ProducerBatch,
+}
+
+impl Operation {
+    /// A lower-case name, for logs and foreign callers.
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::Create => "create",
+            Operation::Head => "head",
+            Operation::Delete => "delete",
+            Operation::Append => "append",
+            Operation::Close => "close",
+            Operation::Read => "read",
+            Operation::ProducerBatch => "producer-batch",
+        }
+    }
+}
+
+/// What a [`RequestDecorator`] is told about the request it decorates.
+#[derive(Debug, Clone)]
+pub struct RequestInfo {
+    /// The operation.
+    pub operation: Operation,
+    /// The HTTP method.
+    pub method: &'static str,
+    /// The stream URL (without query parameters added by the client).
+    pub url: String,
+}
+
+/// Headers and query parameters to add to one request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Decorations {
+    /// Headers; they replace default headers of the same name.
+    pub headers: Vec<(String, String)>,
+    /// Query parameters, added after the protocol's own.
+    pub query: Vec<(String, String)>,
+}
+
+/// A boxed future returned by a decorator.
+pub type DecorateFuture = Pin<Box<dyn Future<Output = Result<Decorations>> + Send + 'static>>;
+
+/// Computes per-request headers and query parameters.
+///
+/// Called once per operation (retries of that operation reuse the result), once per request of
+/// a read session (so long-lived readers pick up rotated tokens), and once per producer batch.
+/// An error fails the operation with that error.
+pub trait RequestDecorator: Send + Sync + 'static {
+    /// Returns the decorations for the request described by `info`.
+    fn decorate(&self, info: &RequestInfo) -> DecorateFuture;
+}
+
+/// A synchronous decorator made from a closure.
+struct FnDecorator<F>(F);
+
+impl<F> RequestDecorator for FnDecorator<F>
+where
+    F: Fn(&RequestInfo) -> Result<Decorations> + Send + Sync + 'static,
+{
+    fn decorate(&self, info: &RequestInfo) -> DecorateFuture {
+        let result = (self.0)(info);
+        Box::pin(std::future::ready(result))
+    }
+}
+
+/// Wraps a synchronous closure as a decorator.
+pub fn decorator_fn<F>(f: F) -> Arc<dyn RequestDecorator>
+where
+    F: Fn(&RequestInfo) -> Result<Decorations> + Send + Sync + 'static,
+{
+    Arc::new(FnDecorator(f))
+}

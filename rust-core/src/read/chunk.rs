@@ -1,0 +1,96 @@
+//! One unit of data returned by a read session.
+
+use bytes::Bytes;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::offset::Offset;
+
+/// Data read from a stream, with the position after it.
+///
+/// For JSON-mode streams, [`Chunk::messages`] holds each message (already validated); `data` is the
+/// JSON array text they came in. Bytes are reference-counted: cloning or slicing does not copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    data: Bytes,
+    messages: Option<Vec<Bytes>>,
+    offset: Offset,
+    cursor: Option<String>,
+    up_to_date: bool,
+    closed: bool,
+}
+
+impl Chunk {
+    pub(crate) fn new(
+        data: Bytes,
+        messages: Option<Vec<Bytes>>,
+        offset: Offset,
+        cursor: Option<String>,
+        up_to_date: bool,
+        closed: bool,
+    ) -> Chunk {
+        Chunk {
+            data,
+            messages,
+            offset,
+            cursor,
+            up_to_date,
+            closed,
+        }
+    }
+
+    /// The raw bytes (for JSON streams, the JSON array text).
+    pub fn data(&self) -> &Bytes {
+        &self.data
+    }
+
+    /// Takes the raw bytes.
+    pub fn into_data(self) -> Bytes {
+        self.data
+    }
+
+    /// For JSON-mode streams, each message's JSON text; `None` for other content types.
+    pub fn messages(&self) -> Option<&[Bytes]> {
+        self.messages.as_deref()
+    }
+
+    /// The data as UTF-8 text.
+    ///
+    /// Fails with [`ErrorKind::Parse`] if the bytes are not UTF-8. Chunk boundaries follow the
+    /// writer's appends, so text appended whole decodes whole.
+    pub fn text(&self) -> Result<&str> {
+        std::str::from_utf8(&self.data).map_err(|e| {
+            Error::new(
+                ErrorKind::Parse,
+                format!("the chunk at offset {} is not valid UTF-8: {e}", self.offset),
+            )
+        })
+    }
+
+    /// Whether the chunk carries data (at least one message, for JSON streams).
+    pub fn has_data(&self) -> bool {
+        match &self.messages {
+            Some(messages) => !messages.is_empty(),
+            None => !self.data.is_empty(),
+        }
+    }
+
+    /// The offset just past this chunk: where to resume.
+    pub fn offset(&self) -> &Offset {
+        &self.offset
+    }
+
+    /// The server's cursor at this point (save it with the offset).
+    pub fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    /// Whether this chunk reached the tail of the stream when it was served.
+    pub fn up_to_date(&self) -> bool {
+        self.up_to_date
+    }
+
+    /// Whether the stream is closed and this is its end.
+    pub fn closed(&self) -> bool {
+        self.closed
+    }
+}

@@ -1,0 +1,78 @@
+//! Splitting a JSON-mode body (a JSON array) into its messages without copying them.
+
+use bytes::Bytes;
+use serde_json::value::RawValue;
+
+/// Validates `body` as a JSON array and returns each element as a slice of `body`.
+///
+/// An empty body counts as an empty array (some servers send nothing for an empty range). A body
+/// that is not a complete JSON array (truncated, corrupt, or another JSON type) is an error.
+pub(crate) fn split_messages(body: &Bytes) -> Result<Vec<Bytes>, String> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Vec::new());
+    }
+    let elements: Vec<&RawValue> = serde_json::from_slice(body).map_err(|e| {
+        format!(
+            "the JSON body ({} bytes) is not a valid JSON array: {e}",
+            body.len()
+        )
+    })?;
+    let base = body.as_ptr() as usize;
+    Ok(elements
+        .iter()
+        .map(|raw| {
+            let text = raw.get();
+            // RawValue borrows from `body`, so its text is a sub-slice; slice instead of copying.
+            let start = text.as_ptr() as usize - base;
+            body.slice(start..start + text.len())
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(s: &str) -> Result<Vec<String>, String> {
+        split_messages(&Bytes::copy_from_slice(s.as_bytes())).map(|v| {
+            v.into_iter()
+                .map(|b| String::from_utf8(b.to_vec()).unwrap())
+                .collect()
+        })
+    }
+
+    #[test]
+    fn yields_each_element_verbatim() {
+        assert_eq!(
+            split(r#"[{"a":1}, [1,2] ,"s\"x",3.5e2,null]"#).unwrap(),
+            vec![r#"{"a":1}"#, "[1,2]", r#""s\"x""#, "3.5e2", "null"]
+        );
+    }
+
+    #[test]
+    fn multiline_arrays_from_sse_parse() {
+        assert_eq!(
+            split("[\n{\"k\":\"v\"},\n{\"k\":\"w\"}\n]").unwrap(),
+            vec![r#"{"k":"v"}"#, r#"{"k":"w"}"#]
+        );
+    }
+
+    #[test]
+    fn empty_bodies_and_arrays_have_no_messages() {
+        assert!(split("").unwrap().is_empty());
+        assert!(split("[]").unwrap().is_empty());
+        assert!(split(" [ ] ").unwrap().is_empty());
+    }
+
+    #[test]
+    fn truncated_corrupt_and_non_array_bodies_are_errors() {
+        for bad in [r#"[{"a":1},{"b""#, r#"[{"a":1}"#, "[1,]", "{\"a\":1}", "[1] x", "\u{0}"] {
+            assert!(split(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn unicode_is_preserved() {
+        assert_eq!(split(r#"["h\u00e9", "😀"]"#).unwrap(), vec![r#""h\u00e9""#, r#""😀""#]);
+    }
+}

@@ -1,0 +1,469 @@
+//! Sending one protocol request and turning non-success answers into typed errors.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, StatusCode};
+use url::Url;
+
+use crate::client::{Client, header_map};
+use crate::decorate::{Decorations, Operation, RequestInfo};
+use crate::error::{Error, ErrorDetail, ErrorKind, Result};
+use crate::protocol::{
+    PRODUCER_EPOCH, PRODUCER_EXPECTED_SEQ, PRODUCER_RECEIVED_SEQ, ResponseHeaders,
+};
+use crate::retry::parse_retry_after;
+
+/// Longest error body kept as the error message.
+const MAX_ERROR_MESSAGE: usize = 2048;
+/// Most bytes read from an error response; the rest is discarded with the connection.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// One protocol request, before decoration.
+pub(crate) struct Request<'a> {
+    pub(crate) operation: Operation,
+    pub(crate) method: Method,
+    pub(crate) url: &'a Url,
+    /// Protocol query parameters (sent sorted by name together with decorated ones).
+    pub(crate) params: Vec<(&'static str, String)>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Option<Bytes>,
+    pub(crate) timeout: Duration,
+}
+
+impl<'a> Request<'a> {
+    pub(crate) fn new(operation: Operation, method: Method, url: &'a Url, timeout: Duration) -> Self {
+        Request {
+            operation,
+            method,
+            url,
+            params: Vec::new(),
+            headers: HeaderMap::new(),
+            body: None,
+            timeout,
+        }
+    }
+
+    pub(crate) fn header(&mut self, name: &'static str, value: &str) -> Result<()> {
+        let value = HeaderValue::from_str(value).map_err(|_| {
+            Error::invalid_argument(name, format!("{value:?} is not a valid header value"))
+                .with_url(self.url.as_str())
+        })?;
+        self.headers.insert(HeaderName::from_static(name), value);
+        Ok(())
+    }
+}
+
+/// A complete response: status, headers and the whole body.
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+impl Reply {
+    pub(crate) fn headers(&self) -> ResponseHeaders<'_> {
+        ResponseHeaders(&self.headers)
+    }
+}
+
+/// Facts about the request that decide how an error status is classified.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct ErrorContext {
+    pub(crate) sent_stream_seq: bool,
+    pub(crate) is_read: bool,
+}
+
+impl Client {
+    /// Runs the client's decorator for one operation, if there is one.
+    pub(crate) async fn decorations(
+        &self,
+        operation: Operation,
+        method: &Method,
+        url: &Url,
+    ) -> Result<Option<Decorations>> {
+        let Some(decorator) = &self.inner.decorator else {
+            return Ok(None);
+        };
+        let info = RequestInfo {
+            operation,
+            method: static_method(method),
+            url: url.to_string(),
+        };
+        decorator
+            .decorate(&info)
+            .await
+            .map(Some)
+            .map_err(|e| e.with_url(url.as_str()))
+    }
+
+    /// Sends the request and waits for the response headers (the body is left unread).
+    pub(crate) async fn send(
+        &self,
+        request: &Request<'_>,
+        decorations: Option<&Decorations>,
+    ) -> Result<reqwest::Response> {
+        let url = request_url(request.url, &request.params, decorations);
+        let mut headers = self.inner.default_headers.clone();
+        if let Some(decorations) = decorations {
+            headers.extend(header_map(&decorations.headers, "dynamic header")?);
+        }
+        headers.extend(request.headers.clone());
+        let mut builder = self
+            .inner
+            .http
+            .request(request.method.clone(), url)
+            .headers(headers);
+        if let Some(body) = &request.body {
+            builder = builder.body(body.clone());
+        }
+        let stream_url = request.url.as_str();
+        match tokio::time::timeout(request.timeout, builder.send()).await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(e)) => Err(network_error(e, stream_url)),
+            Err(_) => Err(timeout_error(request.timeout, stream_url)),
+        }
+    }
+
+    /// Sends the request and reads the whole response; non-2xx statuses become errors.
+    pub(crate) async fn execute(
+        &self,
+        request: &Request<'_>,
+        decorations: Option<&Decorations>,
+        context: ErrorContext,
+    ) -> Result<Reply> {
+        let deadline = tokio::time::Instant::now() + request.timeout;
+        let response = self.send(request, decorations).await?;
+        let stream_url = request.url.as_str();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let limit = if status.is_success() {
+            usize::MAX
+        } else {
+            MAX_ERROR_BODY
+        };
+        let body = match tokio::time::timeout_at(deadline, read_body(response, limit)).await {
+            Ok(Ok(body)) => body,
+            Ok(Err(e)) => return Err(network_error(e, stream_url)),
+            Err(_) => return Err(timeout_error(request.timeout, stream_url)),
+        };
+        if status.is_success() {
+            Ok(Reply {
+                status,
+                headers,
+                body,
+            })
+        } else {
+            Err(status_error(status, &headers, &body, stream_url, context))
+        }
+    }
+
+    /// Decorates once, then executes with the client's retry policy (for safe operations).
+    pub(crate) async fn execute_with_retries(
+        &self,
+        request: &Request<'_>,
+        context: ErrorContext,
+    ) -> Result<Reply> {
+        let decorations = self
+            .decorations(request.operation, &request.method, request.url)
+            .await?;
+        self.inner
+            .config
+            .retry
+            .run(|| self.execute(request, decorations.as_ref(), context))
+            .await
+    }
+
+    /// Decorates and executes exactly once (for operations that are not safe to repeat).
+    pub(crate) async fn execute_once(
+        &self,
+        request: &Request<'_>,
+        context: ErrorContext,
+    ) -> Result<Reply> {
+        let decorations = self
+            .decorations(request.operation, &request.method, request.url)
+            .await?;
+        self.execute(request, decorations.as_ref(), context).await
+    }
+}
+
+fn static_method(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::PUT => "PUT",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::DELETE => "DELETE",
+        _ => "OTHER",
+    }
+}
+
+/// The stream URL plus protocol and decorated query parameters, sorted by name so that equal
+/// requests have equal URLs (better CDN collapsing).
+fn request_url(
+    stream_url: &Url,
+    params: &[(&'static str, String)],
+    decorations: Option<&Decorations>,
+) -> Url {
+    let extra = decorations.map(|d| d.query.as_slice()).unwrap_or_default();
+    if params.is_empty() && extra.is_empty() {
+        return stream_url.clone();
+    }
+    let mut pairs: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .chain(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .collect();
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    let mut url = stream_url.clone();
+    url.query_pairs_mut().extend_pairs(pairs);
+    url
+}
+
+/// Reads a body, stopping at `limit` bytes.
+pub(crate) async fn read_body(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> std::result::Result<Bytes, reqwest::Error> {
+    let first = match response.chunk().await? {
+        Some(chunk) => chunk,
+        None => return Ok(Bytes::new()),
+    };
+    // Most bodies arrive in one piece; avoid a copy then.
+    let Some(second) = response.chunk().await? else {
+        return Ok(first);
+    };
+    let capacity = response
+        .content_length()
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+        .unwrap_or(0)
+        .min(limit)
+        .max(first.len() + second.len());
+    let mut body = BytesMut::with_capacity(capacity);
+    body.extend_from_slice(&first);
+    body.extend_from_slice(&second);
+    while body.len() < limit {
+        match response.chunk().await? {
+            Some(chunk) => body.extend_from_slice(&chunk),
+            None => break,
+        }
+    }
+    body.truncate(limit);
+    Ok(body.freeze())
+}
+
+pub(crate) fn network_error(e: reqwest::Error, stream_url: &str) -> Error {
+    let kind = if e.is_timeout() {
+        ErrorKind::Timeout
+    } else {
+        ErrorKind::Network
+    };
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    Error::new(kind, message)
+        .with_url(stream_url)
+        .with_source(e)
+}
+
+pub(crate) fn timeout_error(limit: Duration, stream_url: &str) -> Error {
+    Error::new(
+        ErrorKind::Timeout,
+        format!("no complete response within {limit:?}"),
+    )
+    .with_url(stream_url)
+}
+
+/// Classifies a non-success response.
+pub(crate) fn status_error(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+    stream_url: &str,
+    context: ErrorContext,
+) -> Error {
+    let h = ResponseHeaders(headers);
+    let mut detail = ErrorDetail::default();
+    let kind = match status.as_u16() {
+        400 if context.is_read => ErrorKind::InvalidOffset,
+        400 => ErrorKind::BadRequest,
+        401 => ErrorKind::Unauthorized,
+        403 if h.text(PRODUCER_EPOCH).is_some() => {
+            detail.current_epoch = h.number(PRODUCER_EPOCH);
+            ErrorKind::StaleEpoch
+        }
+        403 => ErrorKind::Forbidden,
+        404 => ErrorKind::NotFound,
+        408 => ErrorKind::Timeout,
+        409 if h.closed() => ErrorKind::StreamClosed,
+        409 if h.text(PRODUCER_EXPECTED_SEQ).is_some() => {
+            detail.expected_seq = h.number(PRODUCER_EXPECTED_SEQ);
+            detail.received_seq = h.number(PRODUCER_RECEIVED_SEQ);
+            ErrorKind::SequenceGap
+        }
+        409 if context.sent_stream_seq => ErrorKind::SequenceConflict,
+        409 => ErrorKind::Conflict,
+        410 => ErrorKind::Gone,
+        413 => ErrorKind::PayloadTooLarge,
+        429 => ErrorKind::RateLimited,
+        501 | 505 => ErrorKind::UnexpectedStatus,
+        500..=599 => ErrorKind::ServerError,
+        _ => ErrorKind::UnexpectedStatus,
+    };
+    if matches!(kind, ErrorKind::RateLimited | ErrorKind::ServerError) {
+        detail.retry_after_ms = h
+            .text("retry-after")
+            .and_then(parse_retry_after)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    }
+    Error::new(kind, server_message(status, body))
+        .with_url(stream_url)
+        .with_status(status.as_u16())
+        .with_detail(detail)
+}
+
+/// The server's explanation: a JSON `message`/`error` field, else the body text, else the reason
+/// phrase.
+fn server_message(status: StatusCode, body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    let extracted = serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| json_message(&v));
+    let message = match extracted {
+        Some(m) => m,
+        None if !text.is_empty() => text.to_string(),
+        None => status.canonical_reason().unwrap_or("no message").to_string(),
+    };
+    truncate(message, MAX_ERROR_MESSAGE)
+}
+
+fn json_message(value: &serde_json::Value) -> Option<String> {
+    let field = |v: &serde_json::Value, name: &str| {
+        v.get(name).and_then(|m| m.as_str()).map(str::to_owned)
+    };
+    field(value, "message")
+        .or_else(|| field(value, "error"))
+        .or_else(|| value.get("error").and_then(|e| field(e, "message")))
+}
+
+fn truncate(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push('…');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classify(status: u16, headers: &[(&'static str, &str)], ctx: ErrorContext) -> Error {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(*k, v.parse().unwrap());
+        }
+        status_error(
+            StatusCode::from_u16(status).unwrap(),
+            &map,
+            b"server says no",
+            "http://h/s",
+            ctx,
+        )
+    }
+
+    #[test]
+    fn conflicts_are_told_apart_by_headers() {
+        let ctx = ErrorContext::default();
+        assert_eq!(
+            classify(409, &[("stream-closed", "true")], ctx).kind(),
+            ErrorKind::StreamClosed
+        );
+        let gap = classify(
+            409,
+            &[("producer-expected-seq", "3"), ("producer-received-seq", "5")],
+            ctx,
+        );
+        assert_eq!(gap.kind(), ErrorKind::SequenceGap);
+        assert_eq!((gap.expected_seq(), gap.received_seq()), (Some(3), Some(5)));
+        let seq = ErrorContext {
+            sent_stream_seq: true,
+            ..ctx
+        };
+        assert_eq!(classify(409, &[], seq).kind(), ErrorKind::SequenceConflict);
+        assert_eq!(classify(409, &[], ctx).kind(), ErrorKind::Conflict);
+    }
+
+    #[test]
+    fn stale_epoch_carries_the_current_epoch() {
+        let err = classify(403, &[("producer-epoch", "7")], ErrorContext::default());
+        assert_eq!(err.kind(), ErrorKind::StaleEpoch);
+        assert_eq!(err.current_epoch(), Some(7));
+    }
+
+    #[test]
+    fn errors_carry_status_url_and_message() {
+        let err = classify(404, &[], ErrorContext::default());
+        assert_eq!(err.status(), Some(404));
+        assert_eq!(err.url(), Some("http://h/s"));
+        assert_eq!(err.message(), "server says no");
+    }
+
+    #[test]
+    fn retry_after_is_recorded_for_retryable_statuses() {
+        let err = classify(503, &[("retry-after", "2")], ErrorContext::default());
+        assert!(err.is_transient());
+        assert_eq!(err.detail().retry_after_ms, Some(2000));
+        assert!(!classify(501, &[], ErrorContext::default()).is_transient());
+    }
+
+    #[test]
+    fn bad_request_on_reads_is_an_invalid_offset() {
+        let read = ErrorContext {
+            is_read: true,
+            ..ErrorContext::default()
+        };
+        assert_eq!(classify(400, &[], read).kind(), ErrorKind::InvalidOffset);
+        assert_eq!(
+            classify(400, &[], ErrorContext::default()).kind(),
+            ErrorKind::BadRequest
+        );
+    }
+
+    #[test]
+    fn json_error_bodies_yield_their_message() {
+        assert_eq!(
+            server_message(StatusCode::CONFLICT, br#"{"error":{"message":"exists"}}"#),
+            "exists"
+        );
+        assert_eq!(
+            server_message(StatusCode::CONFLICT, br#"{"error":"differs"}"#),
+            "differs"
+        );
+        assert_eq!(server_message(StatusCode::NOT_FOUND, b""), "Not Found");
+    }
+
+    #[test]
+    fn query_parameters_are_sorted_and_encoded() {
+        let base = Url::parse("http://h/s").unwrap();
+        let url = request_url(
+            &base,
+            &[("offset", "a b+c".into()), ("live", "sse".into())],
+            Some(&Decorations {
+                headers: vec![],
+                query: vec![("auth".into(), "x&y".into())],
+            }),
+        );
+        assert_eq!(url.as_str(), "http://h/s?auth=x%26y&live=sse&offset=a+b%2Bc");
+    }
+}
