@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Build and test everything in this repository.
+#
+#   ./build.sh [build]   release build of all libraries (default)
+#   ./build.sh test      format check, clippy, test servers, all tests
+#   ./build.sh servers   install the real test servers into target/test-servers
+#   ./build.sh pack      (not yet available)
+#   ./build.sh bench     (not yet available)
+#
+# Environment: DS_TEST_SERVERS_DIR, DS_ELECTRIC_SERVER_BIN, DS_NODE_SERVER_DIR are
+# honoured the same way as by the Rust test harness (tests/harness).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+ROOT=$(pwd)
+
+# Keep in sync with tests/harness/src/install.rs.
+ELECTRIC_CRATE_VERSION=0.1.5
+NODE_PACKAGE=@durable-streams/server
+NODE_PACKAGE_VERSION=0.3.7
+SERVERS_DIR=${DS_TEST_SERVERS_DIR:-$ROOT/target/test-servers}
+
+section() {
+  printf '\n==== %s ====\n' "$*"
+}
+
+die() {
+  printf 'build.sh: %s\n' "$*" >&2
+  exit 1
+}
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || die "'$1' is required but not on PATH"
+}
+
+# ---------------------------------------------------------------- build steps
+
+build_rust() {
+  section "Rust: release build (cargo build --workspace --release)"
+  cargo build --workspace --release
+}
+
+# ---------------------------------------------------------------- test servers
+
+install_electric_server() {
+  section "Test server: Electric durable-streams-server $ELECTRIC_CRATE_VERSION"
+  if [ -n "${DS_ELECTRIC_SERVER_BIN:-}" ]; then
+    [ -x "$DS_ELECTRIC_SERVER_BIN" ] || die "DS_ELECTRIC_SERVER_BIN=$DS_ELECTRIC_SERVER_BIN is not an executable"
+    echo "using $DS_ELECTRIC_SERVER_BIN"
+    return
+  fi
+  local root="$SERVERS_DIR/rust"
+  local bin="$root/bin/durable-streams-server"
+  if [ -x "$bin" ]; then
+    echo "already installed: $bin"
+    return
+  fi
+  echo "building (about 2-3 minutes) into $root"
+  # cargo install uses its own temporary target dir unless CARGO_TARGET_DIR is set.
+  env -u CARGO_TARGET_DIR cargo install --locked durable-streams \
+    --version "$ELECTRIC_CRATE_VERSION" --root "$root"
+  [ -x "$bin" ] || die "cargo install finished but $bin is missing"
+}
+
+install_node_server() {
+  section "Test server: Node $NODE_PACKAGE@$NODE_PACKAGE_VERSION"
+  need node
+  need npm
+  local dir=${DS_NODE_SERVER_DIR:-$SERVERS_DIR/node}
+  local manifest="$dir/node_modules/$NODE_PACKAGE/package.json"
+  local installed=""
+  if [ -f "$manifest" ]; then
+    installed=$(node -p 'require(process.argv[1]).version' "$manifest" 2>/dev/null || true)
+  fi
+  if [ "$installed" = "$NODE_PACKAGE_VERSION" ]; then
+    echo "already installed: $dir"
+    return
+  fi
+  mkdir -p "$dir"
+  # Without a package.json npm would install into the nearest ancestor project.
+  if [ ! -f "$dir/package.json" ]; then
+    printf '{\n  "name": "ds-test-servers-node",\n  "private": true\n}\n' >"$dir/package.json"
+  fi
+  (cd "$dir" && npm install --no-audit --no-fund "$NODE_PACKAGE@$NODE_PACKAGE_VERSION")
+  # start.mjs is written next to node_modules by the harness when it starts the server.
+}
+
+install_servers() {
+  install_electric_server
+  install_node_server
+}
+
+# ---------------------------------------------------------------- test steps
+
+check_format() {
+  section "Rust: format check (cargo fmt --all -- --check)"
+  cargo fmt --all -- --check
+}
+
+lint_rust() {
+  section "Rust: clippy (cargo clippy --workspace --all-targets -- -D warnings)"
+  cargo clippy --workspace --all-targets -- -D warnings
+}
+
+test_rust() {
+  section "Rust: tests (cargo test --workspace)"
+  cargo test --workspace
+}
+
+# Later: test_c, test_dotnet (add them to cmd_test).
+
+# ---------------------------------------------------------------- commands
+
+cmd_build() {
+  need cargo
+  build_rust
+  section "build: done"
+}
+
+cmd_test() {
+  need cargo
+  check_format
+  lint_rust
+  install_servers
+  test_rust
+  section "test: all passed"
+}
+
+cmd_servers() {
+  need cargo
+  install_servers
+  section "servers: done ($SERVERS_DIR)"
+}
+
+not_yet() {
+  echo "build.sh: '$1' is not yet available" >&2
+  exit 2
+}
+
+usage() {
+  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+main() {
+  local cmd=${1:-build}
+  case "$cmd" in
+    build) cmd_build ;;
+    test) cmd_test ;;
+    servers) cmd_servers ;;
+    pack | bench) not_yet "$cmd" ;;
+    -h | --help | help) usage ;;
+    *)
+      usage >&2
+      exit 2
+      ;;
+  esac
+}
+
+main "$@"
