@@ -47,7 +47,10 @@ impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("base_url", &self.inner.base_url)
-            .field("default_headers", &self.inner.default_headers.keys().collect::<Vec<_>>())
+            .field(
+                "default_headers",
+                &self.inner.default_headers.keys().collect::<Vec<_>>(),
+            )
             .field("config", &self.inner.config)
             .finish()
     }
@@ -263,7 +266,10 @@ fn build_http_client(connect_timeout: Duration, user_agent: &str) -> Result<reqw
 
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let tls_error = |e: rustls::Error| {
-        Error::new(ErrorKind::InvalidArgument, format!("cannot configure TLS: {e}"))
+        Error::new(
+            ErrorKind::InvalidArgument,
+            format!("cannot configure TLS: {e}"),
+        )
     };
     let mut tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -282,7 +288,10 @@ fn build_http_client(connect_timeout: Duration, user_agent: &str) -> Result<reqw
         .user_agent(user_agent)
         .build()
         .map_err(|e| {
-            Error::new(ErrorKind::InvalidArgument, format!("cannot build the HTTP client: {e}"))
+            Error::new(
+                ErrorKind::InvalidArgument,
+                format!("cannot build the HTTP client: {e}"),
+            )
         })
 }
 
@@ -308,13 +317,23 @@ mod tests {
     #[test]
     fn absolute_urls_ignore_the_base() {
         let c = client(Some("http://h:1/v1/stream"));
-        assert_eq!(c.stream("https://other/x").unwrap().url(), "https://other/x");
+        assert_eq!(
+            c.stream("https://other/x").unwrap().url(),
+            "https://other/x"
+        );
     }
 
     #[test]
     fn malformed_urls_are_invalid_arguments() {
         let c = client(None);
-        for bad in ["", "relative/path", "ftp://h/x", "http://", "http://h/x#frag", "http://[::1"] {
+        for bad in [
+            "",
+            "relative/path",
+            "ftp://h/x",
+            "http://",
+            "http://h/x#frag",
+            "http://[::1",
+        ] {
             let err = c.stream(bad).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{bad:?}");
         }
@@ -322,7 +341,10 @@ mod tests {
 
     #[test]
     fn bad_headers_name_the_parameter() {
-        let err = Client::builder().header("bad name", "v").build().unwrap_err();
+        let err = Client::builder()
+            .header("bad name", "v")
+            .build()
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidArgument);
         assert!(err.message().starts_with("header:"));
         let err = Client::builder().header("x", "a\nb").build().unwrap_err();

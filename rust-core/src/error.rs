@@ -118,7 +118,10 @@ impl ErrorKind {
     pub fn is_transient(self) -> bool {
         matches!(
             self,
-            ErrorKind::Network | ErrorKind::Timeout | ErrorKind::ServerError | ErrorKind::RateLimited
+            ErrorKind::Network
+                | ErrorKind::Timeout
+                | ErrorKind::ServerError
+                | ErrorKind::RateLimited
         )
     }
 }
@@ -204,7 +207,10 @@ impl Error {
 
     /// An [`ErrorKind::InvalidArgument`] error naming the parameter at fault.
     pub fn invalid_argument(parameter: &str, problem: impl fmt::Display) -> Self {
-        Error::new(ErrorKind::InvalidArgument, format!("{parameter}: {problem}"))
+        Error::new(
+            ErrorKind::InvalidArgument,
+            format!("{parameter}: {problem}"),
+        )
     }
 
     pub(crate) fn cancelled() -> Self {

@@ -20,6 +20,7 @@ mod decorate;
 mod error;
 mod model;
 mod offset;
+mod producer;
 mod protocol;
 mod read;
 mod retry;
@@ -32,10 +33,9 @@ pub use decorate::{
     DecorateFuture, Decorations, Operation, RequestDecorator, RequestInfo, decorator_fn,
 };
 pub use error::{Error, ErrorDetail, ErrorKind, Result};
-pub use model::{
-    AppendOptions, AppendResult, CreateOptions, CreateResult, ForkFrom, StreamInfo,
-};
+pub use model::{AppendOptions, AppendResult, CreateOptions, CreateResult, ForkFrom, StreamInfo};
 pub use offset::Offset;
+pub use producer::{ErrorCallback, MAX_PROTOCOL_INTEGER, Producer, ProducerError, ProducerOptions};
 pub use read::{Chunk, ChunkStream, LiveMode, ReadOptions, ReadSession};
 pub use retry::RetryPolicy;
 pub use stream::Stream;

@@ -38,7 +38,10 @@ impl Offset {
     /// An offset exactly as the server sent it (already known to be a server token).
     pub(crate) fn from_server(token: &str) -> Result<Offset> {
         if token.is_empty() {
-            return Err(Error::new(ErrorKind::Parse, "the server sent an empty offset"));
+            return Err(Error::new(
+                ErrorKind::Parse,
+                "the server sent an empty offset",
+            ));
         }
         Ok(Offset::from_trusted(token))
     }

@@ -29,12 +29,16 @@ pub(crate) struct ResponseHeaders<'a>(pub(crate) &'a HeaderMap);
 
 impl ResponseHeaders<'_> {
     pub(crate) fn text(&self, name: &str) -> Option<&str> {
-        self.0.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
+        self.0
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
     }
 
     /// A protocol boolean: present only when its value is `true` (case-insensitive).
     pub(crate) fn flag(&self, name: &str) -> bool {
-        self.text(name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        self.text(name)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
 
     pub(crate) fn next_offset(&self) -> Result<Option<Offset>> {
@@ -73,12 +77,15 @@ impl ResponseHeaders<'_> {
     pub(crate) fn ttl(&self) -> Result<Option<Duration>> {
         match self.text(STREAM_TTL) {
             None => Ok(None),
-            Some(v) => v.parse::<u64>().map(|s| Some(Duration::from_secs(s))).map_err(|_| {
-                Error::new(
-                    ErrorKind::Parse,
-                    format!("the Stream-TTL header {v:?} is not a number of seconds"),
-                )
-            }),
+            Some(v) => v
+                .parse::<u64>()
+                .map(|s| Some(Duration::from_secs(s)))
+                .map_err(|_| {
+                    Error::new(
+                        ErrorKind::Parse,
+                        format!("the Stream-TTL header {v:?} is not a number of seconds"),
+                    )
+                }),
         }
     }
 

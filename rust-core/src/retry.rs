@@ -165,7 +165,12 @@ mod tests {
     fn validate_names_the_bad_field() {
         let mut p = fast();
         p.multiplier = 0.5;
-        assert!(p.validate().unwrap_err().message().starts_with("multiplier"));
+        assert!(
+            p.validate()
+                .unwrap_err()
+                .message()
+                .starts_with("multiplier")
+        );
         let mut p = fast();
         p.max_delay = Duration::ZERO;
         assert!(p.validate().unwrap_err().message().starts_with("max_delay"));

@@ -126,11 +126,10 @@ impl Stream {
             request.header("content-type", content_type)?;
         }
         if options.ttl.is_some() && options.expires_at.is_some() {
-            return Err(Error::invalid_argument(
-                "ttl",
-                "ttl and expires_at cannot both be set",
-            )
-            .with_url(self.url()));
+            return Err(
+                Error::invalid_argument("ttl", "ttl and expires_at cannot both be set")
+                    .with_url(self.url()),
+            );
         }
         if let Some(ttl) = options.ttl {
             if ttl.subsec_nanos() != 0 {
@@ -319,8 +318,10 @@ impl Stream {
             })?;
         }
         if body.len() == 1 {
-            return Err(Error::invalid_argument("values", "at least one message is required")
-                .with_url(self.url()));
+            return Err(
+                Error::invalid_argument("values", "at least one message is required")
+                    .with_url(self.url()),
+            );
         }
         body.push(b']');
         self.append_with(

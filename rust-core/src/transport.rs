@@ -33,7 +33,12 @@ pub(crate) struct Request<'a> {
 }
 
 impl<'a> Request<'a> {
-    pub(crate) fn new(operation: Operation, method: Method, url: &'a Url, timeout: Duration) -> Self {
+    pub(crate) fn new(
+        operation: Operation,
+        method: Method,
+        url: &'a Url,
+        timeout: Duration,
+    ) -> Self {
         Request {
             operation,
             method,
@@ -338,15 +343,17 @@ fn server_message(status: StatusCode, body: &[u8]) -> String {
     let message = match extracted {
         Some(m) => m,
         None if !text.is_empty() => text.to_string(),
-        None => status.canonical_reason().unwrap_or("no message").to_string(),
+        None => status
+            .canonical_reason()
+            .unwrap_or("no message")
+            .to_string(),
     };
     truncate(message, MAX_ERROR_MESSAGE)
 }
 
 fn json_message(value: &serde_json::Value) -> Option<String> {
-    let field = |v: &serde_json::Value, name: &str| {
-        v.get(name).and_then(|m| m.as_str()).map(str::to_owned)
-    };
+    let field =
+        |v: &serde_json::Value, name: &str| v.get(name).and_then(|m| m.as_str()).map(str::to_owned);
     field(value, "message")
         .or_else(|| field(value, "error"))
         .or_else(|| value.get("error").and_then(|e| field(e, "message")))
@@ -391,7 +398,10 @@ mod tests {
         );
         let gap = classify(
             409,
-            &[("producer-expected-seq", "3"), ("producer-received-seq", "5")],
+            &[
+                ("producer-expected-seq", "3"),
+                ("producer-received-seq", "5"),
+            ],
             ctx,
         );
         assert_eq!(gap.kind(), ErrorKind::SequenceGap);
@@ -464,6 +474,9 @@ mod tests {
                 query: vec![("auth".into(), "x&y".into())],
             }),
         );
-        assert_eq!(url.as_str(), "http://h/s?auth=x%26y&live=sse&offset=a+b%2Bc");
+        assert_eq!(
+            url.as_str(),
+            "http://h/s?auth=x%26y&live=sse&offset=a+b%2Bc"
+        );
     }
 }

@@ -61,7 +61,10 @@ impl Chunk {
         std::str::from_utf8(&self.data).map_err(|e| {
             Error::new(
                 ErrorKind::Parse,
-                format!("the chunk at offset {} is not valid UTF-8: {e}", self.offset),
+                format!(
+                    "the chunk at offset {} is not valid UTF-8: {e}",
+                    self.offset
+                ),
             )
         })
     }

@@ -66,13 +66,23 @@ mod tests {
 
     #[test]
     fn truncated_corrupt_and_non_array_bodies_are_errors() {
-        for bad in [r#"[{"a":1},{"b""#, r#"[{"a":1}"#, "[1,]", "{\"a\":1}", "[1] x", "\u{0}"] {
+        for bad in [
+            r#"[{"a":1},{"b""#,
+            r#"[{"a":1}"#,
+            "[1,]",
+            "{\"a\":1}",
+            "[1] x",
+            "\u{0}",
+        ] {
             assert!(split(bad).is_err(), "{bad:?}");
         }
     }
 
     #[test]
     fn unicode_is_preserved() {
-        assert_eq!(split(r#"["h\u00e9", "😀"]"#).unwrap(), vec![r#""h\u00e9""#, r#""😀""#]);
+        assert_eq!(
+            split(r#"["h\u00e9", "😀"]"#).unwrap(),
+            vec![r#""h\u00e9""#, r#""😀""#]
+        );
     }
 }

@@ -283,7 +283,9 @@ impl ReadSession {
                 config.request_timeout
             },
         );
-        request.params.push(("offset", self.offset.as_str().to_owned()));
+        request
+            .params
+            .push(("offset", self.offset.as_str().to_owned()));
         if live {
             request.params.push(("live", "long-poll".to_owned()));
             if let Some(cursor) = &self.cursor {
@@ -403,7 +405,9 @@ impl ReadSession {
         if self.sse.is_none() {
             match self.open_sse().await {
                 Ok(connection) => self.sse = Some(connection),
-                Err(e) if self.live == LiveMode::Auto && e.kind() == ErrorKind::UnexpectedStatus => {
+                Err(e)
+                    if self.live == LiveMode::Auto && e.kind() == ErrorKind::UnexpectedStatus =>
+                {
                     // The server does not do SSE here; long-poll works everywhere.
                     self.phase = Phase::LongPoll;
                     return Ok(None);
@@ -490,8 +494,8 @@ impl ReadSession {
             let shown: String = String::from_utf8_lossy(raw).chars().take(200).collect();
             self.parse_error(format!("malformed SSE control event {shown:?}: {e}"))
         })?;
-        let offset =
-            Offset::from_server(&control.stream_next_offset).map_err(|e| e.with_url(self.stream.url()))?;
+        let offset = Offset::from_server(&control.stream_next_offset)
+            .map_err(|e| e.with_url(self.stream.url()))?;
         self.sse_failures = 0;
         let (data, messages) = self.assemble(pending)?;
         self.offset = offset.clone();
@@ -533,10 +537,13 @@ impl ReadSession {
             _ => match &messages {
                 // Several arrays make one: rebuild the text so `data` stays valid JSON.
                 Some(messages) => join_json(messages),
-                None => pending.iter().fold(BytesMut::new(), |mut acc, d| {
-                    acc.extend_from_slice(d);
-                    acc
-                }).freeze(),
+                None => pending
+                    .iter()
+                    .fold(BytesMut::new(), |mut acc, d| {
+                        acc.extend_from_slice(d);
+                        acc
+                    })
+                    .freeze(),
             },
         };
         Ok((data, messages))
@@ -560,7 +567,9 @@ impl ReadSession {
             &self.stream.shared.url,
             client.inner.config.request_timeout,
         );
-        request.params.push(("offset", self.offset.as_str().to_owned()));
+        request
+            .params
+            .push(("offset", self.offset.as_str().to_owned()));
         request.params.push(("live", "sse".to_owned()));
         if let Some(cursor) = &self.cursor {
             request.params.push(("cursor", cursor.clone()));
@@ -714,13 +723,19 @@ mod tests {
     #[test]
     fn auto_mode_picks_sse_for_text_and_long_poll_for_bytes() {
         assert_eq!(live_phase(LiveMode::Auto, Some("text/plain")), Phase::Sse);
-        assert_eq!(live_phase(LiveMode::Auto, Some("application/json")), Phase::Sse);
+        assert_eq!(
+            live_phase(LiveMode::Auto, Some("application/json")),
+            Phase::Sse
+        );
         assert_eq!(
             live_phase(LiveMode::Auto, Some("application/octet-stream")),
             Phase::LongPoll
         );
         assert_eq!(live_phase(LiveMode::Auto, None), Phase::LongPoll);
-        assert_eq!(live_phase(LiveMode::LongPoll, Some("text/plain")), Phase::LongPoll);
+        assert_eq!(
+            live_phase(LiveMode::LongPoll, Some("text/plain")),
+            Phase::LongPoll
+        );
     }
 
     #[test]

@@ -174,7 +174,10 @@ mod tests {
     fn byte_by_byte_feeding_keeps_multibyte_characters_intact() {
         let input = "event: data\ndata: \u{4e2d}\u{6587}\u{1f680}\n\n";
         let pieces: Vec<&[u8]> = input.as_bytes().chunks(1).collect();
-        assert_eq!(parse_all(&pieces), vec![ev("data", "\u{4e2d}\u{6587}\u{1f680}")]);
+        assert_eq!(
+            parse_all(&pieces),
+            vec![ev("data", "\u{4e2d}\u{6587}\u{1f680}")]
+        );
     }
 
     #[test]
@@ -191,7 +194,10 @@ mod tests {
 
     #[test]
     fn empty_data_line_dispatches_an_empty_event() {
-        assert_eq!(parse_all(&[b"event: data\ndata:\n\n"]), vec![ev("data", "")]);
+        assert_eq!(
+            parse_all(&[b"event: data\ndata:\n\n"]),
+            vec![ev("data", "")]
+        );
     }
 
     #[test]

@@ -25,6 +25,7 @@
 
 pub mod http;
 mod install;
+pub mod proxy;
 
 use std::fmt;
 use std::fs::File;
@@ -41,6 +42,7 @@ pub use install::{
     ELECTRIC_CRATE_VERSION, NODE_PACKAGE_VERSION, electric_server_bin, node_server_dir,
     test_servers_dir, workspace_dir,
 };
+pub use proxy::{FaultCounts, FaultPlan, FaultProxy};
 
 /// How long a started server gets to answer HTTP before [`TestServer::start`] fails.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);

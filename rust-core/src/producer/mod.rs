@@ -1,0 +1,347 @@
+//! The idempotent producer: exactly-once, batched, pipelined appends (protocol section 5.2.1).
+//!
+//! Appends copy the message into a bounded buffer and return. A background task cuts batches
+//! (by bytes, count and linger), sends up to `max_in_flight` of them at once under
+//! `(producer id, epoch, sequence)`, resends failed ones with the same numbers until they are
+//! acknowledged, and settles acknowledgements in sequence order.
+
+mod buffer;
+mod delivery;
+mod options;
+mod sender;
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use serde::Serialize;
+use tokio::sync::{Notify, mpsc, oneshot, watch};
+
+pub use options::{ErrorCallback, MAX_PROTOCOL_INTEGER, ProducerOptions};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::offset::Offset;
+use crate::stream::Stream;
+use buffer::{Buffer, Limits, Wake};
+
+/// An error from the producer's background work, with what it affected.
+#[derive(Debug, Clone)]
+pub struct ProducerError {
+    /// What went wrong.
+    pub error: Error,
+    /// The epoch the affected batches were sent under.
+    pub epoch: u64,
+    /// The first and last sequence numbers of the affected batches that were sent, if any were.
+    pub seq_range: Option<(u64, u64)>,
+    /// How many appended messages were not written because of it.
+    pub message_count: u64,
+}
+
+impl std::fmt::Display for ProducerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({} messages lost", self.error, self.message_count)?;
+        if let Some((first, last)) = self.seq_range {
+            write!(f, ", epoch {} seq {first}..={last}", self.epoch)?;
+        }
+        f.write_str(")")
+    }
+}
+
+/// Settlement progress, watched by `flush`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Progress {
+    /// Messages acknowledged or failed, in append order.
+    pub(crate) settled: u64,
+    /// The offset after the last acknowledged batch.
+    pub(crate) last_offset: Option<Offset>,
+    /// Failures so far, and the last one.
+    pub(crate) failures: u64,
+    pub(crate) last_failure: Option<Error>,
+    /// The background task has ended.
+    pub(crate) stopped: bool,
+}
+
+/// State shared by the handle and the background task.
+pub(crate) struct Shared {
+    pub(crate) buffer: Mutex<Buffer>,
+    /// Wakes the sender: a batch started or was sealed, or a flush was requested.
+    pub(crate) work: Notify,
+    /// Wakes appenders waiting for room.
+    pub(crate) space: Notify,
+    pub(crate) progress: watch::Sender<Progress>,
+    pub(crate) epoch: AtomicU64,
+    pub(crate) next_seq: AtomicU64,
+    pub(crate) in_flight: AtomicUsize,
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Buffer> {
+        // Nothing panics while holding the lock; recover the data if something ever does.
+        self.buffer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Requests from the handle to the background task.
+pub(crate) enum Command {
+    Restart(oneshot::Sender<Result<u64>>),
+    Close(Option<Bytes>, oneshot::Sender<Result<Option<Offset>>>),
+    Detach(oneshot::Sender<Result<()>>),
+}
+
+/// An idempotent producer for one stream. Create it with [`Stream::producer`].
+///
+/// Appends are fire-and-forget: they return once the message is in the buffer, and errors of
+/// the background work arrive through [`ProducerOptions::on_error`] and the next
+/// [`Producer::flush`]. Dropping the producer stops its background task at once; call
+/// [`Producer::flush`], [`Producer::close`] or [`Producer::detach`] first to deliver what is
+/// buffered.
+pub struct Producer {
+    shared: Arc<Shared>,
+    commands: mpsc::UnboundedSender<Command>,
+    task: tokio::task::JoinHandle<()>,
+    producer_id: String,
+    stream: Stream,
+    /// Serialises `close`, `detach` and `restart`; holds the result of the first close.
+    lifecycle: tokio::sync::Mutex<Option<Result<Option<Offset>>>>,
+}
+
+impl std::fmt::Debug for Producer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Producer")
+            .field("url", &self.stream.url())
+            .field("producer_id", &self.producer_id)
+            .field("epoch", &self.epoch())
+            .field("next_seq", &self.next_seq())
+            .finish()
+    }
+}
+
+impl Stream {
+    /// Starts an idempotent producer writing to this stream as `producer_id`.
+    ///
+    /// Must be called within a Tokio runtime (the background task is spawned on it). Fails with
+    /// [`ErrorKind::InvalidArgument`] naming the parameter when an option is invalid.
+    pub fn producer(
+        &self,
+        producer_id: impl Into<String>,
+        options: ProducerOptions,
+    ) -> Result<Producer> {
+        let producer_id = producer_id.into();
+        options::validate_producer_id(&producer_id).map_err(|e| e.with_url(self.url()))?;
+        options.validate().map_err(|e| e.with_url(self.url()))?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidArgument,
+                "a producer must be created inside a Tokio runtime",
+            )
+            .with_url(self.url())
+        })?;
+        let limits = Limits {
+            max_batch_bytes: options.max_batch_bytes,
+            max_batch_items: options.max_batch_items,
+            max_buffered_messages: options.max_buffered_messages,
+            max_buffered_bytes: options.max_buffered_bytes,
+            linger: options.linger,
+        };
+        let shared = Arc::new(Shared {
+            buffer: Mutex::new(Buffer::new(limits)),
+            work: Notify::new(),
+            space: Notify::new(),
+            progress: watch::Sender::new(Progress::default()),
+            epoch: AtomicU64::new(options.epoch),
+            next_seq: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+        });
+        let (commands, command_rx) = mpsc::unbounded_channel();
+        let task = runtime.spawn(sender::run(
+            shared.clone(),
+            command_rx,
+            self.clone(),
+            producer_id.clone(),
+            options,
+        ));
+        Ok(Producer {
+            shared,
+            commands,
+            task,
+            producer_id,
+            stream: self.clone(),
+            lifecycle: tokio::sync::Mutex::new(None),
+        })
+    }
+}
+
+impl Producer {
+    /// Copies `data` into the buffer as one message, without waiting.
+    ///
+    /// Fails with [`ErrorKind::BufferFull`] when the buffer limits are reached (retry later or use
+    /// [`Producer::append`]), [`ErrorKind::ProducerClosed`] after close or detach, and with the
+    /// background failure (for example [`ErrorKind::StaleEpoch`]) after one, until
+    /// [`Producer::restart`].
+    pub fn try_append(&self, data: &[u8]) -> Result<()> {
+        let wake = self.shared.lock().try_push(data)?;
+        if wake == Wake::Yes {
+            self.shared.work.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Copies `data` into the buffer as one message, waiting for room if the buffer is full.
+    pub async fn append(&self, data: &[u8]) -> Result<()> {
+        loop {
+            let room = self.shared.space.notified();
+            tokio::pin!(room);
+            // Register before trying, so a release between the try and the wait is not missed.
+            room.as_mut().enable();
+            match self.try_append(data) {
+                Err(e) if e.kind() == ErrorKind::BufferFull => room.await,
+                other => return other,
+            }
+        }
+    }
+
+    /// Serialises `value` as one JSON message and appends it without waiting.
+    pub fn try_append_json<T: Serialize + ?Sized>(&self, value: &T) -> Result<()> {
+        self.try_append(&to_json(value)?)
+    }
+
+    /// Serialises `value` as one JSON message and appends it, waiting for room.
+    pub async fn append_json<T: Serialize + ?Sized>(&self, value: &T) -> Result<()> {
+        self.append(&to_json(value)?).await
+    }
+
+    /// Waits until every message appended before this call is acknowledged (no polling), and
+    /// returns the offset after the last acknowledged batch.
+    ///
+    /// Fails with the background error if any batch failed meanwhile.
+    pub async fn flush(&self) -> Result<Option<Offset>> {
+        let failures_before = self.shared.progress.borrow().failures;
+        let target = self.shared.lock().request_flush();
+        self.shared.work.notify_one();
+        let mut progress = self.shared.progress.subscribe();
+        let done = progress
+            .wait_for(|p| p.settled >= target || p.stopped)
+            .await
+            .map_err(|_| self.stopped_error())?;
+        if done.failures > failures_before {
+            if let Some(failure) = &done.last_failure {
+                return Err(failure.clone());
+            }
+        }
+        if done.settled < target {
+            return Err(self.stopped_error());
+        }
+        Ok(done.last_offset.clone())
+    }
+
+    fn stopped_error(&self) -> Error {
+        Error::new(
+            ErrorKind::ProducerClosed,
+            "the producer stopped before delivering every message",
+        )
+        .with_url(self.stream.url())
+    }
+
+    /// Delivers everything buffered, then closes the stream, with `final_message` (if any)
+    /// appended atomically with the close. Returns the stream's final offset.
+    ///
+    /// Idempotent: later calls return the first call's result. No appends are accepted once
+    /// `close` has been called.
+    pub async fn close(&self, final_message: Option<&[u8]>) -> Result<Option<Offset>> {
+        let mut lifecycle = self.lifecycle.lock().await;
+        if let Some(result) = lifecycle.as_ref() {
+            return result.clone();
+        }
+        let (reply, response) = oneshot::channel();
+        let final_message = final_message.map(Bytes::copy_from_slice);
+        let result = match self.commands.send(Command::Close(final_message, reply)) {
+            Ok(()) => response.await.unwrap_or_else(|_| Err(self.stopped_error())),
+            Err(_) => Err(self.stopped_error()),
+        };
+        *lifecycle = Some(result.clone());
+        result
+    }
+
+    /// Delivers everything buffered, then stops without closing the stream (another producer
+    /// instance may continue it). No appends are accepted afterwards.
+    pub async fn detach(&self) -> Result<()> {
+        let _lifecycle = self.lifecycle.lock().await;
+        let (reply, response) = oneshot::channel();
+        match self.commands.send(Command::Detach(reply)) {
+            Ok(()) => response.await.unwrap_or_else(|_| Err(self.stopped_error())),
+            Err(_) => Err(self.stopped_error()),
+        }
+    }
+
+    /// Delivers what is buffered, then moves to the next epoch with sequence 0 (what a new
+    /// instance of the same producer does). Also clears a background failure so the producer
+    /// accepts messages again. Returns the new epoch.
+    pub async fn restart(&self) -> Result<u64> {
+        let _lifecycle = self.lifecycle.lock().await;
+        // A failure is expected here (it is often why we restart); the epoch change clears it.
+        let _ = self.flush().await;
+        let (reply, response) = oneshot::channel();
+        match self.commands.send(Command::Restart(reply)) {
+            Ok(()) => response.await.unwrap_or_else(|_| Err(self.stopped_error())),
+            Err(_) => Err(self.stopped_error()),
+        }
+    }
+
+    /// The producer id.
+    pub fn producer_id(&self) -> &str {
+        &self.producer_id
+    }
+
+    /// The stream written to.
+    pub fn stream(&self) -> &Stream {
+        &self.stream
+    }
+
+    /// The current epoch.
+    pub fn epoch(&self) -> u64 {
+        self.shared.epoch.load(Ordering::Acquire)
+    }
+
+    /// The sequence number the next batch will be sent with.
+    pub fn next_seq(&self) -> u64 {
+        self.shared.next_seq.load(Ordering::Acquire)
+    }
+
+    /// Messages appended but not yet handed to a request.
+    pub fn pending_count(&self) -> u64 {
+        self.shared.lock().unsent()
+    }
+
+    /// Batches sent and not yet settled.
+    pub fn in_flight_count(&self) -> usize {
+        self.shared.in_flight.load(Ordering::Acquire)
+    }
+
+    /// Messages and payload bytes held (appended and not yet acknowledged).
+    pub fn buffered(&self) -> (usize, usize) {
+        self.shared.lock().buffered()
+    }
+
+    /// Messages appended since the producer started.
+    pub fn appended_count(&self) -> u64 {
+        self.shared.lock().appended()
+    }
+
+    /// The offset after the last acknowledged batch.
+    pub fn last_acked_offset(&self) -> Option<Offset> {
+        self.shared.progress.borrow().last_offset.clone()
+    }
+}
+
+impl Drop for Producer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value)
+        .map_err(|e| Error::invalid_argument("value", format!("cannot be serialized as JSON: {e}")))
+}

@@ -1,0 +1,583 @@
+//! The producer's background task: cuts batches from the buffer, numbers and pipelines them,
+//! and settles their outcomes in sequence order.
+//!
+//! Invariants:
+//! - `slots` holds every numbered, unsettled batch of the current epoch, keyed by sequence.
+//!   Settling pops from the front only, so acknowledgements apply in order.
+//! - The first batch of an epoch travels alone: a new epoch must start at sequence 0, and a
+//!   later sequence overtaking it would be refused as a bad request rather than a gap.
+//! - A batch refused with a sequence gap while earlier batches are unsettled was merely
+//!   overtaken on the wire: it is parked and resent once it is first in line.
+//! - Epoch changes (auto-claim, restart) and failures wait until no request is on the wire, so
+//!   no answer from an old epoch can arrive after the change.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::{Id, JoinError, JoinSet};
+use tokio::time::Instant;
+
+use super::buffer::{Batch, Refusal};
+use super::delivery::{DeliveryContext, Outcome, Outgoing, deliver};
+use super::options::{MAX_PROTOCOL_INTEGER, ProducerOptions};
+use super::{Command, ProducerError, Shared};
+use crate::error::{Error, ErrorKind, Result};
+use crate::offset::Offset;
+use crate::protocol::is_json_content_type;
+use crate::stream::Stream;
+
+/// Runs the sender until the producer is closed, detached or dropped.
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    stream: Stream,
+    producer_id: String,
+    options: ProducerOptions,
+) {
+    let _guard = StopGuard(shared.clone());
+    let epoch = options.epoch;
+    let mut sender = Sender {
+        shared,
+        commands,
+        stream,
+        producer_id,
+        options,
+        context: None,
+        json: false,
+        tasks: JoinSet::new(),
+        task_seqs: HashMap::new(),
+        slots: BTreeMap::new(),
+        requeue: VecDeque::new(),
+        epoch,
+        next_seq: 0,
+        epoch_confirmed: false,
+        claim_epoch: None,
+        restart: None,
+        failure: None,
+        ending: None,
+        close_launched: false,
+        done: false,
+    };
+    sender.run().await;
+}
+
+/// Marks the producer stopped however the task ends (return, abort or panic), so that nobody
+/// waits forever on it.
+struct StopGuard(Arc<Shared>);
+
+impl Drop for StopGuard {
+    fn drop(&mut self) {
+        {
+            let mut buffer = self.0.lock();
+            if !buffer.is_refusing() {
+                buffer.refuse(Refusal::Closed);
+            }
+        }
+        self.0.in_flight.store(0, Ordering::Release);
+        self.0.progress.send_modify(|p| p.stopped = true);
+        self.0.space.notify_waiters();
+    }
+}
+
+#[derive(Debug)]
+enum SlotState {
+    Sending,
+    /// Waiting to be resent (overtaken) or renumbered (epoch change) or failed.
+    Parked,
+    Acked(Option<Offset>),
+}
+
+struct Slot {
+    batch: Arc<Outgoing>,
+    state: SlotState,
+    /// The lowest unsettled sequence when this batch was last sent: a gap answer naming a
+    /// sequence from here up to this batch's own means it overtook an earlier batch on the wire.
+    floor: u64,
+}
+
+enum Ending {
+    Close(Option<Bytes>, oneshot::Sender<Result<Option<Offset>>>),
+    Detach(oneshot::Sender<Result<()>>),
+}
+
+struct Sender {
+    shared: Arc<Shared>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    stream: Stream,
+    producer_id: String,
+    options: ProducerOptions,
+    /// Known once the stream's content type is.
+    context: Option<Arc<DeliveryContext>>,
+    json: bool,
+    tasks: JoinSet<(u64, Outcome)>,
+    task_seqs: HashMap<Id, u64>,
+    slots: BTreeMap<u64, Slot>,
+    /// Batches to send before taking new ones from the buffer (renumbered after an epoch change).
+    requeue: VecDeque<Arc<Outgoing>>,
+    epoch: u64,
+    next_seq: u64,
+    /// Whether a batch of this epoch has been acknowledged (pipelining is safe from then on).
+    epoch_confirmed: bool,
+    claim_epoch: Option<u64>,
+    restart: Option<oneshot::Sender<Result<u64>>>,
+    failure: Option<Error>,
+    ending: Option<Ending>,
+    close_launched: bool,
+    done: bool,
+}
+
+impl Sender {
+    async fn run(&mut self) {
+        while !self.done {
+            if self.context.is_none() && self.failure.is_none() && self.has_work() {
+                if let Err(error) = self.resolve_context().await {
+                    self.failure = Some(error);
+                    self.advance_state();
+                    continue;
+                }
+            }
+            self.launch_ready();
+            if self.done {
+                break;
+            }
+            let deadline = self.linger_deadline();
+            let work = self.shared.work.notified();
+            tokio::select! {
+                joined = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => {
+                    if let Some(joined) = joined {
+                        self.on_joined(joined);
+                    }
+                }
+                command = self.commands.recv() => match command {
+                    Some(command) => self.on_command(command),
+                    // The handle is gone: stop now (dropping the JoinSet aborts the requests).
+                    None => return,
+                },
+                () = work => {}
+                () = sleep_until(deadline), if deadline.is_some() => {}
+            }
+            self.advance_state();
+        }
+    }
+
+    fn has_work(&self) -> bool {
+        self.ending.is_some() || !self.shared.lock().is_drained()
+    }
+
+    async fn resolve_context(&mut self) -> Result<()> {
+        let content_type = match &self.options.content_type {
+            Some(content_type) => Some(Arc::from(content_type.as_str())),
+            None => self.stream.resolve_content_type().await?,
+        };
+        self.json = content_type.as_deref().is_some_and(is_json_content_type);
+        self.context = Some(Arc::new(DeliveryContext {
+            stream: self.stream.clone(),
+            producer_id: self.producer_id.clone(),
+            content_type,
+            delivery_timeout: self.options.delivery_timeout,
+        }));
+        Ok(())
+    }
+
+    fn can_launch(&self) -> bool {
+        self.context.is_some()
+            && self.failure.is_none()
+            && self.claim_epoch.is_none()
+            && self.restart.is_none()
+            && self.slots.len() < self.options.max_in_flight
+            && (self.epoch_confirmed || self.slots.is_empty())
+    }
+
+    fn linger_deadline(&self) -> Option<Instant> {
+        if !self.can_launch() || !self.requeue.is_empty() {
+            return None;
+        }
+        let now = Instant::now();
+        self.shared
+            .lock()
+            .linger_deadline()
+            .filter(|deadline| *deadline > now)
+    }
+
+    fn launch_ready(&mut self) {
+        if self.context.is_none()
+            || self.failure.is_some()
+            || self.claim_epoch.is_some()
+            || self.restart.is_some()
+        {
+            return;
+        }
+        // A batch that was overtaken goes again once everything before it has settled.
+        if let Some((&seq, slot)) = self.slots.iter_mut().next() {
+            if matches!(slot.state, SlotState::Parked) {
+                slot.state = SlotState::Sending;
+                slot.floor = seq;
+                let batch = slot.batch.clone();
+                self.spawn(seq, batch);
+            }
+        }
+        let now = Instant::now();
+        let force = self.ending.is_some();
+        while self.can_launch() {
+            let batch = match self.requeue.pop_front() {
+                Some(batch) => batch,
+                None => {
+                    let taken = self.shared.lock().take_ready(now, force);
+                    match taken {
+                        Some(batch) => Arc::new(self.outgoing(batch)),
+                        None => break,
+                    }
+                }
+            };
+            self.launch_next(batch);
+        }
+        self.launch_close_if_due();
+        self.publish_in_flight();
+    }
+
+    /// The close request goes last, once everything before it has settled.
+    fn launch_close_if_due(&mut self) {
+        let Some(Ending::Close(final_message, _)) = &self.ending else {
+            return;
+        };
+        if self.close_launched
+            || !self.slots.is_empty()
+            || !self.requeue.is_empty()
+            || !self.shared.lock().is_drained()
+            || !self.can_launch()
+        {
+            return;
+        }
+        let body = match final_message {
+            Some(message) if self.json => {
+                let mut framed = Vec::with_capacity(message.len() + 2);
+                framed.push(b'[');
+                framed.extend_from_slice(message);
+                framed.push(b']');
+                Bytes::from(framed)
+            }
+            Some(message) => message.clone(),
+            None => Bytes::new(),
+        };
+        self.close_launched = true;
+        self.launch_next(Arc::new(Outgoing {
+            body,
+            messages: 0,
+            payload_bytes: 0,
+            close: true,
+        }));
+    }
+
+    fn outgoing(&self, batch: Batch) -> Outgoing {
+        Outgoing {
+            body: batch.body(self.json),
+            messages: batch.message_count(),
+            payload_bytes: batch.data.len(),
+            close: false,
+        }
+    }
+
+    fn launch_next(&mut self, batch: Arc<Outgoing>) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.shared.next_seq.store(self.next_seq, Ordering::Release);
+        let floor = self.slots.keys().next().copied().unwrap_or(seq);
+        self.slots.insert(
+            seq,
+            Slot {
+                batch: batch.clone(),
+                state: SlotState::Sending,
+                floor,
+            },
+        );
+        self.spawn(seq, batch);
+    }
+
+    fn spawn(&mut self, seq: u64, batch: Arc<Outgoing>) {
+        let Some(context) = self.context.clone() else {
+            return;
+        };
+        let epoch = self.epoch;
+        let handle = self
+            .tasks
+            .spawn(async move { (seq, deliver(context, batch, epoch, seq).await) });
+        self.task_seqs.insert(handle.id(), seq);
+    }
+
+    fn publish_in_flight(&self) {
+        self.shared
+            .in_flight
+            .store(self.slots.len(), Ordering::Release);
+    }
+
+    fn on_joined(&mut self, joined: std::result::Result<(Id, (u64, Outcome)), JoinError>) {
+        let (seq, outcome) = match joined {
+            Ok((id, completion)) => {
+                self.task_seqs.remove(&id);
+                completion
+            }
+            Err(join_error) => {
+                let Some(seq) = self.task_seqs.remove(&join_error.id()) else {
+                    return;
+                };
+                let error = Error::new(
+                    ErrorKind::Network,
+                    format!("the request task for batch {seq} stopped unexpectedly: {join_error}"),
+                )
+                .with_url(self.stream.url());
+                (seq, Outcome::Failed(error))
+            }
+        };
+        self.on_outcome(seq, outcome);
+    }
+
+    fn on_outcome(&mut self, seq: u64, outcome: Outcome) {
+        let Some(slot) = self.slots.get_mut(&seq) else {
+            return;
+        };
+        // Settled or not by now, a batch that was unsettled when this one left may have arrived
+        // after it: the answers of concurrent requests are processed in any order.
+        let overtaken = |error: &Error| match error.expected_seq() {
+            Some(expected) => expected >= slot.floor && expected < seq,
+            None => slot.floor < seq,
+        };
+        match outcome {
+            Outcome::Acked { offset } => {
+                slot.state = SlotState::Acked(offset);
+                self.epoch_confirmed = true;
+                self.settle_front();
+            }
+            Outcome::Gap(error) if overtaken(&error) => slot.state = SlotState::Parked,
+            Outcome::Gap(error) => {
+                slot.state = SlotState::Parked;
+                self.fail(error);
+            }
+            Outcome::StaleEpoch(error) => {
+                slot.state = SlotState::Parked;
+                let claimable = error
+                    .current_epoch()
+                    .and_then(|current| current.checked_add(1))
+                    .filter(|next| *next <= MAX_PROTOCOL_INTEGER);
+                match claimable {
+                    Some(next) if self.options.auto_claim => {
+                        self.claim_epoch = Some(self.claim_epoch.map_or(next, |c| c.max(next)));
+                    }
+                    _ => self.fail(error),
+                }
+            }
+            Outcome::Failed(error) => {
+                slot.state = SlotState::Parked;
+                self.fail(error);
+            }
+        }
+        self.publish_in_flight();
+    }
+
+    fn fail(&mut self, error: Error) {
+        if self.failure.is_none() {
+            self.failure = Some(error);
+        }
+    }
+
+    /// Settles acknowledged batches at the front, in order.
+    fn settle_front(&mut self) {
+        while let Some(entry) = self.slots.first_entry() {
+            if !matches!(entry.get().state, SlotState::Acked(_)) {
+                break;
+            }
+            let slot = entry.remove();
+            // Before settling: a flush woken by the settlement must see the new count.
+            self.publish_in_flight();
+            let SlotState::Acked(offset) = slot.state else {
+                break;
+            };
+            self.settle_success(&slot.batch, offset);
+        }
+    }
+
+    fn settle_success(&mut self, batch: &Outgoing, offset: Option<Offset>) {
+        self.shared
+            .lock()
+            .release(batch.messages, batch.payload_bytes);
+        let closed_offset = offset.clone();
+        self.shared.progress.send_modify(|p| {
+            p.settled += batch.messages;
+            if let Some(offset) = offset {
+                p.last_offset = Some(offset);
+            }
+        });
+        self.shared.space.notify_waiters();
+        if batch.close {
+            if let Some(Ending::Close(_, reply)) = self.ending.take() {
+                let final_offset =
+                    closed_offset.or_else(|| self.shared.progress.borrow().last_offset.clone());
+                // The caller may have stopped waiting; nothing else to do then.
+                let _ = reply.send(Ok(final_offset));
+            }
+            self.done = true;
+        }
+    }
+
+    /// Applies failures, epoch changes and detach once no request is on the wire.
+    fn advance_state(&mut self) {
+        let on_the_wire = self
+            .slots
+            .values()
+            .any(|slot| matches!(slot.state, SlotState::Sending));
+        if on_the_wire {
+            return;
+        }
+        if let Some(error) = self.failure.take() {
+            self.claim_epoch = None;
+            self.finish_failure(error);
+        }
+        if self.claim_epoch.is_some() || self.restart.is_some() {
+            self.change_epoch();
+        }
+        if matches!(self.ending, Some(Ending::Detach(_)))
+            && self.slots.is_empty()
+            && self.requeue.is_empty()
+            && self.shared.lock().is_drained()
+        {
+            if let Some(Ending::Detach(reply)) = self.ending.take() {
+                let _ = reply.send(Ok(()));
+            }
+            self.done = true;
+        }
+        self.publish_in_flight();
+    }
+
+    /// Every unsettled message fails with `error`; the producer refuses appends until restart.
+    fn finish_failure(&mut self, error: Error) {
+        self.settle_front();
+        let mut seq_range: Option<(u64, u64)> = None;
+        let mut lost_messages = 0u64;
+        let mut lost_bytes = 0usize;
+        let slots = std::mem::take(&mut self.slots);
+        self.publish_in_flight();
+        for (seq, slot) in slots {
+            match slot.state {
+                // Stored despite a failure before it: count it as delivered.
+                SlotState::Acked(offset) => self.settle_success(&slot.batch, offset),
+                SlotState::Sending | SlotState::Parked => {
+                    seq_range = Some(seq_range.map_or((seq, seq), |(first, _)| (first, seq)));
+                    lost_messages += slot.batch.messages;
+                    lost_bytes += slot.batch.payload_bytes;
+                }
+            }
+        }
+        for batch in self.requeue.drain(..) {
+            lost_messages += batch.messages;
+            lost_bytes += batch.payload_bytes;
+        }
+        {
+            let mut buffer = self.shared.lock();
+            for batch in buffer.drain_unsent() {
+                lost_messages += batch.message_count();
+                lost_bytes += batch.data.len();
+            }
+            buffer.release(lost_messages, lost_bytes);
+            buffer.refuse(Refusal::Failed(error.clone()));
+        }
+        // Before waking flush: whoever returns from it has been told through the callback too.
+        if let Some(on_error) = &self.options.on_error {
+            on_error(&ProducerError {
+                error: error.clone(),
+                epoch: self.epoch,
+                seq_range,
+                message_count: lost_messages,
+            });
+        }
+        self.shared.progress.send_modify(|p| {
+            p.settled += lost_messages;
+            p.failures += 1;
+            p.last_failure = Some(error.clone());
+        });
+        self.shared.space.notify_waiters();
+        match self.ending.take() {
+            Some(Ending::Close(_, reply)) => {
+                let _ = reply.send(Err(error));
+                self.done = true;
+            }
+            Some(Ending::Detach(reply)) => {
+                let _ = reply.send(Err(error));
+                self.done = true;
+            }
+            None => {}
+        }
+    }
+
+    /// Moves to a new epoch; unsettled batches are renumbered from 0 in their original order.
+    fn change_epoch(&mut self) {
+        let restart = self.restart.take();
+        let mut next = self.claim_epoch.take().unwrap_or(0);
+        if restart.is_some() {
+            next = next.max(self.epoch.saturating_add(1));
+        }
+        if next > MAX_PROTOCOL_INTEGER {
+            let error =
+                Error::invalid_argument("epoch", format!("the next epoch {next} exceeds 2^53-1"))
+                    .with_url(self.stream.url());
+            if let Some(reply) = restart {
+                let _ = reply.send(Err(error.clone()));
+            }
+            self.finish_failure(error);
+            return;
+        }
+        self.settle_front();
+        let renumbered: Vec<Arc<Outgoing>> = std::mem::take(&mut self.slots)
+            .into_values()
+            .map(|slot| slot.batch)
+            .collect();
+        for batch in renumbered.into_iter().rev() {
+            self.requeue.push_front(batch);
+        }
+        self.epoch = next;
+        self.next_seq = 0;
+        self.epoch_confirmed = false;
+        self.shared.epoch.store(next, Ordering::Release);
+        self.shared.next_seq.store(0, Ordering::Release);
+        if let Some(reply) = restart {
+            self.shared.lock().reopen();
+            let _ = reply.send(Ok(next));
+        }
+    }
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Restart(reply) => self.restart = Some(reply),
+            Command::Close(final_message, reply) => {
+                if let Some(error) = self.refusing_failure() {
+                    let _ = reply.send(Err(error));
+                    return;
+                }
+                self.shared.lock().refuse(Refusal::Closed);
+                self.ending = Some(Ending::Close(final_message, reply));
+            }
+            Command::Detach(reply) => {
+                if let Some(error) = self.refusing_failure() {
+                    let _ = reply.send(Err(error));
+                    self.done = true;
+                    return;
+                }
+                self.shared.lock().refuse(Refusal::Closed);
+                self.ending = Some(Ending::Detach(reply));
+            }
+        }
+    }
+
+    /// The failure the producer is stuck in, if any (cleared by restart).
+    fn refusing_failure(&self) -> Option<Error> {
+        self.shared.lock().failure()
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
