@@ -5,7 +5,8 @@
 #   ./build.sh test      format check, clippy, test servers, all tests
 #   ./build.sh servers   install the real test servers into target/test-servers
 #   ./build.sh pack      (not yet available)
-#   ./build.sh bench     (not yet available)
+#   ./build.sh bench     benchmarks against Electric's server (memory mode); writes
+#                        bench/results/latest.json
 #
 # Environment: DS_TEST_SERVERS_DIR, DS_ELECTRIC_SERVER_BIN, DS_NODE_SERVER_DIR are
 # honoured the same way as by the Rust test harness (tests/harness).
@@ -125,6 +126,42 @@ cmd_test() {
   section "test: all passed"
 }
 
+cmd_bench() {
+  need cargo
+  install_electric_server
+  section "Bench: build (release)"
+  cargo build --release -p durable-streams-bench
+  local out="$ROOT/bench/results"
+  mkdir -p "$out"
+  local tmp
+  tmp=$(mktemp -d)
+  section "Bench: producer throughput (rust-core)"
+  local runs=(
+    "--messages 1000000 --size 100 --producers 1"
+    "--messages 100000 --size 1024 --producers 1"
+    "--messages 1000000 --size 100 --producers 4"
+    "--messages 100000 --size 1024 --producers 4"
+  )
+  local i=0
+  for run in "${runs[@]}"; do
+    # shellcheck disable=SC2086 # the run strings are word lists on purpose
+    "$ROOT/target/release/producer-throughput" $run --json "$tmp/producer-$i.json"
+    i=$((i + 1))
+  done
+  {
+    printf '{"generated_at":"%s","machine":"%s","results":[' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(nproc) cores"
+    local first=1
+    for f in "$tmp"/*.json; do
+      [ $first -eq 1 ] || printf ','
+      cat "$f"
+      first=0
+    done
+    printf ']}\n'
+  } >"$out/latest.json"
+  rm -rf "$tmp"
+  section "bench: done (bench/results/latest.json)"
+}
+
 cmd_servers() {
   need cargo
   install_servers
@@ -146,7 +183,8 @@ main() {
     build) cmd_build ;;
     test) cmd_test ;;
     servers) cmd_servers ;;
-    pack | bench) not_yet "$cmd" ;;
+    bench) cmd_bench ;;
+    pack) not_yet "$cmd" ;;
     -h | --help | help) usage ;;
     *)
       usage >&2
