@@ -153,10 +153,8 @@ impl Stream {
             request.header(STREAM_CLOSED, "true")?;
         }
         if let Some(fork) = &options.fork {
-            let source = self.client.stream(&fork.source).map_err(|e| {
-                Error::invalid_argument("fork.source", e.message()).with_url(self.url())
-            })?;
-            request.header(STREAM_FORKED_FROM, source.shared.url.path())?;
+            let source = self.fork_source(&fork.source)?;
+            request.header(STREAM_FORKED_FROM, source.path())?;
             if let Some(offset) = &fork.offset {
                 request.header(STREAM_FORK_OFFSET, offset.as_str())?;
             }
@@ -183,6 +181,29 @@ impl Stream {
             content_type,
             closed: headers.closed(),
         })
+    }
+
+    /// Resolves a fork's source: a URL, or a path (relative to the client's base URL when it has
+    /// one, else a path on this stream's server). It must be on this stream's server: only its
+    /// path is sent, so a source elsewhere would name a different stream.
+    fn fork_source(&self, source: &str) -> Result<Url> {
+        let invalid =
+            |problem: String| Error::invalid_argument("fork.source", problem).with_url(self.url());
+        let resolved = match self.client.stream(source) {
+            Ok(stream) => stream.shared.url.clone(),
+            Err(_) if source.starts_with('/') && self.client.inner.base_url.is_none() => self
+                .shared
+                .url
+                .join(source)
+                .map_err(|e| invalid(format!("{source:?} is not a URL path: {e}")))?,
+            Err(e) => return Err(invalid(e.message().to_string())),
+        };
+        if resolved.origin() != self.shared.url.origin() {
+            return Err(invalid(format!(
+                "{resolved} is not on the fork's server; forks cannot cross servers"
+            )));
+        }
+        Ok(resolved)
     }
 
     /// Reads the stream's metadata (`HEAD`): tail offset, content type, closure, TTL and expiry.

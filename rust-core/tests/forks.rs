@@ -18,6 +18,10 @@ server_tests!(
     fork_with_same_config_again_is_idempotent,
     fork_of_closed_stream_starts_open,
     fork_from_missing_source_is_not_found,
+    fork_source_given_as_a_url_path_forks_on_the_same_server,
+    fork_source_on_another_server_is_invalid_argument_without_a_request,
+    fork_with_sub_offset_inherits_part_of_an_append,
+    fork_offset_beyond_the_source_tail_is_bad_request,
     long_poll_on_fork_wakes_for_fork_appends_only,
 );
 
@@ -227,4 +231,110 @@ async fn long_poll_on_fork_wakes_for_fork_appends_only(ctx: Ctx) {
     assert_eq!(chunk.text().unwrap(), "fork-data");
     writer.await.unwrap();
     assert_eq!(read_all(&fork).await.text(), "base fork-data");
+}
+
+async fn fork_with_sub_offset_inherits_part_of_an_append(ctx: Ctx) {
+    // JSON: the sub-offset counts messages past the anchor.
+    let source = ctx.stream("fork-sub-json-src");
+    let anchor = source
+        .create(CreateOptions::new().content_type("application/json"))
+        .await
+        .unwrap()
+        .next_offset
+        .expect("tail of the empty stream");
+    source
+        .append_json_messages([json!("a"), json!("b"), json!("c")])
+        .await
+        .unwrap();
+    let fork = ctx.stream("fork-sub-json");
+    fork.create(CreateOptions::new().fork(ForkFrom::new(source.url()).at(anchor).sub_offset(2)))
+        .await
+        .unwrap();
+    assert_eq!(
+        read_all(&fork).await.messages(),
+        vec![json!("a"), json!("b")]
+    );
+
+    // Other content types: the sub-offset counts bytes.
+    let text = ctx.stream("fork-sub-text-src");
+    let anchor = text
+        .create(CreateOptions::new().content_type("text/plain"))
+        .await
+        .unwrap()
+        .next_offset
+        .unwrap();
+    text.append("hello world").await.unwrap();
+    let fork = ctx.stream("fork-sub-text");
+    fork.create(CreateOptions::new().fork(ForkFrom::new(text.url()).at(anchor).sub_offset(5)))
+        .await
+        .unwrap();
+    fork.append(", fork").await.unwrap();
+    assert_eq!(read_all(&fork).await.text(), "hello, fork");
+}
+
+async fn fork_offset_beyond_the_source_tail_is_bad_request(ctx: Ctx) {
+    let source = ctx.create("fork-beyond-src", "text/plain").await;
+    source.append("short").await.unwrap();
+    // Both servers use this offset format; the position is far past the tail.
+    let beyond = durable_streams_core::Offset::parse("0000000000000000_0000000000999999").unwrap();
+    let fork = ctx.stream("fork-beyond");
+    let err = fork
+        .create(CreateOptions::new().fork(ForkFrom::new(source.url()).at(beyond)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BadRequest, "{err}");
+    assert_eq!(err.status(), Some(400));
+}
+
+async fn fork_source_given_as_a_url_path_forks_on_the_same_server(ctx: Ctx) {
+    // The test client has no base URL: a path names a stream on the fork's own server.
+    let name = common::unique_name("fork-path-src");
+    let source = ctx.stream_named(&name);
+    source
+        .create(CreateOptions::new().content_type("text/plain"))
+        .await
+        .unwrap();
+    source.append("by path").await.unwrap();
+    let fork = ctx.stream("fork-path");
+    let path = ctx.server.stream_path(&name);
+    fork.create(CreateOptions::new().fork(ForkFrom::new(path.as_str())))
+        .await
+        .unwrap_or_else(|e| panic!("forking from {path:?}: {e}"));
+    assert_eq!(read_all(&fork).await.text(), "by path");
+
+    // With a base URL, a path is relative to it, as for `Client::stream`.
+    let based = common::client_builder()
+        .base_url(ctx.server.stream_prefix_url())
+        .build()
+        .unwrap();
+    let fork = based.stream(&common::unique_name("fork-base")).unwrap();
+    fork.create(CreateOptions::new().fork(ForkFrom::new(name.as_str())))
+        .await
+        .unwrap();
+    assert_eq!(read_all(&fork).await.text(), "by path");
+}
+
+async fn fork_source_on_another_server_is_invalid_argument_without_a_request(ctx: Ctx) {
+    // Forks cannot cross servers; sending only the path would fork whatever stream has the same
+    // path on this server.
+    let name = common::unique_name("fork-remote-src");
+    let local_twin = ctx.stream_named(&name);
+    local_twin
+        .create(CreateOptions::new().content_type("text/plain"))
+        .await
+        .unwrap();
+    let remote = format!(
+        "http://127.0.0.1:{}{}",
+        common::unused_port(),
+        ctx.server.stream_path(&name)
+    );
+    let fork = ctx.stream("fork-remote");
+    let err = fork
+        .create(CreateOptions::new().fork(ForkFrom::new(remote)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+    assert!(err.message().starts_with("fork.source"), "{err}");
+    assert_eq!(err.status(), None);
+    assert_eq!(fork.head().await.unwrap_err().kind(), ErrorKind::NotFound);
 }

@@ -23,6 +23,8 @@ server_tests!(
     create_with_initial_body_is_readable,
     create_closed_stream_rejects_appends,
     create_closed_with_body_reads_body_then_eof,
+    create_compares_closure_status_for_idempotence,
+    invalid_ttl_and_expiry_are_rejected,
     head_reports_tail_content_type_and_open_state,
     head_on_missing_stream_is_not_found_with_status_url_and_message,
     delete_then_head_is_not_found,
@@ -462,4 +464,58 @@ async fn empty_append_is_invalid_argument_without_a_request(ctx: Ctx) {
         0,
         "no request was decorated or sent"
     );
+}
+
+async fn create_compares_closure_status_for_idempotence(ctx: Ctx) {
+    let closed = ctx.stream("create-closed-idem");
+    let options = CreateOptions::new().content_type("text/plain");
+    assert!(
+        closed
+            .create(options.clone().closed(true))
+            .await
+            .unwrap()
+            .created
+    );
+    let again = closed.create(options.clone().closed(true)).await.unwrap();
+    assert!(!again.created && again.closed, "same config, closed: 200");
+    let err = closed.create(options.clone()).await.unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Conflict,
+        "open PUT on a closed stream: {err}"
+    );
+
+    let open = ctx.create("create-open-idem", "text/plain").await;
+    let err = open.create(options.closed(true)).await.unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Conflict,
+        "closed PUT on an open stream: {err}"
+    );
+}
+
+async fn invalid_ttl_and_expiry_are_rejected(ctx: Ctx) {
+    let stream = ctx.stream("create-bad-expiry");
+    let err = stream
+        .create(CreateOptions::new().ttl(Duration::from_millis(1500)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::InvalidArgument,
+        "TTLs are whole seconds: {err}"
+    );
+    assert_eq!(err.status(), None);
+
+    let err = stream
+        .create(CreateOptions::new().expires_at("tomorrow at noon"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::BadRequest,
+        "the server validates RFC 3339: {err}"
+    );
+    assert_eq!(err.status(), Some(400));
+    assert_eq!(stream.head().await.unwrap_err().kind(), ErrorKind::NotFound);
 }
