@@ -190,6 +190,11 @@ impl Producer {
 
     /// Copies `data` into the buffer as one message, waiting for room if the buffer is full.
     pub async fn append(&self, data: &[u8]) -> Result<()> {
+        // The common case has room: skip registering a waiter.
+        match self.try_append(data) {
+            Err(e) if e.kind() == ErrorKind::BufferFull => {}
+            other => return other,
+        }
         loop {
             let room = self.shared.space.notified();
             tokio::pin!(room);
