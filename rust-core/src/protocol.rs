@@ -105,15 +105,6 @@ pub(crate) fn is_json_content_type(content_type: &str) -> bool {
     media_type(content_type).eq_ignore_ascii_case("application/json")
 }
 
-/// Whether SSE delivers this content type as text (`text/*` or JSON) rather than base64.
-pub(crate) fn is_textual_content_type(content_type: &str) -> bool {
-    let media = media_type(content_type);
-    is_json_content_type(media)
-        || media
-            .get(..5)
-            .is_some_and(|prefix| prefix.eq_ignore_ascii_case("text/"))
-}
-
 fn media_type(content_type: &str) -> &str {
     content_type.split(';').next().unwrap_or("").trim()
 }
@@ -128,15 +119,6 @@ mod tests {
         assert!(is_json_content_type("Application/JSON; charset=utf-8"));
         assert!(!is_json_content_type("application/ndjson"));
         assert!(!is_json_content_type("text/plain"));
-    }
-
-    #[test]
-    fn textual_types_are_text_and_json() {
-        assert!(is_textual_content_type("text/plain; charset=utf-8"));
-        assert!(is_textual_content_type("TEXT/markdown"));
-        assert!(is_textual_content_type("application/json"));
-        assert!(!is_textual_content_type("application/octet-stream"));
-        assert!(!is_textual_content_type("tex"));
     }
 
     #[test]

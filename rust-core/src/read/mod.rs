@@ -19,9 +19,7 @@ pub use chunk::Chunk;
 use crate::decorate::Operation;
 use crate::error::{Error, ErrorKind, Result};
 use crate::offset::Offset;
-use crate::protocol::{
-    ResponseHeaders, STREAM_SSE_DATA_ENCODING, is_json_content_type, is_textual_content_type,
-};
+use crate::protocol::{ResponseHeaders, STREAM_SSE_DATA_ENCODING, is_json_content_type};
 use crate::stream::Stream;
 use crate::transport::{ErrorContext, Reply, Request, network_error, read_body, status_error};
 use sse::SseParser;
@@ -36,8 +34,12 @@ pub enum LiveMode {
     LongPoll,
     /// Server-Sent Events from the start offset, reconnecting as needed.
     Sse,
-    /// Catch up, then tail live: SSE for text and JSON streams, long-poll otherwise (and whenever
-    /// the server does not offer SSE).
+    /// Catch up, then tail live: SSE for JSON streams, long-poll otherwise (and whenever the
+    /// server does not offer SSE).
+    ///
+    /// SSE is lossless for JSON (and for binary, which is base64-encoded), but text lines can
+    /// lose a leading space or have `\r` rewritten by servers that write `data:` without the
+    /// optional space, so text streams are tailed with long-poll, which is byte-exact.
     Auto,
 }
 
@@ -627,7 +629,7 @@ impl ReadSession {
 fn live_phase(mode: LiveMode, content_type: Option<&str>) -> Phase {
     match mode {
         LiveMode::Sse => Phase::Sse,
-        LiveMode::Auto if content_type.is_some_and(is_textual_content_type) => Phase::Sse,
+        LiveMode::Auto if content_type.is_some_and(is_json_content_type) => Phase::Sse,
         _ => Phase::LongPoll,
     }
 }
@@ -721,8 +723,11 @@ mod tests {
     }
 
     #[test]
-    fn auto_mode_picks_sse_for_text_and_long_poll_for_bytes() {
-        assert_eq!(live_phase(LiveMode::Auto, Some("text/plain")), Phase::Sse);
+    fn auto_mode_picks_sse_for_json_and_long_poll_otherwise() {
+        assert_eq!(
+            live_phase(LiveMode::Auto, Some("text/plain")),
+            Phase::LongPoll
+        );
         assert_eq!(
             live_phase(LiveMode::Auto, Some("application/json")),
             Phase::Sse
