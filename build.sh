@@ -3,6 +3,7 @@
 #
 #   ./build.sh [build]   release build of all libraries (default)
 #   ./build.sh test      format check, clippy, test servers, all tests
+#   ./build.sh test-c    only the C ABI tests (tests/c; needs the servers installed)
 #   ./build.sh servers   install the real test servers into target/test-servers
 #   ./build.sh pack      (not yet available)
 #   ./build.sh bench     benchmarks against Electric's server (memory mode); writes
@@ -38,6 +39,20 @@ need() {
 build_rust() {
   section "Rust: release build (cargo build --workspace --release)"
   cargo build --workspace --release
+  write_pkgconfig
+}
+
+# target/release/pkgconfig/durable_streams.pc from ffi/durable_streams.pc.in, pointing at this
+# checkout's include/ and target/release/.
+write_pkgconfig() {
+  local version dir="$ROOT/target/release/pkgconfig"
+  version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$ROOT/Cargo.toml" | head -n 1)
+  mkdir -p "$dir"
+  sed -e "s|@PREFIX@|$ROOT|g" -e "s|@LIBDIR@|$ROOT/target/release|g" -e "s|@VERSION@|$version|g" \
+    "$ROOT/ffi/durable_streams.pc.in" >"$dir/durable_streams.pc"
+  PKG_CONFIG_PATH="$dir" pkg-config --exists durable_streams ||
+    die "pkg-config cannot read $dir/durable_streams.pc"
+  echo "wrote $dir/durable_streams.pc"
 }
 
 # ---------------------------------------------------------------- test servers
@@ -107,7 +122,48 @@ test_rust() {
   cargo test --workspace
 }
 
-# Later: test_c, test_dotnet (add them to cmd_test).
+# The C ABI: release library, header checks (C11 and C++17), C tests against the real servers
+# linked both dynamically and statically, the same under valgrind, and the C example.
+test_c() {
+  need make
+  need cc
+  need c++
+  need pkg-config
+  need valgrind
+  section "C: release library and server harness"
+  cargo build --release -p durable-streams-ffi
+  cargo build -p durable-streams-test-harness
+  write_pkgconfig
+  section "C: build tests, example and header checks (tests/c/Makefile)"
+  make -C tests/c all
+  section "C: tests"
+  make -C tests/c check
+  section "C: tests under valgrind"
+  make -C tests/c valgrind
+  section "C: example against a real server"
+  smoke_c_example
+}
+
+# Creates, appends to and reads back a stream with examples/c/ds_example.
+smoke_c_example() {
+  local example="$ROOT/target/c-tests/ds_example" kind base prefix line url out
+  coproc SERVERS { "$ROOT/target/debug/ds-test-servers" electric; }
+  while IFS= read -r line <&"${SERVERS[0]}"; do
+    [ "$line" = READY ] && break
+    read -r kind base prefix <<<"$line"
+  done
+  [ -n "${prefix:-}" ] || die "ds-test-servers did not start"
+  url="$prefix/c-example-$$"
+  "$example" create "$url" text/plain
+  printf 'first line\nsecond line\n' | "$example" append "$url"
+  out=$("$example" cat "$url" 2>/dev/null)
+  exec {SERVERS[1]}>&- # closing its stdin stops the servers
+  wait "$SERVERS_PID" || true
+  [ "$out" = $'first line\nsecond line' ] || die "ds_example read back: $out"
+  echo "ds_example: ok ($kind)"
+}
+
+# Later: test_dotnet (add it to cmd_test).
 
 # ---------------------------------------------------------------- commands
 
@@ -123,6 +179,7 @@ cmd_test() {
   lint_rust
   install_servers
   test_rust
+  test_c
   section "test: all passed"
 }
 
@@ -182,6 +239,10 @@ main() {
   case "$cmd" in
     build) cmd_build ;;
     test) cmd_test ;;
+    test-c)
+      need cargo
+      test_c
+      ;;
     servers) cmd_servers ;;
     bench) cmd_bench ;;
     pack) not_yet "$cmd" ;;
