@@ -30,6 +30,8 @@ server_tests!(
     a_real_sequence_gap_reports_expected_and_received,
     dynamic_headers_are_computed_for_every_batch,
     a_missing_stream_fails_with_not_found,
+    flush_reports_a_failure_that_happened_before_it_was_called,
+    a_full_buffer_is_sent_without_waiting_for_linger,
     exactly_once_through_dropped_connections_5xx_429_and_delays,
     exactly_once_for_json_through_faults_after_the_server_stored_the_batch,
 );
@@ -399,8 +401,21 @@ async fn a_closed_stream_is_reported_as_stream_closed_not_a_gap(ctx: Ctx) {
 
 async fn try_append_reports_full_and_append_waits_for_room(ctx: Ctx) {
     let stream = ctx.create("prod-full", "text/plain").await;
+    // Every batch takes half a second: room comes back only when one is acknowledged.
+    let proxy = FaultProxy::start(
+        ctx.server.base_url(),
+        FaultPlan {
+            method: Some("POST".into()),
+            delay: 1.0,
+            min_delay: Duration::from_millis(500),
+            max_delay: Duration::from_millis(500),
+            ..FaultPlan::default()
+        },
+    )
+    .unwrap();
+    let proxied = ctx.client.stream(&proxy.proxied(stream.url())).unwrap();
     let producer = Arc::new(
-        stream
+        proxied
             .producer(
                 "bounded",
                 ProducerOptions {
@@ -420,12 +435,11 @@ async fn try_append_reports_full_and_append_waits_for_room(ctx: Ctx) {
         let producer = producer.clone();
         tokio::spawn(async move { producer.append(b"5\n").await })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(
         !waiting.is_finished(),
         "append waits while the buffer is full"
     );
-    producer.flush().await.unwrap();
     within(10, "the waiting append", waiting)
         .await
         .unwrap()
@@ -554,6 +568,67 @@ async fn a_missing_stream_fails_with_not_found(ctx: Ctx) {
             .kind(),
         ErrorKind::InvalidArgument
     );
+}
+
+async fn flush_reports_a_failure_that_happened_before_it_was_called(ctx: Ctx) {
+    let stream = ctx.create("prod-early-failure", "text/plain").await;
+    let (errors, options) = error_sink();
+    let old = stream
+        .producer(
+            "early",
+            ProducerOptions {
+                linger: Duration::ZERO,
+                ..options
+            },
+        )
+        .unwrap();
+    let newer = stream
+        .producer(
+            "early",
+            ProducerOptions {
+                epoch: 1,
+                ..ProducerOptions::default()
+            },
+        )
+        .unwrap();
+    newer.try_append(b"newer\n").unwrap();
+    newer.flush().await.unwrap();
+    old.try_append(b"fenced\n").unwrap();
+    within(10, "the background failure", async {
+        while errors.lock().unwrap().is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    let err = old.flush().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::StaleEpoch, "{err}");
+    assert_eq!(old.restart().await.unwrap(), 2);
+    old.try_append(b"after restart\n").unwrap();
+    old.flush().await.unwrap();
+    assert_eq!(read_all(&stream).await.text(), "newer\nafter restart\n");
+}
+
+async fn a_full_buffer_is_sent_without_waiting_for_linger(ctx: Ctx) {
+    let stream = ctx.create("prod-full-linger", "text/plain").await;
+    let producer = stream
+        .producer(
+            "patient",
+            ProducerOptions {
+                max_buffered_messages: 5,
+                linger: Duration::from_secs(3600),
+                ..ProducerOptions::default()
+            },
+        )
+        .unwrap();
+    // The sixth append finds the buffer full; the five must go out now, not in an hour.
+    within(
+        10,
+        "appends past a full buffer",
+        append_all(&producer, numbered_lines(12)),
+    )
+    .await;
+    producer.flush().await.unwrap();
+    assert_lines(&read_all(&stream).await.text(), 12, "past a full buffer");
 }
 
 fn faulty_plan(seed: u64) -> FaultPlan {

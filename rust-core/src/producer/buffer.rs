@@ -153,6 +153,10 @@ impl Buffer {
         if self.buffered_messages >= self.limits.max_buffered_messages
             || self.buffered_bytes + size > self.limits.max_buffered_bytes
         {
+            // Room comes only from acknowledgements: send what is waiting for linger now.
+            if !self.open.is_empty() {
+                self.sealed.push_back(self.open.seal());
+            }
             // Reached on hot retry loops: keep it to a fixed message, no formatting.
             return Err(Error::new(
                 ErrorKind::BufferFull,
@@ -361,6 +365,22 @@ mod tests {
             b.try_push(&[0; 6]).unwrap_err().kind(),
             ErrorKind::BufferFull
         );
+    }
+
+    #[test]
+    fn a_full_buffer_seals_the_open_batch_instead_of_waiting_for_linger() {
+        let mut b = Buffer::new(Limits {
+            linger: Duration::from_secs(3600),
+            ..limits()
+        });
+        for _ in 0..5 {
+            b.try_push(b"m").unwrap();
+        }
+        let now = Instant::now();
+        assert!(b.take_ready(now, false).is_some(), "3 sealed by count");
+        assert!(b.take_ready(now, false).is_none(), "2 wait for linger");
+        assert_eq!(b.try_push(b"m").unwrap_err().kind(), ErrorKind::BufferFull);
+        assert_eq!(b.take_ready(now, false).unwrap().message_count(), 2);
     }
 
     #[test]

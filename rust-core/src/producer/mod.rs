@@ -181,11 +181,21 @@ impl Producer {
     /// background failure (for example [`ErrorKind::StaleEpoch`]) after one, until
     /// [`Producer::restart`].
     pub fn try_append(&self, data: &[u8]) -> Result<()> {
-        let wake = self.shared.lock().try_push(data)?;
-        if wake == Wake::Yes {
-            self.shared.work.notify_one();
+        let pushed = self.shared.lock().try_push(data);
+        match pushed {
+            Ok(Wake::No) => Ok(()),
+            Ok(Wake::Yes) => {
+                self.shared.work.notify_one();
+                Ok(())
+            }
+            Err(e) => {
+                if e.kind() == ErrorKind::BufferFull {
+                    // The buffer sealed its open batch: have it sent.
+                    self.shared.work.notify_one();
+                }
+                Err(e)
+            }
         }
-        Ok(())
     }
 
     /// Copies `data` into the buffer as one message, waiting for room if the buffer is full.
@@ -220,25 +230,37 @@ impl Producer {
     /// Waits until every message appended before this call is acknowledged (no polling), and
     /// returns the offset after the last acknowledged batch.
     ///
-    /// Fails with the background error if any batch failed meanwhile.
+    /// Fails with the background error if any batch failed meanwhile, or if the producer is in
+    /// a failed state (a failure since the last `restart`, even one before this call).
     pub async fn flush(&self) -> Result<Option<Offset>> {
         let failures_before = self.shared.progress.borrow().failures;
-        let target = self.shared.lock().request_flush();
+        let target = {
+            let mut buffer = self.shared.lock();
+            // Messages appended before this call already failed: nothing to wait for.
+            if let Some(failure) = buffer.failure() {
+                return Err(failure);
+            }
+            buffer.request_flush()
+        };
         self.shared.work.notify_one();
         let mut progress = self.shared.progress.subscribe();
-        let done = progress
-            .wait_for(|p| p.settled >= target || p.stopped)
-            .await
-            .map_err(|_| self.stopped_error())?;
-        if done.failures > failures_before {
-            if let Some(failure) = &done.last_failure {
-                return Err(failure.clone());
-            }
+        let (settled, failure, last_offset) = {
+            let done = progress
+                .wait_for(|p| p.settled >= target || p.stopped)
+                .await
+                .map_err(|_| self.stopped_error())?;
+            let failure = (done.failures > failures_before)
+                .then(|| done.last_failure.clone())
+                .flatten();
+            (done.settled, failure, done.last_offset.clone())
+        };
+        if let Some(failure) = failure.or_else(|| self.shared.lock().failure()) {
+            return Err(failure);
         }
-        if done.settled < target {
+        if settled < target {
             return Err(self.stopped_error());
         }
-        Ok(done.last_offset.clone())
+        Ok(last_offset)
     }
 
     fn stopped_error(&self) -> Error {
@@ -283,6 +305,10 @@ impl Producer {
     /// Delivers what is buffered, then moves to the next epoch with sequence 0 (what a new
     /// instance of the same producer does). Also clears a background failure so the producer
     /// accepts messages again. Returns the new epoch.
+    ///
+    /// After being fenced (a stale epoch), the new epoch is above the one that fenced it. A
+    /// restart assumes no other live instance writes with this producer id: an epoch someone else
+    /// already uses would make the server take this producer's batches for duplicates.
     pub async fn restart(&self) -> Result<u64> {
         let _lifecycle = self.lifecycle.lock().await;
         // A failure is expected here (it is often why we restart); the epoch change clears it.

@@ -55,6 +55,7 @@ pub(crate) async fn run(
         next_seq: 0,
         epoch_confirmed: false,
         claim_epoch: None,
+        fenced_by: None,
         restart: None,
         failure: None,
         ending: None,
@@ -122,6 +123,9 @@ struct Sender {
     /// Whether a batch of this epoch has been acknowledged (pipelining is safe from then on).
     epoch_confirmed: bool,
     claim_epoch: Option<u64>,
+    /// The highest epoch a 403 said the server holds: a restart must go above it, or its
+    /// sequence 0 would be taken for a duplicate of the fencing producer's and dropped.
+    fenced_by: Option<u64>,
     restart: Option<oneshot::Sender<Result<u64>>>,
     failure: Option<Error>,
     ending: Option<Ending>,
@@ -357,6 +361,9 @@ impl Sender {
             }
             Outcome::StaleEpoch(error) => {
                 slot.state = SlotState::Parked;
+                if let Some(current) = error.current_epoch() {
+                    self.fenced_by = Some(self.fenced_by.map_or(current, |e| e.max(current)));
+                }
                 let claimable = error
                     .current_epoch()
                     .and_then(|current| current.checked_add(1))
@@ -516,6 +523,9 @@ impl Sender {
         let mut next = self.claim_epoch.take().unwrap_or(0);
         if restart.is_some() {
             next = next.max(self.epoch.saturating_add(1));
+            if let Some(fenced_by) = self.fenced_by {
+                next = next.max(fenced_by.saturating_add(1));
+            }
         }
         if next > MAX_PROTOCOL_INTEGER {
             let error =

@@ -35,8 +35,10 @@ pub struct FaultPlan {
     pub drop_after: f64,
     /// Forward, then answer 503 instead of relaying the answer.
     pub unavailable_after: f64,
-    /// Delay the forwarding by up to `max_delay` (uniformly drawn).
+    /// Delay the forwarding by `min_delay` to `max_delay` (uniformly drawn).
     pub delay: f64,
+    /// The shortest delay.
+    pub min_delay: Duration,
     /// The longest delay.
     pub max_delay: Duration,
     /// Add this much to the `Producer-Seq` header of the first eligible request (0: never).
@@ -283,7 +285,10 @@ fn draw(shared: &Shared) -> (Fault, Option<Duration>) {
         *rng ^= *rng >> 27;
         (rng.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
     };
-    let delay = (next() < plan.delay).then(|| plan.max_delay.mul_f64(next()));
+    let delay = (next() < plan.delay).then(|| {
+        let spread = plan.max_delay.saturating_sub(plan.min_delay);
+        plan.min_delay + spread.mul_f64(next())
+    });
     let roll = next();
     let mut threshold = 0.0;
     let mut pick = |p: f64| {
