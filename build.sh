@@ -4,8 +4,9 @@
 #   ./build.sh [build]   release build of all libraries (default)
 #   ./build.sh test      format check, clippy, test servers, all tests
 #   ./build.sh test-c    only the C ABI tests (tests/c; needs the servers installed)
+#   ./build.sh test-dotnet  only the .NET tests (bindings-dotnet; needs the servers installed)
 #   ./build.sh servers   install the real test servers into target/test-servers
-#   ./build.sh pack      (not yet available)
+#   ./build.sh pack      the NuGet package: bindings-dotnet/artifacts/packages/DurableStreams.0.1.0.nupkg
 #   ./build.sh bench     benchmarks against Electric's server (memory mode); writes
 #                        bench/results/latest.json
 #
@@ -163,13 +164,49 @@ smoke_c_example() {
   echo "ds_example: ok ($kind)"
 }
 
-# Later: test_dotnet (add it to cmd_test).
+# ---------------------------------------------------------------- .NET (bindings-dotnet)
+
+DOTNET_DIR=$ROOT/bindings-dotnet
+DOTNET_PACKAGES=$DOTNET_DIR/artifacts/packages
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+# The solution (library, tests, samples) over the release C ABI library.
+build_dotnet() {
+  need dotnet
+  section ".NET: release C ABI library (cargo build --release -p durable-streams-ffi)"
+  cargo build --release -p durable-streams-ffi
+  section ".NET: build (dotnet build bindings-dotnet/DurableStreams.slnx)"
+  dotnet build "$DOTNET_DIR/DurableStreams.slnx" -c Release
+}
+
+# DurableStreams.nupkg (managed assemblies for net8.0/net10.0 + runtimes/linux-x64/native).
+pack_dotnet() {
+  need dotnet
+  section ".NET: release C ABI library (cargo build --release -p durable-streams-ffi)"
+  cargo build --release -p durable-streams-ffi
+  section ".NET: pack ($DOTNET_PACKAGES)"
+  dotnet pack "$DOTNET_DIR/src/DurableStreams/DurableStreams.csproj" -c Release -o "$DOTNET_PACKAGES"
+}
+
+# The xunit tests against both real servers, then the packed package consumed from a local feed.
+test_dotnet() {
+  need dotnet
+  build_dotnet
+  section ".NET: server harness (cargo build -p durable-streams-test-harness)"
+  cargo build -p durable-streams-test-harness
+  section ".NET: tests (bindings-dotnet/tests/DurableStreams.Tests)"
+  dotnet test "$DOTNET_DIR/tests/DurableStreams.Tests/DurableStreams.Tests.csproj" -c Release --no-build
+  pack_dotnet
+  section ".NET: package test (restores DurableStreams from $DOTNET_PACKAGES)"
+  dotnet test "$DOTNET_DIR/tests/DurableStreams.PackageTests/DurableStreams.PackageTests.csproj" -c Release
+}
 
 # ---------------------------------------------------------------- commands
 
 cmd_build() {
   need cargo
   build_rust
+  build_dotnet
   section "build: done"
 }
 
@@ -180,6 +217,7 @@ cmd_test() {
   install_servers
   test_rust
   test_c
+  test_dotnet
   section "test: all passed"
 }
 
@@ -231,7 +269,7 @@ not_yet() {
 }
 
 usage() {
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 main() {
@@ -245,7 +283,15 @@ main() {
       ;;
     servers) cmd_servers ;;
     bench) cmd_bench ;;
-    pack) not_yet "$cmd" ;;
+    test-dotnet)
+      need cargo
+      test_dotnet
+      ;;
+    pack)
+      need cargo
+      pack_dotnet
+      section "pack: done ($DOTNET_PACKAGES/DurableStreams.0.1.0.nupkg)"
+      ;;
     -h | --help | help) usage ;;
     *)
       usage >&2

@@ -1,0 +1,396 @@
+using System.Runtime.CompilerServices;
+using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using DurableStreams.Interop;
+
+namespace DurableStreams;
+
+/// <summary>
+/// A lightweight handle to one stream URL, for reads, writes and metadata. It holds no
+/// connection: create as many as you like and use them from any thread. The native handle is
+/// released when the object is garbage collected.
+/// </summary>
+public sealed class DurableStream
+{
+    private const string JsonContentType = "application/json";
+
+    private readonly DurableStreamClient _client;
+    private readonly StreamHandle _handle;
+
+    internal unsafe DurableStream(DurableStreamClient client, StreamHandle handle)
+    {
+        _client = client;
+        _handle = handle;
+        using var lease = handle.Lease();
+        Url = NativeString.TakeOwned(NativeMethods.ds_stream_url((DsStream*)lease.Pointer)) ?? string.Empty;
+    }
+
+    /// <summary>The stream's absolute URL.</summary>
+    public string Url { get; }
+
+    /// <summary>
+    /// The stream's content type, once known: set by <see cref="CreateAsync"/>, <see cref="HeadAsync"/>
+    /// or the first read response (shared by all operations on this handle). Appends on a handle
+    /// whose content type is unknown learn it with one <c>HEAD</c> first.
+    /// </summary>
+    public unsafe string? ContentType
+    {
+        get
+        {
+            using var lease = Lease();
+            return NativeString.TakeOwned(NativeMethods.ds_stream_content_type((DsStream*)lease.Pointer));
+        }
+    }
+
+    internal DurableStreamClient Client => _client;
+
+    internal StreamHandle Handle => _handle;
+
+    internal JsonSerializerOptions JsonSerializerOptions => _client.JsonSerializerOptions;
+
+    // ------------------------------------------------------------------ writes
+
+    /// <summary>
+    /// Appends bytes (one request, at-most-once: use <see cref="CreateProducer"/> for exactly-once).
+    /// On a JSON stream the bytes must be JSON; a top-level array is stored as one message per element.
+    /// </summary>
+    /// <param name="data">The bytes; copied before this method returns.</param>
+    /// <param name="options">Sequence token, close, content type.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The tail offset after the append.</returns>
+    /// <exception cref="ArgumentException"><paramref name="data"/> is empty (unless closing).</exception>
+    /// <exception cref="StreamNotFoundException">The stream does not exist.</exception>
+    /// <exception cref="StreamClosedException">The stream is closed.</exception>
+    /// <exception cref="StreamConflictException">Content type mismatch or sequence regression.</exception>
+    public Task<AppendResult> AppendAsync(ReadOnlyMemory<byte> data, AppendOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        if (data.IsEmpty && options?.Close != true)
+        {
+            throw new ArgumentException("An append cannot be empty (unless it closes the stream).", nameof(data));
+        }
+        return AppendCore(data.Span, options, overrideContentType: null, cancellationToken);
+    }
+
+    /// <summary>Appends the UTF-8 bytes of <paramref name="data"/> (see <see cref="AppendAsync(ReadOnlyMemory{byte}, AppendOptions?, CancellationToken)"/>).</summary>
+    /// <param name="data">The text. On a JSON stream it must be JSON text.</param>
+    /// <param name="options">Sequence token, close, content type.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The tail offset after the append.</returns>
+    public Task<AppendResult> AppendAsync(string data, AppendOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return AppendAsync(Encoding.UTF8.GetBytes(data), options, cancellationToken);
+    }
+
+    /// <summary>
+    /// Appends <paramref name="data"/> serialized as exactly one JSON message (an array stays one
+    /// message), using the client's <see cref="DurableStreamClientOptions.JsonSerializerOptions"/>.
+    /// </summary>
+    /// <typeparam name="T">The message type.</typeparam>
+    /// <param name="data">The message.</param>
+    /// <param name="options">Sequence token, close, content type (default <c>application/json</c>).</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The tail offset after the append.</returns>
+    [RequiresUnreferencedCode("JSON serialization of T may need types that trimming removes; use the JsonTypeInfo<T> overload.")]
+    [RequiresDynamicCode("JSON serialization of T may need runtime code generation; use the JsonTypeInfo<T> overload.")]
+    [OverloadResolutionPriority(1)] // a literal null/default argument picks the documented overload
+    public Task<AppendResult> AppendJsonAsync<T>(T data, AppendOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            // Wrapped in an array, which the server flattens by one level: one message, whatever T is.
+            writer.WriteStartArray();
+            JsonSerializer.Serialize(writer, data, JsonSerializerOptions);
+            writer.WriteEndArray();
+        }
+        return AppendCore(buffer.WrittenSpan, options, options?.ContentType ?? JsonContentType, cancellationToken);
+    }
+
+    /// <summary>Appends <paramref name="data"/> as exactly one JSON message, serialized with source-generated metadata (trimming/AOT-safe).</summary>
+    /// <typeparam name="T">The message type.</typeparam>
+    /// <param name="data">The message.</param>
+    /// <param name="jsonTypeInfo">Serialization metadata for <typeparamref name="T"/>.</param>
+    /// <param name="options">Sequence token, close, content type (default <c>application/json</c>).</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The tail offset after the append.</returns>
+    public Task<AppendResult> AppendJsonAsync<T>(T data, JsonTypeInfo<T> jsonTypeInfo, AppendOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(jsonTypeInfo);
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            // Wrapped in an array, which the server flattens by one level: one message, whatever T is.
+            writer.WriteStartArray();
+            JsonSerializer.Serialize(writer, data, jsonTypeInfo);
+            writer.WriteEndArray();
+        }
+        return AppendCore(buffer.WrittenSpan, options, options?.ContentType ?? JsonContentType, cancellationToken);
+    }
+
+    /// <summary>Closes the stream: no more appends are accepted. Idempotent.</summary>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The final tail offset.</returns>
+    public unsafe Task<AppendResult> CloseAsync(CancellationToken cancellationToken = default)
+    {
+        var op = new NativeOp<AppendResult>(cancellationToken);
+        try
+        {
+            using var stream = Lease();
+            using var cancel = op.LeaseCancel();
+            NativeMethods.ds_stream_close((DsStream*)stream.Pointer, (DsCancel*)cancel.Pointer, NativeCallbacks.Append, op.Begin());
+        }
+        catch (Exception e)
+        {
+            return op.FailStart(e);
+        }
+        return op.Task;
+    }
+
+    /// <summary>Appends <paramref name="finalData"/> and closes the stream in one atomic step.</summary>
+    /// <param name="finalData">The last bytes of the stream (may be empty: then this only closes).</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The final tail offset.</returns>
+    /// <exception cref="StreamClosedException">The stream was already closed.</exception>
+    public Task<AppendResult> CloseAsync(ReadOnlyMemory<byte> finalData, CancellationToken cancellationToken = default) =>
+        finalData.IsEmpty
+            ? CloseAsync(cancellationToken)
+            : AppendCore(finalData.Span, new AppendOptions { Close = true }, null, cancellationToken);
+
+    private unsafe Task<AppendResult> AppendCore(ReadOnlySpan<byte> data, AppendOptions? options, string? overrideContentType, CancellationToken cancellationToken)
+    {
+        var json = options is null && overrideContentType is null
+            ? null
+            : OptionsJson.Build((options, overrideContentType), static (w, s) =>
+            {
+                var (o, contentType) = s;
+                if (o?.Seq is { } seq)
+                {
+                    w.WriteString("seq", seq);
+                }
+                if ((contentType ?? o?.ContentType) is { } ct)
+                {
+                    w.WriteString("content_type", ct);
+                }
+                if (o?.Close == true)
+                {
+                    w.WriteBoolean("close", true);
+                }
+            });
+        var op = new NativeOp<AppendResult>(cancellationToken);
+        try
+        {
+            using var stream = Lease();
+            using var cancel = op.LeaseCancel();
+            fixed (byte* d = data)
+            fixed (byte* j = json)
+            {
+                NativeMethods.ds_stream_append((DsStream*)stream.Pointer, d, (nuint)data.Length, j, (DsCancel*)cancel.Pointer, NativeCallbacks.Append, op.Begin());
+            }
+        }
+        catch (Exception e)
+        {
+            return op.FailStart(e);
+        }
+        return op.Task;
+    }
+
+    // ------------------------------------------------------------------ reads
+
+    /// <summary>
+    /// Starts a read session from <see cref="StreamOptions.Offset"/> (the beginning by default).
+    /// The first response is fetched before this completes (so a missing stream fails here), except
+    /// when tailing live from <see cref="Offset.Now"/> with long-poll, which would wait for new data.
+    /// </summary>
+    /// <param name="options">Start offset or checkpoint, live mode, cursor.</param>
+    /// <param name="cancellationToken">Cancels fetching the first response (not the session: use the Read* methods' tokens or <see cref="StreamResponse.Cancel"/>).</param>
+    /// <returns>The read session; dispose it when done.</returns>
+    /// <exception cref="StreamNotFoundException">The stream does not exist.</exception>
+    public async Task<StreamResponse> StreamAsync(StreamOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var offset = options?.Offset ?? Offset.Beginning;
+        var live = options?.Live ?? LiveMode.Off;
+        if (!Enum.IsDefined(live))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), live, "StreamOptions.Live is not a LiveMode value.");
+        }
+        var response = StreamResponse.Open(this, offset, options?.Cursor, live);
+        var waitsForData = offset.IsNow && live is LiveMode.LongPoll or LiveMode.Auto;
+        if (!waitsForData)
+        {
+            try
+            {
+                await response.PrefetchAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                await response.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+        return response;
+    }
+
+    // ------------------------------------------------------------------ metadata
+
+    /// <summary>Reads the stream's metadata (<c>HEAD</c>): tail offset, content type, closure, TTL and expiry.</summary>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The metadata.</returns>
+    /// <exception cref="StreamNotFoundException">The stream does not exist.</exception>
+    public unsafe Task<StreamMetadata> HeadAsync(CancellationToken cancellationToken = default)
+    {
+        var op = new NativeOp<StreamMetadata>(cancellationToken);
+        try
+        {
+            using var stream = Lease();
+            using var cancel = op.LeaseCancel();
+            NativeMethods.ds_stream_head((DsStream*)stream.Pointer, (DsCancel*)cancel.Pointer, NativeCallbacks.Head, op.Begin());
+        }
+        catch (Exception e)
+        {
+            return op.FailStart(e);
+        }
+        return op.Task;
+    }
+
+    /// <summary>Creates the stream (<c>PUT</c>), or confirms that an identical one exists (<see cref="CreateStreamResult.Created"/> false).</summary>
+    /// <param name="options">Content type, TTL or expiry, initial data, closed, fork source.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The outcome.</returns>
+    /// <exception cref="ArgumentException">An option is invalid (the exception names it).</exception>
+    /// <exception cref="StreamConflictException">A stream with a different configuration exists.</exception>
+    /// <exception cref="StreamNotFoundException">The fork source does not exist.</exception>
+    public unsafe Task<CreateStreamResult> CreateAsync(CreateStreamOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options?.Validate();
+        var json = options is null ? null : OptionsJson.Build(options, static (w, o) =>
+        {
+            if (o.ContentType is not null)
+            {
+                w.WriteString("content_type", o.ContentType);
+            }
+            if (o.Ttl is { } ttl)
+            {
+                w.WriteNumber("ttl_seconds", (long)ttl.TotalSeconds);
+            }
+            if (o.ExpiresAt is { } at)
+            {
+                w.WriteString("expires_at", CreateStreamOptions.FormatExpiresAt(at));
+            }
+            if (o.Closed)
+            {
+                w.WriteBoolean("closed", true);
+            }
+            if (o.ForkFrom is not null)
+            {
+                w.WriteStartObject("fork");
+                w.WriteString("source", o.ForkFrom);
+                if (o.ForkOffset is not null)
+                {
+                    w.WriteString("offset", o.ForkOffset.Value);
+                }
+                if (o.ForkSubOffset is { } sub)
+                {
+                    w.WriteNumber("sub_offset", sub);
+                }
+                w.WriteEndObject();
+            }
+        });
+        var body = options?.InitialData ?? ReadOnlyMemory<byte>.Empty;
+        var op = new NativeOp<CreateStreamResult>(cancellationToken);
+        try
+        {
+            using var stream = Lease();
+            using var cancel = op.LeaseCancel();
+            fixed (byte* j = json)
+            fixed (byte* b = body.Span)
+            {
+                NativeMethods.ds_stream_create((DsStream*)stream.Pointer, j, b, (nuint)body.Length, (DsCancel*)cancel.Pointer, NativeCallbacks.Create, op.Begin());
+            }
+        }
+        catch (Exception e)
+        {
+            return op.FailStart(e);
+        }
+        return op.Task;
+    }
+
+    /// <summary>Deletes the stream (<c>DELETE</c>).</summary>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>A task that completes when the stream is deleted.</returns>
+    /// <exception cref="StreamNotFoundException">The stream does not exist.</exception>
+    public unsafe Task DeleteAsync(CancellationToken cancellationToken = default)
+    {
+        var op = new NativeOp<bool>(cancellationToken);
+        try
+        {
+            using var stream = Lease();
+            using var cancel = op.LeaseCancel();
+            NativeMethods.ds_stream_delete((DsStream*)stream.Pointer, (DsCancel*)cancel.Pointer, NativeCallbacks.Done, op.Begin());
+        }
+        catch (Exception e)
+        {
+            return op.FailStart(e);
+        }
+        return op.Task;
+    }
+
+    /// <summary>
+    /// Creates a fork of this stream at <paramref name="target"/> (a <c>PUT</c> with the fork
+    /// headers): it inherits this stream's data up to <paramref name="at"/> (the current tail
+    /// when null) and its content type, then lives independently.
+    /// </summary>
+    /// <param name="target">The new stream's URL or path (on the same server).</param>
+    /// <param name="at">The divergence point: an offset this stream returned; the tail when null.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>A handle to the fork.</returns>
+    public async Task<DurableStream> ForkAsync(string target, Offset? at = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        var fork = _client.GetStream(target);
+        await fork.CreateAsync(new CreateStreamOptions { ForkFrom = Url, ForkOffset = at }, cancellationToken).ConfigureAwait(false);
+        return fork;
+    }
+
+    /// <summary>Creates a fork of this stream at <paramref name="target"/>; see <see cref="ForkAsync(string, Offset?, CancellationToken)"/>.</summary>
+    /// <param name="target">The new stream's URL (on the same server).</param>
+    /// <param name="at">The divergence point; the tail when null.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>A handle to the fork.</returns>
+    public Task<DurableStream> ForkAsync(Uri target, Offset? at = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        return ForkAsync(target.IsAbsoluteUri ? target.AbsoluteUri : target.OriginalString, at, cancellationToken);
+    }
+
+    // ------------------------------------------------------------------ producer
+
+    /// <summary>
+    /// Creates an idempotent producer: fire-and-forget appends that are batched, pipelined and
+    /// retried, with exactly-once delivery per (<paramref name="producerId"/>, epoch, sequence).
+    /// No network I/O happens here.
+    /// </summary>
+    /// <param name="producerId">A stable identifier of the logical producer (e.g. "order-service-1").</param>
+    /// <param name="options">Epoch, auto-claim, batching and buffering limits.</param>
+    /// <returns>The producer; dispose it (flushes, then detaches) when done.</returns>
+    /// <exception cref="ArgumentException"><paramref name="producerId"/> is empty or an option is invalid (the exception names it).</exception>
+    public IdempotentProducer CreateProducer(string producerId, IdempotentProducerOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(producerId);
+        _client.ThrowIfDisposed();
+        return new IdempotentProducer(this, producerId, options ?? new IdempotentProducerOptions());
+    }
+
+    /// <summary>The stream URL.</summary>
+    /// <returns>The URL.</returns>
+    public override string ToString() => Url;
+
+    internal HandleLease Lease()
+    {
+        _client.ThrowIfDisposed();
+        return _handle.Lease();
+    }
+}

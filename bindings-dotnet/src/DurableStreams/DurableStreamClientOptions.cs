@@ -1,0 +1,117 @@
+using System.Text.Json;
+
+namespace DurableStreams;
+
+/// <summary>Configuration of a <see cref="DurableStreamClient"/>.</summary>
+public sealed class DurableStreamClientOptions
+{
+    /// <summary>
+    /// The base URL that relative stream paths are appended to, e.g.
+    /// <c>https://streams.example.com/v1/stream</c>. When null, every stream URL must be absolute.
+    /// </summary>
+    public string? BaseUrl { get; set; }
+
+    /// <summary>Headers sent with every request (dynamic headers of the same name take precedence).</summary>
+    public IDictionary<string, string> DefaultHeaders { get; set; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Headers computed per operation (e.g. rotating auth tokens): evaluated at the start of each
+    /// operation, each read request of a read session, and each producer batch. Not re-evaluated
+    /// on retries within the same operation. Evaluated asynchronously (no thread is blocked while
+    /// a provider awaits); the token is cancelled when the client is disposed. An exception from a
+    /// provider fails the operation.
+    /// </summary>
+    public IDictionary<string, Func<CancellationToken, ValueTask<string>>> DynamicHeaders { get; set; } =
+        new Dictionary<string, Func<CancellationToken, ValueTask<string>>>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Options for JSON (de)serialization of messages; <see cref="JsonSerializerOptions.Default"/> when null.</summary>
+    public JsonSerializerOptions? JsonSerializerOptions { get; set; }
+
+    /// <summary>Retries after the first attempt of operations that are safe to repeat (network errors, timeouts, 5xx, 429). 0 disables retries. Default 5.</summary>
+    public int MaxRetries { get; set; } = 5;
+
+    /// <summary>Delay before the first retry (then doubled per retry, jittered). Default 100 ms.</summary>
+    public TimeSpan InitialRetryDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Upper bound of the retry delay (a server's <c>Retry-After</c> may exceed it). Default 30 s.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Time limit of one request (excluding live reads). Default 30 s.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Time limit for establishing a connection. Default 10 s.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Time limit of one live request (a long-poll, or silence on an SSE connection); should exceed the server's long-poll timeout. Default 75 s.</summary>
+    public TimeSpan LiveTimeout { get; set; } = TimeSpan.FromSeconds(75);
+
+    internal void Validate()
+    {
+        if (BaseUrl is not null)
+        {
+            if (!Uri.TryCreate(BaseUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            {
+                throw new ArgumentException($"BaseUrl must be an absolute http or https URL, got \"{BaseUrl}\".", nameof(BaseUrl));
+            }
+        }
+        if (DefaultHeaders is null)
+        {
+            throw new ArgumentNullException(nameof(DefaultHeaders));
+        }
+        if (DynamicHeaders is null)
+        {
+            throw new ArgumentNullException(nameof(DynamicHeaders));
+        }
+        foreach (var (name, value) in DefaultHeaders)
+        {
+            if (string.IsNullOrWhiteSpace(name))
+            {
+                throw new ArgumentException("DefaultHeaders cannot contain an empty header name.", nameof(DefaultHeaders));
+            }
+            if (value is null)
+            {
+                throw new ArgumentException($"DefaultHeaders[\"{name}\"] is null.", nameof(DefaultHeaders));
+            }
+        }
+        foreach (var (name, provider) in DynamicHeaders)
+        {
+            if (string.IsNullOrWhiteSpace(name))
+            {
+                throw new ArgumentException("DynamicHeaders cannot contain an empty header name.", nameof(DynamicHeaders));
+            }
+            if (provider is null)
+            {
+                throw new ArgumentException($"DynamicHeaders[\"{name}\"] is null.", nameof(DynamicHeaders));
+            }
+        }
+        if (MaxRetries < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxRetries), MaxRetries, "MaxRetries cannot be negative.");
+        }
+        RequireNonNegative(InitialRetryDelay, nameof(InitialRetryDelay));
+        RequireNonNegative(MaxRetryDelay, nameof(MaxRetryDelay));
+        if (MaxRetryDelay < InitialRetryDelay)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxRetryDelay), MaxRetryDelay, $"MaxRetryDelay must be at least InitialRetryDelay ({InitialRetryDelay}).");
+        }
+        RequirePositive(RequestTimeout, nameof(RequestTimeout));
+        RequirePositive(ConnectTimeout, nameof(ConnectTimeout));
+        RequirePositive(LiveTimeout, nameof(LiveTimeout));
+    }
+
+    private static void RequireNonNegative(TimeSpan value, string name)
+    {
+        if (value < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"{name} cannot be negative.");
+        }
+    }
+
+    private static void RequirePositive(TimeSpan value, string name)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be greater than zero.");
+        }
+    }
+}

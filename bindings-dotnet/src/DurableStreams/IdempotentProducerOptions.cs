@@ -1,0 +1,115 @@
+namespace DurableStreams;
+
+/// <summary>How an <see cref="IdempotentProducer"/> batches, pipelines, buffers and retries.</summary>
+public sealed class IdempotentProducerOptions
+{
+    /// <summary>The largest epoch the protocol allows (2^53 - 1).</summary>
+    public const long MaxEpoch = (1L << 53) - 1;
+
+    /// <summary>The epoch to start at (default 0). Increment it when a new instance of the producer takes over.</summary>
+    public long Epoch { get; set; }
+
+    /// <summary>
+    /// On a stale epoch (403), take the server's epoch + 1 and resend instead of failing. Use only
+    /// when no two live instances share the producer id (ephemeral/serverless producers).
+    /// </summary>
+    public bool AutoClaim { get; set; }
+
+    /// <summary>A batch is sent once its payload reaches this many bytes (default 1 MiB). A larger single message is sent alone.</summary>
+    public int MaxBatchBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>A batch is sent once it holds this many messages (default: unlimited).</summary>
+    public int? MaxBatchItems { get; set; }
+
+    /// <summary>How long the first message of a batch may wait for company before the batch is sent (default 5 ms).</summary>
+    public TimeSpan Linger { get; set; } = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>Batches sent concurrently (default 5). Order is preserved whatever the value.</summary>
+    public int MaxInFlight { get; set; } = 5;
+
+    /// <summary>Messages appended but not yet acknowledged, at most (default 1,000,000); beyond it <see cref="IdempotentProducer.TryAppend(ReadOnlyMemory{byte})"/> returns false.</summary>
+    public int MaxBufferedMessages { get; set; } = 1_000_000;
+
+    /// <summary>Payload bytes appended but not yet acknowledged, at most (default 64 MiB).</summary>
+    public long MaxBufferedBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>How long a batch is retried after transient failures before the producer gives up (default 120 s).</summary>
+    public TimeSpan DeliveryTimeout { get; set; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>The stream's content type; by default the stream handle's, or learned with one <c>HEAD</c>.</summary>
+    public string? ContentType { get; set; }
+
+    internal void Validate()
+    {
+        if (Epoch is < 0 or > MaxEpoch)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Epoch), Epoch, "Epoch must be between 0 and 2^53-1.");
+        }
+        RequirePositive(MaxBatchBytes, nameof(MaxBatchBytes));
+        if (MaxBatchItems is { } items)
+        {
+            RequirePositive(items, nameof(MaxBatchItems));
+        }
+        RequirePositive(MaxInFlight, nameof(MaxInFlight));
+        RequirePositive(MaxBufferedMessages, nameof(MaxBufferedMessages));
+        RequirePositive(MaxBufferedBytes, nameof(MaxBufferedBytes));
+        if (Linger < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Linger), Linger, "Linger cannot be negative.");
+        }
+        if (DeliveryTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(DeliveryTimeout), DeliveryTimeout, "DeliveryTimeout must be greater than zero.");
+        }
+        if (ContentType is not null && string.IsNullOrWhiteSpace(ContentType))
+        {
+            throw new ArgumentException("ContentType cannot be empty.", nameof(ContentType));
+        }
+    }
+
+    private static void RequirePositive(long value, string name)
+    {
+        if (value < 1)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be at least 1.");
+        }
+    }
+}
+
+/// <summary>An error of an <see cref="IdempotentProducer"/>'s background delivery (<see cref="IdempotentProducer.OnError"/>).</summary>
+public sealed class ProducerErrorEventArgs : EventArgs
+{
+    /// <summary>Creates the event data.</summary>
+    /// <param name="exception">What went wrong.</param>
+    /// <param name="epoch">The epoch the affected batches were sent under.</param>
+    /// <param name="firstSeq">The first affected batch sequence number, if any was sent.</param>
+    /// <param name="lastSeq">The last affected batch sequence number, if any was sent.</param>
+    /// <param name="messageCount">How many messages were not written.</param>
+    public ProducerErrorEventArgs(Exception exception, long epoch, long? firstSeq, long? lastSeq, long messageCount)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        Exception = exception;
+        Epoch = epoch;
+        FirstSeq = firstSeq;
+        LastSeq = lastSeq;
+        MessageCount = messageCount;
+    }
+
+    /// <summary>
+    /// What went wrong, e.g. <see cref="StaleEpochException"/> when another instance claimed a
+    /// newer epoch (fencing), or a <see cref="DurableStreamException"/> after retries were exhausted.
+    /// </summary>
+    public Exception Exception { get; }
+
+    /// <summary>The epoch the affected batches were sent under.</summary>
+    public long Epoch { get; }
+
+    /// <summary>The first sequence number of the affected batches; null if none was sent.</summary>
+    public long? FirstSeq { get; }
+
+    /// <summary>The last sequence number of the affected batches; null if none was sent.</summary>
+    public long? LastSeq { get; }
+
+    /// <summary>How many messages were not written.</summary>
+    public long MessageCount { get; }
+}

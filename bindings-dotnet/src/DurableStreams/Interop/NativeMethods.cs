@@ -1,0 +1,396 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.InteropServices;
+
+namespace DurableStreams.Interop;
+
+// Opaque native objects. Only ever used through pointers.
+#pragma warning disable CA1815 // opaque marker structs are never compared
+internal struct DsClient { }
+internal struct DsStream { }
+internal struct DsReader { }
+internal struct DsChunk { }
+internal struct DsProducer { }
+internal struct DsError { }
+internal struct DsCancel { }
+internal struct DsDecoration { }
+
+/// <summary><c>DsRequestInfo</c>: borrowed for the duration of the decorate callback.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct DsRequestInfo
+{
+    public byte* Operation;
+    public byte* Method;
+    public byte* Url;
+}
+
+/// <summary><c>DsCreateResult</c>: borrowed for the duration of the create callback.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct DsCreateResult
+{
+    public byte Created; // C bool
+    public byte* NextOffset;
+    public byte* ContentType;
+    public byte Closed; // C bool
+}
+
+/// <summary><c>DsStreamInfo</c>: borrowed for the duration of the head callback.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct DsStreamInfo
+{
+    public byte* NextOffset;
+    public byte* ContentType;
+    public byte Closed; // C bool
+    public long TtlSeconds; // -1: none
+    public byte* ExpiresAt;
+}
+
+/// <summary><c>DsAppendResult</c>: borrowed for the duration of the append/close callback.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct DsAppendResult
+{
+    public byte* NextOffset;
+    public byte Closed; // C bool
+}
+#pragma warning restore CA1815
+
+/// <summary>
+/// The C ABI of <c>libdurable_streams</c> (<c>include/durable_streams.h</c>), one declaration per
+/// exported function, in header order. Blittable signatures only: opaque handles are typed
+/// pointers, C strings are NUL-terminated UTF-8 <c>byte*</c>, C <c>bool</c> is <c>byte</c>,
+/// callbacks are unmanaged cdecl function pointers. <c>InteropDriftTests</c> compares this class
+/// with the header.
+/// </summary>
+internal static unsafe partial class NativeMethods
+{
+    /// <summary>The library name; resolves to <c>libdurable_streams.so</c> on Linux.</summary>
+    internal const string Library = "durable_streams";
+
+    /// <summary>The ABI version this assembly was written against (<c>ds_abi_version()</c>).</summary>
+    internal const uint ExpectedAbiVersion = 1;
+
+    // ------------------------------------------------------------------ library
+
+    [LibraryImport(Library)]
+    internal static partial uint ds_abi_version();
+
+    [LibraryImport(Library)]
+    internal static partial byte* ds_version();
+
+    [LibraryImport(Library)]
+    internal static partial ulong ds_live_handles();
+
+    [LibraryImport(Library)]
+    internal static partial void ds_string_free(byte* str);
+
+    // ------------------------------------------------------------------ errors
+
+    [LibraryImport(Library)]
+    internal static partial int ds_error_kind(DsError* error);
+
+    [LibraryImport(Library)]
+    internal static partial ushort ds_error_status(DsError* error);
+
+    [LibraryImport(Library)]
+    internal static partial byte* ds_error_message(DsError* error);
+
+    [LibraryImport(Library)]
+    internal static partial byte* ds_error_server_message(DsError* error);
+
+    [LibraryImport(Library)]
+    internal static partial byte* ds_error_url(DsError* error);
+
+    [LibraryImport(Library)]
+    internal static partial byte* ds_error_code(DsError* error);
+
+    [LibraryImport(Library)]
+    internal static partial long ds_error_current_epoch(DsError* error);
+
+    [LibraryImport(Library)]
+    internal static partial long ds_error_expected_seq(DsError* error);
+
+    [LibraryImport(Library)]
+    internal static partial long ds_error_received_seq(DsError* error);
+
+    [LibraryImport(Library)]
+    internal static partial void ds_error_free(DsError* error);
+
+    // ------------------------------------------------------------------ cancellation
+
+    [LibraryImport(Library)]
+    internal static partial DsCancel* ds_cancel_new();
+
+    [LibraryImport(Library)]
+    internal static partial void ds_cancel_cancel(DsCancel* cancel);
+
+    [LibraryImport(Library)]
+    internal static partial byte ds_cancel_is_cancelled(DsCancel* cancel);
+
+    [LibraryImport(Library)]
+    internal static partial void ds_cancel_free(DsCancel* cancel);
+
+    // ------------------------------------------------------------------ client
+
+    [LibraryImport(Library)]
+    internal static partial DsError* ds_client_new(
+        byte* optionsJson,
+        delegate* unmanaged[Cdecl]<void*, DsRequestInfo*, DsDecoration*, void> decorate,
+        void* decorateUserData,
+        delegate* unmanaged[Cdecl]<void*, void> freeUserData,
+        DsClient** outClient);
+
+    [LibraryImport(Library)]
+    internal static partial void ds_decoration_complete(DsDecoration* decoration, byte* decorationsJson, byte* errorMessage);
+
+    [LibraryImport(Library)]
+    internal static partial void ds_client_free(DsClient* client);
+
+    // ------------------------------------------------------------------ stream
+
+    [LibraryImport(Library)]
+    internal static partial DsError* ds_stream_new(DsClient* client, byte* url, DsStream** outStream);
+
+    [LibraryImport(Library)]
+    internal static partial void ds_stream_free(DsStream* stream);
+
+    [LibraryImport(Library)]
+    internal static partial byte* ds_stream_url(DsStream* stream);
+
+    [LibraryImport(Library)]
+    internal static partial byte* ds_stream_content_type(DsStream* stream);
+
+    [LibraryImport(Library)]
+    internal static partial DsError* ds_stream_set_content_type(DsStream* stream, byte* contentType);
+
+    [LibraryImport(Library)]
+    internal static partial void ds_stream_create(
+        DsStream* stream,
+        byte* optionsJson,
+        byte* body,
+        nuint bodyLen,
+        DsCancel* cancel,
+        delegate* unmanaged[Cdecl]<void*, DsError*, DsCreateResult*, void> callback,
+        void* userData);
+
+    [LibraryImport(Library)]
+    internal static partial void ds_stream_head(
+        DsStream* stream,
+        DsCancel* cancel,
+        delegate* unmanaged[Cdecl]<void*, DsError*, DsStreamInfo*, void> callback,
+        void* userData);
+
+    [LibraryImport(Library)]
+    internal static partial void ds_stream_delete(
+        DsStream* stream,
+        DsCancel* cancel,
+        delegate* unmanaged[Cdecl]<void*, DsError*, void> callback,
+        void* userData);
+
+    [LibraryImport(Library)]
+    internal static partial void ds_stream_append(
+        DsStream* stream,
+        byte* data,
+        nuint len,
+        byte* optionsJson,
+        DsCancel* cancel,
+        delegate* unmanaged[Cdecl]<void*, DsError*, DsAppendResult*, void> callback,
+        void* userData);
+
+    [LibraryImport(Library)]
+    internal static partial void ds_stream_close(
+        DsStream* stream,
+        DsCancel* cancel,
+        delegate* unmanaged[Cdecl]<void*, DsError*, DsAppendResult*, void> callback,
+        void* userData);
+
+    // ------------------------------------------------------------------ reads
+
+    [LibraryImport(Library)]
+    internal static partial DsError* ds_reader_open(DsStream* stream, byte* offset, int liveMode, byte* cursor, DsReader** outReader);
+
+    [LibraryImport(Library)]
+    internal static partial void ds_reader_next(
+        DsReader* reader,
+        DsCancel* cancel,
+        delegate* unmanaged[Cdecl]<void*, DsError*, DsChunk*, void> callback,
+        void* userData);
+
+    [LibraryImport(Library)]
+    internal static partial byte* ds_reader_offset(DsReader* reader);
+
+    [LibraryImport(Library)]
+    internal static partial byte* ds_reader_cursor(DsReader* reader);
+
+    [LibraryImport(Library)]
+    internal static partial void ds_reader_free(DsReader* reader);
+
+    [LibraryImport(Library)]
+    internal static partial byte* ds_chunk_data(DsChunk* chunk, nuint* len);
+
+    [LibraryImport(Library)]
+    internal static partial byte* ds_chunk_offset(DsChunk* chunk);
+
+    [LibraryImport(Library)]
+    internal static partial byte* ds_chunk_cursor(DsChunk* chunk);
+
+    [LibraryImport(Library)]
+    internal static partial byte ds_chunk_up_to_date(DsChunk* chunk);
+
+    [LibraryImport(Library)]
+    internal static partial byte ds_chunk_closed(DsChunk* chunk);
+
+    [LibraryImport(Library)]
+    internal static partial long ds_chunk_message_count(DsChunk* chunk);
+
+    [LibraryImport(Library)]
+    internal static partial byte* ds_chunk_message(DsChunk* chunk, nuint index, nuint* len);
+
+    [LibraryImport(Library)]
+    internal static partial void ds_chunk_free(DsChunk* chunk);
+
+    // ------------------------------------------------------------------ producer
+
+    [LibraryImport(Library)]
+    internal static partial DsError* ds_producer_new(
+        DsStream* stream,
+        byte* producerId,
+        byte* optionsJson,
+        delegate* unmanaged[Cdecl]<void*, DsError*, ulong, long, long, ulong, void> onError,
+        void* userData,
+        delegate* unmanaged[Cdecl]<void*, void> freeUserData,
+        DsProducer** outProducer);
+
+    [LibraryImport(Library)]
+    internal static partial int ds_producer_try_append(DsProducer* producer, byte* data, nuint len, DsError** errorOut);
+
+    [LibraryImport(Library)]
+    internal static partial void ds_producer_append(
+        DsProducer* producer,
+        byte* data,
+        nuint len,
+        DsCancel* cancel,
+        delegate* unmanaged[Cdecl]<void*, DsError*, void> callback,
+        void* userData);
+
+    [LibraryImport(Library)]
+    internal static partial void ds_producer_flush(
+        DsProducer* producer,
+        DsCancel* cancel,
+        delegate* unmanaged[Cdecl]<void*, DsError*, byte*, void> callback,
+        void* userData);
+
+    [LibraryImport(Library)]
+    internal static partial void ds_producer_close(
+        DsProducer* producer,
+        byte* finalData,
+        nuint finalLen,
+        DsCancel* cancel,
+        delegate* unmanaged[Cdecl]<void*, DsError*, byte*, void> callback,
+        void* userData);
+
+    [LibraryImport(Library)]
+    internal static partial void ds_producer_detach(
+        DsProducer* producer,
+        DsCancel* cancel,
+        delegate* unmanaged[Cdecl]<void*, DsError*, void> callback,
+        void* userData);
+
+    [LibraryImport(Library)]
+    internal static partial void ds_producer_restart(
+        DsProducer* producer,
+        DsCancel* cancel,
+        delegate* unmanaged[Cdecl]<void*, DsError*, ulong, void> callback,
+        void* userData);
+
+    [LibraryImport(Library)]
+    internal static partial ulong ds_producer_epoch(DsProducer* producer);
+
+    [LibraryImport(Library)]
+    internal static partial ulong ds_producer_next_seq(DsProducer* producer);
+
+    [LibraryImport(Library)]
+    internal static partial ulong ds_producer_pending_count(DsProducer* producer);
+
+    [LibraryImport(Library)]
+    internal static partial ulong ds_producer_in_flight_count(DsProducer* producer);
+
+    [LibraryImport(Library)]
+    internal static partial byte* ds_producer_last_acked_offset(DsProducer* producer);
+
+    [LibraryImport(Library)]
+    internal static partial void ds_producer_free(DsProducer* producer);
+}
+
+/// <summary>Native error kinds (<c>DsErrorKind</c>).</summary>
+internal enum DsErrorKind
+{
+    NotFound = 1,
+    Gone,
+    Conflict,
+    SequenceConflict,
+    StreamClosed,
+    StaleEpoch,
+    SequenceGap,
+    InvalidOffset,
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    PayloadTooLarge,
+    RateLimited,
+    ServerError,
+    UnexpectedStatus,
+    InvalidArgument,
+    Parse,
+    Network,
+    Timeout,
+    Cancelled,
+    BufferFull,
+    ProducerClosed,
+    Panic,
+    Internal,
+}
+
+/// <summary>Results of <c>ds_producer_try_append</c>.</summary>
+internal static class TryAppendStatus
+{
+    internal const int Ok = 0;
+    internal const int Full = 1;
+    internal const int Error = 2;
+}
+
+/// <summary>Reads NUL-terminated UTF-8 strings lent or given by the native library.</summary>
+internal static unsafe class NativeString
+{
+    /// <summary>Copies a borrowed string; <c>null</c> for a NULL pointer.</summary>
+    internal static string? Read(byte* ptr) =>
+        ptr == null ? null : Marshal.PtrToStringUTF8((nint)ptr);
+
+    /// <summary>Copies and frees an owned string (<c>ds_string_free</c>).</summary>
+    internal static string? TakeOwned(byte* ptr)
+    {
+        if (ptr == null)
+        {
+            return null;
+        }
+        try
+        {
+            return Marshal.PtrToStringUTF8((nint)ptr);
+        }
+        finally
+        {
+            NativeMethods.ds_string_free(ptr);
+        }
+    }
+
+    /// <summary>A NUL-terminated UTF-8 copy of <paramref name="value"/>; <c>null</c> stays null.</summary>
+    [return: NotNullIfNotNull(nameof(value))]
+    internal static byte[]? ToUtf8Z(string? value)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+        var bytes = new byte[System.Text.Encoding.UTF8.GetByteCount(value) + 1];
+        System.Text.Encoding.UTF8.GetBytes(value, 0, value.Length, bytes, 0);
+        return bytes;
+    }
+}

@@ -1,0 +1,40 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace DurableStreams.Interop;
+
+/// <summary>
+/// Builds the NUL-terminated UTF-8 JSON option documents the native functions take, with
+/// <see cref="Utf8JsonWriter"/> (no reflection, trimming- and AOT-safe).
+/// </summary>
+internal static class OptionsJson
+{
+    internal delegate void Writer<TState>(Utf8JsonWriter writer, TState state);
+
+    /// <summary>Writes one JSON object and returns it NUL-terminated.</summary>
+    internal static byte[] Build<TState>(TState state, Writer<TState> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            write(writer, state);
+            writer.WriteEndObject();
+        }
+        var result = new byte[buffer.WrittenCount + 1];
+        buffer.WrittenSpan.CopyTo(result);
+        return result;
+    }
+
+    internal static long Milliseconds(TimeSpan value) => (long)Math.Ceiling(value.TotalMilliseconds);
+}
+
+/// <summary>The JSON options used when the client is given none.</summary>
+internal static class JsonDefaults
+{
+    /// <summary>
+    /// Equivalent to <see cref="JsonSerializerOptions.Default"/> for reflection-based serialization,
+    /// without referencing that (trimming-annotated) property.
+    /// </summary>
+    internal static JsonSerializerOptions Options { get; } = new();
+}

@@ -1,0 +1,179 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
+using DurableStreams.Interop;
+
+namespace DurableStreams.Tests;
+
+/// <summary>
+/// Compares the hand-written P/Invoke declarations (<see cref="NativeMethods"/>) with the C header
+/// <c>include/durable_streams.h</c>: same set of functions, same parameter counts, compatible types.
+/// Fails when either side drifts.
+/// </summary>
+public partial class InteropDriftTests
+{
+    private sealed record CFunction(string Name, string ReturnType, IReadOnlyList<string> Parameters);
+
+    [GeneratedRegex(@"^\s*(?<ret>(?:const\s+)?(?:struct\s+|enum\s+)?\w+\s*\**)\s*(?<name>ds_\w+)\s*\((?<params>[^)]*)\)\s*;", RegexOptions.Multiline)]
+    private static partial Regex Prototype();
+
+    private static string HeaderPath
+    {
+        get
+        {
+            var copied = Path.Combine(AppContext.BaseDirectory, "durable_streams.h");
+            return File.Exists(copied) ? copied : Path.Combine(Infrastructure.TestServers.RepoRoot, "include", "durable_streams.h");
+        }
+    }
+
+    private static Dictionary<string, CFunction> HeaderFunctions()
+    {
+        var text = File.ReadAllText(HeaderPath);
+        // Join multi-line prototypes and drop comments.
+        text = Regex.Replace(text, @"//[^\n]*", string.Empty);
+        text = Regex.Replace(text, @"/\*.*?\*/", string.Empty, RegexOptions.Singleline);
+        text = Regex.Replace(text, @",\s*\n\s*", ", ");
+        var functions = new Dictionary<string, CFunction>();
+        foreach (Match m in Prototype().Matches(text))
+        {
+            var parameters = m.Groups["params"].Value.Trim();
+            var list = parameters is "" or "void"
+                ? []
+                : parameters.Split(',').Select(p => p.Trim()).ToList();
+            functions[m.Groups["name"].Value] = new CFunction(m.Groups["name"].Value, m.Groups["ret"].Value.Trim(), list);
+        }
+        return functions;
+    }
+
+    private static Dictionary<string, MethodInfo> ManagedFunctions() =>
+        typeof(NativeMethods)
+            .GetMethods(BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public)
+            .Where(m => m.GetCustomAttribute<LibraryImportAttribute>() is not null)
+            .ToDictionary(m => m.GetCustomAttribute<LibraryImportAttribute>()!.EntryPoint ?? m.Name);
+
+    [Fact]
+    public void Header_parses_into_the_expected_number_of_functions()
+    {
+        var functions = HeaderFunctions();
+        Assert.True(functions.Count >= 50, $"only {functions.Count} prototypes parsed from {HeaderPath}");
+        Assert.Contains("ds_abi_version", functions.Keys);
+        Assert.Contains("ds_producer_try_append", functions.Keys);
+    }
+
+    [Fact]
+    public void Every_header_function_is_declared_and_nothing_else()
+    {
+        var header = HeaderFunctions().Keys.ToHashSet();
+        var managed = ManagedFunctions().Keys.ToHashSet();
+        Assert.Empty(header.Except(managed).Order());
+        Assert.Empty(managed.Except(header).Order());
+    }
+
+    [Fact]
+    public void Parameter_counts_and_types_match()
+    {
+        var header = HeaderFunctions();
+        var problems = new List<string>();
+        foreach (var (name, method) in ManagedFunctions())
+        {
+            if (!header.TryGetValue(name, out var c))
+            {
+                continue;
+            }
+            var parameters = method.GetParameters();
+            if (parameters.Length != c.Parameters.Count)
+            {
+                problems.Add($"{name}: header has {c.Parameters.Count} parameters, NativeMethods {parameters.Length}");
+                continue;
+            }
+            if (!Compatible(TypeOfDeclaration(c.ReturnType), method.ReturnType))
+            {
+                problems.Add($"{name}: returns {c.ReturnType} in the header but {method.ReturnType} in NativeMethods");
+            }
+            for (var i = 0; i < parameters.Length; i++)
+            {
+                var cType = TypeOfDeclaration(c.Parameters[i]);
+                if (!Compatible(cType, parameters[i].ParameterType))
+                {
+                    problems.Add($"{name} parameter {i} ({c.Parameters[i]}): {parameters[i].ParameterType} does not map to {cType}");
+                }
+            }
+        }
+        Assert.Empty(problems);
+    }
+
+    [Fact]
+    public void Error_kinds_match_the_header_enum()
+    {
+        var text = File.ReadAllText(HeaderPath);
+        var body = Regex.Match(text, @"typedef enum DsErrorKind \{(?<b>.*?)\} DsErrorKind;", RegexOptions.Singleline).Groups["b"].Value;
+        var names = Regex.Matches(body, @"^\s*DS_ERROR_(\w+)", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToList();
+        Assert.Equal(24, names.Count);
+        for (var i = 0; i < names.Count; i++)
+        {
+            var expected = string.Concat(names[i].Split('_').Select(w => w[..1] + w[1..].ToLowerInvariant()));
+            Assert.Equal(expected, ((DsErrorKind)(i + 1)).ToString());
+            Assert.Equal(expected, ((DurableStreamErrorCode)(i + 1)).ToString());
+        }
+        Assert.Contains($"#define DS_ABI_VERSION {NativeMethods.ExpectedAbiVersion}", text, StringComparison.Ordinal);
+    }
+
+    /// <summary>The type part of a C declaration ("const struct DsStream *stream" → "DsStream*").</summary>
+    private static string TypeOfDeclaration(string declaration)
+    {
+        var d = declaration.Replace("const ", string.Empty, StringComparison.Ordinal)
+            .Replace("struct ", string.Empty, StringComparison.Ordinal)
+            .Replace("enum ", string.Empty, StringComparison.Ordinal)
+            .Trim();
+        var stars = d.Count(ch => ch == '*');
+        var words = d.Replace("*", " ", StringComparison.Ordinal).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        // A declaration is "type [name]"; a bare return type is just "type".
+        var type = words[0];
+        return type + new string('*', stars);
+    }
+
+    private static readonly Dictionary<string, Type> s_scalars = new()
+    {
+        ["void"] = typeof(void),
+        ["uint32_t"] = typeof(uint),
+        ["int32_t"] = typeof(int),
+        ["uint64_t"] = typeof(ulong),
+        ["int64_t"] = typeof(long),
+        ["uint16_t"] = typeof(ushort),
+        ["size_t"] = typeof(nuint),
+        ["bool"] = typeof(byte),
+        ["DsErrorKind"] = typeof(int),
+    };
+
+    private static bool Compatible(string cType, Type managed)
+    {
+        if (cType.StartsWith("Ds", StringComparison.Ordinal) && cType.EndsWith("Callback", StringComparison.Ordinal))
+        {
+            // A function pointer typedef: must be an unmanaged function pointer.
+            return managed.IsFunctionPointer && managed.IsUnmanagedFunctionPointer;
+        }
+        if (s_scalars.TryGetValue(cType, out var scalar))
+        {
+            return managed == scalar;
+        }
+        if (cType.EndsWith('*'))
+        {
+            if (!managed.IsPointer)
+            {
+                return false;
+            }
+            var element = managed.GetElementType()!;
+            var cElement = cType[..^1];
+            if (cElement is "char" or "uint8_t")
+            {
+                return element == typeof(byte);
+            }
+            if (cElement == "void")
+            {
+                return element == typeof(void);
+            }
+            return Compatible(cElement, element) || element.Name == cElement;
+        }
+        return managed.Name == cType;
+    }
+}
