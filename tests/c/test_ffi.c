@@ -989,12 +989,61 @@ static void test_producer_lifecycle(void) {
     free(url);
 }
 
+/* Holds producer batches (their decorations) until opened, so that a full buffer stays full
+ * for exactly as long as a test needs, however fast the server is. */
+typedef struct {
+    pthread_mutex_t mu;
+    bool open;
+    int held_count;
+    DsDecoration *held[16];
+} BatchGate;
+
+static void gate_decorate(void *ud, const DsRequestInfo *info, DsDecoration *decoration) {
+    BatchGate *gate = (BatchGate *)ud;
+    pthread_mutex_lock(&gate->mu);
+    bool hold = !gate->open && strcmp(info->operation, "producer-batch") == 0 &&
+                gate->held_count < 16;
+    if (hold) gate->held[gate->held_count++] = decoration;
+    pthread_mutex_unlock(&gate->mu);
+    if (!hold) ds_decoration_complete(decoration, "{}", NULL);
+}
+
+/* Lets held and future batches through (a batch whose operation was cancelled meanwhile just
+ * releases its decoration). */
+static void gate_open(BatchGate *gate) {
+    DsDecoration *held[16];
+    pthread_mutex_lock(&gate->mu);
+    gate->open = true;
+    int count = gate->held_count;
+    memcpy(held, gate->held, sizeof held);
+    gate->held_count = 0;
+    pthread_mutex_unlock(&gate->mu);
+    for (int i = 0; i < count; i++) ds_decoration_complete(held[i], "{}", NULL);
+}
+
+static int gate_held(BatchGate *gate) {
+    pthread_mutex_lock(&gate->mu);
+    int count = gate->held_count;
+    pthread_mutex_unlock(&gate->mu);
+    return count;
+}
+
+static DsClient *gated_client(BatchGate *gate) {
+    char *options = NULL;
+    CHECK(asprintf(&options, "{\"base_url\":\"%s\"}", server->prefix_url) > 0, "asprintf");
+    DsClient *client = NULL;
+    CHECK_OK(ds_client_new(options, gate_decorate, gate, NULL, &client));
+    free(options);
+    return client;
+}
+
 static void test_producer_full_and_detach(void) {
-    DsClient *client = client_for_server();
+    BatchGate gate = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    DsClient *client = gated_client(&gate);
     char *url = unique_url(server, "producer-full");
     DsStream *stream = new_stream(client, url);
     create_stream(stream, "{\"content_type\":\"text/plain\"}");
-    /* A long linger: nothing is sent until a flush, so the buffer stays full. */
+    /* A long linger: only a full buffer (or a flush) sends. */
     DsProducer *producer =
         new_producer(stream, "c-full", "{\"max_buffered_messages\":3,\"linger_ms\":60000}", NULL);
     for (int i = 1; i <= 3; i++) {
@@ -1008,16 +1057,20 @@ static void test_producer_full_and_detach(void) {
           "full");
     CHECK(error == (DsError *)&error, "error_out untouched on FULL");
 
-    /* ds_producer_append waits for room, which a flush makes. */
+    /* Full: the three are sent at once (and held at the gate); ds_producer_append waits for the
+     * room their acknowledgement makes. */
     Waiter appended, flushed;
     waiter_init(&appended);
     waiter_init(&flushed);
     ds_producer_append(producer, (const uint8_t *)"4\n", 2, NULL, on_done, &appended);
-    sleep_ms(100);
+    for (int i = 0; i < 200 && gate_held(&gate) == 0; i++) sleep_ms(5);
+    CHECK(gate_held(&gate) == 1, "the full buffer was sent without waiting for linger");
+    sleep_ms(50);
     CHECK(!waiter_done(&appended), "append waits for room");
+    gate_open(&gate);
+    CHECK_OK(waiter_wait(&appended, WAIT_MS));
     ds_producer_flush(producer, NULL, on_offset, &flushed);
     CHECK_OK(waiter_wait(&flushed, WAIT_MS));
-    CHECK_OK(waiter_wait(&appended, WAIT_MS));
     waiter_reset(&flushed);
     waiter_reset(&appended);
 
@@ -1038,8 +1091,11 @@ static void test_producer_full_and_detach(void) {
     waiter_reset(&flushed);
 
     /* Freeing with a pending waiting append cancels it. */
-    DsProducer *blocked =
-        new_producer(stream, "c-full-2", "{\"max_buffered_messages\":1,\"linger_ms\":60000}", NULL);
+    BatchGate shut = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    DsClient *shut_client = gated_client(&shut);
+    DsStream *shut_stream = new_stream(shut_client, url);
+    DsProducer *blocked = new_producer(
+        shut_stream, "c-full-2", "{\"max_buffered_messages\":1,\"linger_ms\":60000}", NULL);
     CHECK(ds_producer_try_append(blocked, (const uint8_t *)"a\n", 2, NULL) == DS_APPEND_OK, "ok");
     ds_producer_append(blocked, (const uint8_t *)"b\n", 2, NULL, on_done, &appended);
     sleep_ms(50);
@@ -1047,6 +1103,9 @@ static void test_producer_full_and_detach(void) {
     ds_producer_free(blocked);
     CHECK_KIND(waiter_wait(&appended, WAIT_MS), DS_ERROR_CANCELLED);
     waiter_reset(&appended);
+    gate_open(&shut); /* completes the held decoration of the cancelled batch */
+    ds_stream_free(shut_stream);
+    ds_client_free(shut_client);
 
     waiter_destroy(&appended);
     waiter_destroy(&flushed);
@@ -1096,14 +1155,16 @@ static void test_producer_fencing_and_restart(void) {
           "refused after the failure");
     CHECK_KIND(error, DS_ERROR_STALE_EPOCH);
 
-    /* Restart moves to the next epoch at sequence 0 and accepts messages again. */
+    /* Restart moves above the epoch that fenced it (reusing epoch 1 would make the server take
+     * its sequence 0 for a duplicate of the newer producer's), and accepts messages again. */
     ds_producer_restart(old, NULL, on_epoch, &w);
     CHECK_OK(waiter_wait(&w, WAIT_MS));
-    CHECK(w.epoch == 1, "restart epoch %llu", (unsigned long long)w.epoch);
+    CHECK(w.epoch == 2, "restart epoch %llu", (unsigned long long)w.epoch);
     waiter_reset(&w);
-    CHECK(ds_producer_epoch(old) == 1 && ds_producer_next_seq(old) == 0, "after restart");
+    CHECK(ds_producer_epoch(old) == 2 && ds_producer_next_seq(old) == 0, "after restart");
     CHECK(ds_producer_try_append(old, (const uint8_t *)"a4\n", 3, NULL) == DS_APPEND_OK,
           "accepted after restart");
+    free(flush(old));
     ds_producer_free(old);
     wait_released(&log);
 
@@ -1111,7 +1172,7 @@ static void test_producer_fencing_and_restart(void) {
     CHECK_OK(waiter_wait(&w, WAIT_MS));
     waiter_reset(&w);
     char *text = read_all(stream, NULL);
-    CHECK(strcmp(text, "a1\nb1\n") == 0, "content %s", text);
+    CHECK(strcmp(text, "a1\nb1\na4\n") == 0, "content %s", text);
     free(text);
 
     waiter_destroy(&w);
