@@ -7,8 +7,9 @@
 #   ./build.sh test-dotnet  only the .NET tests (bindings-dotnet; needs the servers installed)
 #   ./build.sh servers   install the real test servers into target/test-servers
 #   ./build.sh pack      the NuGet package: bindings-dotnet/artifacts/packages/DurableStreams.0.1.0.nupkg
-#   ./build.sh bench     benchmarks against Electric's server (memory mode); writes
-#                        bench/results/latest.json
+#   ./build.sh bench     benchmarks vs the TypeScript client on Electric's server (memory mode);
+#                        table, bench/results/latest.json and latest.svg (bench/README.md)
+#   ./build.sh adapter   the .NET conformance adapter; prints the executable to start (last line)
 #
 # Environment: DS_TEST_SERVERS_DIR, DS_ELECTRIC_SERVER_BIN, DS_NODE_SERVER_DIR are
 # honoured the same way as by the Rust test harness (tests/harness).
@@ -186,6 +187,8 @@ pack_dotnet() {
   cargo build --release -p durable-streams-ffi
   section ".NET: pack ($DOTNET_PACKAGES)"
   dotnet pack "$DOTNET_DIR/src/DurableStreams/DurableStreams.csproj" -c Release -o "$DOTNET_PACKAGES"
+  dotnet pack "$DOTNET_DIR/src/DurableStreams.Extensions.DependencyInjection/DurableStreams.Extensions.DependencyInjection.csproj" \
+    -c Release -o "$DOTNET_PACKAGES"
 }
 
 # The xunit tests against both real servers, then the packed package consumed from a local feed.
@@ -199,6 +202,116 @@ test_dotnet() {
   pack_dotnet
   section ".NET: package test (restores DurableStreams from $DOTNET_PACKAGES)"
   dotnet test "$DOTNET_DIR/tests/DurableStreams.PackageTests/DurableStreams.PackageTests.csproj" -c Release
+}
+
+# ---------------------------------------------------------------- conformance adapter
+
+ADAPTER_DIR=$DOTNET_DIR/artifacts/conformance-adapter
+ADAPTER_BIN=$ADAPTER_DIR/durable-streams-conformance-adapter
+
+# The conformance-suite adapter (bindings-dotnet/tools/ConformanceAdapter): published
+# framework-dependent, with its apphost and the native library next to it.
+build_adapter() {
+  need dotnet
+  section ".NET: release C ABI library (cargo build --release -p durable-streams-ffi)"
+  cargo build --release -p durable-streams-ffi
+  section ".NET: conformance adapter (dotnet publish -> $ADAPTER_DIR)"
+  rm -rf "$ADAPTER_DIR"
+  dotnet publish "$DOTNET_DIR/tools/ConformanceAdapter/ConformanceAdapter.csproj" -c Release -o "$ADAPTER_DIR"
+  [ -x "$ADAPTER_BIN" ] || die "dotnet publish finished but $ADAPTER_BIN is missing"
+}
+
+# The published adapter driven like the conformance suite drives it, against both real servers.
+test_adapter() {
+  build_adapter
+  section ".NET: server harness (cargo build -p durable-streams-test-harness)"
+  cargo build -p durable-streams-test-harness
+  section ".NET: conformance adapter tests (bindings-dotnet/tests/ConformanceAdapter.Tests)"
+  DS_CONFORMANCE_ADAPTER=$ADAPTER_BIN \
+    dotnet test "$DOTNET_DIR/tests/ConformanceAdapter.Tests/ConformanceAdapter.Tests.csproj" -c Release
+}
+
+# Builds the adapter (all output on stderr) and prints the one executable the suite starts.
+cmd_adapter() {
+  need cargo
+  build_adapter >&2
+  section "adapter: done" >&2
+  echo "$ADAPTER_BIN"
+}
+
+# ---------------------------------------------------------------- benchmarks (bench/)
+
+# The TypeScript client the benchmarks compare against, installed from npm at bench time.
+BENCH_TS_CLIENT=@durable-streams/client
+BENCH_TS_CLIENT_VERSION=0.2.7
+BENCH_NODE_DIR=${DS_BENCH_NODE_DIR:-$ROOT/target/bench-node}
+
+install_bench_node() {
+  section "Bench: TypeScript client $BENCH_TS_CLIENT@$BENCH_TS_CLIENT_VERSION"
+  local manifest="$BENCH_NODE_DIR/node_modules/$BENCH_TS_CLIENT/package.json" installed=""
+  if [ -f "$manifest" ]; then
+    installed=$(node -p 'require(process.argv[1]).version' "$manifest" 2>/dev/null || true)
+  fi
+  if [ "$installed" = "$BENCH_TS_CLIENT_VERSION" ]; then
+    echo "already installed: $BENCH_NODE_DIR"
+    return
+  fi
+  mkdir -p "$BENCH_NODE_DIR"
+  if [ ! -f "$BENCH_NODE_DIR/package.json" ]; then
+    printf '{\n  "name": "ds-bench-node",\n  "private": true\n}\n' >"$BENCH_NODE_DIR/package.json"
+  fi
+  (cd "$BENCH_NODE_DIR" && npm install --no-audit --no-fund "$BENCH_TS_CLIENT@$BENCH_TS_CLIENT_VERSION")
+}
+
+# bench_step NAME COMMAND...: runs one benchmark, which writes $BENCH_OUT/NAME.json (Rust and
+# Node programs take --json; the C program reads DS_C_BENCH_JSON). A failing benchmark (for
+# example a read-back check) is recorded and the others still run.
+bench_step() {
+  local name=$1 begin
+  shift
+  begin=$(date +%s)
+  if ! "$@"; then
+    BENCH_FAILED+=("$name")
+  fi
+  echo "($name: $(($(date +%s) - begin)) s)"
+}
+
+bench_all() {
+  local bin="$ROOT/target/release" node_bench="$ROOT/bench/node"
+  export DS_TEST_SERVERS_BIN="$bin/ds-test-servers" DS_BENCH_NODE_DIR="$BENCH_NODE_DIR"
+  section "Bench: producer throughput (rust-core, typescript)"
+  local run name messages size producers
+  for run in "1000000 100 1" "100000 1024 1" "1000000 100 4" "100000 1024 4"; do
+    read -r messages size producers <<<"$run"
+    name="producer-${messages}x${size}B-${producers}p"
+    bench_step "$name" "$bin/producer-throughput" --messages "$messages" --size "$size" \
+      --producers "$producers" --json "$BENCH_OUT/$name.json"
+    bench_step "$name-ts" node "$node_bench/producer-throughput.mjs" --messages "$messages" \
+      --size "$size" --producers "$producers" --json "$BENCH_OUT/$name-ts.json"
+  done
+  section "Bench: C ABI call overhead and producer throughput (c-abi)"
+  bench_step c-abi env DS_C_BENCH_MESSAGES=2000000 DS_C_BENCH_REPS=5 DS_C_BENCH_ROUND_TRIPS=5000 \
+    DS_C_BENCH_THROUGHPUT=1000000 DS_C_BENCH_JSON="$BENCH_OUT/c-abi.json" \
+    "$ROOT/target/c-tests/bench_try_append"
+  section "Bench: call overhead (rust-core baseline for the C ABI)"
+  bench_step call-overhead "$bin/call-overhead" --json "$BENCH_OUT/call-overhead.json"
+  section "Bench: single-append latency (rust-core, typescript)"
+  bench_step append-latency "$bin/append-latency" --json "$BENCH_OUT/append-latency.json"
+  bench_step append-latency-ts node "$node_bench/append-latency.mjs" \
+    --json "$BENCH_OUT/append-latency-ts.json"
+  section "Bench: catch-up reads (rust-core, typescript)"
+  bench_step catchup-bytes "$bin/catchup-bytes" --json "$BENCH_OUT/catchup-bytes.json"
+  bench_step catchup-bytes-ts node "$node_bench/catchup-bytes.mjs" \
+    --json "$BENCH_OUT/catchup-bytes-ts.json"
+  bench_step catchup-json "$bin/catchup-json" --json "$BENCH_OUT/catchup-json.json"
+  bench_step catchup-json-ts node "$node_bench/catchup-json.mjs" \
+    --json "$BENCH_OUT/catchup-json-ts.json"
+  section "Bench: live delivery latency (rust-core)"
+  bench_step live-sse "$bin/live-latency" --mode sse --json "$BENCH_OUT/live-sse.json"
+  bench_step live-long-poll "$bin/live-latency" --mode long-poll \
+    --json "$BENCH_OUT/live-long-poll.json"
+  section "Bench: producer memory under back-pressure (rust-core)"
+  bench_step producer-memory "$bin/producer-memory" --json "$BENCH_OUT/producer-memory.json"
 }
 
 # ---------------------------------------------------------------- commands
@@ -218,43 +331,45 @@ cmd_test() {
   test_rust
   test_c
   test_dotnet
+  test_adapter
   section "test: all passed"
 }
 
 cmd_bench() {
   need cargo
+  need node
+  need npm
+  need make
+  need cc
+  need pkg-config
+  local started load
+  started=$(date +%s)
+  load=$(cat /proc/loadavg 2>/dev/null || true)
   install_electric_server
+  install_bench_node
   section "Bench: build (release)"
-  cargo build --release -p durable-streams-bench
-  local out="$ROOT/bench/results"
-  mkdir -p "$out"
-  local tmp
-  tmp=$(mktemp -d)
-  section "Bench: producer throughput (rust-core)"
-  local runs=(
-    "--messages 1000000 --size 100 --producers 1"
-    "--messages 100000 --size 1024 --producers 1"
-    "--messages 1000000 --size 100 --producers 4"
-    "--messages 100000 --size 1024 --producers 4"
-  )
-  local i=0
-  for run in "${runs[@]}"; do
-    # shellcheck disable=SC2086 # the run strings are word lists on purpose
-    "$ROOT/target/release/producer-throughput" $run --json "$tmp/producer-$i.json"
-    i=$((i + 1))
-  done
-  {
-    printf '{"generated_at":"%s","machine":"%s","results":[' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(nproc) cores"
-    local first=1
-    for f in "$tmp"/*.json; do
-      [ $first -eq 1 ] || printf ','
-      cat "$f"
-      first=0
-    done
-    printf ']}\n'
-  } >"$out/latest.json"
-  rm -rf "$tmp"
-  section "bench: done (bench/results/latest.json)"
+  cargo build --release -p durable-streams-bench -p durable-streams-ffi -p durable-streams-test-harness
+  write_pkgconfig
+  make -C tests/c "$ROOT/target/c-tests/bench_try_append"
+  BENCH_OUT="$ROOT/target/bench-results"
+  rm -rf "$BENCH_OUT"
+  mkdir -p "$BENCH_OUT" "$ROOT/bench/results/parts"
+  BENCH_FAILED=()
+  bench_all
+  # Hook for other layers: a function `bench_dotnet`, when defined (by the .NET steps), runs here
+  # and drops its result files into bench/results/parts/ (see bench/README.md for the format);
+  # bench-report merges every file there into the table, latest.json and the chart.
+  if declare -F bench_dotnet >/dev/null; then
+    bench_dotnet
+  fi
+  section "Bench: report"
+  "$ROOT/target/release/bench-report" --results "$BENCH_OUT" --parts "$ROOT/bench/results/parts" \
+    --out-json "$ROOT/bench/results/latest.json" --out-svg "$ROOT/bench/results/latest.svg" \
+    --started-at "$started" --load-before "$load"
+  if [ ${#BENCH_FAILED[@]} -gt 0 ]; then
+    die "benchmarks failed: ${BENCH_FAILED[*]} (see their output above)"
+  fi
+  section "bench: done in $(($(date +%s) - started)) s (bench/results/latest.json, latest.svg)"
 }
 
 cmd_servers() {
@@ -287,10 +402,11 @@ main() {
       need cargo
       test_dotnet
       ;;
+    adapter) cmd_adapter ;;
     pack)
       need cargo
       pack_dotnet
-      section "pack: done ($DOTNET_PACKAGES/DurableStreams.0.1.0.nupkg)"
+      section "pack: done ($DOTNET_PACKAGES: DurableStreams and DurableStreams.Extensions.DependencyInjection 0.1.0)"
       ;;
     -h | --help | help) usage ;;
     *)

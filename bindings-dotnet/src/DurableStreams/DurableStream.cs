@@ -4,6 +4,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using DurableStreams.Diagnostics;
 using DurableStreams.Interop;
 
 namespace DurableStreams;
@@ -32,8 +33,8 @@ public sealed class DurableStream
     public string Url { get; }
 
     /// <summary>
-    /// The stream's content type, once known: set by <see cref="CreateAsync"/>, <see cref="HeadAsync"/>
-    /// or the first read response (shared by all operations on this handle). Appends on a handle
+    /// The stream's content type, once known: set by <see cref="CreateAsync"/>, <see cref="HeadAsync"/>,
+    /// the first read response or <see cref="SetContentType"/> (shared by all operations on this handle). Appends on a handle
     /// whose content type is unknown learn it with one <c>HEAD</c> first.
     /// </summary>
     public unsafe string? ContentType
@@ -45,7 +46,39 @@ public sealed class DurableStream
         }
     }
 
+    /// <summary>
+    /// Records the stream's content type when you already know it (e.g. from saved configuration
+    /// or an earlier <see cref="CreateAsync"/> on another handle), so that appends, producers and
+    /// SSE reads on this handle need no <c>HEAD</c> to learn it. It must be the stream's real
+    /// content type: <c>application/json</c> selects JSON mode (message framing) for appends and reads.
+    /// </summary>
+    /// <param name="contentType">The content type, e.g. <c>application/json</c> or <c>text/plain</c>.</param>
+    /// <exception cref="ArgumentException"><paramref name="contentType"/> is null, empty or whitespace.</exception>
+    /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+    public unsafe void SetContentType(string contentType)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(contentType);
+        var bytes = NativeString.ToUtf8Z(contentType);
+        DsError* error;
+        using (var lease = Lease())
+        {
+            fixed (byte* c = bytes)
+            {
+                error = NativeMethods.ds_stream_set_content_type((DsStream*)lease.Pointer, c);
+            }
+        }
+        if (error != null)
+        {
+            throw DurableStreamClient.ToArgumentException(error, nameof(contentType));
+        }
+    }
+
     internal DurableStreamClient Client => _client;
+
+    private TelemetryTarget? _target;
+
+    /// <summary>Server address and path for telemetry and logs (computed on first use).</summary>
+    internal TelemetryTarget Target => _target ??= new TelemetryTarget(Url);
 
     internal StreamHandle Handle => _handle;
 
@@ -136,6 +169,12 @@ public sealed class DurableStream
     /// <returns>The final tail offset.</returns>
     public unsafe Task<AppendResult> CloseAsync(CancellationToken cancellationToken = default)
     {
+        var scope = Telemetry.Begin("close", this, 0);
+        return scope.End(CloseNative(cancellationToken));
+    }
+
+    private unsafe Task<AppendResult> CloseNative(CancellationToken cancellationToken)
+    {
         var op = new NativeOp<AppendResult>(cancellationToken);
         try
         {
@@ -180,6 +219,7 @@ public sealed class DurableStream
                     w.WriteBoolean("close", true);
                 }
             });
+        var scope = Telemetry.Begin(options?.Close == true && data.IsEmpty ? "close" : "append", this, data.Length);
         var op = new NativeOp<AppendResult>(cancellationToken);
         try
         {
@@ -193,9 +233,9 @@ public sealed class DurableStream
         }
         catch (Exception e)
         {
-            return op.FailStart(e);
+            return scope.End(op.FailStart(e));
         }
-        return op.Task;
+        return scope.End(op.Task);
     }
 
     // ------------------------------------------------------------------ reads
@@ -242,6 +282,7 @@ public sealed class DurableStream
     /// <exception cref="StreamNotFoundException">The stream does not exist.</exception>
     public unsafe Task<StreamMetadata> HeadAsync(CancellationToken cancellationToken = default)
     {
+        var scope = Telemetry.Begin("head", this, 0);
         var op = new NativeOp<StreamMetadata>(cancellationToken);
         try
         {
@@ -251,9 +292,9 @@ public sealed class DurableStream
         }
         catch (Exception e)
         {
-            return op.FailStart(e);
+            return scope.End(op.FailStart(e));
         }
-        return op.Task;
+        return scope.End(op.Task);
     }
 
     /// <summary>Creates the stream (<c>PUT</c>), or confirms that an identical one exists (<see cref="CreateStreamResult.Created"/> false).</summary>
@@ -300,6 +341,7 @@ public sealed class DurableStream
             }
         });
         var body = options?.InitialData ?? ReadOnlyMemory<byte>.Empty;
+        var scope = Telemetry.Begin("create", this, body.Length);
         var op = new NativeOp<CreateStreamResult>(cancellationToken);
         try
         {
@@ -313,9 +355,9 @@ public sealed class DurableStream
         }
         catch (Exception e)
         {
-            return op.FailStart(e);
+            return scope.End(op.FailStart(e));
         }
-        return op.Task;
+        return scope.End(op.Task);
     }
 
     /// <summary>Deletes the stream (<c>DELETE</c>).</summary>
@@ -324,6 +366,7 @@ public sealed class DurableStream
     /// <exception cref="StreamNotFoundException">The stream does not exist.</exception>
     public unsafe Task DeleteAsync(CancellationToken cancellationToken = default)
     {
+        var scope = Telemetry.Begin("delete", this, 0);
         var op = new NativeOp<bool>(cancellationToken);
         try
         {
@@ -333,9 +376,9 @@ public sealed class DurableStream
         }
         catch (Exception e)
         {
-            return op.FailStart(e);
+            return scope.End(op.FailStart(e));
         }
-        return op.Task;
+        return scope.End(op.Task);
     }
 
     /// <summary>

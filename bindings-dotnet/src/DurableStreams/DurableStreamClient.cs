@@ -1,7 +1,9 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using DurableStreams.Diagnostics;
 using DurableStreams.Interop;
+using Microsoft.Extensions.Logging;
 
 namespace DurableStreams;
 
@@ -49,16 +51,25 @@ public sealed class DurableStreamClient : IAsyncDisposable, IDisposable
             w.WriteNumber("max_retries", o.MaxRetries);
             w.WriteNumber("initial_delay_ms", OptionsJson.Milliseconds(o.InitialRetryDelay));
             w.WriteNumber("max_delay_ms", OptionsJson.Milliseconds(o.MaxRetryDelay));
+            w.WriteNumber("multiplier", o.RetryMultiplier);
             w.WriteEndObject();
             w.WriteString("user_agent", UserAgent);
         });
 
-        if (options.DynamicHeaders.Count > 0)
+        if (options.DynamicHeaders.Count > 0 || options.DynamicQueryParameters.Count > 0)
         {
-            _dynamicHeaders = new DynamicHeaderProvider(options.DynamicHeaders);
+            _dynamicHeaders = new DynamicHeaderProvider(options.DynamicHeaders, options.DynamicQueryParameters);
         }
         _handle = CreateHandle(json, _dynamicHeaders);
+        Logger = options.LoggerFactory?.CreateLogger(Log.Category);
+        if (Logger is not null)
+        {
+            Log.ClientCreated(Logger, options.BaseUrl is null ? "(absolute URLs)" : new TelemetryTarget(options.BaseUrl).SafeUrl, options.MaxRetries, options.RequestTimeout, options.DefaultHeaders.Count);
+        }
     }
+
+    /// <summary>The logger (null when <see cref="DurableStreamClientOptions.LoggerFactory"/> is not set).</summary>
+    internal ILogger? Logger { get; }
 
     /// <summary>The JSON options used for messages (never null).</summary>
     internal JsonSerializerOptions JsonSerializerOptions { get; }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 
 namespace DurableStreams;
 
@@ -24,17 +25,38 @@ public sealed class DurableStreamClientOptions
     public IDictionary<string, Func<CancellationToken, ValueTask<string>>> DynamicHeaders { get; set; } =
         new Dictionary<string, Func<CancellationToken, ValueTask<string>>>(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// Query parameters computed per request, like <see cref="DynamicHeaders"/> (same evaluation
+    /// points and rules): each provider's value is added to the request URL as <c>name=value</c>
+    /// (percent-encoded), together with the protocol's parameters. Useful for signed URLs and
+    /// tracing parameters. The protocol's own parameter names (<c>offset</c>, <c>live</c>,
+    /// <c>cursor</c>) are rejected.
+    /// </summary>
+    public IDictionary<string, Func<CancellationToken, ValueTask<string>>> DynamicQueryParameters { get; set; } =
+        new Dictionary<string, Func<CancellationToken, ValueTask<string>>>(StringComparer.Ordinal);
+
     /// <summary>Options for JSON (de)serialization of messages; <see cref="JsonSerializerOptions.Default"/> when null.</summary>
     public JsonSerializerOptions? JsonSerializerOptions { get; set; }
+
+    /// <summary>
+    /// Where the client logs (category <c>DurableStreams</c>): failed operations, failed read
+    /// sessions and producer delivery errors, with structured fields. URLs are logged without
+    /// query string or user info, and header values (Authorization, tokens) are never logged.
+    /// Null (the default): no logging. Set automatically by <c>AddDurableStreams</c> in a host.
+    /// </summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
 
     /// <summary>Retries after the first attempt of operations that are safe to repeat (network errors, timeouts, 5xx, 429). 0 disables retries. Default 5.</summary>
     public int MaxRetries { get; set; } = 5;
 
-    /// <summary>Delay before the first retry (then doubled per retry, jittered). Default 100 ms.</summary>
+    /// <summary>Delay before the first retry (then multiplied by <see cref="RetryMultiplier"/> per retry, jittered). Greater than zero. Default 100 ms.</summary>
     public TimeSpan InitialRetryDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>Upper bound of the retry delay (a server's <c>Retry-After</c> may exceed it). Default 30 s.</summary>
+    /// <summary>Upper bound of the retry delay (a server's <c>Retry-After</c> may exceed it). At least <see cref="InitialRetryDelay"/>. Default 30 s.</summary>
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Growth factor of the retry delay between consecutive retries: a finite number, at least 1 (1 = constant delay). Default 2.</summary>
+    public double RetryMultiplier { get; set; } = 2.0;
 
     /// <summary>Time limit of one request (excluding live reads). Default 30 s.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
@@ -84,27 +106,42 @@ public sealed class DurableStreamClientOptions
                 throw new ArgumentException($"DynamicHeaders[\"{name}\"] is null.", nameof(DynamicHeaders));
             }
         }
+        if (DynamicQueryParameters is null)
+        {
+            throw new ArgumentNullException(nameof(DynamicQueryParameters));
+        }
+        foreach (var (name, provider) in DynamicQueryParameters)
+        {
+            if (string.IsNullOrEmpty(name))
+            {
+                throw new ArgumentException("DynamicQueryParameters cannot contain an empty parameter name.", nameof(DynamicQueryParameters));
+            }
+            if (provider is null)
+            {
+                throw new ArgumentException($"DynamicQueryParameters[\"{name}\"] is null.", nameof(DynamicQueryParameters));
+            }
+            if (name is "offset" or "live" or "cursor")
+            {
+                throw new ArgumentException($"DynamicQueryParameters cannot set the protocol parameter \"{name}\".", nameof(DynamicQueryParameters));
+            }
+        }
         if (MaxRetries < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxRetries), MaxRetries, "MaxRetries cannot be negative.");
         }
-        RequireNonNegative(InitialRetryDelay, nameof(InitialRetryDelay));
-        RequireNonNegative(MaxRetryDelay, nameof(MaxRetryDelay));
+        RequirePositive(InitialRetryDelay, nameof(InitialRetryDelay));
+        RequirePositive(MaxRetryDelay, nameof(MaxRetryDelay));
         if (MaxRetryDelay < InitialRetryDelay)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxRetryDelay), MaxRetryDelay, $"MaxRetryDelay must be at least InitialRetryDelay ({InitialRetryDelay}).");
         }
+        if (!double.IsFinite(RetryMultiplier) || RetryMultiplier < 1.0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(RetryMultiplier), RetryMultiplier, "RetryMultiplier must be a finite number of at least 1.");
+        }
         RequirePositive(RequestTimeout, nameof(RequestTimeout));
         RequirePositive(ConnectTimeout, nameof(ConnectTimeout));
         RequirePositive(LiveTimeout, nameof(LiveTimeout));
-    }
-
-    private static void RequireNonNegative(TimeSpan value, string name)
-    {
-        if (value < TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException(name, value, $"{name} cannot be negative.");
-        }
     }
 
     private static void RequirePositive(TimeSpan value, string name)

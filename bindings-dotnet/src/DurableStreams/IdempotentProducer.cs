@@ -7,6 +7,8 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using System.Diagnostics;
+using DurableStreams.Diagnostics;
 using DurableStreams.Interop;
 
 namespace DurableStreams;
@@ -62,6 +64,9 @@ public class IdempotentProducer : IAsyncDisposable
         _jsonOptions = stream.JsonSerializerOptions;
         ProducerId = producerId;
         _sink.Owner = new WeakReference<IdempotentProducer>(this);
+        _sink.Logger = stream.Client.Logger;
+        _sink.Target = stream.Target;
+        _sink.ProducerId = producerId;
 
         var contentType = options.ContentType ?? stream.ContentType;
         var json = OptionsJson.Build((options, contentType), static (w, s) =>
@@ -113,6 +118,58 @@ public class IdempotentProducer : IAsyncDisposable
         }
         handle.Adopt((nint)producer);
         _handle = handle;
+        Telemetry.RegisterProducer(this);
+    }
+
+    /// <summary>Counts a message accepted into the buffer (metrics only).</summary>
+    private void CountAccepted(int bytes)
+    {
+        if (Telemetry.ProducerMessages.Enabled || Telemetry.ProducerBytes.Enabled)
+        {
+            var server = new KeyValuePair<string, object?>("server.address", _sink.Target?.ServerAddress);
+            Telemetry.ProducerMessages.Add(1, server);
+            Telemetry.ProducerBytes.Add(bytes, server);
+        }
+    }
+
+    /// <summary>Wraps a flush or close in an activity and counts it.</summary>
+    private async Task TraceFlushAsync(string operation, Func<Task> run)
+    {
+        var target = _sink.Target;
+        if (target is null)
+        {
+            await run().ConfigureAwait(false);
+            return;
+        }
+        Telemetry.ProducerFlushes.Add(1, new KeyValuePair<string, object?>("server.address", target.ServerAddress), new KeyValuePair<string, object?>("durablestreams.operation", operation));
+        using var activity = Telemetry.StartDetached(operation, ActivityKind.Producer, target, "send");
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag("durablestreams.producer.id", ProducerId);
+            activity.SetTag("durablestreams.producer.pending_messages", SafeCount(static p => p.PendingCount));
+            activity.SetTag("durablestreams.producer.epoch", SafeEpoch());
+        }
+        try
+        {
+            await run().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Telemetry.Fail(activity, e);
+            throw;
+        }
+    }
+
+    private int SafeCount(Func<IdempotentProducer, int> count)
+    {
+        try
+        {
+            return count(this);
+        }
+        catch (ObjectDisposedException)
+        {
+            return 0;
+        }
     }
 
     /// <summary>
@@ -308,6 +365,7 @@ public class IdempotentProducer : IAsyncDisposable
         var status = TryAppendNative(data.Span, out var error);
         if (status == TryAppendStatus.Ok)
         {
+            CountAccepted(data.Length);
             return;
         }
         if (status == TryAppendStatus.Error)
@@ -315,6 +373,7 @@ public class IdempotentProducer : IAsyncDisposable
             throw error!;
         }
         await NativeAppendAsync(data, cancellationToken).ConfigureAwait(false);
+        CountAccepted(data.Length);
     }
 
     // ------------------------------------------------------------------ lifecycle
@@ -330,7 +389,7 @@ public class IdempotentProducer : IAsyncDisposable
     public virtual async Task FlushAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
-        await FlushCoreAsync(cancellationToken).ConfigureAwait(false);
+        await TraceFlushAsync("flush", () => FlushCoreAsync(cancellationToken)).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -359,9 +418,12 @@ public class IdempotentProducer : IAsyncDisposable
     public virtual async Task CloseAsync(ReadOnlyMemory<byte> finalData, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
-        await WaitOverflowDrainedAsync(cancellationToken).ConfigureAwait(false);
-        _finished = true;
-        await StartCloseOp(finalData, cancellationToken).ConfigureAwait(false);
+        await TraceFlushAsync("close", async () =>
+        {
+            await WaitOverflowDrainedAsync(cancellationToken).ConfigureAwait(false);
+            _finished = true;
+            await StartCloseOp(finalData, cancellationToken).ConfigureAwait(false);
+        }).ConfigureAwait(false);
     }
 
     /// <summary>Delivers everything buffered, then stops without closing the stream (another instance may continue with a newer epoch).</summary>
@@ -411,6 +473,7 @@ public class IdempotentProducer : IAsyncDisposable
         {
             // Stops the overflow pump (the CancellationTokenSource has no timer: nothing to dispose).
             _lifetime.Cancel();
+            Telemetry.UnregisterProducer(this);
             _handle.Dispose();
             GC.SuppressFinalize(this);
         }
@@ -443,16 +506,22 @@ public class IdempotentProducer : IAsyncDisposable
         {
             // Earlier messages are waiting for room: queue behind them to keep the order.
             Enqueue(data.ToArray());
+            CountAccepted(data.Length);
             return;
         }
         var status = TryAppendNative(data, out var error);
         if (status == TryAppendStatus.Full)
         {
             Enqueue(data.ToArray());
+            CountAccepted(data.Length);
         }
         else if (status == TryAppendStatus.Error)
         {
             RejectAppend(error!);
+        }
+        else
+        {
+            CountAccepted(data.Length);
         }
     }
 
@@ -473,7 +542,12 @@ public class IdempotentProducer : IAsyncDisposable
             RejectAppend(error!);
             return false;
         }
-        return status == TryAppendStatus.Ok;
+        if (status == TryAppendStatus.Ok)
+        {
+            CountAccepted(data.Length);
+            return true;
+        }
+        return false;
     }
 
     /// <summary>The hot path: pins the span and copies it into the native buffer. No managed allocation on success.</summary>
@@ -768,6 +842,12 @@ public class IdempotentProducer : IAsyncDisposable
 
         internal WeakReference<IdempotentProducer>? Owner { get; set; }
 
+        internal Microsoft.Extensions.Logging.ILogger? Logger { get; set; }
+
+        internal TelemetryTarget? Target { get; set; }
+
+        internal string ProducerId { get; set; } = string.Empty;
+
         internal void Add(EventHandler<ProducerErrorEventArgs>? handler)
         {
             EventHandler<ProducerErrorEventArgs>? current, updated;
@@ -792,10 +872,33 @@ public class IdempotentProducer : IAsyncDisposable
 
         internal void Raise(ProducerErrorEventArgs args)
         {
+            Record(args);
             _queue.Enqueue(args);
             if (Interlocked.CompareExchange(ref _draining, 1, 0) == 0)
             {
                 ThreadPool.UnsafeQueueUserWorkItem(static sink => sink.Drain(), this, preferLocal: false);
+            }
+        }
+
+        /// <summary>Counts the failure and logs it (the message count, sequence range and error code; never headers).</summary>
+        private void Record(ProducerErrorEventArgs args)
+        {
+            var (code, status) = Log.Details(args.Exception);
+            var tags = new TagList
+            {
+                { "durablestreams.operation", "produce" },
+                { "server.address", Target?.ServerAddress },
+                { "error.type", code },
+            };
+            if (status is { } s)
+            {
+                tags.Add("http.response.status_code", s);
+            }
+            Telemetry.Errors.Add(1, tags);
+            Telemetry.ProducerFailedMessages.Add(args.MessageCount, new KeyValuePair<string, object?>("server.address", Target?.ServerAddress));
+            if (Logger is { } logger)
+            {
+                Log.ProducerDeliveryFailed(logger, ProducerId, args.Epoch, Target?.SafeUrl ?? string.Empty, args.MessageCount, args.FirstSeq, args.LastSeq, code, status, args.Exception);
             }
         }
 

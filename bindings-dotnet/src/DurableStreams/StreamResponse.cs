@@ -3,6 +3,8 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using System.Diagnostics;
+using DurableStreams.Diagnostics;
 using DurableStreams.Interop;
 
 namespace DurableStreams;
@@ -43,6 +45,9 @@ public class StreamResponse : IAsyncDisposable
     private StreamCheckpoint _checkpoint;
     private volatile bool _upToDate;
     private volatile bool _streamClosed;
+    private Activity? _activity;
+    private long _chunkCount;
+    private long _byteCount;
 
     /// <summary>For mocking frameworks and test doubles; a response created this way has no session behind it.</summary>
     protected StreamResponse()
@@ -59,6 +64,62 @@ public class StreamResponse : IAsyncDisposable
         StartOffset = start;
         Live = live;
         _checkpoint = new StreamCheckpoint(start, cursor);
+        var target = stream.Target;
+        Telemetry.ReadSessions.Add(1, new KeyValuePair<string, object?>("server.address", target.ServerAddress));
+        _activity = Telemetry.StartDetached("read", ActivityKind.Consumer, target, "receive");
+        if (_activity is { IsAllDataRequested: true })
+        {
+            _activity.SetTag("durablestreams.read.live", live.ToString());
+            _activity.SetTag("durablestreams.read.start_offset", start.Value);
+        }
+    }
+
+    /// <summary>Ends the read session's activity (once) with the totals, marking it failed when <paramref name="error"/> is set.</summary>
+    private void StopActivity(Exception? error)
+    {
+        var activity = Interlocked.Exchange(ref _activity, null);
+        if (activity is null)
+        {
+            return;
+        }
+        if (activity.IsAllDataRequested)
+        {
+            activity.SetTag("durablestreams.read.chunks", _chunkCount);
+            activity.SetTag("durablestreams.read.bytes", _byteCount);
+            activity.SetTag("durablestreams.read.end_offset", _checkpoint.Offset.Value);
+        }
+        if (error is not null)
+        {
+            Telemetry.Fail(activity, error);
+        }
+        activity.Dispose();
+    }
+
+    /// <summary>Counts, logs and traces a failed read (cancellation and disposal are not failures).</summary>
+    private void OnReadFailed(Exception error)
+    {
+        if (_stream is null || error is OperationCanceledException or ObjectDisposedException)
+        {
+            return;
+        }
+        var target = _stream.Target;
+        var (code, status) = Log.Details(error);
+        var tags = new TagList
+        {
+            { "durablestreams.operation", "read" },
+            { "server.address", target.ServerAddress },
+            { "error.type", code },
+        };
+        if (status is { } s)
+        {
+            tags.Add("http.response.status_code", s);
+        }
+        Telemetry.Errors.Add(1, tags);
+        if (_stream.Client.Logger is { } logger)
+        {
+            Log.ReadFailed(logger, target.SafeUrl, _checkpoint.Offset.Value, code, status, error);
+        }
+        StopActivity(error);
     }
 
     internal static unsafe StreamResponse Open(DurableStream stream, Offset offset, string? cursor, LiveMode live)
@@ -379,6 +440,7 @@ public class StreamResponse : IAsyncDisposable
         }
         _cancel.Dispose();
         _prefetched = null;
+        StopActivity(null);
         GC.SuppressFinalize(this);
     }
 
@@ -432,10 +494,23 @@ public class StreamResponse : IAsyncDisposable
             if (chunk is null)
             {
                 _finished = true;
+                StopActivity(null);
                 return null;
             }
         }
         _checkpoint = chunk.Checkpoint;
+        _chunkCount++;
+        _byteCount += chunk.Data.Length;
+        if (Telemetry.ReadChunks.Enabled || Telemetry.ReadBytes.Enabled || Telemetry.ReadMessages.Enabled)
+        {
+            var server = new KeyValuePair<string, object?>("server.address", _stream?.Target.ServerAddress);
+            Telemetry.ReadChunks.Add(1, server);
+            Telemetry.ReadBytes.Add(chunk.Data.Length, server);
+            if (chunk.Messages is { } messages)
+            {
+                Telemetry.ReadMessages.Add(messages.Length, server);
+            }
+        }
         _upToDate = chunk.UpToDate;
         _streamClosed |= chunk.Closed;
         return chunk;
@@ -448,15 +523,30 @@ public class StreamResponse : IAsyncDisposable
         var registration = cancellationToken.CanBeCanceled
             ? cancellationToken.UnsafeRegister(static state => ((StreamResponse)state!).OnTokenCancelled(), this)
             : default;
+        // Caught up and live: the wait for this chunk is the delivery delay of new data.
+        var liveWaitStart = _upToDate && Live != LiveMode.Off && Telemetry.ReadLiveWait.Enabled ? Stopwatch.GetTimestamp() : 0;
         try
         {
             var task = StartNext(cancellationToken);
             Volatile.Write(ref _pending, task);
-            return await task.ConfigureAwait(false);
+            var chunk = await task.ConfigureAwait(false);
+            if (liveWaitStart != 0 && chunk is { Data.Length: > 0 })
+            {
+                Telemetry.ReadLiveWait.Record(
+                    Stopwatch.GetElapsedTime(liveWaitStart).TotalSeconds,
+                    new KeyValuePair<string, object?>("server.address", _stream?.Target.ServerAddress),
+                    new KeyValuePair<string, object?>("durablestreams.read.live", Live.ToString()));
+            }
+            return chunk;
         }
         catch (OperationCanceledException e)
         {
             throw CancellationFailure(e, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            OnReadFailed(e);
+            throw;
         }
         finally
         {

@@ -145,4 +145,80 @@ public class ErrorMappingTests
         Assert.Same(inner, new DurableStreamException("x", inner).InnerException);
         Assert.IsAssignableFrom<DurableStreamException>(new StaleEpochException());
     }
+
+    [Fact]
+    public async Task Dynamic_query_parameters_are_added_to_every_request()
+    {
+        await using var server = new FakeHttpServer(_ => FakeHttpServer.Response(200, "OK", "", "Content-Type: text/plain", "Stream-Next-Offset: 1_1", "Stream-Up-To-Date: true"));
+        var counter = 0;
+        await using var client = Client(server, o =>
+        {
+            o.DynamicQueryParameters["sig"] = async ct =>
+            {
+                await Task.Delay(1, ct);
+                return $"a b&c={Interlocked.Increment(ref counter)}";
+            };
+            o.DynamicQueryParameters["trace"] = _ => ValueTask.FromResult("t");
+        });
+        var stream = client.GetStream("/s");
+        await stream.HeadAsync();
+        await using (var response = await stream.StreamAsync())
+        {
+            await response.ReadAllBytesAsync();
+        }
+
+        var requests = server.Requests.Select(r => r.Split("\r\n")[0]).ToList();
+        Assert.Equal(2, requests.Count);
+        Assert.StartsWith("HEAD /s?", requests[0], StringComparison.Ordinal);
+        Assert.Contains("sig=a+b%26c%3D1", requests[0], StringComparison.Ordinal);
+        Assert.Contains("trace=t", requests[0], StringComparison.Ordinal);
+        Assert.StartsWith("GET /s?", requests[1], StringComparison.Ordinal);
+        Assert.Contains("offset=-1", requests[1], StringComparison.Ordinal);
+        Assert.Contains("sig=a+b%26c%3D2", requests[1], StringComparison.Ordinal);
+
+        await using var failing = Client(server, o => o.DynamicQueryParameters["sig"] = _ => ValueTask.FromResult<string>(null!));
+        var e = await Assert.ThrowsAsync<DurableStreamException>(() => failing.GetStream("/s").HeadAsync());
+        Assert.Equal(DurableStreamErrorCode.InvalidArgument, e.Code);
+        Assert.Contains("DynamicQueryParameters", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_retry_multiplier_shapes_the_backoff()
+    {
+        await using var server = new FakeHttpServer(_ => FakeHttpServer.Response(503, "Service Unavailable", "busy"));
+        async Task<TimeSpan> TimeFailingDeleteAsync(double multiplier)
+        {
+            await using var client = Client(server, o =>
+            {
+                o.MaxRetries = 3;
+                o.InitialRetryDelay = TimeSpan.FromMilliseconds(100);
+                o.MaxRetryDelay = TimeSpan.FromSeconds(10);
+                o.RetryMultiplier = multiplier;
+            });
+            var sw = Stopwatch.StartNew();
+            await Assert.ThrowsAsync<DurableStreamException>(() => client.GetStream("/s").DeleteAsync());
+            return sw.Elapsed;
+        }
+
+        // Delays are jittered into the upper half: multiplier 1 waits 3 x 50..100 ms,
+        // multiplier 4 waits (100 + 400 + 1600) x 0.5..1 ms.
+        var constant = await TimeFailingDeleteAsync(1);
+        var growing = await TimeFailingDeleteAsync(4);
+        Assert.True(growing >= TimeSpan.FromMilliseconds(1050), $"multiplier 4 took {growing}");
+        Assert.True(growing - constant >= TimeSpan.FromMilliseconds(600), $"multiplier 1 took {constant}, multiplier 4 took {growing}");
+        Assert.Equal(8, server.Requests.Count);
+    }
+
+    [Fact]
+    public async Task A_handle_told_its_content_type_sends_no_HEAD()
+    {
+        await using var server = new FakeHttpServer(_ => FakeHttpServer.Response(204, "No Content", "", "Stream-Next-Offset: 1_2"));
+        await using var client = Client(server);
+        var stream = client.GetStream("/s");
+        stream.SetContentType("application/json");
+        await stream.AppendAsync("{}");
+        var request = Assert.Single(server.Requests);
+        Assert.StartsWith("POST /s ", request, StringComparison.Ordinal);
+        Assert.Contains("content-type: application/json", request, StringComparison.OrdinalIgnoreCase);
+    }
 }

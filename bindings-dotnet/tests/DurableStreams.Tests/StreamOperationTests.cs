@@ -94,6 +94,36 @@ public class StreamOperationTests : ServerTest
 
     [Theory]
     [MemberData(nameof(Kinds))]
+    public async Task A_handle_told_its_content_type_appends_and_reads_in_json_mode(string kind)
+    {
+        await using var client = NewClient(kind);
+        var path = NewPath("told-json");
+        await client.CreateStreamAsync(path, new CreateStreamOptions { ContentType = "application/json" });
+
+        var stream = client.GetStream(path);
+        Assert.Null(stream.ContentType);
+        stream.SetContentType("application/json");
+        Assert.Equal("application/json", stream.ContentType);
+        await stream.AppendAsync("[{\"N\":1},{\"N\":2}]"); // one message per element: JSON mode
+
+        var reader = client.GetStream(path);
+        reader.SetContentType("application/json");
+        await using var response = await reader.StreamAsync(new StreamOptions { Live = LiveMode.Sse });
+        await foreach (var batch in response.ReadJsonBatchesAsync<MyEvent>(Timeout()))
+        {
+            if (batch.Items.Count > 0)
+            {
+                Assert.Equal([1, 2], batch.Items.Select(e => e.N));
+                break;
+            }
+        }
+
+        Assert.Throws<ArgumentException>("contentType", () => stream.SetContentType(" "));
+        Assert.Throws<ArgumentNullException>("contentType", () => stream.SetContentType(null!));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
     public async Task A_fresh_handle_appends_correctly_to_json_and_text_streams(string kind)
     {
         await using var client = NewClient(kind);

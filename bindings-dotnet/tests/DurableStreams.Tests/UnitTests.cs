@@ -112,6 +112,15 @@ public class OptionsValidationTests
     {
         Assert.Equal("MaxRetries", Invalid(o => o.MaxRetries = -1).ParamName);
         Assert.Equal("InitialRetryDelay", Invalid(o => o.InitialRetryDelay = TimeSpan.FromSeconds(-1)).ParamName);
+        Assert.Equal("InitialRetryDelay", Invalid(o => o.InitialRetryDelay = TimeSpan.Zero).ParamName);
+        Assert.Equal("MaxRetryDelay", Invalid(o => (o.InitialRetryDelay, o.MaxRetryDelay) = (TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1))).ParamName);
+        Assert.Equal("RetryMultiplier", Invalid(o => o.RetryMultiplier = 0.5).ParamName);
+        Assert.Equal("RetryMultiplier", Invalid(o => o.RetryMultiplier = double.NaN).ParamName);
+        Assert.Equal("RetryMultiplier", Invalid(o => o.RetryMultiplier = double.PositiveInfinity).ParamName);
+        Assert.Equal("DynamicQueryParameters", Invalid(o => o.DynamicQueryParameters = null!).ParamName);
+        Assert.Equal("DynamicQueryParameters", Invalid(o => o.DynamicQueryParameters[""] = _ => ValueTask.FromResult("x")).ParamName);
+        Assert.Equal("DynamicQueryParameters", Invalid(o => o.DynamicQueryParameters["p"] = null!).ParamName);
+        Assert.Equal("DynamicQueryParameters", Invalid(o => o.DynamicQueryParameters["offset"] = _ => ValueTask.FromResult("x")).ParamName);
         Assert.Equal("MaxRetryDelay", Invalid(o => o.MaxRetryDelay = TimeSpan.FromMilliseconds(1)).ParamName);
         Assert.Equal("RequestTimeout", Invalid(o => o.RequestTimeout = TimeSpan.Zero).ParamName);
         Assert.Equal("ConnectTimeout", Invalid(o => o.ConnectTimeout = TimeSpan.FromSeconds(-5)).ParamName);
@@ -131,11 +140,13 @@ public class OptionsValidationTests
         Assert.Equal(5, o.MaxRetries);
         Assert.Equal(TimeSpan.FromMilliseconds(100), o.InitialRetryDelay);
         Assert.Equal(TimeSpan.FromSeconds(30), o.MaxRetryDelay);
+        Assert.Equal(2.0, o.RetryMultiplier);
         Assert.Equal(TimeSpan.FromSeconds(30), o.RequestTimeout);
         Assert.Equal(TimeSpan.FromSeconds(10), o.ConnectTimeout);
         Assert.Equal(TimeSpan.FromSeconds(75), o.LiveTimeout);
         Assert.Empty(o.DefaultHeaders);
         Assert.Empty(o.DynamicHeaders);
+        Assert.Empty(o.DynamicQueryParameters);
         Assert.Null(o.JsonSerializerOptions);
     }
 

@@ -4,7 +4,8 @@ using System.Runtime.InteropServices;
 namespace DurableStreams.Interop;
 
 /// <summary>
-/// Evaluates <see cref="DurableStreamClientOptions.DynamicHeaders"/> for the native decorate
+/// Evaluates <see cref="DurableStreamClientOptions.DynamicHeaders"/> and
+/// <see cref="DurableStreamClientOptions.DynamicQueryParameters"/> for the native decorate
 /// callback. The callback never blocks: providers that complete synchronously are answered at
 /// once; otherwise the providers are awaited and <c>ds_decoration_complete</c> is called later
 /// from the continuation. Every decoration is completed exactly once.
@@ -12,11 +13,16 @@ namespace DurableStreams.Interop;
 internal sealed class DynamicHeaderProvider
 {
     private readonly KeyValuePair<string, Func<CancellationToken, ValueTask<string>>>[] _providers;
+    private readonly int _headerCount; // _providers[.._headerCount] are headers, the rest query parameters
     private readonly CancellationTokenSource _lifetime = new();
 
-    internal DynamicHeaderProvider(IEnumerable<KeyValuePair<string, Func<CancellationToken, ValueTask<string>>>> providers)
+    internal DynamicHeaderProvider(
+        IEnumerable<KeyValuePair<string, Func<CancellationToken, ValueTask<string>>>> headers,
+        IEnumerable<KeyValuePair<string, Func<CancellationToken, ValueTask<string>>>> queryParameters)
     {
-        _providers = providers.ToArray();
+        var headerArray = headers.ToArray();
+        _headerCount = headerArray.Length;
+        _providers = headerArray.Concat(queryParameters).ToArray();
     }
 
     internal static unsafe delegate* unmanaged[Cdecl]<void*, DsRequestInfo*, DsDecoration*, void> Callback => &OnDecorate;
@@ -119,14 +125,21 @@ internal sealed class DynamicHeaderProvider
             {
                 if (values[i] is null)
                 {
-                    CompleteError(decoration, $"the DynamicHeaders provider for \"{_providers[i].Key}\" returned null");
+                    var option = i < _headerCount ? "DynamicHeaders" : "DynamicQueryParameters";
+                    CompleteError(decoration, $"the {option} provider for \"{_providers[i].Key}\" returned null");
                     return;
                 }
             }
             json = OptionsJson.Build(this, (writer, self) =>
             {
                 writer.WriteStartObject("headers");
-                for (var i = 0; i < self._providers.Length; i++)
+                for (var i = 0; i < self._headerCount; i++)
+                {
+                    writer.WriteString(self._providers[i].Key, values[i]);
+                }
+                writer.WriteEndObject();
+                writer.WriteStartObject("query");
+                for (var i = self._headerCount; i < self._providers.Length; i++)
                 {
                     writer.WriteString(self._providers[i].Key, values[i]);
                 }

@@ -16,13 +16,24 @@ public sealed class FakeHttpServer : IAsyncDisposable
     private readonly Task _loop;
 
     public FakeHttpServer(Func<string, string?> respond)
+        : this(respond, null)
+    {
+    }
+
+    private FakeHttpServer(Func<string, string?> respond, Func<string, byte[]?>? respondBytes)
     {
         Respond = respond;
+        RespondBytes = respondBytes;
         _listener.Start();
         _loop = Task.Run(AcceptLoopAsync);
     }
 
+    /// <summary>A server answering with raw bytes (any byte values in the body; sent as is, also to HEAD).</summary>
+    public static FakeHttpServer Raw(Func<string, byte[]?> respond) => new(_ => null, respond);
+
     public Func<string, string?> Respond { get; }
+
+    public Func<string, byte[]?>? RespondBytes { get; }
 
     public string BaseUrl => $"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
 
@@ -87,6 +98,18 @@ public sealed class FakeHttpServer : IAsyncDisposable
                 lock (_requests)
                 {
                     _requests.Add(request);
+                }
+                if (RespondBytes is not null)
+                {
+                    if (RespondBytes(request) is { } bytes)
+                    {
+                        await stream.WriteAsync(bytes, _stop.Token);
+                    }
+                    else
+                    {
+                        await Task.Delay(Timeout.Infinite, _stop.Token);
+                    }
+                    return;
                 }
                 var response = Respond(request);
                 if (response is null)
