@@ -47,7 +47,9 @@ void check_kind(DsError *error, DsErrorKind kind, const char *file, int line) {
 
 /* ---------------------------------------------------------------- servers */
 
-void servers_start(TestServers *s, const char *which) {
+void servers_start(TestServers *s, const char *which) { servers_start_with(s, which, NULL); }
+
+void servers_start_with(TestServers *s, const char *which, const char *option) {
     memset(s, 0, sizeof *s);
     const char *bin = getenv("DS_TEST_SERVERS_BIN");
     CHECK(bin != NULL && *bin, "set DS_TEST_SERVERS_BIN to the ds-test-servers binary");
@@ -60,7 +62,7 @@ void servers_start(TestServers *s, const char *which) {
     posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
     posix_spawn_file_actions_addclose(&actions, in_pipe[1]);
     posix_spawn_file_actions_addclose(&actions, out_pipe[0]);
-    char *argv[] = {(char *)bin, (char *)which, NULL};
+    char *argv[] = {(char *)bin, (char *)which, (char *)option, NULL};
     int rc = posix_spawn(&s->pid, bin, &actions, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&actions);
     CHECK(rc == 0, "spawning %s: %s", bin, strerror(rc));

@@ -61,6 +61,8 @@ typedef struct {
 /* Starts `ds-test-servers <which> <extra...>` (binary from $DS_TEST_SERVERS_BIN) and waits for
  * READY. Aborts on failure. */
 void servers_start(TestServers *s, const char *which);
+/* The same with one extra ds-test-servers option (NULL: none), e.g. "--durability-memory". */
+void servers_start_with(TestServers *s, const char *which, const char *option);
 void servers_stop(TestServers *s);
 
 /* ---------------------------------------------------------------- waiting for callbacks */
