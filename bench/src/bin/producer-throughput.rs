@@ -1,172 +1,125 @@
-//! Producer throughput: N messages of S bytes through one idempotent producer into Electric's
-//! server in memory mode. Reports messages/s, MB/s and the client's CPU time per message
-//! (user + system time of this process; the server runs in its own process).
+//! Producer throughput: N messages of S bytes through P idempotent producers (one stream each)
+//! into Electric's server in memory mode. Reports messages/s, MB/s and the client's CPU time per
+//! message (user + system time of this process; the server runs in its own process).
 //!
-//! Usage: producer-throughput [--messages N] [--size BYTES] [--producers P] [--json PATH]
+//! A warm-up run (a tenth of the messages) fills connection pools and allocator caches; then
+//! `--runs` measured runs, each on fresh streams, and the median run is reported.
 
 use std::time::{Duration, Instant};
 
-use durable_streams_core::{Client, CreateOptions, ErrorKind, ProducerOptions};
-use durable_streams_test_harness::{ServerKind, ServerOptions, TestServer};
+use durable_streams_bench::{
+    Flags, cpu_time, emit, fail, median, runtime, start_server, thousands,
+};
+use durable_streams_core::{Client, CreateOptions, Error, ErrorKind, ProducerOptions};
+use durable_streams_test_harness::TestServer;
+use serde_json::json;
 
-struct Args {
-    messages: usize,
-    size: usize,
-    producers: usize,
-    json: Option<String>,
-}
+const BENCH: &str = "producer-throughput";
 
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        messages: 1_000_000,
-        size: 100,
-        producers: 1,
-        json: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--messages" => {
-                args.messages = value()?.parse().map_err(|e| format!("--messages: {e}"))?
-            }
-            "--size" => args.size = value()?.parse().map_err(|e| format!("--size: {e}"))?,
-            "--producers" => {
-                args.producers = value()?.parse().map_err(|e| format!("--producers: {e}"))?
-            }
-            "--json" => args.json = Some(value()?),
-            other => return Err(format!("unknown argument {other:?}")),
-        }
-    }
-    if args.producers == 0 || args.messages == 0 {
-        return Err("--messages and --producers must be at least 1".into());
-    }
-    Ok(args)
-}
-
-/// User + system CPU time of this process.
-fn cpu_time() -> Duration {
-    // SAFETY: getrusage only writes into the zeroed struct we pass.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-        usage
-    };
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32) * 1000);
-    tv(usage.ru_utime) + tv(usage.ru_stime)
-}
-
-fn main() {
-    let args = match parse_args() {
-        Ok(args) => args,
-        Err(problem) => {
-            eprintln!("producer-throughput: {problem}");
-            std::process::exit(2);
-        }
-    };
-    let server = TestServer::start_with(
-        ServerKind::Electric,
-        &ServerOptions {
-            durability_memory: true,
-            ..ServerOptions::default()
-        },
-    )
-    .unwrap_or_else(|e| {
-        eprintln!("cannot start the server: {e}");
-        std::process::exit(1);
-    });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap_or_else(|e| {
-            eprintln!("cannot start the runtime: {e}");
-            std::process::exit(1);
-        });
-    let result = runtime.block_on(run(&server, &args));
-    match result {
-        Ok(report) => {
-            println!("{report}");
-            if let Some(path) = &args.json {
-                if let Err(e) = std::fs::write(path, report.to_json()) {
-                    eprintln!("cannot write {path}: {e}");
-                    std::process::exit(1);
-                }
-            }
-        }
-        Err(e) => {
-            eprintln!("producer-throughput failed: {e}");
-            std::process::exit(1);
-        }
-    }
-}
-
-struct Report {
-    messages: usize,
-    size: usize,
-    producers: usize,
+struct Run {
     elapsed: Duration,
     cpu: Duration,
     batches: u64,
 }
 
-impl Report {
-    fn messages_per_second(&self) -> f64 {
-        self.messages as f64 / self.elapsed.as_secs_f64()
-    }
-    fn megabytes_per_second(&self) -> f64 {
-        (self.messages * self.size) as f64 / 1e6 / self.elapsed.as_secs_f64()
-    }
-    fn cpu_per_message_us(&self) -> f64 {
-        self.cpu.as_secs_f64() * 1e6 / self.messages as f64
-    }
-    fn to_json(&self) -> String {
-        serde_json::json!({
-            "benchmark": "producer-throughput",
+fn main() {
+    let flags = Flags::parse(
+        BENCH,
+        "idempotent producer throughput (try_append, waiting with append when the buffer is full)",
+        &[
+            ("messages", "N: messages in total (default 1000000)"),
+            ("size", "BYTES: message size (default 100)"),
+            (
+                "producers",
+                "P: concurrent producers, one stream each (default 1)",
+            ),
+            (
+                "runs",
+                "R: measured runs; the median is reported (default 5)",
+            ),
+        ],
+    );
+    let messages = flags.positive("messages", 1_000_000);
+    let size = flags.positive("size", 100);
+    let producers = flags.positive("producers", 1);
+    let runs = flags.positive("runs", 5);
+    let per_producer = messages / producers;
+    let messages = per_producer * producers;
+
+    let server = start_server(BENCH);
+    let rt = runtime(BENCH);
+    let client = Client::new().unwrap_or_else(|e| fail(BENCH, e));
+    let measure = |tag: String, per_producer: usize| {
+        rt.block_on(run(&server, &client, &tag, per_producer, size, producers))
+            .unwrap_or_else(|e| fail(BENCH, e))
+    };
+    measure("warmup".into(), (per_producer / 10).max(1));
+    let results: Vec<Run> = (0..runs)
+        .map(|i| measure(format!("run{i}"), per_producer))
+        .collect();
+
+    let rates: Vec<f64> = results
+        .iter()
+        .map(|r| messages as f64 / r.elapsed.as_secs_f64())
+        .collect();
+    let mid = median(&rates);
+    let chosen = results
+        .iter()
+        .zip(&rates)
+        .find(|(_, rate)| **rate == mid)
+        .map(|(r, _)| r)
+        .unwrap_or(&results[0]);
+    let seconds = chosen.elapsed.as_secs_f64();
+    let mb_per_s = (messages * size) as f64 / 1e6 / seconds;
+    let cpu_us = chosen.cpu.as_secs_f64() * 1e6 / messages as f64;
+    let plural = if producers == 1 { "" } else { "s" };
+    let line = format!(
+        "producer-throughput [rust-core] {} x {size} B, {producers} producer{plural}: {} msg/s, {mb_per_s:.1} MB/s, {cpu_us:.3} us CPU/msg, {} batches, {seconds:.3} s (median of {runs}; range {}-{} msg/s)",
+        thousands(messages as f64),
+        thousands(mid),
+        chosen.batches,
+        thousands(rates.iter().copied().fold(f64::INFINITY, f64::min)),
+        thousands(rates.iter().copied().fold(0.0, f64::max)),
+    );
+    emit(
+        &flags,
+        &line,
+        json!({
+            "benchmark": BENCH,
+            "scenario": format!("{messages}x{size}B-{producers}p"),
+            "title": format!("producer {} x {size} B, {producers} producer{plural}", thousands(messages as f64)),
             "layer": "rust-core",
-            "server": "electric (memory)",
-            "messages": self.messages,
-            "message_bytes": self.size,
-            "producers": self.producers,
-            "elapsed_s": self.elapsed.as_secs_f64(),
-            "messages_per_s": self.messages_per_second(),
-            "mb_per_s": self.megabytes_per_second(),
-            "client_cpu_us_per_message": self.cpu_per_message_us(),
-            "batches": self.batches,
-        })
-        .to_string()
-    }
+            "messages": messages,
+            "message_bytes": size,
+            "producers": producers,
+            "runs": runs,
+            "elapsed_s": seconds,
+            "messages_per_s": mid,
+            "messages_per_s_runs": rates,
+            "mb_per_s": mb_per_s,
+            "cpu_us_per_message": cpu_us,
+            "batches": chosen.batches,
+        }),
+    );
 }
 
-impl std::fmt::Display for Report {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "producer {}x{} B, {} producer(s): {:.0} msg/s, {:.1} MB/s, {:.3} us CPU/msg, {} batches, {:.2} s",
-            self.messages,
-            self.size,
-            self.producers,
-            self.messages_per_second(),
-            self.megabytes_per_second(),
-            self.cpu_per_message_us(),
-            self.batches,
-            self.elapsed.as_secs_f64()
-        )
-    }
-}
-
-async fn run(server: &TestServer, args: &Args) -> Result<Report, durable_streams_core::Error> {
-    let client = Client::new()?;
+async fn run(
+    server: &TestServer,
+    client: &Client,
+    tag: &str,
+    per_producer: usize,
+    size: usize,
+    producers: usize,
+) -> Result<Run, Error> {
     let mut streams = Vec::new();
-    for p in 0..args.producers {
-        let stream = client.stream(&server.stream_url(&format!("bench-producer-{p}")))?;
+    for p in 0..producers {
+        let stream = client.stream(&server.stream_url(&format!("producer-{tag}-{p}")))?;
         stream
             .create(CreateOptions::new().content_type("application/octet-stream"))
             .await?;
         streams.push(stream);
     }
-    let payload = vec![b'x'; args.size];
-    let per_producer = args.messages / args.producers;
+    let payload = vec![b'x'; size];
     let cpu_before = cpu_time();
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -175,6 +128,7 @@ async fn run(server: &TestServer, args: &Args) -> Result<Report, durable_streams
         tasks.push(tokio::spawn(async move {
             let producer = stream.producer(format!("bench-{p}"), ProducerOptions::default())?;
             for _ in 0..per_producer {
+                // The fast path never waits; only a full buffer falls back to the waiting append.
                 match producer.try_append(&payload) {
                     Ok(()) => {}
                     Err(e) if e.kind() == ErrorKind::BufferFull => {
@@ -184,23 +138,18 @@ async fn run(server: &TestServer, args: &Args) -> Result<Report, durable_streams
                 }
             }
             producer.flush().await?;
-            Ok::<u64, durable_streams_core::Error>(producer.next_seq())
+            Ok::<u64, Error>(producer.next_seq())
         }));
     }
     let mut batches = 0;
     for task in tasks {
         batches += task
             .await
-            .map_err(|e| durable_streams_core::Error::new(ErrorKind::Network, e.to_string()))??;
+            .map_err(|e| Error::new(ErrorKind::Network, format!("producer task failed: {e}")))??;
     }
-    let elapsed = started.elapsed();
-    let cpu = cpu_time() - cpu_before;
-    Ok(Report {
-        messages: per_producer * args.producers,
-        size: args.size,
-        producers: args.producers,
-        elapsed,
-        cpu,
+    Ok(Run {
+        elapsed: started.elapsed(),
+        cpu: cpu_time() - cpu_before,
         batches,
     })
 }

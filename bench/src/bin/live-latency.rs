@@ -1,0 +1,145 @@
+//! Live delivery latency: the time from starting an append to a live reader in the same process
+//! receiving it, over SSE or long-poll, p50/p99/p999.
+//!
+//! The stream is a JSON stream (the mode `LiveMode::Auto` tails with SSE); the reader is opened
+//! with an explicit `LiveMode::Sse` or `LiveMode::LongPoll` from the tail. Appends go one at a
+//! time: each waits until the reader has delivered it (and `--gap-us` more, so a long-poll reader
+//! is parked again and threads go idle, as between sporadic real messages), so the figures are
+//! latency, not queueing. With `--gap-us 0` the path stays hot and figures are lower. Each
+//! message carries its sequence number, and the reader must deliver exactly the next one, so
+//! loss or duplication fails.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use durable_streams_bench::{Flags, Samples, emit, fail, merged, run_on, runtime, start_server};
+use durable_streams_core::{
+    AppendOptions, Client, CreateOptions, Error, ErrorKind, LiveMode, ReadOptions,
+};
+use serde_json::json;
+use tokio::sync::mpsc;
+
+const BENCH: &str = "live-latency";
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn main() {
+    let flags = Flags::parse(
+        BENCH,
+        "append-to-delivery latency of a live reader",
+        &[
+            ("mode", "sse | long-poll (default sse)"),
+            ("messages", "N: measured messages (default 10000)"),
+            ("warmup", "N: messages before measuring (default 500)"),
+            (
+                "gap-us",
+                "US: pause after each delivery before the next append (default 1000)",
+            ),
+        ],
+    );
+    let mode = match flags.str("mode").unwrap_or("sse") {
+        "sse" => LiveMode::Sse,
+        "long-poll" => LiveMode::LongPoll,
+        other => fail(
+            BENCH,
+            format!("--mode {other:?}: expected sse or long-poll"),
+        ),
+    };
+    let mode_name = if mode == LiveMode::Sse {
+        "sse"
+    } else {
+        "long-poll"
+    };
+    let messages = flags.positive("messages", 10_000);
+    let warmup = flags.get("warmup", 500usize);
+    // Tokio's timer has millisecond resolution, so small gaps round up to about 1 ms anyway.
+    let gap = Duration::from_micros(flags.get("gap-us", 1000u64));
+
+    let server = start_server(BENCH);
+    let rt = runtime(BENCH);
+    let url = server.stream_url("live-latency");
+    let mut samples = run_on(BENCH, &rt, async move {
+        let client = Client::new()?;
+        let stream = client.stream(&url)?;
+        stream
+            .create(CreateOptions::new().content_type("application/json"))
+            .await?;
+        let tail = stream.head().await?.next_offset;
+        let (delivered_tx, mut delivered) = mpsc::unbounded_channel::<(u64, Instant)>();
+        let reader_stream = stream.clone();
+        let reader = tokio::spawn(async move {
+            let mut session = reader_stream.read(ReadOptions::new().offset(tail).live(mode));
+            while let Some(chunk) = session.next_chunk().await? {
+                // Taken before looking at the messages: delivery is when the chunk arrives.
+                let arrived = Instant::now();
+                for message in chunk.messages().unwrap_or_default() {
+                    let i = sequence_of(message).ok_or_else(|| {
+                        Error::new(ErrorKind::Parse, "a message without a sequence number")
+                    })?;
+                    if delivered_tx.send((i, arrived)).is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+            Ok::<(), Error>(())
+        });
+
+        let mut samples = Samples::with_capacity(messages);
+        let options = AppendOptions::new().content_type("application/json");
+        for i in 0..(warmup + messages) as u64 {
+            let body = Bytes::from(format!(r#"{{"i":{i}}}"#));
+            let sent = Instant::now();
+            stream.append_with(body, options.clone()).await?;
+            let (got, arrived) = tokio::time::timeout(DELIVERY_TIMEOUT, delivered.recv())
+                .await
+                .map_err(|_| {
+                    Error::new(
+                        ErrorKind::Timeout,
+                        format!("message {i} was not delivered within {DELIVERY_TIMEOUT:?}"),
+                    )
+                })?
+                .ok_or_else(|| Error::new(ErrorKind::Network, "the reader stopped".to_string()))?;
+            if got != i {
+                return Err(Error::new(
+                    ErrorKind::Parse,
+                    format!("expected message {i}, the reader delivered {got}"),
+                ));
+            }
+            if i >= warmup as u64 {
+                samples.record(arrived.saturating_duration_since(sent));
+            }
+            if !gap.is_zero() {
+                tokio::time::sleep(gap).await;
+            }
+        }
+        reader.abort();
+        Ok::<_, Error>(samples)
+    })
+    .unwrap_or_else(|e| fail(BENCH, e));
+
+    let line = format!(
+        "live-latency [rust-core] {mode_name}, JSON stream, {messages} messages one at a time: p50 {:.0} us, p99 {:.0} us, p99.9 {:.0} us, max {:.0} us",
+        samples.percentile_us(50.0),
+        samples.percentile_us(99.0),
+        samples.percentile_us(99.9),
+        samples.percentile_us(100.0),
+    );
+    let result = json!({
+        "benchmark": BENCH,
+        "scenario": mode_name,
+        "title": format!("live delivery, {mode_name} (JSON stream)"),
+        "layer": "rust-core",
+        "mode": mode_name,
+        "content_type": "application/json",
+        "messages": messages,
+        "warmup": warmup,
+        "gap_us": gap.as_micros() as u64,
+    });
+    emit(&flags, &line, merged(result, samples.summary()));
+}
+
+/// The `i` of a message `{"i":N}`.
+fn sequence_of(message: &[u8]) -> Option<u64> {
+    let digits = message.strip_prefix(br#"{"i":"#)?;
+    let end = digits.iter().position(|b| !b.is_ascii_digit())?;
+    std::str::from_utf8(&digits[..end]).ok()?.parse().ok()
+}
