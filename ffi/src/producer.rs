@@ -293,22 +293,19 @@ pub unsafe extern "C" fn ds_producer_try_append(
     DS_APPEND_ERROR
 }
 
-/// Starts `operation` on a producer, ending it with `DS_ERROR_CANCELLED` if `cancel` fires or
-/// the producer is freed.
-fn start_on<C, F, Fut>(
-    once: Once<C>,
+/// `operation` on a producer, ending with `DS_ERROR_CANCELLED` if the producer is freed first.
+fn on_producer<T, F, Fut>(
     producer: &DsProducer,
-    cancel: Option<CancellationToken>,
     operation: F,
-) where
-    C: Callback,
-    C::Value: Send,
+) -> impl Future<Output = durable_streams_core::Result<T>> + Send + 'static + use<T, F, Fut>
+where
+    T: Send + 'static,
     F: FnOnce(Arc<Producer>) -> Fut,
-    Fut: Future<Output = durable_streams_core::Result<C::Value>> + Send + 'static,
+    Fut: Future<Output = durable_streams_core::Result<T>> + Send + 'static,
 {
     let freed = producer.freed.clone();
     let work = operation(producer.producer.clone());
-    start(once, cancel, async move { cancellable(&freed, work).await });
+    async move { cancellable(&freed, work).await }
 }
 
 /// Copies `data` (`len` bytes, copied before returning) into the buffer as one message, waiting
@@ -341,19 +338,11 @@ pub unsafe extern "C" fn ds_producer_append(
             let data = unsafe { strings::bytes(data, len, "data") }?.to_vec();
             Ok((producer, data))
         })();
-        match prepared {
-            Ok((producer, data)) => {
-                // SAFETY: `cancel` is NULL or live per the contract.
-                let token = unsafe { cancel::token(cancel) };
-                start_on(
-                    once,
-                    producer,
-                    token,
-                    |p| async move { p.append(&data).await },
-                );
-            }
-            Err(error) => once.finish(Err(error)),
-        }
+        let operation = prepared.map(|(producer, data)| {
+            on_producer(producer, |p| async move { p.append(&data).await })
+        });
+        // SAFETY: `cancel` is NULL or live per the contract.
+        start(once, unsafe { cancel::token(cancel) }, operation);
     });
 }
 
@@ -377,14 +366,10 @@ pub unsafe extern "C" fn ds_producer_flush(
             return;
         };
         // SAFETY: arguments are NULL or valid per the contract.
-        match unsafe { producer_arg(producer) } {
-            Ok(producer) => {
-                // SAFETY: as above.
-                let token = unsafe { cancel::token(cancel) };
-                start_on(once, producer, token, |p| async move { p.flush().await });
-            }
-            Err(error) => once.finish(Err(error)),
-        }
+        let operation = unsafe { producer_arg(producer) }
+            .map(|producer| on_producer(producer, |p| async move { p.flush().await }));
+        // SAFETY: as above.
+        start(once, unsafe { cancel::token(cancel) }, operation);
     });
 }
 
@@ -428,16 +413,13 @@ pub unsafe extern "C" fn ds_producer_close(
             };
             Ok((producer, final_message))
         })();
-        match prepared {
-            Ok((producer, final_message)) => {
-                // SAFETY: `cancel` is NULL or live per the contract.
-                let token = unsafe { cancel::token(cancel) };
-                start_on(once, producer, token, |p| async move {
-                    p.close(final_message.as_deref()).await
-                });
-            }
-            Err(error) => once.finish(Err(error)),
-        }
+        let operation = prepared.map(|(producer, final_message)| {
+            on_producer(producer, |p| async move {
+                p.close(final_message.as_deref()).await
+            })
+        });
+        // SAFETY: `cancel` is NULL or live per the contract.
+        start(once, unsafe { cancel::token(cancel) }, operation);
     });
 }
 
@@ -460,14 +442,10 @@ pub unsafe extern "C" fn ds_producer_detach(
             return;
         };
         // SAFETY: arguments are NULL or valid per the contract.
-        match unsafe { producer_arg(producer) } {
-            Ok(producer) => {
-                // SAFETY: as above.
-                let token = unsafe { cancel::token(cancel) };
-                start_on(once, producer, token, |p| async move { p.detach().await });
-            }
-            Err(error) => once.finish(Err(error)),
-        }
+        let operation = unsafe { producer_arg(producer) }
+            .map(|producer| on_producer(producer, |p| async move { p.detach().await }));
+        // SAFETY: as above.
+        start(once, unsafe { cancel::token(cancel) }, operation);
     });
 }
 
@@ -494,14 +472,10 @@ pub unsafe extern "C" fn ds_producer_restart(
             user_data: UserData(user_data),
         });
         // SAFETY: arguments are NULL or valid per the contract.
-        match unsafe { producer_arg(producer) } {
-            Ok(producer) => {
-                // SAFETY: as above.
-                let token = unsafe { cancel::token(cancel) };
-                start_on(once, producer, token, |p| async move { p.restart().await });
-            }
-            Err(error) => once.finish(Err(error)),
-        }
+        let operation = unsafe { producer_arg(producer) }
+            .map(|producer| on_producer(producer, |p| async move { p.restart().await }));
+        // SAFETY: as above.
+        start(once, unsafe { cancel::token(cancel) }, operation);
     });
 }
 

@@ -41,17 +41,18 @@ pub(crate) fn runtime() -> FfiResult<&'static Runtime> {
 }
 
 /// Starts `operation` on the runtime and reports its result through `once`, unless `cancel`
-/// fires first (then `DS_ERROR_CANCELLED`). If the runtime is unavailable the error is reported
-/// at once, on the calling thread.
-pub(crate) fn start<C, F>(once: Once<C>, cancel: Option<CancellationToken>, operation: F)
+/// fires first (then `DS_ERROR_CANCELLED`). `operation` is the result of checking the call's
+/// arguments: an argument error, like an unavailable runtime, is reported at once, on the
+/// calling thread.
+pub(crate) fn start<C, F>(once: Once<C>, cancel: Option<CancellationToken>, operation: FfiResult<F>)
 where
     C: Callback,
     C::Value: Send,
     F: Future<Output = durable_streams_core::Result<C::Value>> + Send + 'static,
 {
-    match runtime() {
+    match operation.and_then(|operation| runtime().map(|runtime| (runtime, operation))) {
         Err(error) => once.finish(Err(error)),
-        Ok(runtime) => {
+        Ok((runtime, operation)) => {
             runtime.spawn(async move {
                 let result = catch_panics(with_token(cancel.as_ref(), operation)).await;
                 once.finish(result.and_then(|r| r.map_err(Into::into)));

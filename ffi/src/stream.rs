@@ -336,14 +336,10 @@ pub unsafe extern "C" fn ds_stream_create(
                 Ok((stream, options))
             }
         })();
-        match prepared {
-            Ok((stream, options)) => {
-                // SAFETY: `cancel` is NULL or live per the contract.
-                let token = unsafe { cancel::token(cancel) };
-                start(once, token, async move { stream.create(options).await });
-            }
-            Err(error) => once.finish(Err(error)),
-        }
+        let operation =
+            prepared.map(|(stream, options)| async move { stream.create(options).await });
+        // SAFETY: `cancel` is NULL or live per the contract.
+        start(once, unsafe { cancel::token(cancel) }, operation);
     });
 }
 
@@ -365,16 +361,12 @@ pub unsafe extern "C" fn ds_stream_head(
             return;
         };
         // SAFETY: arguments are NULL or valid per the contract.
-        match unsafe { stream_arg(stream) } {
-            Ok(stream) => {
-                let stream = stream.clone();
-                // SAFETY: as above.
-                start(once, unsafe { cancel::token(cancel) }, async move {
-                    stream.head().await
-                });
-            }
-            Err(error) => once.finish(Err(error)),
-        }
+        let operation = unsafe { stream_arg(stream) }.map(|stream| {
+            let stream = stream.clone();
+            async move { stream.head().await }
+        });
+        // SAFETY: as above.
+        start(once, unsafe { cancel::token(cancel) }, operation);
     });
 }
 
@@ -396,16 +388,12 @@ pub unsafe extern "C" fn ds_stream_delete(
             return;
         };
         // SAFETY: arguments are NULL or valid per the contract.
-        match unsafe { stream_arg(stream) } {
-            Ok(stream) => {
-                let stream = stream.clone();
-                // SAFETY: as above.
-                start(once, unsafe { cancel::token(cancel) }, async move {
-                    stream.delete().await
-                });
-            }
-            Err(error) => once.finish(Err(error)),
-        }
+        let operation = unsafe { stream_arg(stream) }.map(|stream| {
+            let stream = stream.clone();
+            async move { stream.delete().await }
+        });
+        // SAFETY: as above.
+        start(once, unsafe { cancel::token(cancel) }, operation);
     });
 }
 
@@ -449,16 +437,10 @@ pub unsafe extern "C" fn ds_stream_append(
                 Ok((stream, data, options))
             }
         })();
-        match prepared {
-            Ok((stream, data, options)) => {
-                // SAFETY: `cancel` is NULL or live per the contract.
-                let token = unsafe { cancel::token(cancel) };
-                start(once, token, async move {
-                    stream.append_with(data, options).await
-                })
-            }
-            Err(error) => once.finish(Err(error)),
-        }
+        let operation = prepared
+            .map(|(stream, data, options)| async move { stream.append_with(data, options).await });
+        // SAFETY: `cancel` is NULL or live per the contract.
+        start(once, unsafe { cancel::token(cancel) }, operation);
     });
 }
 
@@ -480,15 +462,11 @@ pub unsafe extern "C" fn ds_stream_close(
             return;
         };
         // SAFETY: arguments are NULL or valid per the contract.
-        match unsafe { stream_arg(stream) } {
-            Ok(stream) => {
-                let stream = stream.clone();
-                // SAFETY: as above.
-                start(once, unsafe { cancel::token(cancel) }, async move {
-                    stream.close().await
-                });
-            }
-            Err(error) => once.finish(Err(error)),
-        }
+        let operation = unsafe { stream_arg(stream) }.map(|stream| {
+            let stream = stream.clone();
+            async move { stream.close().await }
+        });
+        // SAFETY: as above.
+        start(once, unsafe { cancel::token(cancel) }, operation);
     });
 }
