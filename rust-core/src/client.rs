@@ -8,7 +8,8 @@ use url::Url;
 
 use crate::decorate::RequestDecorator;
 use crate::error::{Error, ErrorKind, Result};
-use crate::retry::RetryPolicy;
+use crate::events::{EventHub, EventSink};
+use crate::retry::{AppendRetry, RetryPolicy};
 use crate::stream::Stream;
 
 /// A Durable Streams client. Cheap to clone (shared inside); use one per process or per server.
@@ -33,6 +34,7 @@ pub(crate) struct ClientInner {
     pub(crate) default_headers: HeaderMap,
     pub(crate) decorator: Option<Arc<dyn RequestDecorator>>,
     pub(crate) config: ClientConfig,
+    pub(crate) events: EventHub,
 }
 
 /// Timeouts and retry policy shared by every operation of a client.
@@ -41,6 +43,7 @@ pub(crate) struct ClientConfig {
     pub(crate) request_timeout: Duration,
     pub(crate) live_timeout: Duration,
     pub(crate) retry: RetryPolicy,
+    pub(crate) append_retry: AppendRetry,
 }
 
 impl std::fmt::Debug for Client {
@@ -78,6 +81,18 @@ impl Client {
     /// The retry policy operations that are safe to repeat use.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.config.retry
+    }
+
+    /// When plain appends are retried.
+    pub fn append_retry(&self) -> AppendRetry {
+        self.inner.config.append_retry
+    }
+
+    /// Installs the sink that receives this client's events (retries, reconnects, producer
+    /// batches, fencing), or removes it with `None`. Clones of the client share it; operations
+    /// already running may deliver a last event to the previous sink.
+    pub fn set_event_sink(&self, sink: Option<Arc<dyn EventSink>>) {
+        self.inner.events.replace(sink);
     }
 
     fn resolve(&self, url: &str) -> Result<Url> {
@@ -135,6 +150,8 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     live_timeout: Duration,
     retry: RetryPolicy,
+    append_retry: AppendRetry,
+    events: Option<Arc<dyn EventSink>>,
     user_agent: String,
 }
 
@@ -148,6 +165,8 @@ impl Default for ClientBuilder {
             connect_timeout: Duration::from_secs(10),
             live_timeout: Duration::from_secs(75),
             retry: RetryPolicy::default(),
+            append_retry: AppendRetry::Never,
+            events: None,
             user_agent: concat!("durable-streams-rust/", env!("CARGO_PKG_VERSION")).to_string(),
         }
     }
@@ -197,6 +216,19 @@ impl ClientBuilder {
         self
     }
 
+    /// When plain appends ([`Stream::append`] and friends) are retried; [`AppendRetry::Never`]
+    /// by default. Retries follow the [`RetryPolicy`].
+    pub fn append_retry(mut self, append_retry: AppendRetry) -> Self {
+        self.append_retry = append_retry;
+        self
+    }
+
+    /// The sink that receives the client's events (see [`crate::EventKind`]).
+    pub fn event_sink(mut self, sink: Arc<dyn EventSink>) -> Self {
+        self.events = Some(sink);
+        self
+    }
+
     /// The `User-Agent` header.
     pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
         self.user_agent = agent.into();
@@ -237,7 +269,9 @@ impl ClientBuilder {
                     request_timeout: self.request_timeout,
                     live_timeout: self.live_timeout,
                     retry: self.retry,
+                    append_retry: self.append_retry,
                 },
+                events: EventHub::new(self.events),
             }),
         })
     }

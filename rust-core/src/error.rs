@@ -144,6 +144,9 @@ pub struct ErrorDetail {
     pub received_seq: Option<u64>,
     /// The server's `Retry-After` hint, in milliseconds, when it gave one.
     pub retry_after_ms: Option<u64>,
+    /// For [`ErrorKind::Network`]: the connection could not be established, so the request
+    /// never reached the server and repeating it cannot store anything twice.
+    pub not_sent: bool,
 }
 
 /// An error from the Durable Streams client.

@@ -18,6 +18,7 @@ mod cancel;
 mod client;
 mod decorate;
 mod error;
+mod events;
 mod model;
 mod offset;
 mod producer;
@@ -33,9 +34,10 @@ pub use decorate::{
     DecorateFuture, Decorations, Operation, RequestDecorator, RequestInfo, decorator_fn,
 };
 pub use error::{Error, ErrorDetail, ErrorKind, Result};
+pub use events::{Event, EventKind, EventLevel, EventSink, event_fn};
 pub use model::{AppendOptions, AppendResult, CreateOptions, CreateResult, ForkFrom, StreamInfo};
 pub use offset::Offset;
 pub use producer::{ErrorCallback, MAX_PROTOCOL_INTEGER, Producer, ProducerError, ProducerOptions};
 pub use read::{Chunk, ChunkStream, LiveMode, ReadOptions, ReadSession};
-pub use retry::RetryPolicy;
+pub use retry::{AppendRetry, RetryPolicy};
 pub use stream::Stream;

@@ -34,6 +34,38 @@ impl Default for RetryPolicy {
     }
 }
 
+/// When a plain append ([`crate::Stream::append`] and friends) is repeated after a transient
+/// failure. Idempotent producers always retry: the server deduplicates their batches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AppendRetry {
+    /// Sent once: at-most-once. The caller sees every failure and decides.
+    #[default]
+    Never,
+    /// Repeated only when the server cannot have stored it: the connection could not be
+    /// established, or the server answered 429 or 503 (it refused the request). Still
+    /// at-most-once.
+    WhenNotStored,
+    /// Repeated after every transient failure, including a connection dropped or timed out after
+    /// the request was sent and any 5xx: at-least-once. A retry may store the data a second time
+    /// when the first attempt was stored but its answer lost; use an idempotent producer for
+    /// exactly-once.
+    AtLeastOnce,
+}
+
+impl AppendRetry {
+    /// Whether a plain append that failed with `error` may be sent again under this setting.
+    pub fn allows(self, error: &Error) -> bool {
+        match self {
+            AppendRetry::Never => false,
+            AppendRetry::WhenNotStored => {
+                error.detail().not_sent || matches!(error.status(), Some(429 | 503))
+            }
+            AppendRetry::AtLeastOnce => error.is_transient(),
+        }
+    }
+}
+
 /// The longest `Retry-After` honoured; a server asking for more is treated as asking for this.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
@@ -79,8 +111,14 @@ impl RetryPolicy {
         }
     }
 
-    /// Runs `attempt` until it succeeds, fails with a non-transient error, or retries run out.
-    pub(crate) async fn run<T, F, Fut>(&self, mut attempt: F) -> Result<T>
+    /// Runs `attempt` until it succeeds, fails with an error `retryable` rejects, or retries
+    /// run out. `on_retry(retry, backoff, error)` hears of each retry before its backoff.
+    pub(crate) async fn run<T, F, Fut>(
+        &self,
+        retryable: impl Fn(&Error) -> bool,
+        mut on_retry: impl FnMut(u32, Duration, &Error),
+        mut attempt: F,
+    ) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T>>,
@@ -89,9 +127,11 @@ impl RetryPolicy {
         loop {
             match attempt().await {
                 Ok(value) => return Ok(value),
-                Err(err) if err.is_transient() && retry < self.max_retries => {
+                Err(err) if retryable(&err) && retry < self.max_retries => {
                     let hint = err.retry_after_ms().map(Duration::from_millis);
-                    tokio::time::sleep(self.delay(retry, hint)).await;
+                    let backoff = self.delay(retry, hint);
+                    on_retry(retry, backoff, &err);
+                    tokio::time::sleep(backoff).await;
                     retry += 1;
                 }
                 Err(err) => return Err(err),
@@ -119,7 +159,7 @@ pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorKind;
+    use crate::error::{ErrorDetail, ErrorKind};
     use std::sync::atomic::{AtomicU32, Ordering};
 
     fn fast() -> RetryPolicy {
@@ -190,24 +230,34 @@ mod tests {
     #[tokio::test]
     async fn transient_errors_are_retried_up_to_the_limit() {
         let calls = AtomicU32::new(0);
+        let mut heard = Vec::new();
         let result: Result<()> = fast()
-            .run(|| async {
-                calls.fetch_add(1, Ordering::SeqCst);
-                Err(Error::new(ErrorKind::Network, "reset"))
-            })
+            .run(
+                Error::is_transient,
+                |retry, _, _| heard.push(retry),
+                || async {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    Err(Error::new(ErrorKind::Network, "reset"))
+                },
+            )
             .await;
         assert_eq!(result.unwrap_err().kind(), ErrorKind::Network);
         assert_eq!(calls.load(Ordering::SeqCst), 4);
+        assert_eq!(heard, [0, 1, 2], "each retry is reported once, before it");
     }
 
     #[tokio::test]
     async fn permanent_errors_are_not_retried() {
         let calls = AtomicU32::new(0);
         let result: Result<()> = fast()
-            .run(|| async {
-                calls.fetch_add(1, Ordering::SeqCst);
-                Err(Error::new(ErrorKind::NotFound, "gone"))
-            })
+            .run(
+                Error::is_transient,
+                |_, _, _| {},
+                || async {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    Err(Error::new(ErrorKind::NotFound, "gone"))
+                },
+            )
             .await;
         assert_eq!(result.unwrap_err().kind(), ErrorKind::NotFound);
         assert_eq!(calls.load(Ordering::SeqCst), 1);
@@ -217,14 +267,50 @@ mod tests {
     async fn success_after_failures_is_returned() {
         let calls = AtomicU32::new(0);
         let result = fast()
-            .run(|| async {
-                if calls.fetch_add(1, Ordering::SeqCst) < 2 {
-                    Err(Error::new(ErrorKind::ServerError, "503"))
-                } else {
-                    Ok(7)
-                }
-            })
+            .run(
+                Error::is_transient,
+                |_, _, _| {},
+                || async {
+                    if calls.fetch_add(1, Ordering::SeqCst) < 2 {
+                        Err(Error::new(ErrorKind::ServerError, "503"))
+                    } else {
+                        Ok(7)
+                    }
+                },
+            )
             .await;
         assert_eq!(result.unwrap(), 7);
+    }
+
+    #[test]
+    fn append_retry_settings_decide_which_failures_repeat() {
+        let refused =
+            Error::new(ErrorKind::Network, "connection refused").with_detail(ErrorDetail {
+                not_sent: true,
+                ..ErrorDetail::default()
+            });
+        let dropped = Error::new(ErrorKind::Network, "connection reset");
+        let unavailable = Error::new(ErrorKind::ServerError, "busy").with_status(503);
+        let throttled = Error::new(ErrorKind::RateLimited, "slow down").with_status(429);
+        let internal = Error::new(ErrorKind::ServerError, "boom").with_status(500);
+        let conflict = Error::new(ErrorKind::Conflict, "no").with_status(409);
+        let all = [
+            &refused,
+            &dropped,
+            &unavailable,
+            &throttled,
+            &internal,
+            &conflict,
+        ];
+        let allowed = |setting: AppendRetry| all.map(|e| setting.allows(e));
+        assert_eq!(allowed(AppendRetry::Never), [false; 6]);
+        assert_eq!(
+            allowed(AppendRetry::WhenNotStored),
+            [true, false, true, true, false, false]
+        );
+        assert_eq!(
+            allowed(AppendRetry::AtLeastOnce),
+            [true, true, true, true, true, false]
+        );
     }
 }

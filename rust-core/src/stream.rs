@@ -239,10 +239,7 @@ impl Stream {
             .await?;
         let mut attempt = 0u32;
         self.client
-            .inner
-            .config
-            .retry
-            .run(|| {
+            .retrying(Operation::Delete, self.url(), Error::is_transient, || {
                 attempt += 1;
                 let first = attempt == 1;
                 let decorations = decorations.as_ref();
@@ -261,7 +258,8 @@ impl Stream {
             .await
     }
 
-    /// Appends bytes (sent once: a plain append is at-most-once; use a producer for exactly-once).
+    /// Appends bytes. Sent once unless the client's [`crate::AppendRetry`] allows retries (a
+    /// plain append is at-most-once by default; use a producer for exactly-once).
     pub async fn append(&self, data: impl Into<Bytes>) -> Result<AppendResult> {
         self.append_with(data.into(), AppendOptions::default())
             .await
@@ -298,7 +296,20 @@ impl Stream {
             sent_stream_seq: options.seq.is_some(),
             ..ErrorContext::default()
         };
-        let reply = self.client.execute_once(&request, context).await?;
+        let append_retry = self.client.append_retry();
+        let decorations = self
+            .client
+            .decorations(request.operation, &request.method, request.url)
+            .await?;
+        let reply = self
+            .client
+            .retrying(
+                Operation::Append,
+                self.url(),
+                |e| append_retry.allows(e),
+                || self.client.execute(&request, decorations.as_ref(), context),
+            )
+            .await?;
         self.append_result(&reply)
     }
 

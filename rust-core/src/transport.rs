@@ -10,6 +10,7 @@ use url::Url;
 use crate::client::{Client, header_map};
 use crate::decorate::{Decorations, Operation, RequestInfo};
 use crate::error::{Error, ErrorDetail, ErrorKind, Result};
+use crate::events::EventKind;
 use crate::protocol::{
     PRODUCER_EPOCH, PRODUCER_EXPECTED_SEQ, PRODUCER_RECEIVED_SEQ, ResponseHeaders,
 };
@@ -173,24 +174,61 @@ impl Client {
         let decorations = self
             .decorations(request.operation, &request.method, request.url)
             .await?;
+        self.retrying(
+            request.operation,
+            request.url.as_str(),
+            Error::is_transient,
+            || self.execute(request, decorations.as_ref(), context),
+        )
+        .await
+    }
+
+    /// Runs `attempt` under the client's retry policy while `retryable` accepts its errors,
+    /// reporting each retry as an [`EventKind::Retry`] event.
+    pub(crate) async fn retrying<T, F, Fut>(
+        &self,
+        operation: Operation,
+        stream_url: &str,
+        retryable: impl Fn(&Error) -> bool,
+        attempt: F,
+    ) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let on_retry = |retry: u32, backoff: Duration, error: &Error| {
+            self.inner.events.emit(EventKind::Retry, stream_url, || {
+                let mut fields = vec![
+                    ("operation", operation.name().to_owned()),
+                    ("attempt", (retry + 1).to_string()),
+                    ("backoff_ms", backoff.as_millis().to_string()),
+                ];
+                error_fields(error, &mut fields);
+                let message = format!(
+                    "{} failed ({}); retry {} in {} ms",
+                    operation.name(),
+                    error.kind(),
+                    retry + 1,
+                    backoff.as_millis()
+                );
+                (message, fields)
+            });
+        };
         self.inner
             .config
             .retry
-            .run(|| self.execute(request, decorations.as_ref(), context))
+            .run(retryable, on_retry, attempt)
             .await
     }
+}
 
-    /// Decorates and executes exactly once (for operations that are not safe to repeat).
-    pub(crate) async fn execute_once(
-        &self,
-        request: &Request<'_>,
-        context: ErrorContext,
-    ) -> Result<Reply> {
-        let decorations = self
-            .decorations(request.operation, &request.method, request.url)
-            .await?;
-        self.execute(request, decorations.as_ref(), context).await
+/// The fields every failure event carries: its kind, the HTTP status if any, and the message.
+pub(crate) fn error_fields(error: &Error, fields: &mut Vec<(&'static str, String)>) {
+    fields.push(("error_kind", error.kind().code().to_owned()));
+    if let Some(status) = error.status() {
+        fields.push(("status", status.to_string()));
     }
+    fields.push(("error", error.message().to_owned()));
 }
 
 fn static_method(method: &Method) -> &'static str {
@@ -264,6 +302,7 @@ pub(crate) fn network_error(e: reqwest::Error, stream_url: &str) -> Error {
     } else {
         ErrorKind::Network
     };
+    let not_sent = e.is_connect();
     let mut message = e.to_string();
     let mut source = std::error::Error::source(&e);
     while let Some(cause) = source {
@@ -273,6 +312,10 @@ pub(crate) fn network_error(e: reqwest::Error, stream_url: &str) -> Error {
     }
     Error::new(kind, message)
         .with_url(stream_url)
+        .with_detail(ErrorDetail {
+            not_sent,
+            ..ErrorDetail::default()
+        })
         .with_source(e)
 }
 

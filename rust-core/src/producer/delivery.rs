@@ -5,15 +5,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use tokio::time::Instant;
 
 use crate::decorate::Operation;
 use crate::error::{Error, ErrorKind};
+use crate::events::{EventHub, EventKind};
 use crate::offset::Offset;
 use crate::protocol::{PRODUCER_EPOCH, PRODUCER_ID, PRODUCER_SEQ, STREAM_CLOSED};
 use crate::stream::Stream;
-use crate::transport::{ErrorContext, Request};
+use crate::transport::{ErrorContext, Request, error_fields};
 
 /// What every delivery of one producer shares.
 pub(crate) struct DeliveryContext {
@@ -63,7 +64,17 @@ pub(crate) async fn deliver(
     let mut attempt: u32 = 0;
     loop {
         match send_once(&context, &batch, epoch, seq).await {
-            Ok(offset) => return Outcome::Acked { offset },
+            Ok((offset, duplicate)) => {
+                context.report_sent(
+                    &batch,
+                    epoch,
+                    seq,
+                    attempt.saturating_add(1),
+                    started,
+                    duplicate,
+                );
+                return Outcome::Acked { offset };
+            }
             Err(error) => match error.kind() {
                 ErrorKind::StaleEpoch => return Outcome::StaleEpoch(error),
                 ErrorKind::SequenceGap => return Outcome::Gap(error),
@@ -85,6 +96,7 @@ pub(crate) async fn deliver(
                         }
                         return Outcome::Failed(given_up.with_source(error));
                     }
+                    context.report_retry(epoch, seq, attempt, delay, &error);
                     tokio::time::sleep(delay).await;
                 }
                 _ => return Outcome::Failed(error),
@@ -93,12 +105,72 @@ pub(crate) async fn deliver(
     }
 }
 
+impl DeliveryContext {
+    fn events(&self) -> &EventHub {
+        &self.stream.client.inner.events
+    }
+
+    fn report_sent(
+        &self,
+        batch: &Outgoing,
+        epoch: u64,
+        seq: u64,
+        attempts: u32,
+        started: Instant,
+        duplicate: bool,
+    ) {
+        self.events()
+            .emit(EventKind::BatchSent, self.stream.url(), || {
+                let elapsed = started.elapsed();
+                let message = format!(
+                    "batch (epoch {epoch}, seq {seq}) of {} messages, {} bytes acknowledged{} after {attempts} attempt(s) in {:.3} ms",
+                    batch.messages,
+                    batch.body.len(),
+                    if duplicate { " as a duplicate" } else { "" },
+                    elapsed.as_secs_f64() * 1e3
+                );
+                let fields = vec![
+                    ("producer_id", self.producer_id.clone()),
+                    ("epoch", epoch.to_string()),
+                    ("seq", seq.to_string()),
+                    ("messages", batch.messages.to_string()),
+                    ("bytes", batch.body.len().to_string()),
+                    ("attempts", attempts.to_string()),
+                    ("duration_ms", format!("{:.3}", elapsed.as_secs_f64() * 1e3)),
+                    ("duplicate", duplicate.to_string()),
+                ];
+                (message, fields)
+            });
+    }
+
+    fn report_retry(&self, epoch: u64, seq: u64, attempt: u32, backoff: Duration, error: &Error) {
+        self.events()
+            .emit(EventKind::BatchRetry, self.stream.url(), || {
+                let message = format!(
+                    "batch (epoch {epoch}, seq {seq}) failed ({}); resending in {} ms",
+                    error.kind(),
+                    backoff.as_millis()
+                );
+                let mut fields = vec![
+                    ("producer_id", self.producer_id.clone()),
+                    ("epoch", epoch.to_string()),
+                    ("seq", seq.to_string()),
+                    ("attempt", attempt.to_string()),
+                    ("backoff_ms", backoff.as_millis().to_string()),
+                ];
+                error_fields(error, &mut fields);
+                (message, fields)
+            });
+    }
+}
+
+/// One attempt; on success the offset and whether the server reported a duplicate (204).
 async fn send_once(
     context: &DeliveryContext,
     batch: &Outgoing,
     epoch: u64,
     seq: u64,
-) -> Result<Option<Offset>, Error> {
+) -> Result<(Option<Offset>, bool), Error> {
     let stream = &context.stream;
     let client = &stream.client;
     let mut request = Request::new(
@@ -130,5 +202,5 @@ async fn send_once(
     let offset = headers
         .next_offset()
         .map_err(|e| e.with_url(stream.url()))?;
-    Ok(offset)
+    Ok((offset, reply.status == StatusCode::NO_CONTENT))
 }

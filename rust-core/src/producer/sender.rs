@@ -25,9 +25,11 @@ use super::delivery::{DeliveryContext, Outcome, Outgoing, deliver};
 use super::options::{MAX_PROTOCOL_INTEGER, ProducerOptions};
 use super::{Command, ProducerError, Shared};
 use crate::error::{Error, ErrorKind, Result};
+use crate::events::{EventHub, EventKind};
 use crate::offset::Offset;
 use crate::protocol::is_json_content_type;
 use crate::stream::Stream;
+use crate::transport::error_fields;
 
 /// Runs the sender until the producer is closed, detached or dropped.
 pub(crate) async fn run(
@@ -361,6 +363,7 @@ impl Sender {
             }
             Outcome::StaleEpoch(error) => {
                 slot.state = SlotState::Parked;
+                self.report_fenced(&error);
                 if let Some(current) = error.current_epoch() {
                     self.fenced_by = Some(self.fenced_by.map_or(current, |e| e.max(current)));
                 }
@@ -489,6 +492,7 @@ impl Sender {
             buffer.release(lost_messages, lost_bytes);
             buffer.refuse(Refusal::Failed(error.clone()));
         }
+        self.report_failed(&error, seq_range, lost_messages);
         // Before waking flush: whoever returns from it has been told through the callback too.
         if let Some(on_error) = &self.options.on_error {
             on_error(&ProducerError {
@@ -515,6 +519,78 @@ impl Sender {
             }
             None => {}
         }
+    }
+
+    fn events(&self) -> &EventHub {
+        &self.stream.client.inner.events
+    }
+
+    fn report_fenced(&self, error: &Error) {
+        let (epoch, auto_claim) = (self.epoch, self.options.auto_claim);
+        self.events()
+            .emit(EventKind::Fenced, self.stream.url(), || {
+                let current = error
+                    .current_epoch()
+                    .map_or_else(|| "unknown".to_owned(), |e| e.to_string());
+                let message = format!(
+                    "producer {:?} at epoch {epoch} fenced: the server holds epoch {current}{}",
+                    self.producer_id,
+                    if auto_claim {
+                        "; claiming a newer one"
+                    } else {
+                        ""
+                    }
+                );
+                let fields = vec![
+                    ("producer_id", self.producer_id.clone()),
+                    ("epoch", epoch.to_string()),
+                    ("current_epoch", current),
+                    ("auto_claim", auto_claim.to_string()),
+                ];
+                (message, fields)
+            });
+    }
+
+    fn report_failed(&self, error: &Error, seq_range: Option<(u64, u64)>, lost: u64) {
+        let epoch = self.epoch;
+        self.events()
+            .emit(EventKind::BatchFailed, self.stream.url(), || {
+                let range = seq_range.map_or_else(String::new, |(first, last)| {
+                    format!(", seq {first}..={last}")
+                });
+                let message = format!(
+                    "producer {:?} failed (epoch {epoch}{range}): {lost} messages not delivered: {error}",
+                    self.producer_id
+                );
+                let mut fields = vec![
+                    ("producer_id", self.producer_id.clone()),
+                    ("epoch", epoch.to_string()),
+                    ("messages", lost.to_string()),
+                ];
+                if let Some((first, last)) = seq_range {
+                    fields.push(("first_seq", first.to_string()));
+                    fields.push(("last_seq", last.to_string()));
+                }
+                error_fields(error, &mut fields);
+                (message, fields)
+            });
+    }
+
+    fn report_claimed(&self, next: u64) {
+        let previous = self.epoch;
+        self.events()
+            .emit(EventKind::EpochClaimed, self.stream.url(), || {
+                let message = format!(
+                    "producer {:?} moves from epoch {previous} to epoch {next}",
+                    self.producer_id
+                );
+                let fields = vec![
+                    ("producer_id", self.producer_id.clone()),
+                    ("epoch", next.to_string()),
+                    ("previous_epoch", previous.to_string()),
+                ];
+                (message, fields)
+            });
     }
 
     /// Moves to a new epoch; unsettled batches are renumbered from 0 in their original order.
@@ -545,6 +621,7 @@ impl Sender {
         for batch in renumbered.into_iter().rev() {
             self.requeue.push_front(batch);
         }
+        self.report_claimed(next);
         self.epoch = next;
         self.next_seq = 0;
         self.epoch_confirmed = false;

@@ -8,6 +8,7 @@ mod sse;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use base64::Engine as _;
 use bytes::{Bytes, BytesMut};
@@ -18,10 +19,13 @@ pub use chunk::Chunk;
 
 use crate::decorate::Operation;
 use crate::error::{Error, ErrorKind, Result};
+use crate::events::EventKind;
 use crate::offset::Offset;
 use crate::protocol::{ResponseHeaders, STREAM_SSE_DATA_ENCODING, is_json_content_type};
 use crate::stream::Stream;
-use crate::transport::{ErrorContext, Reply, Request, network_error, read_body, status_error};
+use crate::transport::{
+    ErrorContext, Reply, Request, error_fields, network_error, read_body, status_error,
+};
 use sse::SseParser;
 
 /// How a read continues once it has caught up with the stream's tail.
@@ -118,6 +122,8 @@ pub struct ReadSession {
     sse: Option<SseConnection>,
     /// Consecutive SSE connection failures, for backoff.
     sse_failures: u32,
+    /// Why the next SSE connection is a reconnect (reported when it opens), if it is one.
+    reconnecting: Option<&'static str>,
 }
 
 impl std::fmt::Debug for ReadSession {
@@ -167,6 +173,7 @@ impl ReadSession {
             phase,
             sse: None,
             sse_failures: 0,
+            reconnecting: None,
         }
     }
 
@@ -470,12 +477,40 @@ impl ReadSession {
                 )),
             };
             self.sse = None;
-            if let Some(error) = failure {
-                self.sse_failures += 1;
-                self.check_sse_failures(error)?;
+            match failure {
+                Some(error) => {
+                    self.sse_failures += 1;
+                    self.report_dropped(&error);
+                    self.check_sse_failures(error)?;
+                    self.reconnecting = Some("connection dropped");
+                }
+                None => self.reconnecting = Some("response ended by the server"),
             }
             return Ok(None);
         }
+    }
+
+    fn report_dropped(&self, error: &Error) {
+        let offset = self.offset.as_str();
+        let failures = self.sse_failures;
+        self.stream.client.inner.events.emit(
+            EventKind::ConnectionDropped,
+            self.stream.url(),
+            || {
+                let mut fields = vec![
+                    ("mode", "sse".to_owned()),
+                    ("offset", offset.to_owned()),
+                    ("failures", failures.to_string()),
+                ];
+                error_fields(error, &mut fields);
+                let message = format!(
+                    "SSE connection lost at offset {offset} ({}): {}",
+                    error.kind(),
+                    error.message()
+                );
+                (message, fields)
+            },
+        );
     }
 
     fn check_sse_failures(&self, error: Error) -> Result<()> {
@@ -558,9 +593,31 @@ impl ReadSession {
                 self.learn_content_type(&content_type);
             }
         }
-        if self.sse_failures > 0 {
-            let policy = self.stream.client.retry_policy();
-            tokio::time::sleep(policy.delay(self.sse_failures - 1, None)).await;
+        if let Some(reconnect) = self.reconnecting.take() {
+            let backoff = if self.sse_failures > 0 {
+                let policy = self.stream.client.retry_policy();
+                policy.delay(self.sse_failures - 1, None)
+            } else {
+                Duration::ZERO
+            };
+            let offset = self.offset.as_str().to_owned();
+            self.stream
+                .client
+                .inner
+                .events
+                .emit(EventKind::Reconnect, self.stream.url(), || {
+                    let message = format!(
+                        "SSE {reconnect}; reconnecting from offset {offset} in {} ms",
+                        backoff.as_millis()
+                    );
+                    let fields = vec![
+                        ("mode", "sse".to_owned()),
+                        ("offset", offset),
+                        ("backoff_ms", backoff.as_millis().to_string()),
+                    ];
+                    (message, fields)
+                });
+            tokio::time::sleep(backoff).await;
         }
         let client = self.stream.client.clone();
         let mut request = Request::new(
@@ -581,8 +638,7 @@ impl ReadSession {
             .await?;
         let url = self.stream.url();
         let response = client
-            .retry_policy()
-            .run(|| async {
+            .retrying(Operation::Read, url, Error::is_transient, || async {
                 let response = client.send(&request, decorations.as_ref()).await?;
                 let status = response.status();
                 if status.is_success() {
