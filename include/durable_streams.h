@@ -140,6 +140,19 @@ typedef enum DsLiveMode {
   DS_LIVE_AUTO = 3,
 } DsLiveMode;
 
+// How much an event matters, in increasing order. Passed as an `int32_t`.
+//
+typedef enum DsEventLevel {
+  // Routine work, frequent under load (`batch_sent`).
+  DS_EVENT_DEBUG = 1,
+  // A notable step needing no action (`reconnect`, `epoch_claimed`).
+  DS_EVENT_INFO = 2,
+  // A failure the client is handling itself (`retry`, `connection_dropped`, `batch_retry`).
+  DS_EVENT_WARN = 3,
+  // A failure the application must know about (`batch_failed`, `fenced`).
+  DS_EVENT_ERROR = 4,
+} DsEventLevel;
+
 // A cancellation handle. Opaque.
 //
 // Pass it to any number of asynchronous calls; `ds_cancel_cancel` makes each of them that is
@@ -224,6 +237,34 @@ typedef void (*DsDecorateCallback)(void *user_data,
 // Releases caller-owned user data once the library no longer needs it (see `ds_client_new` and
 // `ds_producer_new`). May be NULL.
 typedef void (*DsFreeCallback)(void *user_data);
+
+// One structured detail of an event: a name and its value as text.
+typedef struct DsEventField {
+  // The field name, e.g. `attempt`.
+  const char *key;
+  // The value, e.g. `2`; numbers are decimal, booleans `true`/`false`.
+  const char *value;
+} DsEventField;
+
+// Receives one client event.
+//
+// - `level`: a `DsEventLevel` value;
+// - `kind`: `retry`, `connection_dropped`, `reconnect`, `batch_sent`, `batch_retry`,
+//   `batch_failed`, `fenced` or `epoch_claimed` (more may be added; ignore unknown kinds);
+// - `stream_url`: the stream concerned, without user info or query string;
+// - `message`: one human-readable line;
+// - `fields`, `field_count`: structured details (the README lists the fields of each kind).
+//
+// Events never contain header values or decorations. Every pointer is borrowed for the
+// duration of the call only. Called on a library worker thread, possibly from several threads
+// at once: it must be thread-safe, return quickly and not block, and must not free the client.
+typedef void (*DsEventCallback)(void *user_data,
+                                int32_t level,
+                                const char *kind,
+                                const char *stream_url,
+                                const char *message,
+                                const struct DsEventField *fields,
+                                size_t field_count);
 
 // Completion of an operation that produces no value (`ds_stream_delete`, `ds_producer_append`,
 // `ds_producer_detach`).
@@ -425,6 +466,10 @@ void ds_client_free(struct DsClient *client);
 //   `"live_timeout_ms"` (75000, must exceed the server's long-poll timeout): positive integers
 // - `"retry"`: object with `"max_retries"` (5), `"initial_delay_ms"` (100),
 //   `"max_delay_ms"` (30000), `"multiplier"` (2.0, >= 1)
+// - `"append_retry"`: when plain appends are retried (with the `"retry"` policy): `"never"`
+//   (default; at-most-once), `"when_not_stored"` (only failures that prove the server did not
+//   store it: connection refused, 429, 503) or `"at_least_once"` (every transient failure; a
+//   retry after a lost answer may store the data twice)
 // - `"user_agent"`: string
 //
 // Unknown keys, wrong types and invalid values fail with `DS_ERROR_INVALID_ARGUMENT` naming the
@@ -448,6 +493,29 @@ struct DsError *ds_client_new(const char *options_json,
                               void *decorate_user_data,
                               DsFreeCallback free_user_data,
                               struct DsClient **out);
+
+// Installs the client's event callback, or removes it when `callback` is NULL.
+//
+// Events below `min_level` are not even built. The callback applies to every operation of the
+// client, including streams, readers and producers made from it, from the next event on;
+// operations running at the time may deliver one last event to the previous callback.
+//
+// Ownership of `user_data` passes to the library with this call: `free_user_data` (may be
+// NULL) is called with it exactly once, on an unspecified thread, when no call with it can
+// happen any more (after it is replaced or removed and running deliveries have returned, or
+// after the client and everything made from it are freed), or before this function returns
+// if it fails or `callback` is NULL.
+//
+// `min_level` is a `DsEventLevel` value. Returns NULL on success or an owned error (`client`
+// NULL, `min_level` out of range: `DS_ERROR_INVALID_ARGUMENT` naming it).
+//
+// # Safety
+// `client` must be NULL or a live `DsClient`.
+struct DsError *ds_client_set_event_callback(const struct DsClient *client,
+                                             int32_t min_level,
+                                             DsEventCallback callback,
+                                             void *user_data,
+                                             DsFreeCallback free_user_data);
 
 // Completes a decoration and frees it. Call exactly once per `DsDecoration`, from any thread.
 //

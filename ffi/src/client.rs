@@ -32,6 +32,10 @@ pub struct DsClient {
 ///   `"live_timeout_ms"` (75000, must exceed the server's long-poll timeout): positive integers
 /// - `"retry"`: object with `"max_retries"` (5), `"initial_delay_ms"` (100),
 ///   `"max_delay_ms"` (30000), `"multiplier"` (2.0, >= 1)
+/// - `"append_retry"`: when plain appends are retried (with the `"retry"` policy): `"never"`
+///   (default; at-most-once), `"when_not_stored"` (only failures that prove the server did not
+///   store it: connection refused, 429, 503) or `"at_least_once"` (every transient failure; a
+///   retry after a lost answer may store the data twice)
 /// - `"user_agent"`: string
 ///
 /// Unknown keys, wrong types and invalid values fail with `DS_ERROR_INVALID_ARGUMENT` naming the

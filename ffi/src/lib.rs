@@ -22,6 +22,7 @@ mod chunk;
 mod client;
 mod decorate;
 mod error;
+mod events;
 mod guard;
 mod handles;
 mod options;
@@ -48,6 +49,7 @@ pub use error::{
     ds_error_free, ds_error_kind, ds_error_message, ds_error_received_seq, ds_error_server_message,
     ds_error_status, ds_error_url,
 };
+pub use events::{DsEventCallback, DsEventField, DsEventLevel, ds_client_set_event_callback};
 pub use handles::ds_live_handles;
 pub use producer::{
     DS_APPEND_ERROR, DS_APPEND_FULL, DS_APPEND_OK, DsEpochCallback, DsOffsetCallback, DsProducer,

@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use durable_streams_core::{
-    AppendOptions, ClientBuilder, CreateOptions, Decorations, Error, ForkFrom, Offset,
+    AppendOptions, AppendRetry, ClientBuilder, CreateOptions, Decorations, Error, ForkFrom, Offset,
     ProducerOptions, RetryPolicy,
 };
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
@@ -177,6 +177,7 @@ const CLIENT_KEYS: &[&str] = &[
     "connect_timeout_ms",
     "live_timeout_ms",
     "retry",
+    "append_retry",
     "user_agent",
 ];
 const RETRY_KEYS: &[&str] = &[
@@ -202,12 +203,24 @@ pub(crate) fn client_builder(json: Option<&str>) -> FfiResult<ClientBuilder> {
             "connect_timeout_ms" => b.connect_timeout(field.millis(true)?),
             "live_timeout_ms" => b.live_timeout(field.millis(true)?),
             "retry" => b.retry_policy(retry_policy(field)?),
+            "append_retry" => b.append_retry(append_retry(field)?),
             "user_agent" => b.user_agent(field.string()?),
             _ => b, // each_field has rejected keys not in CLIENT_KEYS
         };
         Ok(())
     })?;
     Ok(builder)
+}
+
+fn append_retry(field: &Field<'_>) -> FfiResult<AppendRetry> {
+    match field.string()?.as_str() {
+        "never" => Ok(AppendRetry::Never),
+        "when_not_stored" => Ok(AppendRetry::WhenNotStored),
+        "at_least_once" => Ok(AppendRetry::AtLeastOnce),
+        other => Err(field.invalid(format!(
+            "must be \"never\", \"when_not_stored\" or \"at_least_once\", got {other:?}"
+        ))),
+    }
 }
 
 fn retry_policy(field: &Field<'_>) -> FfiResult<RetryPolicy> {

@@ -1257,6 +1257,155 @@ static void test_producer_errors(void) {
     free(url);
 }
 
+/* ================================================================= events */
+
+/* What an event callback heard: the kinds in order, plus a few fields summed or kept. */
+typedef struct {
+    pthread_mutex_t mu;
+    char kinds[64][24];
+    int count;
+    int levels_ok;
+    uint64_t batch_messages;
+    int append_retries;
+    char fenced_current_epoch[24];
+    char failed_error_kind[32];
+    int released;
+} EventLog;
+
+static const char *event_field(const DsEventField *fields, size_t count, const char *key) {
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(fields[i].key, key) == 0) return fields[i].value;
+    return NULL;
+}
+
+static void on_event(void *ud, int32_t level, const char *kind, const char *stream_url,
+                     const char *message, const DsEventField *fields, size_t field_count) {
+    EventLog *log = ud;
+    pthread_mutex_lock(&log->mu);
+    if (log->count < 64) snprintf(log->kinds[log->count], sizeof log->kinds[0], "%s", kind);
+    log->count++;
+    int expected = strcmp(kind, "batch_sent") == 0                                 ? DS_EVENT_DEBUG
+                   : strcmp(kind, "fenced") == 0 || strcmp(kind, "batch_failed") == 0 ? DS_EVENT_ERROR
+                   : strcmp(kind, "retry") == 0                                    ? DS_EVENT_WARN
+                                                                                   : level;
+    if (level != expected || stream_url == NULL || message == NULL || *message == 0)
+        log->levels_ok = 0;
+    if (strcmp(kind, "batch_sent") == 0)
+        log->batch_messages += strtoull(event_field(fields, field_count, "messages"), NULL, 10);
+    if (strcmp(kind, "retry") == 0 &&
+        strcmp(event_field(fields, field_count, "operation"), "append") == 0)
+        log->append_retries++;
+    if (strcmp(kind, "fenced") == 0)
+        snprintf(log->fenced_current_epoch, sizeof log->fenced_current_epoch, "%s",
+                 event_field(fields, field_count, "current_epoch"));
+    if (strcmp(kind, "batch_failed") == 0)
+        snprintf(log->failed_error_kind, sizeof log->failed_error_kind, "%s",
+                 event_field(fields, field_count, "error_kind"));
+    pthread_mutex_unlock(&log->mu);
+}
+
+static void release_event_log(void *ud) {
+    EventLog *log = ud;
+    pthread_mutex_lock(&log->mu);
+    log->released++;
+    pthread_mutex_unlock(&log->mu);
+}
+
+static int event_log_released(EventLog *log) {
+    pthread_mutex_lock(&log->mu);
+    int released = log->released;
+    pthread_mutex_unlock(&log->mu);
+    return released;
+}
+
+static void test_event_callback_arguments(void) {
+    EventLog log = {.mu = PTHREAD_MUTEX_INITIALIZER, .levels_ok = 1};
+    /* Ownership passes in with the call: released at once when the call fails. */
+    CHECK_KIND_MSG(ds_client_set_event_callback(NULL, DS_EVENT_DEBUG, on_event, &log,
+                                                release_event_log),
+                   DS_ERROR_INVALID_ARGUMENT, "client");
+    CHECK(event_log_released(&log) == 1, "released after a NULL client");
+    DsClient *client = new_client(NULL);
+    CHECK_KIND_MSG(ds_client_set_event_callback(client, 7, on_event, &log, release_event_log),
+                   DS_ERROR_INVALID_ARGUMENT, "min_level");
+    CHECK(event_log_released(&log) == 2, "released after a bad level");
+    /* Replacing or removing a callback releases the previous one's user data. */
+    CHECK_OK(ds_client_set_event_callback(client, DS_EVENT_WARN, on_event, &log,
+                                          release_event_log));
+    CHECK(event_log_released(&log) == 2, "kept while installed");
+    CHECK_OK(ds_client_set_event_callback(client, DS_EVENT_WARN, NULL, &log, release_event_log));
+    CHECK(event_log_released(&log) == 4, "old and unused user data released: %d",
+          event_log_released(&log));
+    CHECK_OK(ds_client_set_event_callback(client, DS_EVENT_WARN, on_event, &log,
+                                          release_event_log));
+    ds_client_free(client);
+    CHECK(event_log_released(&log) == 5, "released with the client");
+    CHECK_KIND_MSG(ds_client_new("{\"append_retry\":\"sometimes\"}", NULL, NULL, NULL, &client),
+                   DS_ERROR_INVALID_ARGUMENT, "append_retry");
+}
+
+static void test_events_and_append_retry(void) {
+    EventLog log = {.mu = PTHREAD_MUTEX_INITIALIZER, .levels_ok = 1};
+    DsClient *client = client_for_server();
+    CHECK_OK(ds_client_set_event_callback(client, DS_EVENT_DEBUG, on_event, &log,
+                                          release_event_log));
+    char *url = unique_url(server, "events");
+    DsStream *stream = new_stream(client, url);
+    create_stream(stream, "{\"content_type\":\"text/plain\"}");
+
+    /* Batches are reported with their message counts. */
+    DsProducer *old = new_producer(stream, "c-events", "{\"linger_ms\":1}", NULL);
+    for (int i = 0; i < 10; i++)
+        CHECK(ds_producer_try_append(old, (const uint8_t *)"m;", 2, NULL) == DS_APPEND_OK, "m");
+    free(flush(old));
+    pthread_mutex_lock(&log.mu);
+    CHECK(log.batch_messages == 10, "batch_sent messages %llu",
+          (unsigned long long)log.batch_messages);
+    pthread_mutex_unlock(&log.mu);
+
+    /* A newer epoch fences the old producer: fenced, then its lost batch. */
+    DsProducer *newer = new_producer(stream, "c-events", "{\"epoch\":3,\"linger_ms\":1}", NULL);
+    CHECK(ds_producer_try_append(newer, (const uint8_t *)"n;", 2, NULL) == DS_APPEND_OK, "n");
+    free(flush(newer));
+    CHECK(ds_producer_try_append(old, (const uint8_t *)"x;", 2, NULL) == DS_APPEND_OK, "x");
+    Waiter w;
+    waiter_init(&w);
+    ds_producer_flush(old, NULL, on_offset, &w);
+    CHECK_KIND(waiter_wait(&w, WAIT_MS), DS_ERROR_STALE_EPOCH);
+    waiter_reset(&w);
+    pthread_mutex_lock(&log.mu);
+    CHECK(strcmp(log.fenced_current_epoch, "3") == 0, "fenced by %s", log.fenced_current_epoch);
+    CHECK(strcmp(log.failed_error_kind, "STALE_EPOCH") == 0, "failed with %s",
+          log.failed_error_kind);
+    pthread_mutex_unlock(&log.mu);
+    ds_producer_free(old);
+    ds_producer_free(newer);
+
+    /* append_retry "when_not_stored" retries a connection that could not be established. */
+    DsClient *unreachable = new_client(
+        "{\"append_retry\":\"when_not_stored\",\"retry\":{\"max_retries\":2,"
+        "\"initial_delay_ms\":1,\"max_delay_ms\":5}}");
+    CHECK_OK(ds_client_set_event_callback(unreachable, DS_EVENT_WARN, on_event, &log, NULL));
+    DsStream *nowhere = new_stream(unreachable, "http://127.0.0.1:9/nowhere");
+    CHECK_OK(ds_stream_set_content_type(nowhere, "text/plain"));
+    ds_stream_append(nowhere, (const uint8_t *)"x", 1, NULL, NULL, on_append, &w);
+    CHECK_KIND(waiter_wait(&w, WAIT_MS), DS_ERROR_NETWORK);
+    waiter_reset(&w);
+    pthread_mutex_lock(&log.mu);
+    CHECK(log.append_retries == 2, "append retries %d", log.append_retries);
+    CHECK(log.levels_ok, "every event had its kind's level, a URL and a message");
+    pthread_mutex_unlock(&log.mu);
+
+    waiter_destroy(&w);
+    ds_stream_free(nowhere);
+    ds_client_free(unreachable);
+    ds_stream_free(stream);
+    ds_client_free(client);
+    free(url);
+    for (int i = 0; i < 500 && event_log_released(&log) == 0; i++) sleep_ms(10);
+    CHECK(event_log_released(&log) == 1, "released once everything is freed");
+}
+
 /* ================================================================= dynamic headers */
 
 typedef struct {
@@ -1475,6 +1624,7 @@ int main(void) {
         {"client_options", test_client_options},
         {"stream_handles", test_stream_handles},
         {"async_argument_errors", test_async_argument_errors},
+        {"event_callback_arguments", test_event_callback_arguments},
     };
     static const Test online[] = {
         {"create_head_delete", test_create_head_delete},
@@ -1488,6 +1638,7 @@ int main(void) {
         {"producer_full_and_detach", test_producer_full_and_detach},
         {"producer_fencing_and_restart", test_producer_fencing_and_restart},
         {"producer_errors", test_producer_errors},
+        {"events_and_append_retry", test_events_and_append_retry},
         {"dynamic_headers_sync", test_dynamic_headers_sync},
         {"dynamic_headers_async", test_dynamic_headers_async},
     };
