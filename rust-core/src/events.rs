@@ -46,7 +46,7 @@ pub enum EventKind {
     /// `failures`, `error_kind`, `error`).
     ConnectionDropped,
     /// A live read opens a new connection from its offset (fields: `mode`, `offset`,
-    /// `backoff_ms`).
+    /// `backoff_ms`, `reason`: `dropped` or `server_ended`).
     Reconnect,
     /// A producer batch was acknowledged (fields: `producer_id`, `epoch`, `seq`, `messages`,
     /// `bytes`, `attempts`, `duration_ms`, `duplicate`).

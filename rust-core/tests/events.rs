@@ -426,6 +426,7 @@ async fn a_dropped_sse_connection_is_reported_and_the_reader_reconnects() {
     let reconnects = of_kind(&heard, EventKind::Reconnect);
     assert_eq!(reconnects.len(), 1, "{reconnects:?}");
     assert_eq!(field(&reconnects[0], "offset"), "1_1");
+    assert_eq!(field(&reconnects[0], "reason"), "dropped");
     let kinds: Vec<EventKind> = heard.lock().unwrap().iter().map(|e| e.0).collect();
     assert_eq!(kinds, [EventKind::ConnectionDropped, EventKind::Reconnect]);
 }

@@ -53,6 +53,12 @@ public sealed class DurableStreamClient : IAsyncDisposable, IDisposable
             w.WriteNumber("max_delay_ms", OptionsJson.Milliseconds(o.MaxRetryDelay));
             w.WriteNumber("multiplier", o.RetryMultiplier);
             w.WriteEndObject();
+            w.WriteString("append_retry", o.AppendRetry switch
+            {
+                AppendRetryMode.WhenNotStored => "when_not_stored",
+                AppendRetryMode.AtLeastOnce => "at_least_once",
+                _ => "never",
+            });
             w.WriteString("user_agent", UserAgent);
         });
 
@@ -60,8 +66,8 @@ public sealed class DurableStreamClient : IAsyncDisposable, IDisposable
         {
             _dynamicHeaders = new DynamicHeaderProvider(options.DynamicHeaders, options.DynamicQueryParameters);
         }
-        _handle = CreateHandle(json, _dynamicHeaders);
         Logger = options.LoggerFactory?.CreateLogger(Log.Category);
+        _handle = CreateHandle(json, _dynamicHeaders, Logger);
         if (Logger is not null)
         {
             Log.ClientCreated(Logger, options.BaseUrl is null ? "(absolute URLs)" : new TelemetryTarget(options.BaseUrl).SafeUrl, options.MaxRetries, options.RequestTimeout, options.DefaultHeaders.Count);
@@ -80,7 +86,7 @@ public sealed class DurableStreamClient : IAsyncDisposable, IDisposable
     private static string UserAgent { get; } =
         $"durable-streams-dotnet/{typeof(DurableStreamClient).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0] ?? "0"}";
 
-    private static unsafe ClientHandle CreateHandle(byte[] json, DynamicHeaderProvider? dynamicHeaders)
+    private static unsafe ClientHandle CreateHandle(byte[] json, DynamicHeaderProvider? dynamicHeaders, ILogger? logger)
     {
         var handle = new ClientHandle();
         GCHandle userData = default;
@@ -107,6 +113,7 @@ public sealed class DurableStreamClient : IAsyncDisposable, IDisposable
             throw ToArgumentException(error, "options");
         }
         handle.Adopt((nint)client);
+        NativeEvents.Install(client, logger);
         return handle;
     }
 

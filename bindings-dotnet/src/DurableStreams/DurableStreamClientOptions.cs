@@ -49,6 +49,14 @@ public sealed class DurableStreamClientOptions
     /// <summary>Retries after the first attempt of operations that are safe to repeat (network errors, timeouts, 5xx, 429). 0 disables retries. Default 5.</summary>
     public int MaxRetries { get; set; } = 5;
 
+    /// <summary>
+    /// When <see cref="DurableStream.AppendAsync(ReadOnlyMemory{byte}, AppendOptions?, CancellationToken)"/>
+    /// and the other plain appends are retried after a transient failure (with the retry settings
+    /// above). Default <see cref="AppendRetryMode.Never"/>: a plain append is sent once. Idempotent
+    /// producers always retry, safely.
+    /// </summary>
+    public AppendRetryMode AppendRetry { get; set; } = AppendRetryMode.Never;
+
     /// <summary>Delay before the first retry (then multiplied by <see cref="RetryMultiplier"/> per retry, jittered). Greater than zero. Default 100 ms.</summary>
     public TimeSpan InitialRetryDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 
@@ -79,6 +87,10 @@ public sealed class DurableStreamClientOptions
         if (DefaultHeaders is null)
         {
             throw new ArgumentNullException(nameof(DefaultHeaders));
+        }
+        if (!Enum.IsDefined(AppendRetry))
+        {
+            throw new ArgumentOutOfRangeException(nameof(AppendRetry), AppendRetry, "AppendRetry must be Never, WhenNotStored or AtLeastOnce.");
         }
         if (DynamicHeaders is null)
         {
@@ -151,4 +163,25 @@ public sealed class DurableStreamClientOptions
             throw new ArgumentOutOfRangeException(name, value, $"{name} must be greater than zero.");
         }
     }
+}
+
+/// <summary>When a plain append (one request, no producer) is sent again after a transient failure.</summary>
+public enum AppendRetryMode
+{
+    /// <summary>Sent once: at-most-once. Every failure reaches the caller, who decides.</summary>
+    Never = 0,
+
+    /// <summary>
+    /// Retried only when the server cannot have stored the data: the connection could not be
+    /// established, or the server answered 429 or 503. Still at-most-once.
+    /// </summary>
+    WhenNotStored = 1,
+
+    /// <summary>
+    /// Retried after every transient failure, including a connection dropped or timed out after
+    /// the request was sent and any 5xx: at-least-once. When the first attempt was stored but its
+    /// answer lost, the retry stores the data a second time; use <see cref="IdempotentProducer"/>
+    /// for exactly-once.
+    /// </summary>
+    AtLeastOnce = 2,
 }

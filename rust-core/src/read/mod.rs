@@ -482,9 +482,9 @@ impl ReadSession {
                     self.sse_failures += 1;
                     self.report_dropped(&error);
                     self.check_sse_failures(error)?;
-                    self.reconnecting = Some("connection dropped");
+                    self.reconnecting = Some(DROPPED);
                 }
-                None => self.reconnecting = Some("response ended by the server"),
+                None => self.reconnecting = Some(SERVER_ENDED),
             }
             return Ok(None);
         }
@@ -610,10 +610,16 @@ impl ReadSession {
                         "SSE {reconnect}; reconnecting from offset {offset} in {} ms",
                         backoff.as_millis()
                     );
+                    let reason = if reconnect == DROPPED {
+                        "dropped"
+                    } else {
+                        "server_ended"
+                    };
                     let fields = vec![
                         ("mode", "sse".to_owned()),
                         ("offset", offset),
                         ("backoff_ms", backoff.as_millis().to_string()),
+                        ("reason", reason.to_owned()),
                     ];
                     (message, fields)
                 });
@@ -681,6 +687,10 @@ impl ReadSession {
         })
     }
 }
+
+/// Why an SSE connection is reopened (the reconnect event's message and `reason` field).
+const DROPPED: &str = "connection dropped";
+const SERVER_ENDED: &str = "response ended by the server";
 
 fn live_phase(mode: LiveMode, content_type: Option<&str>) -> Phase {
     match mode {

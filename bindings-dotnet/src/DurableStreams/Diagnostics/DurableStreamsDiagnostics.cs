@@ -53,6 +53,24 @@ public static class DurableStreamsDiagnostics
         /// <summary>Observable gauge: messages buffered and not yet acknowledged, summed over live producers.</summary>
         public const string ProducerPendingMessages = "durablestreams.producer.pending_messages";
 
+        /// <summary>Counter of producer batches acknowledged by the server, tagged with <c>durablestreams.producer.duplicate</c> (the server already had the batch: a resend after a lost answer).</summary>
+        public const string ProducerBatches = "durablestreams.producer.batches";
+
+        /// <summary>Histogram (seconds) from a producer batch's first send to its acknowledgement, retries included.</summary>
+        public const string ProducerBatchDuration = "durablestreams.producer.batch.duration";
+
+        /// <summary>Counter of producers fenced by a newer epoch of the same producer id, tagged with <c>durablestreams.producer.auto_claim</c>.</summary>
+        public const string ProducerFenced = "durablestreams.producer.fenced";
+
+        /// <summary>Counter of retries after transient failures (operations, read requests and producer batches), tagged with <c>durablestreams.operation</c>, <c>error.type</c> and <c>http.response.status_code</c> when the server answered.</summary>
+        public const string Retries = "durablestreams.client.retries";
+
+        /// <summary>Counter of live (SSE) read connections that broke or ended without progress.</summary>
+        public const string ReadDroppedConnections = "durablestreams.read.dropped_connections";
+
+        /// <summary>Counter of live (SSE) read reconnections, tagged with <c>durablestreams.read.reason</c> (<c>dropped</c> or <c>server_ended</c>).</summary>
+        public const string ReadReconnects = "durablestreams.read.reconnects";
+
         /// <summary>Counter of read sessions started.</summary>
         public const string ReadSessions = "durablestreams.read.sessions";
 

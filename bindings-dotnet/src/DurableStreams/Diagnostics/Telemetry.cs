@@ -56,6 +56,12 @@ internal static class Telemetry
     internal static readonly Counter<long> ProducerBytes = Meter.CreateCounter<long>(Instruments.ProducerBytes, "By", "Bytes accepted by idempotent producers.");
     internal static readonly Counter<long> ProducerFlushes = Meter.CreateCounter<long>(Instruments.ProducerFlushes, "{flush}", "Producer flushes and closes.");
     internal static readonly Counter<long> ProducerFailedMessages = Meter.CreateCounter<long>(Instruments.ProducerFailedMessages, "{message}", "Messages producers failed to deliver.");
+    internal static readonly Counter<long> ProducerBatches = Meter.CreateCounter<long>(Instruments.ProducerBatches, "{batch}", "Producer batches acknowledged by the server.");
+    internal static readonly Histogram<double> ProducerBatchDuration = Meter.CreateHistogram<double>(Instruments.ProducerBatchDuration, "s", "Time from a producer batch's first send to its acknowledgement.");
+    internal static readonly Counter<long> ProducerFenced = Meter.CreateCounter<long>(Instruments.ProducerFenced, "{fence}", "Producers fenced by a newer epoch.");
+    internal static readonly Counter<long> Retries = Meter.CreateCounter<long>(Instruments.Retries, "{retry}", "Retries after transient failures.");
+    internal static readonly Counter<long> ReadDroppedConnections = Meter.CreateCounter<long>(Instruments.ReadDroppedConnections, "{connection}", "Live read connections that broke.");
+    internal static readonly Counter<long> ReadReconnects = Meter.CreateCounter<long>(Instruments.ReadReconnects, "{reconnect}", "Live read reconnections.");
     internal static readonly Counter<long> ReadSessions = Meter.CreateCounter<long>(Instruments.ReadSessions, "{session}", "Read sessions started.");
     internal static readonly Counter<long> ReadChunks = Meter.CreateCounter<long>(Instruments.ReadChunks, "{chunk}", "Chunks delivered by read sessions.");
     internal static readonly Counter<long> ReadBytes = Meter.CreateCounter<long>(Instruments.ReadBytes, "By", "Bytes delivered by read sessions.");
@@ -99,6 +105,10 @@ internal static class Telemetry
         DurableStreamException d => d.Code.ToString(),
         _ => e.GetType().FullName ?? e.GetType().Name,
     };
+
+    internal static bool NativeEventsEnabled =>
+        ProducerBatches.Enabled || ProducerBatchDuration.Enabled || ProducerFenced.Enabled || Retries.Enabled
+        || ReadDroppedConnections.Enabled || ReadReconnects.Enabled;
 
     internal static bool OperationsEnabled =>
         Operations.Enabled || OperationDuration.Enabled || Errors.Enabled || Appends.Enabled || AppendedBytes.Enabled || Source.HasListeners();

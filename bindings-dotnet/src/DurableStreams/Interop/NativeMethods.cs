@@ -23,6 +23,14 @@ internal unsafe struct DsRequestInfo
     public byte* Url;
 }
 
+/// <summary><c>DsEventField</c>: borrowed for the duration of the event callback.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct DsEventField
+{
+    public byte* Key;
+    public byte* Value;
+}
+
 /// <summary><c>DsCreateResult</c>: borrowed for the duration of the create callback.</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct DsCreateResult
@@ -139,6 +147,14 @@ internal static unsafe partial class NativeMethods
         DsClient** outClient);
 
     [LibraryImport(Library)]
+    internal static partial DsError* ds_client_set_event_callback(
+        DsClient* client,
+        int minLevel,
+        delegate* unmanaged[Cdecl]<void*, int, byte*, byte*, byte*, DsEventField*, nuint, void> callback,
+        void* userData,
+        delegate* unmanaged[Cdecl]<void*, void> freeUserData);
+
+    [LibraryImport(Library)]
     internal static partial void ds_decoration_complete(DsDecoration* decoration, byte* decorationsJson, byte* errorMessage);
 
     [LibraryImport(Library)]
@@ -224,24 +240,31 @@ internal static unsafe partial class NativeMethods
     internal static partial void ds_reader_free(DsReader* reader);
 
     [LibraryImport(Library)]
+    [SuppressGCTransition] // trivial: reads the object, no lock, no callback, no blocking
     internal static partial byte* ds_chunk_data(DsChunk* chunk, nuint* len);
 
     [LibraryImport(Library)]
+    [SuppressGCTransition] // trivial: reads the object, no lock, no callback, no blocking
     internal static partial byte* ds_chunk_offset(DsChunk* chunk);
 
     [LibraryImport(Library)]
+    [SuppressGCTransition] // trivial: reads the object, no lock, no callback, no blocking
     internal static partial byte* ds_chunk_cursor(DsChunk* chunk);
 
     [LibraryImport(Library)]
+    [SuppressGCTransition] // trivial: reads the object, no lock, no callback, no blocking
     internal static partial byte ds_chunk_up_to_date(DsChunk* chunk);
 
     [LibraryImport(Library)]
+    [SuppressGCTransition] // trivial: reads the object, no lock, no callback, no blocking
     internal static partial byte ds_chunk_closed(DsChunk* chunk);
 
     [LibraryImport(Library)]
+    [SuppressGCTransition] // trivial: reads the object, no lock, no callback, no blocking
     internal static partial long ds_chunk_message_count(DsChunk* chunk);
 
     [LibraryImport(Library)]
+    [SuppressGCTransition] // trivial: reads the object, no lock, no callback, no blocking
     internal static partial byte* ds_chunk_message(DsChunk* chunk, nuint index, nuint* len);
 
     [LibraryImport(Library)]
@@ -302,9 +325,11 @@ internal static unsafe partial class NativeMethods
         void* userData);
 
     [LibraryImport(Library)]
+    [SuppressGCTransition] // trivial: reads the object, no lock, no callback, no blocking
     internal static partial ulong ds_producer_epoch(DsProducer* producer);
 
     [LibraryImport(Library)]
+    [SuppressGCTransition] // trivial: reads the object, no lock, no callback, no blocking
     internal static partial ulong ds_producer_next_seq(DsProducer* producer);
 
     [LibraryImport(Library)]

@@ -1,0 +1,207 @@
+using System.Collections;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using DurableStreams.Interop;
+using Microsoft.Extensions.Logging;
+
+namespace DurableStreams.Diagnostics;
+
+/// <summary>
+/// Routes what the native core does on its own (retries and their backoff, dropped SSE
+/// connections and reconnects, producer batches, fencing, epoch claims) to the client's
+/// <see cref="ILogger"/> and to the <c>DurableStreams</c> meter. The core never puts header
+/// values, decorations or query strings into events, so everything here may be logged.
+/// </summary>
+internal sealed class NativeEvents
+{
+    /// <summary>Native <c>DsEventLevel</c> values.</summary>
+    private const int LevelDebug = 1, LevelInformation = 2, LevelWarning = 3, LevelError = 4;
+
+    private readonly ILogger? _logger;
+
+    private NativeEvents(ILogger? logger) => _logger = logger;
+
+    /// <summary>Installs the callback on <paramref name="client"/>; the library owns the router from then on.</summary>
+    internal static unsafe void Install(DsClient* client, ILogger? logger)
+    {
+        var router = GCHandle.Alloc(new NativeEvents(logger));
+        // Batch events are debug-level but feed the meter, which listeners may enable at any time.
+        var error = NativeMethods.ds_client_set_event_callback(
+            client, LevelDebug, &OnEvent, (void*)GCHandle.ToIntPtr(router), NativeCallbacks.FreeGCHandle);
+        if (error != null)
+        {
+            // The library has released the router already.
+            throw DurableStreamClient.ToArgumentException(error, "options");
+        }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    private static unsafe void OnEvent(void* userData, int level, byte* kind, byte* streamUrl, byte* message, DsEventField* fields, nuint fieldCount)
+    {
+        try
+        {
+            var router = (NativeEvents)GCHandle.FromIntPtr((nint)userData).Target!;
+            router.Handle(level, kind, streamUrl, message, fields, (int)fieldCount);
+        }
+        catch (Exception e)
+        {
+            // Never unwind into native code; an event is not worth a crash.
+            Debug.Fail($"native event handler failed: {e}");
+        }
+    }
+
+    private unsafe void Handle(int level, byte* kindPtr, byte* urlPtr, byte* messagePtr, DsEventField* fieldPtrs, int fieldCount)
+    {
+        var logLevel = level switch
+        {
+            LevelDebug => LogLevel.Debug,
+            LevelInformation => LogLevel.Information,
+            LevelWarning => LogLevel.Warning,
+            LevelError => LogLevel.Error,
+            _ => LogLevel.Information,
+        };
+        var kind = NativeString.Read(kindPtr) ?? string.Empty;
+        // A failed batch is logged with its exception by the producer's error path already.
+        var log = _logger is not null && kind != "batch_failed" && _logger.IsEnabled(logLevel);
+        if (!log && !Telemetry.NativeEventsEnabled)
+        {
+            return;
+        }
+        var fields = new KeyValuePair<string, string>[fieldCount];
+        for (var i = 0; i < fieldCount; i++)
+        {
+            fields[i] = new(NativeString.Read(fieldPtrs[i].Key) ?? string.Empty, NativeString.Read(fieldPtrs[i].Value) ?? string.Empty);
+        }
+        Record(kind, fields);
+        if (log)
+        {
+            var state = new EventState(kind, NativeString.Read(urlPtr) ?? string.Empty, NativeString.Read(messagePtr) ?? string.Empty, fields);
+            _logger!.Log(logLevel, EventIdOf(kind), state, null, static (s, _) => s.Message);
+        }
+    }
+
+    private static void Record(string kind, KeyValuePair<string, string>[] fields)
+    {
+        switch (kind)
+        {
+            case "retry":
+                Telemetry.Retries.Add(1, FailureTags(Find(fields, "operation") ?? "unknown", fields));
+                break;
+            case "batch_retry":
+                Telemetry.Retries.Add(1, FailureTags("producer-batch", fields));
+                break;
+            case "batch_sent":
+                Telemetry.ProducerBatches.Add(1, new KeyValuePair<string, object?>("durablestreams.producer.duplicate", Find(fields, "duplicate") == "true"));
+                if (double.TryParse(Find(fields, "duration_ms"), NumberStyles.Float, CultureInfo.InvariantCulture, out var ms))
+                {
+                    Telemetry.ProducerBatchDuration.Record(ms / 1000.0);
+                }
+                break;
+            case "fenced":
+                Telemetry.ProducerFenced.Add(1, new KeyValuePair<string, object?>("durablestreams.producer.auto_claim", Find(fields, "auto_claim") == "true"));
+                break;
+            case "connection_dropped":
+                Telemetry.ReadDroppedConnections.Add(1, new KeyValuePair<string, object?>("error.type", Find(fields, "error_kind")));
+                break;
+            case "reconnect":
+                Telemetry.ReadReconnects.Add(1, new KeyValuePair<string, object?>("durablestreams.read.reason", Find(fields, "reason")));
+                break;
+        }
+    }
+
+    private static TagList FailureTags(string operation, KeyValuePair<string, string>[] fields)
+    {
+        var tags = new TagList
+        {
+            { "durablestreams.operation", operation },
+            { "error.type", Find(fields, "error_kind") },
+        };
+        if (int.TryParse(Find(fields, "status"), NumberStyles.None, CultureInfo.InvariantCulture, out var status))
+        {
+            tags.Add("http.response.status_code", status);
+        }
+        return tags;
+    }
+
+    private static string? Find(KeyValuePair<string, string>[] fields, string key)
+    {
+        foreach (var (k, v) in fields)
+        {
+            if (k == key)
+            {
+                return v;
+            }
+        }
+        return null;
+    }
+
+    private static readonly EventId s_retry = new(20, "Retry");
+    private static readonly EventId s_connectionDropped = new(21, "ConnectionDropped");
+    private static readonly EventId s_reconnect = new(22, "Reconnect");
+    private static readonly EventId s_batchSent = new(23, "BatchSent");
+    private static readonly EventId s_batchRetry = new(24, "BatchRetry");
+    private static readonly EventId s_fenced = new(26, "Fenced");
+    private static readonly EventId s_epochClaimed = new(27, "EpochClaimed");
+    private static readonly EventId s_other = new(29, "NativeEvent");
+
+    /// <summary>Stable event ids per kind (20-29), so log filters can select them.</summary>
+    private static EventId EventIdOf(string kind) => kind switch
+    {
+        "retry" => s_retry,
+        "connection_dropped" => s_connectionDropped,
+        "reconnect" => s_reconnect,
+        "batch_sent" => s_batchSent,
+        "batch_retry" => s_batchRetry,
+        "fenced" => s_fenced,
+        "epoch_claimed" => s_epochClaimed,
+        _ => s_other,
+    };
+
+    /// <summary>
+    /// The structured state of a log record: <c>Kind</c>, <c>StreamUrl</c> and each native field
+    /// under its PascalCase name (<c>backoff_ms</c> → <c>BackoffMs</c>), integers as <see cref="long"/>,
+    /// booleans as <see cref="bool"/>, other values as text.
+    /// </summary>
+    private sealed class EventState(string kind, string streamUrl, string message, KeyValuePair<string, string>[] fields)
+        : IReadOnlyList<KeyValuePair<string, object?>>
+    {
+        internal string Message { get; } = message;
+
+        public int Count => fields.Length + 3;
+
+        public KeyValuePair<string, object?> this[int index] => index switch
+        {
+            0 => new("Kind", kind),
+            1 => new("StreamUrl", streamUrl),
+            _ when index - 2 < fields.Length => new(PascalCase(fields[index - 2].Key), Typed(fields[index - 2].Value)),
+            _ when index - 2 == fields.Length => new("{OriginalFormat}", Message.Replace("{", "{{", StringComparison.Ordinal).Replace("}", "}}", StringComparison.Ordinal)),
+            _ => throw new ArgumentOutOfRangeException(nameof(index)),
+        };
+
+        public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
+        {
+            for (var i = 0; i < Count; i++)
+            {
+                yield return this[i];
+            }
+        }
+
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+        public override string ToString() => Message;
+
+        private static object Typed(string value) =>
+            long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number) ? number
+            : value == "true" ? true
+            : value == "false" ? false
+            : value;
+
+        private static string PascalCase(string snake)
+        {
+            var parts = snake.Split('_', StringSplitOptions.RemoveEmptyEntries);
+            return string.Concat(parts.Select(static p => char.ToUpperInvariant(p[0]) + p[1..]));
+        }
+    }
+}
