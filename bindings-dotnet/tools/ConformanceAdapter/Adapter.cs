@@ -247,7 +247,13 @@ internal sealed partial class Adapter : IAsyncDisposable
         {
             return client;
         }
-        var options = new DurableStreamClientOptions { BaseUrl = baseUrl };
+        var options = new DurableStreamClientOptions
+        {
+            BaseUrl = baseUrl,
+            // The suite expects plain appends to survive 5xx answers and dropped connections, as
+            // the reference client does: at-least-once (the suite's faults happen before storing).
+            AppendRetry = AppendRetryMode.AtLeastOnce,
+        };
         foreach (var (name, value) in headers)
         {
             options.DefaultHeaders[name] = value;
