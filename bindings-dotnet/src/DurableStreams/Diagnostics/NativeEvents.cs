@@ -65,7 +65,8 @@ internal sealed class NativeEvents
         var kind = NativeString.Read(kindPtr) ?? string.Empty;
         // A failed batch is logged with its exception by the producer's error path already.
         var log = _logger is not null && kind != "batch_failed" && _logger.IsEnabled(logLevel);
-        if (!log && !Telemetry.NativeEventsEnabled)
+        var trace = kind == "batch_sent" && Telemetry.Source.HasListeners();
+        if (!log && !trace && !Telemetry.NativeEventsEnabled)
         {
             return;
         }
@@ -75,11 +76,55 @@ internal sealed class NativeEvents
             fields[i] = new(NativeString.Read(fieldPtrs[i].Key) ?? string.Empty, NativeString.Read(fieldPtrs[i].Value) ?? string.Empty);
         }
         Record(kind, fields);
+        var url = NativeString.Read(urlPtr) ?? string.Empty;
+        if (trace)
+        {
+            TraceBatch(url, fields);
+        }
         if (log)
         {
-            var state = new EventState(kind, NativeString.Read(urlPtr) ?? string.Empty, NativeString.Read(messagePtr) ?? string.Empty, fields);
+            var state = new EventState(kind, url, NativeString.Read(messagePtr) ?? string.Empty, fields);
             _logger!.Log(logLevel, EventIdOf(kind), state, null, static (s, _) => s.Message);
         }
+    }
+
+    /// <summary>
+    /// A <c>send</c> activity (kind Producer) per acknowledged batch, spanning its first send to
+    /// its acknowledgement. It is recorded after the fact on a native thread, so it has no parent.
+    /// </summary>
+    private static void TraceBatch(string url, KeyValuePair<string, string>[] fields)
+    {
+        if (!double.TryParse(Find(fields, "duration_ms"), NumberStyles.Float, CultureInfo.InvariantCulture, out var ms))
+        {
+            return;
+        }
+        var end = DateTimeOffset.UtcNow;
+        var target = new TelemetryTarget(url);
+        var previous = Activity.Current;
+        var activity = Telemetry.Source.StartActivity(
+            $"send {target.Path}", ActivityKind.Producer, parentContext: default, startTime: end - TimeSpan.FromMilliseconds(ms));
+        Activity.Current = previous;
+        if (activity is null)
+        {
+            return;
+        }
+        if (activity.IsAllDataRequested)
+        {
+            activity.SetTag("messaging.system", DurableStreamsDiagnostics.MessagingSystem);
+            activity.SetTag("messaging.operation.name", "send");
+            activity.SetTag("messaging.operation.type", "send");
+            activity.SetTag("messaging.destination.name", target.Path);
+            activity.SetTag("server.address", target.ServerAddress);
+            activity.SetTag("server.port", target.ServerPort);
+            activity.SetTag("messaging.batch.message_count", long.TryParse(Find(fields, "messages"), CultureInfo.InvariantCulture, out var n) ? n : null);
+            activity.SetTag("messaging.message.body.size", long.TryParse(Find(fields, "bytes"), CultureInfo.InvariantCulture, out var b) ? b : null);
+            activity.SetTag("durablestreams.producer.id", Find(fields, "producer_id"));
+            activity.SetTag("durablestreams.producer.epoch", Find(fields, "epoch"));
+            activity.SetTag("durablestreams.producer.seq", Find(fields, "seq"));
+            activity.SetTag("durablestreams.producer.attempts", Find(fields, "attempts"));
+        }
+        activity.SetEndTime(end.UtcDateTime);
+        activity.Stop();
     }
 
     private static void Record(string kind, KeyValuePair<string, string>[] fields)

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Net.Http.Json;
 using DurableStreams.Tests.Infrastructure;
@@ -192,6 +193,42 @@ public class NativeEventTests : ServerTest
         Assert.Equal(6L, Field(claimed, "Epoch"));
         Assert.Contains(meters.All, m => m.Instrument == I.ProducerFenced && Equals(m.Tags["durablestreams.producer.auto_claim"], true));
         Assert.Equal(string.Concat(Enumerable.Range(0, 20).Select(i => $"{i};")) + "five;claimed;", await ReadTextAsync(stream));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task Each_acknowledged_batch_is_a_send_activity(string kind)
+    {
+        var stopped = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == DurableStreamsDiagnostics.ActivitySourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = stopped.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+        await using var client = NewClient(kind);
+        var stream = await NewStreamAsync(client, "text/plain", "ev-trace");
+        var id = $"ev-{Guid.NewGuid():N}";
+        await using (var producer = stream.CreateProducer(id, new IdempotentProducerOptions { MaxBatchItems = 3 }))
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                producer.Append($"{i};");
+            }
+            await producer.FlushAsync(Timeout());
+        }
+        var path = new Uri(stream.Url).AbsolutePath;
+        var sends = stopped.Where(a => a.DisplayName == $"send {path}").ToList();
+        Assert.NotEmpty(sends);
+        Assert.All(sends, a =>
+        {
+            Assert.Equal(ActivityKind.Producer, a.Kind);
+            Assert.Equal("send", a.GetTagItem("messaging.operation.name"));
+            Assert.Equal(id, a.GetTagItem("durablestreams.producer.id"));
+            Assert.True(a.Duration > TimeSpan.Zero);
+        });
+        Assert.Equal(10L, sends.Sum(a => (long)a.GetTagItem("messaging.batch.message_count")!));
     }
 
     [Fact]
