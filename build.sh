@@ -314,6 +314,47 @@ bench_all() {
   bench_step producer-memory "$bin/producer-memory" --json "$BENCH_OUT/producer-memory.json"
 }
 
+# The .NET layer (bindings-dotnet/bench/DurableStreams.Benchmarks): the DurableStreams package
+# ("dotnet" rows) and a plain HttpClient doing the same requests ("dotnet-httpclient"), each
+# command starting its own Electric server (memory mode) through ds-test-servers. Called by
+# cmd_bench after bench_all (so DS_TEST_SERVERS_BIN and the release native library are in place);
+# results go to bench/results/parts/dotnet-*.json. About 2-3 minutes plus the build.
+DOTNET_BENCH_PROJECT=$DOTNET_DIR/bench/DurableStreams.Benchmarks/DurableStreams.Benchmarks.csproj
+DOTNET_BENCH_BIN=$DOTNET_DIR/bench/DurableStreams.Benchmarks/bin/Release/net10.0/durable-streams-bench
+
+bench_dotnet() {
+  local parts="$ROOT/bench/results/parts" b=$DOTNET_BENCH_BIN run name messages size producers
+  rm -f "$parts"/dotnet-*.json
+  if ! command -v dotnet >/dev/null 2>&1; then
+    echo "bench: dotnet is not on PATH; the .NET rows stay pending"
+    return
+  fi
+  section "Bench: .NET build (dotnet build -c Release $DOTNET_BENCH_PROJECT)"
+  if ! dotnet build "$DOTNET_BENCH_PROJECT" -c Release; then
+    BENCH_FAILED+=("dotnet-build")
+    return
+  fi
+  export DS_TEST_SERVERS_BIN="$ROOT/target/release/ds-test-servers"
+  section "Bench: producer throughput (dotnet, dotnet-httpclient)"
+  for run in "1000000 100 1" "100000 1024 1" "1000000 100 4" "100000 1024 4"; do
+    read -r messages size producers <<<"$run"
+    name="dotnet-producer-${messages}x${size}B-${producers}p"
+    bench_step "$name" "$b" producer-throughput --messages "$messages" --size "$size" \
+      --producers "$producers" --runs 5 --json "$parts/$name.json"
+  done
+  section "Bench: call overhead from .NET (dotnet)"
+  bench_step dotnet-call-overhead "$b" call-overhead --json "$parts/dotnet-call-overhead.json"
+  section "Bench: single-append latency (dotnet, dotnet-httpclient)"
+  bench_step dotnet-append-latency "$b" append-latency --json "$parts/dotnet-append-latency.json"
+  section "Bench: catch-up reads (dotnet, dotnet-httpclient)"
+  bench_step dotnet-catchup-bytes "$b" catchup-bytes --json "$parts/dotnet-catchup-bytes.json"
+  bench_step dotnet-catchup-json "$b" catchup-json --runs 5 --json "$parts/dotnet-catchup-json.json"
+  section "Bench: live delivery latency (dotnet SSE and long-poll, dotnet-httpclient long-poll)"
+  bench_step dotnet-live-sse "$b" live-latency --mode sse --json "$parts/dotnet-live-sse.json"
+  bench_step dotnet-live-long-poll "$b" live-latency --mode long-poll \
+    --json "$parts/dotnet-live-long-poll.json"
+}
+
 # ---------------------------------------------------------------- commands
 
 cmd_build() {

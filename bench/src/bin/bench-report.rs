@@ -27,6 +27,9 @@ const LAYERS: &[&str] = &[
     "dotnet-httpclient",
 ];
 const OURS: &[&str] = &["rust-core", "c-abi", "dotnet"];
+/// Baselines of the throughput rows (layer, short label): every layer of ours against the
+/// TypeScript client, the .NET package also against a plain `HttpClient` doing the same requests.
+const COMPARED_WITH: &[(&str, &str)] = &[("typescript", "TS"), ("dotnet-httpclient", "HttpClient")];
 /// Benchmarks in table order.
 const BENCHMARKS: &[&str] = &[
     "producer-throughput",
@@ -37,7 +40,7 @@ const BENCHMARKS: &[&str] = &[
     "call-overhead",
     "producer-memory",
 ];
-/// Throughput rows: compared with the TypeScript client (≥ 2×) and drawn in the chart.
+/// Throughput rows: compared with the baselines (≥ 2×, [`COMPARED_WITH`]) and drawn in the chart.
 const THROUGHPUT: &[(&str, &str, &str)] = &[
     ("producer-throughput", "messages_per_s", "msg/s"),
     ("catchup-bytes", "mb_per_s", "MB/s"),
@@ -379,25 +382,34 @@ fn evaluate(results: &[Value]) -> Vec<Check> {
                 pass,
             });
         }
-        // At least twice the TypeScript client on every throughput row.
+        // At least twice the TypeScript client on every throughput row, and for the .NET
+        // package at least twice the plain HttpClient baseline as well.
         if let Some((_, metric, _)) = THROUGHPUT.iter().find(|(b, _, _)| *b == benchmark) {
-            if OURS.contains(&layer) {
-                let ts = results.iter().find(|o| {
+            for &(baseline, short) in COMPARED_WITH {
+                let applies = if baseline == "typescript" {
+                    OURS.contains(&layer)
+                } else {
+                    layer == "dotnet"
+                };
+                if !applies {
+                    continue;
+                }
+                let other = results.iter().find(|o| {
                     text(o, "benchmark") == benchmark
                         && text(o, "scenario") == scenario
-                        && text(o, "layer") == "typescript"
+                        && text(o, "layer") == baseline
                 });
                 if let (Some(ours), Some(theirs)) =
-                    (number(r, metric), ts.and_then(|t| number(t, metric)))
+                    (number(r, metric), other.and_then(|t| number(t, metric)))
                 {
                     let ratio = if theirs > 0.0 { ours / theirs } else { 0.0 };
                     checks.push(Check {
-                        label: format!(">=2xTS ({ratio:.1}x)"),
+                        label: format!(">=2x{short} ({ratio:.1}x)"),
                         benchmark: benchmark.to_owned(),
                         scenario: scenario.to_owned(),
                         layer: layer.to_owned(),
                         actual: ratio,
-                        threshold: format!("{metric} >= 2 x typescript"),
+                        threshold: format!("{metric} >= 2 x {baseline}"),
                         pass: ratio >= 2.0,
                     });
                 }
@@ -790,5 +802,32 @@ mod tests {
         assert!(checks.iter().any(|c| c.label.starts_with(">=2xTS (4.0x)")));
         let svg = render_svg(&results);
         assert!(svg.starts_with("<svg") && svg.contains("typescript"));
+    }
+
+    #[test]
+    fn dotnet_is_also_compared_with_the_httpclient_baseline() {
+        let row = |layer: &str, rate: f64| {
+            json!({"benchmark": "catchup-json", "scenario": "1000000msgs", "layer": layer,
+                   "messages_per_s": rate})
+        };
+        let results = vec![
+            row("dotnet", 6e6),
+            row("typescript", 2e6),
+            row("dotnet-httpclient", 4e6),
+        ];
+        let checks = evaluate(&results);
+        let labels: Vec<(&str, &str, bool)> = checks
+            .iter()
+            .map(|c| (c.layer.as_str(), c.label.as_str(), c.pass))
+            .collect();
+        assert!(labels.contains(&("dotnet", ">=1M msg/s", true)));
+        assert!(labels.contains(&("dotnet", ">=2xTS (3.0x)", true)));
+        assert!(labels.contains(&("dotnet", ">=2xHttpClient (1.5x)", false)));
+        // The baseline itself is not held to any target.
+        assert!(
+            !labels
+                .iter()
+                .any(|(layer, _, _)| *layer == "dotnet-httpclient")
+        );
     }
 }

@@ -3,9 +3,10 @@ namespace DurableStreams;
 /// <summary>Bytes read from a stream, with the position just past them.</summary>
 public sealed class ByteChunk
 {
-    internal ByteChunk(ReadOnlyMemory<byte> data, StreamCheckpoint checkpoint, bool upToDate, bool streamClosed)
+    internal ByteChunk(ReadOnlyMemory<byte> data, StreamCheckpoint checkpoint, bool upToDate, bool streamClosed, IReadOnlyList<ReadOnlyMemory<byte>>? messages = null)
     {
         Data = data;
+        Messages = messages;
         Checkpoint = checkpoint;
         UpToDate = upToDate;
         StreamClosed = streamClosed;
@@ -13,6 +14,14 @@ public sealed class ByteChunk
 
     /// <summary>The bytes (for JSON streams, the JSON array text of the messages). May be empty on a chunk that only reports <see cref="UpToDate"/> or <see cref="StreamClosed"/>.</summary>
     public ReadOnlyMemory<byte> Data { get; }
+
+    /// <summary>
+    /// For <c>application/json</c> streams, the raw JSON text of each message in this chunk, in
+    /// stream order (validated by the native core, not deserialized; slices of <see cref="Data"/>,
+    /// not copies); null for other content types. The fastest way to consume JSON messages when
+    /// you parse them yourself (for example with <see cref="System.Text.Json.Utf8JsonReader"/>).
+    /// </summary>
+    public IReadOnlyList<ReadOnlyMemory<byte>>? Messages { get; }
 
     /// <summary>The offset just past this chunk: where to resume.</summary>
     public Offset Offset => Checkpoint.Offset;

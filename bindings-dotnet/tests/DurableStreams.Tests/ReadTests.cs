@@ -49,6 +49,45 @@ public class ReadTests : ServerTest
 
     [Theory]
     [MemberData(nameof(Kinds))]
+    public async Task Byte_chunks_of_json_streams_carry_each_message_raw(string kind)
+    {
+        await using var client = NewClient(kind);
+        var json = await NewStreamAsync(client, "application/json");
+        await json.AppendAsync("[{\"n\":0},\"two\"]");
+        await json.AppendAsync("[3,{\"n\":[4]}]");
+
+        var messages = new List<string>();
+        await using (var response = await json.StreamAsync())
+        {
+            await foreach (var chunk in response.ReadBytesAsync())
+            {
+                Assert.NotNull(chunk.Messages);
+                foreach (var message in chunk.Messages!)
+                {
+                    // Each message is a slice of the chunk's JSON array text.
+                    Assert.True(chunk.Data.Span.IndexOf(message.Span) >= 0);
+                    messages.Add(System.Text.Encoding.UTF8.GetString(message.Span).Replace(" ", string.Empty, StringComparison.Ordinal));
+                }
+                if (chunk.UpToDate)
+                {
+                    break;
+                }
+            }
+        }
+        Assert.Equal(["{\"n\":0}", "\"two\"", "3", "{\"n\":[4]}"], messages);
+
+        var bytes = await NewStreamAsync(client, "application/octet-stream");
+        await bytes.AppendAsync(new byte[] { 1, 2, 3 });
+        await using var raw = await bytes.StreamAsync();
+        await foreach (var chunk in raw.ReadBytesAsync())
+        {
+            Assert.Null(chunk.Messages);
+            break;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
     public async Task Json_reads_with_source_generated_metadata(string kind)
     {
         await using var client = NewClient(kind);

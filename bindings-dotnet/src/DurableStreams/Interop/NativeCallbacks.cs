@@ -306,9 +306,18 @@ internal sealed class ChunkData
     {
         nuint length = 0;
         var data = NativeMethods.ds_chunk_data(chunk, &length);
-        var bytes = length == 0 || data == null
-            ? Array.Empty<byte>()
-            : new ReadOnlySpan<byte>(data, checked((int)length)).ToArray();
+        byte[] bytes;
+        if (length == 0 || data == null)
+        {
+            bytes = Array.Empty<byte>();
+        }
+        else
+        {
+            // Overwritten entirely by the copy: no need for the GC to zero it first (that doubles
+            // the cost of a large catch-up chunk).
+            bytes = GC.AllocateUninitializedArray<byte>(checked((int)length));
+            new ReadOnlySpan<byte>(data, bytes.Length).CopyTo(bytes);
+        }
 
         ReadOnlyMemory<byte>[]? messages = null;
         var count = NativeMethods.ds_chunk_message_count(chunk);

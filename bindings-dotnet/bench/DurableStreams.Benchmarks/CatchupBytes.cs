@@ -1,0 +1,176 @@
+using System.Diagnostics;
+
+namespace DurableStreams.Benchmarks;
+
+/// <summary>
+/// Catch-up read of a large byte stream, as bench/src/bin/catchup-bytes.rs: <c>--mib</c> MiB of a
+/// known pattern (byte p = p mod 251) written untimed in 1 MiB producer messages, then read from
+/// the beginning in catch-up mode (no live). "dotnet": <see cref="StreamResponse.ReadBytesAsync"/>;
+/// "dotnet-httpclient": a GET loop following Stream-Next-Offset until Stream-Up-To-Date, each
+/// body read into one reused 1 MiB buffer. The pattern is checked at both ends of every chunk
+/// (every buffer read for the baseline) and the total must be exact. A warm-up read, then the
+/// median of <c>--runs</c> reads.
+/// </summary>
+internal static class CatchupBytes
+{
+    private const string Bench = "catchup-bytes";
+    private const int Mib = 1024 * 1024;
+    private const int Period = 251;
+
+    private readonly record struct Read(long Bytes, long Chunks, Cost Cost);
+
+    public static async Task RunAsync(string[] args)
+    {
+        var flags = Flags.Parse(Bench, "catch-up read of a large byte stream", args,
+            ("mib", "N: stream size in MiB (default 1024)"),
+            ("runs", "R: measured full reads; the median is reported (default 3)"));
+        var mib = (int)flags.Int("mib", 1024);
+        var runs = (int)flags.Int("runs", 3);
+        var total = (long)mib * Mib;
+        var results = new Results(flags);
+        using var server = BenchServer.Start(flags);
+        await using var client = new DurableStreamClient(new DurableStreamClientOptions());
+        using var http = PlainHttp.NewClient();
+        var url = server.StreamUrl("catchup-bytes");
+        var writeS = await WritePatternAsync(client, url, mib).ConfigureAwait(false);
+
+        var layers = new List<(string Layer, Func<Task<Read>> Read)>();
+        if (flags.Runs("dotnet"))
+        {
+            layers.Add((Layer.Ours, () => OursAsync(client, url, total)));
+        }
+        if (flags.Runs("httpclient"))
+        {
+            var buffer = new byte[Mib];
+            layers.Add((Layer.HttpClient, () => PlainAsync(http, url, total, buffer)));
+        }
+        foreach (var (layer, read) in layers)
+        {
+            await read().ConfigureAwait(false); // warm-up
+            var reads = new List<Read>();
+            for (var r = 0; r < runs; r++)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                reads.Add(await read().ConfigureAwait(false));
+            }
+            var rates = reads.Select(r => r.Bytes / 1e6 / r.Cost.Seconds).ToList();
+            var (mid, index) = Stats.Median(rates);
+            var chosen = reads[index];
+            var cpuUsPerMb = chosen.Cost.CpuSeconds * 1e6 / (chosen.Bytes / 1e6);
+            var allocPerMb = chosen.Cost.AllocatedBytes / (chosen.Bytes / 1e6);
+            var peak = Meter.PeakRssMib();
+            var line = $"{Bench} [{layer}] {mib} MiB in {Stats.Thousands(chosen.Chunks)} chunks: {Stats.F(mid, 0)} MB/s, {Stats.F(cpuUsPerMb, 0)} us CPU/MB, "
+                + $"{Stats.F(allocPerMb, 0)} B allocated/MB, {Stats.F(chosen.Cost.Seconds, 2)} s (median of {runs}; range {Stats.F(rates.Min(), 0)}-{Stats.F(rates.Max(), 0)} MB/s; "
+                + $"peak RSS so far {Stats.F(peak, 0)} MiB; written in {Stats.F(writeS)} s untimed)";
+            var result = Results.New(Bench, $"{mib}MiB", $"catch-up read {mib} MiB byte stream", layer);
+            result["bytes"] = total;
+            result["chunks"] = chosen.Chunks;
+            result["runs"] = runs;
+            result["elapsed_s"] = chosen.Cost.Seconds;
+            result["mb_per_s"] = mid;
+            result["mb_per_s_runs"] = Stats.Array(rates);
+            result["cpu_us_per_mb"] = cpuUsPerMb;
+            result["allocated_bytes_per_mb"] = allocPerMb;
+            result["allocated_bytes"] = chosen.Cost.AllocatedBytes;
+            result["gen0_collections"] = chosen.Cost.Collections;
+            result["peak_rss_mib"] = peak;
+            result["write_s"] = writeS;
+            results.Add(line, result);
+        }
+        results.Write();
+    }
+
+    /// <summary>Writes <paramref name="mib"/> 1 MiB messages of the pattern through a producer; returns the seconds taken.</summary>
+    private static async Task<double> WritePatternAsync(DurableStreamClient client, string url, int mib)
+    {
+        var stream = await client.CreateStreamAsync(url, new CreateStreamOptions { ContentType = "application/octet-stream" }).ConfigureAwait(false);
+        var started = Stopwatch.GetTimestamp();
+        var pattern = new byte[Mib + Period];
+        for (var i = 0; i < pattern.Length; i++)
+        {
+            pattern[i] = (byte)(i % Period);
+        }
+        await using var producer = stream.CreateProducer("bench-writer");
+        for (var i = 0; i < mib; i++)
+        {
+            var start = (int)((long)i * Mib % Period);
+            await producer.AppendAsync(pattern.AsMemory(start, Mib)).ConfigureAwait(false);
+        }
+        await producer.FlushAsync().ConfigureAwait(false);
+        return Stopwatch.GetElapsedTime(started).TotalSeconds;
+    }
+
+    /// <summary>Checks a piece of the stream starting at stream position <paramref name="at"/>: its first and last byte.</summary>
+    private static void CheckPiece(ReadOnlySpan<byte> data, long at)
+    {
+        if (data.IsEmpty)
+        {
+            return;
+        }
+        var end = at + data.Length - 1;
+        if (data[0] != at % Period || data[^1] != end % Period)
+        {
+            throw new BenchFailure($"{Bench}: the piece at byte {at} ({data.Length} bytes) does not hold the written pattern");
+        }
+    }
+
+    private static async Task<Read> OursAsync(DurableStreamClient client, string url, long total)
+    {
+        var probe = Cost.Start();
+        var stream = client.GetStream(url);
+        long bytes = 0, chunks = 0;
+        await using (var response = await stream.StreamAsync(new StreamOptions { Offset = Offset.Beginning, Live = LiveMode.Off }).ConfigureAwait(false))
+        {
+            await foreach (var chunk in response.ReadBytesAsync().ConfigureAwait(false))
+            {
+                CheckPiece(chunk.Data.Span, bytes);
+                bytes += chunk.Data.Length;
+                chunks++;
+                if (chunk.UpToDate || chunk.StreamClosed)
+                {
+                    break;
+                }
+            }
+        }
+        var cost = probe.Stop();
+        if (bytes != total)
+        {
+            throw new BenchFailure($"{Bench} [{Layer.Ours}]: read {bytes} bytes, expected {total}");
+        }
+        return new Read(bytes, chunks, cost);
+    }
+
+    private static async Task<Read> PlainAsync(HttpClient http, string url, long total, byte[] buffer)
+    {
+        var probe = Cost.Start();
+        long bytes = 0, chunks = 0;
+        var offset = "-1";
+        while (true)
+        {
+            using var response = await http.GetAsync(PlainHttp.ReadUrl(url, offset), HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
+            PlainHttp.Ensure(response, "GET", url);
+            await using (var body = await response.Content.ReadAsStreamAsync().ConfigureAwait(false))
+            {
+                int read;
+                while ((read = await body.ReadAsync(buffer).ConfigureAwait(false)) > 0)
+                {
+                    CheckPiece(buffer.AsSpan(0, read), bytes);
+                    bytes += read;
+                }
+            }
+            chunks++;
+            offset = PlainHttp.Header(response, "Stream-Next-Offset") ?? throw new BenchFailure($"{Bench}: no Stream-Next-Offset");
+            if (PlainHttp.Flag(response, "Stream-Up-To-Date") || PlainHttp.Flag(response, "Stream-Closed"))
+            {
+                break;
+            }
+        }
+        var cost = probe.Stop();
+        if (bytes != total)
+        {
+            throw new BenchFailure($"{Bench} [{Layer.HttpClient}]: read {bytes} bytes, expected {total}");
+        }
+        return new Read(bytes, chunks, cost);
+    }
+}
