@@ -259,6 +259,14 @@ public class IdempotentProducer : IAsyncDisposable
         AppendSpan(data, nameof(data));
     }
 
+    /// <summary>Appends one message given as writable memory (see <see cref="Append(ReadOnlyMemory{byte})"/>). Exists so that a <c>Memory&lt;byte&gt;</c> is not JSON-serialized by <see cref="Append{T}(T)"/>.</summary>
+    /// <param name="data">The message.</param>
+    public virtual void Append(Memory<byte> data) => AppendSpan(data.Span, nameof(data));
+
+    /// <summary>Appends one message given as an array segment (see <see cref="Append(ReadOnlyMemory{byte})"/>). Exists so that an <c>ArraySegment&lt;byte&gt;</c> is not JSON-serialized by <see cref="Append{T}(T)"/>.</summary>
+    /// <param name="data">The message.</param>
+    public virtual void Append(ArraySegment<byte> data) => AppendSpan(data.AsSpan(), nameof(data));
+
     /// <summary>Appends the UTF-8 bytes of <paramref name="data"/> as one message (for JSON streams it must be JSON text).</summary>
     /// <param name="data">The text.</param>
     public virtual void Append(string data)
@@ -316,13 +324,37 @@ public class IdempotentProducer : IAsyncDisposable
         return TryAppendSpan(data, nameof(data));
     }
 
+    /// <summary>Appends one message given as writable memory if the buffer has room (see <see cref="TryAppend(ReadOnlyMemory{byte})"/>); never JSON-serialized.</summary>
+    /// <param name="data">The message.</param>
+    /// <returns>Whether the message was accepted.</returns>
+    public virtual bool TryAppend(Memory<byte> data) => TryAppendSpan(data.Span, nameof(data));
+
+    /// <summary>Appends one message given as an array segment if the buffer has room (see <see cref="TryAppend(ReadOnlyMemory{byte})"/>); never JSON-serialized.</summary>
+    /// <param name="data">The message.</param>
+    /// <returns>Whether the message was accepted.</returns>
+    public virtual bool TryAppend(ArraySegment<byte> data) => TryAppendSpan(data.AsSpan(), nameof(data));
+
     /// <summary>Appends the UTF-8 bytes of <paramref name="data"/> if the buffer has room (see <see cref="TryAppend(ReadOnlyMemory{byte})"/>).</summary>
     /// <param name="data">The text.</param>
     /// <returns>Whether the message was accepted.</returns>
     public virtual bool TryAppend(string data)
     {
         ArgumentNullException.ThrowIfNull(data);
-        return TryAppendSpan(Encoding.UTF8.GetBytes(data), nameof(data));
+        byte[]? rented = null;
+        var max = Encoding.UTF8.GetMaxByteCount(data.Length);
+        var buffer = max <= 512 ? stackalloc byte[512] : (rented = ArrayPool<byte>.Shared.Rent(max));
+        try
+        {
+            var length = Encoding.UTF8.GetBytes(data, buffer);
+            return TryAppendSpan(buffer[..length], nameof(data));
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
     }
 
     /// <summary>Appends <paramref name="data"/> as one JSON message if the buffer has room (see <see cref="TryAppend(ReadOnlyMemory{byte})"/>).</summary>

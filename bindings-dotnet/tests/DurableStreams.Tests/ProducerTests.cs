@@ -68,11 +68,17 @@ public class ProducerTests : ServerTest
             Assert.True(producer.TryAppend(" try"));
             Assert.True(producer.TryAppend(Encoding.UTF8.GetBytes(" bytes")));
             Assert.True(producer.TryAppend(new ReadOnlyMemory<byte>(Encoding.UTF8.GetBytes(" rom"))));
+            // Memory<byte> and ArraySegment<byte> must not fall into the generic JSON overload.
+            var buffer = Encoding.UTF8.GetBytes("__ mem seg");
+            producer.Append(buffer.AsMemory(2, 4));
+            producer.Append(new ArraySegment<byte>(buffer, 6, 4));
+            Assert.True(producer.TryAppend(buffer.AsMemory(2, 4)));
+            Assert.True(producer.TryAppend(new ArraySegment<byte>(buffer, 6, 4)));
             await producer.AppendAsync(Encoding.UTF8.GetBytes(" async"));
             // Disposal flushes.
         }
         await using var r = await stream.StreamAsync();
-        Assert.Equal("héllo byte[] memory " + new string('x', 600) + " try bytes rom async", await r.ReadAllTextAsync());
+        Assert.Equal("héllo byte[] memory " + new string('x', 600) + " try bytes rom mem seg mem seg async", await r.ReadAllTextAsync());
     }
 
     [Theory]
@@ -308,6 +314,14 @@ public class ProducerTests : ServerTest
         }
         allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.True(allocated == 0, $"1000 string appends allocated {allocated} managed bytes");
+
+        before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            producer.TryAppend("short text message");
+        }
+        allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated == 0, $"1000 string TryAppends allocated {allocated} managed bytes");
         await producer.FlushAsync(Timeout());
     }
 
