@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using System.Net.Http.Json;
 using DurableStreams.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
@@ -47,39 +46,6 @@ public class NativeEventTests : ServerTest
 
     private static object? Field(LogRecord record, string name) => record.State.FirstOrDefault(f => f.Key == name).Value;
 
-    private sealed class Meters : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-
-        public ConcurrentQueue<(string Instrument, double Value, Dictionary<string, object?> Tags)> All { get; } = new();
-
-        public Meters()
-        {
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument.Meter.Name == DurableStreamsDiagnostics.MeterName)
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((i, v, t, _) => Add(i.Name, v, t));
-            _listener.SetMeasurementEventCallback<double>((i, v, t, _) => Add(i.Name, v, t));
-            _listener.Start();
-        }
-
-        private void Add(string instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
-        {
-            var dict = new Dictionary<string, object?>();
-            foreach (var tag in tags)
-            {
-                dict[tag.Key] = tag.Value;
-            }
-            All.Enqueue((instrument, value, dict));
-        }
-
-        public void Dispose() => _listener.Dispose();
-    }
-
     private static (CapturingLoggerProvider Provider, ILoggerFactory Factory) Logging()
     {
         var provider = new CapturingLoggerProvider();
@@ -103,7 +69,7 @@ public class NativeEventTests : ServerTest
     {
         var (provider, factory) = Logging();
         using var _ = factory;
-        using var meters = new Meters();
+        using var meters = new Measurements();
         await using var client = NewClient(TestServers.Node, o =>
         {
             o.AppendRetry = AppendRetryMode.WhenNotStored;
@@ -151,7 +117,7 @@ public class NativeEventTests : ServerTest
     {
         var (provider, factory) = Logging();
         using var _ = factory;
-        using var meters = new Meters();
+        using var meters = new Measurements();
         await using var client = NewClient(kind, o => o.LoggerFactory = factory);
         var stream = await NewStreamAsync(client, "text/plain", "ev-producer");
         var id = $"ev-{Guid.NewGuid():N}";
@@ -234,7 +200,7 @@ public class NativeEventTests : ServerTest
     [Fact]
     public async Task A_client_without_a_logger_still_feeds_the_meter()
     {
-        using var meters = new Meters();
+        using var meters = new Measurements();
         await using var client = NewClient(TestServers.Node, o => o.AppendRetry = AppendRetryMode.WhenNotStored);
         var stream = await NewStreamAsync(client, "text/plain", "ev-nolog");
         await InjectAsync(stream, new { status = 429, count = 2, method = "POST", retryAfter = 0 });

@@ -17,48 +17,6 @@ public class TelemetryTests : ServerTest
 
     public static TheoryData<string> Kinds => TestServers.Kinds;
 
-    /// <summary>Every measurement of the DurableStreams meter (other tests run in parallel: assertions use lower bounds or tags).</summary>
-    private sealed class Measurements : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-
-        public ConcurrentQueue<(string Instrument, double Value, Dictionary<string, object?> Tags)> All { get; } = new();
-
-        public Measurements()
-        {
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument.Meter.Name == DurableStreamsDiagnostics.MeterName)
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((i, v, t, _) => Add(i, v, t));
-            _listener.SetMeasurementEventCallback<double>((i, v, t, _) => Add(i, v, t));
-            _listener.SetMeasurementEventCallback<int>((i, v, t, _) => Add(i, v, t));
-            _listener.Start();
-        }
-
-        private void Add(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
-        {
-            var dict = new Dictionary<string, object?>();
-            foreach (var tag in tags)
-            {
-                dict[tag.Key] = tag.Value;
-            }
-            All.Enqueue((instrument.Name, value, dict));
-        }
-
-        public void Observe() => _listener.RecordObservableInstruments();
-
-        public double Sum(string instrument, Func<Dictionary<string, object?>, bool>? where = null) =>
-            All.Where(m => m.Instrument == instrument && (where?.Invoke(m.Tags) ?? true)).Sum(m => m.Value);
-
-        public int Count(string instrument) => All.Count(m => m.Instrument == instrument);
-
-        public void Dispose() => _listener.Dispose();
-    }
-
     /// <summary>Stopped activities of the DurableStreams source.</summary>
     private sealed class Activities : IDisposable
     {
