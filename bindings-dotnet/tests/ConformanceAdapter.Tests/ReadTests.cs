@@ -189,16 +189,23 @@ public class ReadTests(ServerFixture fixture) : AdapterTest(fixture)
         var appended = Ok(await adapter.SendAsync(new JsonObject { ["type"] = "append", ["path"] = path, ["data"] = "x" }), "append");
         var tail = Str(appended, "offset");
 
-        foreach (var mode in new[] { "long-poll", "sse", "auto" })
+        // Auto mode both as `true` and as the string "auto" (the form the upstream read-auto cases send).
+        foreach (var live in new JsonNode[] { "long-poll", "sse", true, "auto" })
         {
+            var mode = live.ToJsonString();
             var sw = Stopwatch.StartNew();
-            var read = Ok(await adapter.SendAsync(new JsonObject { ["type"] = "read", ["path"] = path, ["offset"] = tail, ["live"] = mode == "auto" ? true : mode, ["timeoutMs"] = 500 }), "read");
+            var read = Ok(await adapter.SendAsync(new JsonObject { ["type"] = "read", ["path"] = path, ["offset"] = tail, ["live"] = live, ["timeoutMs"] = 500 }), "read");
             Assert.True(sw.Elapsed < TimeSpan.FromSeconds(1.5), $"{mode} took {sw.Elapsed}");
             Assert.Empty(Chunks(read));
             Assert.True(Bool(read, "upToDate"), mode);
             Assert.False(Bool(read, "streamClosed"));
             Assert.Equal(tail, Str(read, "offset"));
         }
+
+        // Any other live value is refused before a request, naming the field and the accepted forms.
+        var unknown = Error(await adapter.SendAsync(new JsonObject { ["type"] = "read", ["path"] = path, ["live"] = "websocket" }), "read", "INVALID_ARGUMENT");
+        Assert.Contains("live", Str(unknown, "message"), StringComparison.Ordinal);
+        Assert.Contains("\"auto\"", Str(unknown, "message"), StringComparison.Ordinal);
 
         var now = Stopwatch.StartNew();
         var fromNow = Ok(await adapter.SendAsync(new JsonObject { ["type"] = "read", ["path"] = path, ["offset"] = "now", ["live"] = "long-poll", ["timeoutMs"] = 500 }), "read");

@@ -153,6 +153,42 @@ public class StreamCommandTests(ServerFixture fixture) : AdapterTest(fixture)
         await adapter.ShutdownAsync();
     }
 
+    /// <summary>
+    /// A plain append answered by a 5xx or cut off before the server handled it is sent again and
+    /// stored once; a 4xx is not retried. Only the Node reference server can inject faults.
+    /// </summary>
+    [Fact]
+    public async Task Plain_appends_are_retried_after_5xx_answers_and_dropped_connections()
+    {
+        const string kind = TestServers.Node;
+        await using var adapter = await StartAsync(kind);
+        var path = NewPath("append-retry");
+        var created = Ok(await adapter.SendAsync(new JsonObject { ["type"] = "create", ["path"] = path, ["contentType"] = "text/plain" }), "create");
+        var previous = Str(created, "offset");
+        var faults = new[]
+        {
+            new JsonObject { ["status"] = 503, ["method"] = "POST" },
+            new JsonObject { ["status"] = 500 },
+            new JsonObject { ["dropConnection"] = true, ["method"] = "POST" },
+        };
+        for (var i = 0; i < faults.Length; i++)
+        {
+            await InjectFaultAsync(kind, path, faults[i]);
+            var appended = Ok(await adapter.SendAsync(new JsonObject { ["type"] = "append", ["path"] = path, ["data"] = $"p{i};" }), "append");
+            Assert.Equal(200, Status(appended));
+            Assert.True(string.CompareOrdinal(Str(appended, "offset"), previous) > 0, $"fault {faults[i].ToJsonString()}");
+            previous = Str(appended, "offset");
+        }
+
+        await InjectFaultAsync(kind, path, new JsonObject { ["status"] = 400, ["method"] = "POST" });
+        Error(await adapter.SendAsync(new JsonObject { ["type"] = "append", ["path"] = path, ["data"] = "rejected;" }), "append", "UNEXPECTED_STATUS", 400);
+
+        var read = Ok(await adapter.SendAsync(new JsonObject { ["type"] = "read", ["path"] = path }), "read");
+        Assert.Equal("p0;p1;p2;", string.Concat(Chunks(read).Select(c => Str(c, "data"))));
+        Assert.Equal(previous, Str(read, "offset"));
+        await adapter.ShutdownAsync();
+    }
+
     [Theory]
     [MemberData(nameof(TestServers.Kinds), MemberType = typeof(TestServers))]
     public async Task Close_is_idempotent_and_appends_after_it_are_STREAM_CLOSED(string kind)

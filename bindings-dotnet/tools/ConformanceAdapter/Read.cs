@@ -28,7 +28,7 @@ internal sealed partial class Adapter
                 "sse" => LiveMode.Sse,
                 "auto" => LiveMode.Auto,
                 "false" or "off" => LiveMode.Off,
-                var other => throw AdapterException.InvalidArgument("live", $"must be false, true, \"long-poll\" or \"sse\", got \"{other}\""),
+                var other => throw AdapterException.InvalidArgument("live", $"must be false, true, \"auto\", \"long-poll\" or \"sse\", got \"{other}\""),
             },
             _ => throw AdapterException.InvalidArgument("live", "must be a boolean or a string"),
         };

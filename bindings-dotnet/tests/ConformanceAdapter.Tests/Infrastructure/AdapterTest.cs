@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using DurableStreams.Tests.Infrastructure;
 
 namespace ConformanceAdapter.Tests.Infrastructure;
@@ -53,6 +54,23 @@ public abstract class AdapterTest : ServerTest
 
     protected Task ServerAppendAsync(string kind, string path, string text, string contentType) =>
         ServerAppendAsync(kind, path, Encoding.UTF8.GetBytes(text), contentType);
+
+    /// <summary>
+    /// Makes the server fail the next requests to <paramref name="path"/> as <paramref name="fault"/>
+    /// says (<c>status</c>, <c>count</c>, <c>method</c>, <c>dropConnection</c>, ...): the runner's
+    /// <c>inject-error</c>. Only the Node reference server has this endpoint.
+    /// </summary>
+    protected async Task InjectFaultAsync(string kind, string path, JsonObject fault)
+    {
+        var body = new JsonObject { ["path"] = new Uri(Server(kind).StreamPrefixUrl + path).AbsolutePath, ["count"] = 1 };
+        foreach (var (name, value) in fault)
+        {
+            body[name] = value?.DeepClone();
+        }
+        using var content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+        using var response = await s_http.PostAsync(new Uri(Server(kind).BaseUrl + "/_test/inject-error"), content);
+        Assert.True(response.IsSuccessStatusCode, $"inject-error: {(int)response.StatusCode}");
+    }
 
     /// <summary>A success reply of <paramref name="type"/>, with no null-valued field anywhere.</summary>
     protected static JsonElement Ok(JsonElement reply, string type)
