@@ -539,14 +539,54 @@ fn free_port() -> Result<u16, HarnessError> {
         })
 }
 
+/// The file naming the process that owns a server directory.
+const OWNER_FILE: &str = "owner.pid";
+
+/// A fresh directory for one server, marked with this process's id. Servers kept in statics
+/// (shared by a test binary) are never dropped, so their directories outlive the process:
+/// directories whose owner has exited are removed first.
 fn make_tempdir(prefix: &str) -> Result<TempDir, HarnessError> {
-    tempfile::Builder::new()
+    remove_orphaned_dirs(prefix);
+    let dir = tempfile::Builder::new()
         .prefix(prefix)
         .tempdir()
         .map_err(|source| HarnessError::Io {
             context: "creating a temporary directory".to_string(),
             source,
-        })
+        })?;
+    let owner = dir.path().join(OWNER_FILE);
+    std::fs::write(&owner, std::process::id().to_string()).map_err(|source| HarnessError::Io {
+        context: format!("writing {}", owner.display()),
+        source,
+    })?;
+    Ok(dir)
+}
+
+/// Removes `prefix*` directories in the temporary directory whose owner process is gone.
+fn remove_orphaned_dirs(prefix: &str) {
+    // Liveness is read from /proc: elsewhere, keep everything.
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().starts_with(prefix) {
+            continue;
+        }
+        let path = entry.path();
+        let owner = std::fs::read_to_string(path.join(OWNER_FILE))
+            .ok()
+            .and_then(|pid| pid.trim().parse::<u32>().ok());
+        // Without an owner file the directory is mid-creation (or from an older harness): leave it.
+        if let Some(pid) = owner {
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = std::fs::remove_dir_all(&path);
+            }
+        }
+    }
 }
 
 fn create_file(path: &Path) -> Result<File, HarnessError> {
@@ -613,5 +653,40 @@ impl Watchdog {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directories_of_exited_owners_are_removed_and_live_ones_kept() {
+        if !Path::new("/proc/self").exists() {
+            return;
+        }
+        let prefix = "ds-harness-sweep-test-";
+        let mut exited = Command::new("true").spawn().expect("spawn true");
+        let dead_pid = exited.id();
+        exited.wait().expect("wait");
+        let orphan = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir()
+            .unwrap()
+            .keep();
+        std::fs::write(orphan.join(OWNER_FILE), dead_pid.to_string()).unwrap();
+        std::fs::write(orphan.join("data"), b"left behind").unwrap();
+        let unmarked = tempfile::Builder::new().prefix(prefix).tempdir().unwrap();
+
+        let mine = make_tempdir(prefix).unwrap();
+        assert!(!orphan.exists(), "the exited owner's directory is removed");
+        assert!(
+            unmarked.path().exists(),
+            "a directory without an owner file is kept"
+        );
+        let owner = std::fs::read_to_string(mine.path().join(OWNER_FILE)).unwrap();
+        assert_eq!(owner, std::process::id().to_string());
+        make_tempdir(prefix).unwrap();
+        assert!(mine.path().exists(), "a live owner's directory is kept");
     }
 }
