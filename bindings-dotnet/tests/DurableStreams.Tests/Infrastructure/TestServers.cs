@@ -165,6 +165,13 @@ public sealed class ProducerCollection : ICollectionFixture<ServerFixture>
     public const string Name = "server producers";
 }
 
+/// <summary>Tests that measure allocations: never in parallel with others (see AllocationTests).</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class AllocationCollection : ICollectionFixture<ServerFixture>
+{
+    public const string Name = "allocations";
+}
+
 [CollectionDefinition(Name)]
 public sealed class ClientCollection : ICollectionFixture<ServerFixture>
 {
