@@ -35,7 +35,9 @@ pub use decorate::{
 pub use error::{Error, ErrorDetail, ErrorKind, Result};
 pub use model::{AppendOptions, AppendResult, CreateOptions, CreateResult, ForkFrom, StreamInfo};
 pub use offset::Offset;
-pub use producer::{ErrorCallback, MAX_PROTOCOL_INTEGER, Producer, ProducerError, ProducerOptions};
+pub use producer::{
+    ErrorCallback, MAX_PROTOCOL_INTEGER, Producer, ProducerError, ProducerOptions, TryAppendStatus,
+};
 pub use read::{Chunk, ChunkStream, LiveMode, ReadOptions, ReadSession};
 pub use retry::RetryPolicy;
 pub use stream::Stream;

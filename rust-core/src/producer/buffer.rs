@@ -93,6 +93,16 @@ pub(crate) enum Wake {
     Yes,
 }
 
+/// The outcome of [`Buffer::try_push`] when the producer accepts messages at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pushed {
+    /// Copied in.
+    Accepted(Wake),
+    /// Not copied: the limits are reached. A plain status rather than an [`Error`], because
+    /// callers retry it in hot loops. `Wake::Yes` when this attempt sealed the open batch.
+    Full(Wake),
+}
+
 /// Everything behind the producer's lock.
 #[derive(Debug)]
 pub(crate) struct Buffer {
@@ -126,8 +136,9 @@ impl Buffer {
         }
     }
 
-    /// Copies `message` in, or explains why not. Never waits.
-    pub(crate) fn try_push(&mut self, message: &[u8]) -> Result<Wake> {
+    /// Copies `message` in, reports a full buffer, or explains why the producer refuses it.
+    /// Never waits.
+    pub(crate) fn try_push(&mut self, message: &[u8]) -> Result<Pushed> {
         if let Some(refusal) = &self.refusal {
             return Err(match refusal {
                 Refusal::Closed => Error::new(
@@ -154,14 +165,11 @@ impl Buffer {
             || self.buffered_bytes + size > self.limits.max_buffered_bytes
         {
             // Room comes only from acknowledgements: send what is waiting for linger now.
-            if !self.open.is_empty() {
-                self.sealed.push_back(self.open.seal());
+            if self.open.is_empty() {
+                return Ok(Pushed::Full(Wake::No));
             }
-            // Reached on hot retry loops: keep it to a fixed message, no formatting.
-            return Err(Error::new(
-                ErrorKind::BufferFull,
-                "the producer buffer is full (max_buffered_messages or max_buffered_bytes reached)",
-            ));
+            self.sealed.push_back(self.open.seal());
+            return Ok(Pushed::Full(Wake::Yes));
         }
         let mut wake = Wake::No;
         if !self.open.is_empty() && self.open.data.len() + size > self.limits.max_batch_bytes {
@@ -189,7 +197,7 @@ impl Buffer {
             self.sealed.push_back(self.open.seal());
             wake = Wake::Yes;
         }
-        Ok(wake)
+        Ok(Pushed::Accepted(wake))
     }
 
     /// The next batch ready to send: a sealed one, or the open one once its linger has passed,
@@ -351,20 +359,17 @@ mod tests {
     }
 
     #[test]
-    fn limits_refuse_with_buffer_full_until_released() {
+    fn limits_refuse_with_full_until_released() {
         let mut b = Buffer::new(limits());
         for _ in 0..5 {
             b.try_push(b"m").unwrap();
         }
-        assert_eq!(b.try_push(b"m").unwrap_err().kind(), ErrorKind::BufferFull);
+        assert!(matches!(b.try_push(b"m").unwrap(), Pushed::Full(_)));
         b.release(1, 1);
-        b.try_push(b"m").unwrap();
+        assert!(matches!(b.try_push(b"m").unwrap(), Pushed::Accepted(_)));
         let mut b = Buffer::new(limits());
         b.try_push(&[0; 15]).unwrap();
-        assert_eq!(
-            b.try_push(&[0; 6]).unwrap_err().kind(),
-            ErrorKind::BufferFull
-        );
+        assert!(matches!(b.try_push(&[0; 6]).unwrap(), Pushed::Full(_)));
     }
 
     #[test]
@@ -379,8 +384,26 @@ mod tests {
         let now = Instant::now();
         assert!(b.take_ready(now, false).is_some(), "3 sealed by count");
         assert!(b.take_ready(now, false).is_none(), "2 wait for linger");
-        assert_eq!(b.try_push(b"m").unwrap_err().kind(), ErrorKind::BufferFull);
+        assert_eq!(b.try_push(b"m").unwrap(), Pushed::Full(Wake::Yes));
         assert_eq!(b.take_ready(now, false).unwrap().message_count(), 2);
+    }
+
+    #[test]
+    fn only_the_full_attempt_that_seals_a_batch_wakes_the_sender() {
+        let mut b = Buffer::new(Limits {
+            linger: Duration::from_secs(3600),
+            ..limits()
+        });
+        for _ in 0..5 {
+            b.try_push(b"m").unwrap();
+        }
+        assert_eq!(b.try_push(b"m").unwrap(), Pushed::Full(Wake::Yes));
+        // The sender already has that batch: retries must not wake it for nothing.
+        for _ in 0..3 {
+            assert_eq!(b.try_push(b"m").unwrap(), Pushed::Full(Wake::No));
+        }
+        assert_eq!(b.buffered(), (5, 5), "refused attempts copy nothing");
+        assert_eq!(b.appended(), 5);
     }
 
     #[test]
