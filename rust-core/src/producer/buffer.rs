@@ -21,24 +21,21 @@ impl Batch {
         self.lengths.len() as u64
     }
 
-    /// The request body: the bytes as they are, or for JSON streams one array of the messages.
-    pub(crate) fn body(&self, json: bool) -> Bytes {
-        if !json {
-            return self.data.clone();
-        }
-        let mut body = BytesMut::with_capacity(self.data.len() + self.lengths.len() + 2);
-        body.extend_from_slice(b"[");
+    /// The request body of a JSON stream: one array of the messages, written into `out`.
+    pub(crate) fn json_array(&self, mut out: BytesMut) -> Bytes {
+        out.reserve(self.data.len() + self.lengths.len() + 2);
+        out.extend_from_slice(b"[");
         let mut start = 0usize;
         for (index, length) in self.lengths.iter().enumerate() {
             if index > 0 {
-                body.extend_from_slice(b",");
+                out.extend_from_slice(b",");
             }
             let end = start + *length as usize;
-            body.extend_from_slice(&self.data[start..end]);
+            out.extend_from_slice(&self.data[start..end]);
             start = end;
         }
-        body.extend_from_slice(b"]");
-        body.freeze()
+        out.extend_from_slice(b"]");
+        out.freeze()
     }
 }
 
@@ -82,6 +79,8 @@ pub(crate) struct Limits {
     pub(crate) max_buffered_messages: usize,
     pub(crate) max_buffered_bytes: usize,
     pub(crate) linger: Duration,
+    /// How many emptied batch buffers to keep for reuse.
+    pub(crate) spare_buffers: usize,
 }
 
 /// What an append asks of the sender.
@@ -109,6 +108,10 @@ pub(crate) struct Buffer {
     limits: Limits,
     open: OpenBatch,
     sealed: VecDeque<Batch>,
+    /// Allocations of acknowledged batches, emptied, for the next batches: reusing them keeps
+    /// the memory of a busy producer at what it holds, where a fresh buffer per batch left the
+    /// allocator with tens of MiB of freed, fragmented batches.
+    spare: Vec<BytesMut>,
     /// Messages accepted so far (the index the next message gets).
     appended: u64,
     /// Messages accepted but not handed to the sender yet.
@@ -127,6 +130,7 @@ impl Buffer {
             limits,
             open: OpenBatch::default(),
             sealed: VecDeque::new(),
+            spare: Vec::new(),
             appended: 0,
             unsent: 0,
             buffered_messages: 0,
@@ -179,6 +183,7 @@ impl Buffer {
         if self.open.is_empty() {
             self.open.started = Some(Instant::now());
             if self.open.data.capacity() == 0 {
+                self.open.data = self.take_spare();
                 self.open
                     .data
                     .reserve(self.limits.max_batch_bytes.min(64 * 1024).max(size));
@@ -233,6 +238,29 @@ impl Buffer {
         self.open
             .started
             .map(|started| started + self.limits.linger)
+    }
+
+    /// An empty buffer for a batch or request body: a recycled one when there is one.
+    pub(crate) fn take_spare(&mut self) -> BytesMut {
+        self.spare.pop().unwrap_or_default()
+    }
+
+    /// Keeps the allocation behind `data` for later batches, if nothing else holds it.
+    pub(crate) fn recycle(&mut self, data: Bytes) {
+        if self.spare.len() >= self.limits.spare_buffers {
+            return;
+        }
+        // Still shared (a reader of the request body lingers): let it go; never reuse memory
+        // someone can still see.
+        let Ok(mut buffer) = data.try_into_mut() else {
+            return;
+        };
+        // A message larger than a batch travels alone: do not keep its size around.
+        if buffer.capacity() > self.limits.max_batch_bytes.saturating_mul(2) {
+            return;
+        }
+        buffer.clear();
+        self.spare.push(buffer);
     }
 
     /// Marks everything appended so far as urgent; returns the count to wait for.
@@ -312,6 +340,7 @@ mod tests {
             max_buffered_messages: 5,
             max_buffered_bytes: 20,
             linger: Duration::from_millis(5),
+            spare_buffers: 2,
         }
     }
 
@@ -430,13 +459,59 @@ mod tests {
     }
 
     #[test]
+    fn acknowledged_batches_lend_their_memory_to_later_batches() {
+        let mut b = Buffer::new(limits());
+        let now = Instant::now();
+        b.try_push(b"abc").unwrap();
+        let first = b.take_ready(now, true).unwrap();
+        let memory = first.data.as_ptr();
+        b.recycle(first.data);
+        b.try_push(b"def").unwrap();
+        let second = b.take_ready(now, true).unwrap();
+        assert_eq!(second.data.as_ptr(), memory, "the allocation is reused");
+        assert_eq!(second.data.as_ref(), b"def");
+    }
+
+    #[test]
+    fn memory_someone_still_holds_is_never_reused() {
+        let mut b = Buffer::new(limits());
+        let now = Instant::now();
+        b.try_push(b"abc").unwrap();
+        let first = b.take_ready(now, true).unwrap();
+        let held = first.data.clone();
+        b.recycle(first.data);
+        assert!(b.spare.is_empty());
+        b.try_push(b"def").unwrap();
+        let second = b.take_ready(now, true).unwrap();
+        assert_ne!(second.data.as_ptr(), held.as_ptr());
+        assert_eq!(held.as_ref(), b"abc");
+        assert_eq!(second.data.as_ref(), b"def");
+    }
+
+    #[test]
+    fn spare_buffers_are_bounded_in_count_and_size() {
+        let mut b = Buffer::new(limits());
+        for _ in 0..3 {
+            b.recycle(Bytes::from(vec![1; 10]));
+        }
+        assert_eq!(b.spare.len(), 2, "spare_buffers");
+        let mut b = Buffer::new(limits());
+        b.recycle(Bytes::from(vec![0; 21]));
+        assert!(b.spare.is_empty(), "over twice max_batch_bytes: not kept");
+        b.recycle(Bytes::from(vec![7; 20]));
+        assert_eq!(b.take_spare().len(), 0, "kept buffers are emptied");
+    }
+
+    #[test]
     fn json_bodies_are_one_array() {
         let batch = Batch {
             data: Bytes::from_static(b"{\"a\":1}[2]3"),
             lengths: vec![7, 3, 1],
         };
-        assert_eq!(batch.body(true).as_ref(), b"[{\"a\":1},[2],3]");
-        assert_eq!(batch.body(false).as_ref(), b"{\"a\":1}[2]3");
+        assert_eq!(
+            batch.json_array(BytesMut::new()).as_ref(),
+            b"[{\"a\":1},[2],3]"
+        );
     }
 
     #[test]

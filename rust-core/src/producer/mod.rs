@@ -154,6 +154,7 @@ impl Stream {
             max_buffered_messages: options.max_buffered_messages,
             max_buffered_bytes: options.max_buffered_bytes,
             linger: options.linger,
+            spare_buffers: spare_buffers(&options),
         };
         let shared = Arc::new(Shared {
             buffer: Mutex::new(Buffer::new(limits)),
@@ -392,6 +393,18 @@ impl Drop for Producer {
         self.task.abort();
     }
 }
+
+/// How many emptied batch buffers a producer keeps: enough for the acknowledgements of a full
+/// window arriving together, and never more than the buffer limit could hold in batches.
+fn spare_buffers(options: &ProducerOptions) -> usize {
+    let batches = options.max_buffered_bytes / options.max_batch_bytes.max(1);
+    (options.max_in_flight + 1)
+        .min(SPARE_BUFFERS_MAX)
+        .min(batches.max(1))
+}
+
+/// Bounds the memory an idle producer keeps (with the default 1 MiB batches, 8 MiB).
+const SPARE_BUFFERS_MAX: usize = 8;
 
 fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
     serde_json::to_vec(value)
