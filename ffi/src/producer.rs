@@ -6,7 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use durable_streams_core::{
-    CancellationToken, Error, ErrorKind, Offset, Producer, ProducerError, cancellable,
+    CancellationToken, Error, Offset, Producer, ProducerError, TryAppendStatus, cancellable,
 };
 
 use crate::callback::{Callback, Done, DsDoneCallback, DsFreeCallback, Once, OwnedUserData};
@@ -273,10 +273,10 @@ pub unsafe extern "C" fn ds_producer_try_append(
         let producer = unsafe { producer_arg(producer) }?;
         // SAFETY: as above.
         let data = unsafe { strings::bytes(data, len, "data") }?;
-        match producer.producer.try_append(data) {
-            Ok(()) => Ok(DS_APPEND_OK),
-            Err(error) if error.kind() == ErrorKind::BufferFull => Ok(DS_APPEND_FULL),
-            Err(error) => Err(error.into()),
+        // The status form: a full buffer is reported without building an error.
+        match producer.producer.try_append_status(data)? {
+            TryAppendStatus::Appended => Ok(DS_APPEND_OK),
+            TryAppendStatus::Full => Ok(DS_APPEND_FULL),
         }
     }));
     let error = match outcome {

@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod body;
 mod cancel;
 mod client;
 mod decorate;
@@ -37,7 +38,9 @@ pub use error::{Error, ErrorDetail, ErrorKind, Result};
 pub use events::{Event, EventKind, EventLevel, EventSink, event_fn};
 pub use model::{AppendOptions, AppendResult, CreateOptions, CreateResult, ForkFrom, StreamInfo};
 pub use offset::Offset;
-pub use producer::{ErrorCallback, MAX_PROTOCOL_INTEGER, Producer, ProducerError, ProducerOptions};
+pub use producer::{
+    ErrorCallback, MAX_PROTOCOL_INTEGER, Producer, ProducerError, ProducerOptions, TryAppendStatus,
+};
 pub use read::{Chunk, ChunkStream, LiveMode, ReadOptions, ReadSession};
 pub use retry::{AppendRetry, RetryPolicy};
 pub use stream::Stream;

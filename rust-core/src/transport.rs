@@ -2,11 +2,12 @@
 
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
+use crate::body::BodyBuffer;
 use crate::client::{Client, header_map};
 use crate::decorate::{Decorations, Operation, RequestInfo};
 use crate::error::{Error, ErrorDetail, ErrorKind, Result};
@@ -277,23 +278,24 @@ pub(crate) async fn read_body(
     let Some(second) = response.chunk().await? else {
         return Ok(first);
     };
-    let capacity = response
+    // The content length is what remains unread, so the two frames read are added to it: the
+    // whole body then fits without growing the buffer at its very end.
+    let expected = response
         .content_length()
         .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
         .unwrap_or(0)
-        .min(limit)
-        .max(first.len() + second.len());
-    let mut body = BytesMut::with_capacity(capacity);
-    body.extend_from_slice(&first);
-    body.extend_from_slice(&second);
+        .saturating_add(first.len() + second.len())
+        .min(limit);
+    let mut body = BodyBuffer::with_expected_len(expected);
+    body.extend(&first);
+    body.extend(&second);
     while body.len() < limit {
         match response.chunk().await? {
-            Some(chunk) => body.extend_from_slice(&chunk),
+            Some(chunk) => body.extend(&chunk),
             None => break,
         }
     }
-    body.truncate(limit);
-    Ok(body.freeze())
+    Ok(body.freeze(limit))
 }
 
 pub(crate) fn network_error(e: reqwest::Error, stream_url: &str) -> Error {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::{Ctx, client_builder, read_all, within};
 use durable_streams_core::{
     Decorations, ErrorKind, Operation, Producer, ProducerError, ProducerOptions, Stream,
-    decorator_fn,
+    TryAppendStatus, decorator_fn,
 };
 use durable_streams_test_harness::{FaultPlan, FaultProxy};
 
@@ -429,6 +429,10 @@ async fn try_append_reports_full_and_append_waits_for_room(ctx: Ctx) {
     append_all(&producer, numbered_lines(5)).await;
     let full = producer.try_append(b"5\n").unwrap_err();
     assert_eq!(full.kind(), ErrorKind::BufferFull);
+    assert_eq!(
+        producer.try_append_status(b"5\n").unwrap(),
+        TryAppendStatus::Full
+    );
     assert_eq!(producer.buffered(), (5, 10));
 
     let waiting = {

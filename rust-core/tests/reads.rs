@@ -14,6 +14,7 @@ use serde_json::json;
 server_tests!(
     catch_up_round_trips_every_byte_value,
     catch_up_round_trips_a_one_mebibyte_random_payload,
+    large_chunks_stay_intact_while_the_caller_holds_them,
     catch_up_from_a_saved_offset_returns_only_later_data,
     catch_up_with_offset_now_returns_no_data_but_the_tail,
     json_reads_yield_individual_messages,
@@ -126,6 +127,40 @@ async fn catch_up_round_trips_a_one_mebibyte_random_payload(ctx: Ctx) {
     assert_eq!(read.data.len(), payload.len());
     assert!(read.data == payload, "1 MiB differs after a round trip");
     assert_eq!(read.offset, appended.next_offset);
+}
+
+/// Large responses are collected in buffers of their own: a later chunk must never reuse or
+/// overwrite the memory of one the caller still holds.
+async fn large_chunks_stay_intact_while_the_caller_holds_them(ctx: Ctx) {
+    let stream = ctx.create("bytes-large", "application/octet-stream").await;
+    let pieces: Vec<_> = (0..3u64)
+        .map(|i| pseudo_random_bytes(5 << 20, 0xb16_0000 + i))
+        .collect();
+    let mut session = stream.read(ReadOptions::new().live(LiveMode::LongPoll));
+    let mut held: Vec<Chunk> = Vec::new();
+    let mut received = 0;
+    for (i, piece) in pieces.iter().enumerate() {
+        stream.append(piece.clone()).await.unwrap();
+        let wanted = (i + 1) * piece.len();
+        within(20, "reading the large pieces", async {
+            while received < wanted {
+                let chunk = session
+                    .next_chunk()
+                    .await
+                    .unwrap()
+                    .expect("session continues");
+                received += chunk.data().len();
+                held.push(chunk);
+            }
+        })
+        .await;
+        assert_eq!(received, wanted, "chunks end where the appends end");
+    }
+    let mut read = Vec::with_capacity(received);
+    for chunk in &held {
+        read.extend_from_slice(chunk.data());
+    }
+    assert!(read == pieces.concat(), "held chunks changed or lost data");
 }
 
 async fn catch_up_from_a_saved_offset_returns_only_later_data(ctx: Ctx) {

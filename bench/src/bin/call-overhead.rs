@@ -5,7 +5,8 @@
 //! - `try_append` of 100 B, isolated: the producer points at a closed port, so nothing is
 //!   delivered and no background work competes with the loop (buffer raised so it never fills).
 //! - `try_append` of 100 B while a real server receives the batches (the everyday case).
-//! - `try_append` when the buffer is full (the back-pressure fast path).
+//! - `try_append` when the buffer is full (the back-pressure fast path), through
+//!   `try_append_status`, the call `ds_producer_try_append` makes (no error is built).
 //! - `epoch()`: a trivial synchronous call.
 //! - `flush()` with nothing pending, and `head()` against the local server: async round trips.
 //!
@@ -23,7 +24,9 @@ use std::time::{Duration, Instant};
 use durable_streams_bench::{
     Flags, Samples, emit_all, fail, median, merged, runtime, start_server, thousands,
 };
-use durable_streams_core::{Client, CreateOptions, ErrorKind, Producer, ProducerOptions, Stream};
+use durable_streams_core::{
+    Client, CreateOptions, Producer, ProducerOptions, Stream, TryAppendStatus,
+};
 use serde_json::{Value, json};
 
 const BENCH: &str = "call-overhead";
@@ -121,9 +124,9 @@ fn main() {
             }
             let started = Instant::now();
             for _ in 0..calls {
-                match producer.try_append(black_box(&PAYLOAD)) {
-                    Err(e) if e.kind() == ErrorKind::BufferFull => {}
-                    other => fail(BENCH, format!("expected BufferFull, got {other:?}")),
+                match producer.try_append_status(black_box(&PAYLOAD)) {
+                    Ok(TryAppendStatus::Full) => {}
+                    other => fail(BENCH, format!("expected Full, got {other:?}")),
                 }
             }
             started.elapsed().as_nanos() as f64 / calls as f64

@@ -21,24 +21,21 @@ impl Batch {
         self.lengths.len() as u64
     }
 
-    /// The request body: the bytes as they are, or for JSON streams one array of the messages.
-    pub(crate) fn body(&self, json: bool) -> Bytes {
-        if !json {
-            return self.data.clone();
-        }
-        let mut body = BytesMut::with_capacity(self.data.len() + self.lengths.len() + 2);
-        body.extend_from_slice(b"[");
+    /// The request body of a JSON stream: one array of the messages, written into `out`.
+    pub(crate) fn json_array(&self, mut out: BytesMut) -> Bytes {
+        out.reserve(self.data.len() + self.lengths.len() + 2);
+        out.extend_from_slice(b"[");
         let mut start = 0usize;
         for (index, length) in self.lengths.iter().enumerate() {
             if index > 0 {
-                body.extend_from_slice(b",");
+                out.extend_from_slice(b",");
             }
             let end = start + *length as usize;
-            body.extend_from_slice(&self.data[start..end]);
+            out.extend_from_slice(&self.data[start..end]);
             start = end;
         }
-        body.extend_from_slice(b"]");
-        body.freeze()
+        out.extend_from_slice(b"]");
+        out.freeze()
     }
 }
 
@@ -82,6 +79,8 @@ pub(crate) struct Limits {
     pub(crate) max_buffered_messages: usize,
     pub(crate) max_buffered_bytes: usize,
     pub(crate) linger: Duration,
+    /// How many emptied batch buffers to keep for reuse.
+    pub(crate) spare_buffers: usize,
 }
 
 /// What an append asks of the sender.
@@ -93,12 +92,26 @@ pub(crate) enum Wake {
     Yes,
 }
 
+/// The outcome of [`Buffer::try_push`] when the producer accepts messages at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pushed {
+    /// Copied in.
+    Accepted(Wake),
+    /// Not copied: the limits are reached. A plain status rather than an [`Error`], because
+    /// callers retry it in hot loops. `Wake::Yes` when this attempt sealed the open batch.
+    Full(Wake),
+}
+
 /// Everything behind the producer's lock.
 #[derive(Debug)]
 pub(crate) struct Buffer {
     limits: Limits,
     open: OpenBatch,
     sealed: VecDeque<Batch>,
+    /// Allocations of acknowledged batches, emptied, for the next batches: reusing them keeps
+    /// the memory of a busy producer at what it holds, where a fresh buffer per batch left the
+    /// allocator with tens of MiB of freed, fragmented batches.
+    spare: Vec<BytesMut>,
     /// Messages accepted so far (the index the next message gets).
     appended: u64,
     /// Messages accepted but not handed to the sender yet.
@@ -117,6 +130,7 @@ impl Buffer {
             limits,
             open: OpenBatch::default(),
             sealed: VecDeque::new(),
+            spare: Vec::new(),
             appended: 0,
             unsent: 0,
             buffered_messages: 0,
@@ -126,8 +140,9 @@ impl Buffer {
         }
     }
 
-    /// Copies `message` in, or explains why not. Never waits.
-    pub(crate) fn try_push(&mut self, message: &[u8]) -> Result<Wake> {
+    /// Copies `message` in, reports a full buffer, or explains why the producer refuses it.
+    /// Never waits.
+    pub(crate) fn try_push(&mut self, message: &[u8]) -> Result<Pushed> {
         if let Some(refusal) = &self.refusal {
             return Err(match refusal {
                 Refusal::Closed => Error::new(
@@ -154,14 +169,11 @@ impl Buffer {
             || self.buffered_bytes + size > self.limits.max_buffered_bytes
         {
             // Room comes only from acknowledgements: send what is waiting for linger now.
-            if !self.open.is_empty() {
-                self.sealed.push_back(self.open.seal());
+            if self.open.is_empty() {
+                return Ok(Pushed::Full(Wake::No));
             }
-            // Reached on hot retry loops: keep it to a fixed message, no formatting.
-            return Err(Error::new(
-                ErrorKind::BufferFull,
-                "the producer buffer is full (max_buffered_messages or max_buffered_bytes reached)",
-            ));
+            self.sealed.push_back(self.open.seal());
+            return Ok(Pushed::Full(Wake::Yes));
         }
         let mut wake = Wake::No;
         if !self.open.is_empty() && self.open.data.len() + size > self.limits.max_batch_bytes {
@@ -171,6 +183,7 @@ impl Buffer {
         if self.open.is_empty() {
             self.open.started = Some(Instant::now());
             if self.open.data.capacity() == 0 {
+                self.open.data = self.take_spare();
                 self.open
                     .data
                     .reserve(self.limits.max_batch_bytes.min(64 * 1024).max(size));
@@ -189,7 +202,7 @@ impl Buffer {
             self.sealed.push_back(self.open.seal());
             wake = Wake::Yes;
         }
-        Ok(wake)
+        Ok(Pushed::Accepted(wake))
     }
 
     /// The next batch ready to send: a sealed one, or the open one once its linger has passed,
@@ -225,6 +238,29 @@ impl Buffer {
         self.open
             .started
             .map(|started| started + self.limits.linger)
+    }
+
+    /// An empty buffer for a batch or request body: a recycled one when there is one.
+    pub(crate) fn take_spare(&mut self) -> BytesMut {
+        self.spare.pop().unwrap_or_default()
+    }
+
+    /// Keeps the allocation behind `data` for later batches, if nothing else holds it.
+    pub(crate) fn recycle(&mut self, data: Bytes) {
+        if self.spare.len() >= self.limits.spare_buffers {
+            return;
+        }
+        // Still shared (a reader of the request body lingers): let it go; never reuse memory
+        // someone can still see.
+        let Ok(mut buffer) = data.try_into_mut() else {
+            return;
+        };
+        // A message larger than a batch travels alone: do not keep its size around.
+        if buffer.capacity() > self.limits.max_batch_bytes.saturating_mul(2) {
+            return;
+        }
+        buffer.clear();
+        self.spare.push(buffer);
     }
 
     /// Marks everything appended so far as urgent; returns the count to wait for.
@@ -304,6 +340,7 @@ mod tests {
             max_buffered_messages: 5,
             max_buffered_bytes: 20,
             linger: Duration::from_millis(5),
+            spare_buffers: 2,
         }
     }
 
@@ -351,20 +388,17 @@ mod tests {
     }
 
     #[test]
-    fn limits_refuse_with_buffer_full_until_released() {
+    fn limits_refuse_with_full_until_released() {
         let mut b = Buffer::new(limits());
         for _ in 0..5 {
             b.try_push(b"m").unwrap();
         }
-        assert_eq!(b.try_push(b"m").unwrap_err().kind(), ErrorKind::BufferFull);
+        assert!(matches!(b.try_push(b"m").unwrap(), Pushed::Full(_)));
         b.release(1, 1);
-        b.try_push(b"m").unwrap();
+        assert!(matches!(b.try_push(b"m").unwrap(), Pushed::Accepted(_)));
         let mut b = Buffer::new(limits());
         b.try_push(&[0; 15]).unwrap();
-        assert_eq!(
-            b.try_push(&[0; 6]).unwrap_err().kind(),
-            ErrorKind::BufferFull
-        );
+        assert!(matches!(b.try_push(&[0; 6]).unwrap(), Pushed::Full(_)));
     }
 
     #[test]
@@ -379,8 +413,26 @@ mod tests {
         let now = Instant::now();
         assert!(b.take_ready(now, false).is_some(), "3 sealed by count");
         assert!(b.take_ready(now, false).is_none(), "2 wait for linger");
-        assert_eq!(b.try_push(b"m").unwrap_err().kind(), ErrorKind::BufferFull);
+        assert_eq!(b.try_push(b"m").unwrap(), Pushed::Full(Wake::Yes));
         assert_eq!(b.take_ready(now, false).unwrap().message_count(), 2);
+    }
+
+    #[test]
+    fn only_the_full_attempt_that_seals_a_batch_wakes_the_sender() {
+        let mut b = Buffer::new(Limits {
+            linger: Duration::from_secs(3600),
+            ..limits()
+        });
+        for _ in 0..5 {
+            b.try_push(b"m").unwrap();
+        }
+        assert_eq!(b.try_push(b"m").unwrap(), Pushed::Full(Wake::Yes));
+        // The sender already has that batch: retries must not wake it for nothing.
+        for _ in 0..3 {
+            assert_eq!(b.try_push(b"m").unwrap(), Pushed::Full(Wake::No));
+        }
+        assert_eq!(b.buffered(), (5, 5), "refused attempts copy nothing");
+        assert_eq!(b.appended(), 5);
     }
 
     #[test]
@@ -407,13 +459,59 @@ mod tests {
     }
 
     #[test]
+    fn acknowledged_batches_lend_their_memory_to_later_batches() {
+        let mut b = Buffer::new(limits());
+        let now = Instant::now();
+        b.try_push(b"abc").unwrap();
+        let first = b.take_ready(now, true).unwrap();
+        let memory = first.data.as_ptr();
+        b.recycle(first.data);
+        b.try_push(b"def").unwrap();
+        let second = b.take_ready(now, true).unwrap();
+        assert_eq!(second.data.as_ptr(), memory, "the allocation is reused");
+        assert_eq!(second.data.as_ref(), b"def");
+    }
+
+    #[test]
+    fn memory_someone_still_holds_is_never_reused() {
+        let mut b = Buffer::new(limits());
+        let now = Instant::now();
+        b.try_push(b"abc").unwrap();
+        let first = b.take_ready(now, true).unwrap();
+        let held = first.data.clone();
+        b.recycle(first.data);
+        assert!(b.spare.is_empty());
+        b.try_push(b"def").unwrap();
+        let second = b.take_ready(now, true).unwrap();
+        assert_ne!(second.data.as_ptr(), held.as_ptr());
+        assert_eq!(held.as_ref(), b"abc");
+        assert_eq!(second.data.as_ref(), b"def");
+    }
+
+    #[test]
+    fn spare_buffers_are_bounded_in_count_and_size() {
+        let mut b = Buffer::new(limits());
+        for _ in 0..3 {
+            b.recycle(Bytes::from(vec![1; 10]));
+        }
+        assert_eq!(b.spare.len(), 2, "spare_buffers");
+        let mut b = Buffer::new(limits());
+        b.recycle(Bytes::from(vec![0; 21]));
+        assert!(b.spare.is_empty(), "over twice max_batch_bytes: not kept");
+        b.recycle(Bytes::from(vec![7; 20]));
+        assert_eq!(b.take_spare().len(), 0, "kept buffers are emptied");
+    }
+
+    #[test]
     fn json_bodies_are_one_array() {
         let batch = Batch {
             data: Bytes::from_static(b"{\"a\":1}[2]3"),
             lengths: vec![7, 3, 1],
         };
-        assert_eq!(batch.body(true).as_ref(), b"[{\"a\":1},[2],3]");
-        assert_eq!(batch.body(false).as_ref(), b"{\"a\":1}[2]3");
+        assert_eq!(
+            batch.json_array(BytesMut::new()).as_ref(),
+            b"[{\"a\":1},[2],3]"
+        );
     }
 
     #[test]

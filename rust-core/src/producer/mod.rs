@@ -22,7 +22,7 @@ pub use options::{ErrorCallback, MAX_PROTOCOL_INTEGER, ProducerOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::offset::Offset;
 use crate::stream::Stream;
-use buffer::{Buffer, Limits, Wake};
+use buffer::{Buffer, Limits, Pushed, Wake};
 
 /// An error from the producer's background work, with what it affected.
 #[derive(Debug, Clone)]
@@ -45,6 +45,16 @@ impl std::fmt::Display for ProducerError {
         }
         f.write_str(")")
     }
+}
+
+/// What [`Producer::try_append_status`] did with a message the producer accepts at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TryAppendStatus {
+    /// The message was copied into the buffer.
+    Appended,
+    /// The buffer limits are reached: nothing was copied. Retry later, or use
+    /// [`Producer::append`], which waits for room.
+    Full,
 }
 
 /// Settlement progress, watched by `flush`.
@@ -144,6 +154,7 @@ impl Stream {
             max_buffered_messages: options.max_buffered_messages,
             max_buffered_bytes: options.max_buffered_bytes,
             linger: options.linger,
+            spare_buffers: spare_buffers(&options),
         };
         let shared = Arc::new(Shared {
             buffer: Mutex::new(Buffer::new(limits)),
@@ -179,40 +190,51 @@ impl Producer {
     /// Fails with [`ErrorKind::BufferFull`] when the buffer limits are reached (retry later or use
     /// [`Producer::append`]), [`ErrorKind::ProducerClosed`] after close or detach, and with the
     /// background failure (for example [`ErrorKind::StaleEpoch`]) after one, until
-    /// [`Producer::restart`].
+    /// [`Producer::restart`]. Callers that retry a full buffer in a loop should prefer
+    /// [`Producer::try_append_status`], which reports it without building an error.
     pub fn try_append(&self, data: &[u8]) -> Result<()> {
-        let pushed = self.shared.lock().try_push(data);
-        match pushed {
-            Ok(Wake::No) => Ok(()),
-            Ok(Wake::Yes) => {
-                self.shared.work.notify_one();
-                Ok(())
-            }
-            Err(e) => {
-                if e.kind() == ErrorKind::BufferFull {
-                    // The buffer sealed its open batch: have it sent.
-                    self.shared.work.notify_one();
-                }
-                Err(e)
-            }
+        match self.try_append_status(data)? {
+            TryAppendStatus::Appended => Ok(()),
+            TryAppendStatus::Full => Err(Error::new(
+                ErrorKind::BufferFull,
+                "the producer buffer is full (max_buffered_messages or max_buffered_bytes reached)",
+            )),
         }
+    }
+
+    /// Like [`Producer::try_append`], but a full buffer is the status
+    /// [`TryAppendStatus::Full`] instead of an error: the cheap path for polling loops (no
+    /// allocation, and the background task is not woken again for a batch it already has).
+    ///
+    /// Errors are those of `try_append` other than [`ErrorKind::BufferFull`].
+    pub fn try_append_status(&self, data: &[u8]) -> Result<TryAppendStatus> {
+        let pushed = self.shared.lock().try_push(data)?;
+        let (status, wake) = match pushed {
+            Pushed::Accepted(wake) => (TryAppendStatus::Appended, wake),
+            Pushed::Full(wake) => (TryAppendStatus::Full, wake),
+        };
+        // Only a batch that started or was sealed is news to the sender (a full buffer seals
+        // its open batch on the first refused attempt, and only then).
+        if wake == Wake::Yes {
+            self.shared.work.notify_one();
+        }
+        Ok(status)
     }
 
     /// Copies `data` into the buffer as one message, waiting for room if the buffer is full.
     pub async fn append(&self, data: &[u8]) -> Result<()> {
         // The common case has room: skip registering a waiter.
-        match self.try_append(data) {
-            Err(e) if e.kind() == ErrorKind::BufferFull => {}
-            other => return other,
+        if self.try_append_status(data)? == TryAppendStatus::Appended {
+            return Ok(());
         }
         loop {
             let room = self.shared.space.notified();
             tokio::pin!(room);
             // Register before trying, so a release between the try and the wait is not missed.
             room.as_mut().enable();
-            match self.try_append(data) {
-                Err(e) if e.kind() == ErrorKind::BufferFull => room.await,
-                other => return other,
+            match self.try_append_status(data)? {
+                TryAppendStatus::Appended => return Ok(()),
+                TryAppendStatus::Full => room.await,
             }
         }
     }
@@ -372,7 +394,75 @@ impl Drop for Producer {
     }
 }
 
+/// How many emptied batch buffers a producer keeps: enough for the acknowledgements of a full
+/// window arriving together, and never more than the buffer limit could hold in batches.
+fn spare_buffers(options: &ProducerOptions) -> usize {
+    let batches = options.max_buffered_bytes / options.max_batch_bytes.max(1);
+    (options.max_in_flight + 1)
+        .min(SPARE_BUFFERS_MAX)
+        .min(batches.max(1))
+}
+
+/// Bounds the memory an idle producer keeps (with the default 1 MiB batches, 8 MiB).
+const SPARE_BUFFERS_MAX: usize = 8;
+
 fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
     serde_json::to_vec(value)
         .map_err(|e| Error::invalid_argument("value", format!("cannot be serialized as JSON: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::pin;
+    use std::task::{Context, Waker};
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Whether the sender has a wake-up waiting for it (consumes it).
+    fn take_wake(producer: &Producer) -> bool {
+        let mut notified = pin!(producer.shared.work.notified());
+        notified
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+            .is_ready()
+    }
+
+    #[test]
+    fn a_full_buffer_wakes_the_sender_once_not_on_every_attempt() {
+        // Never driven: the sender task does not run, so its wake-ups stay observable.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _entered = runtime.enter();
+        let stream = crate::Client::new()
+            .unwrap()
+            .stream("http://127.0.0.1:9/never")
+            .unwrap();
+        let options = ProducerOptions {
+            max_buffered_messages: 2,
+            linger: Duration::from_secs(3600),
+            ..ProducerOptions::default()
+        };
+        let producer = stream.producer("p", options).unwrap();
+        use TryAppendStatus::{Appended, Full};
+        assert_eq!(producer.try_append_status(b"a").unwrap(), Appended);
+        assert!(take_wake(&producer), "a new batch wakes the sender");
+        assert_eq!(producer.try_append_status(b"b").unwrap(), Appended);
+        assert!(!take_wake(&producer), "joining the open batch does not");
+        assert_eq!(producer.try_append_status(b"c").unwrap(), Full);
+        assert!(
+            take_wake(&producer),
+            "the full buffer sealed the open batch"
+        );
+        for _ in 0..3 {
+            assert_eq!(producer.try_append_status(b"c").unwrap(), Full);
+            assert!(!take_wake(&producer), "nothing new for the sender");
+        }
+        let full = producer.try_append(b"c").unwrap_err();
+        assert_eq!(full.kind(), ErrorKind::BufferFull);
+        assert!(!take_wake(&producer));
+        assert_eq!(producer.buffered(), (2, 2));
+    }
 }

@@ -278,10 +278,21 @@ impl Sender {
     }
 
     fn outgoing(&self, batch: Batch) -> Outgoing {
+        let messages = batch.message_count();
+        let payload_bytes = batch.data.len();
+        let body = if self.json {
+            // Built outside the lock; the array takes a spare buffer and gives the batch's back.
+            let spare = self.shared.lock().take_spare();
+            let body = batch.json_array(spare);
+            self.shared.lock().recycle(batch.data);
+            body
+        } else {
+            batch.data
+        };
         Outgoing {
-            body: batch.body(self.json),
-            messages: batch.message_count(),
-            payload_bytes: batch.data.len(),
+            body,
+            messages,
+            payload_bytes,
             close: false,
         }
     }
@@ -404,23 +415,29 @@ impl Sender {
             let SlotState::Acked(offset) = slot.state else {
                 break;
             };
-            self.settle_success(&slot.batch, offset);
+            self.settle_success(slot.batch, offset);
         }
     }
 
-    fn settle_success(&mut self, batch: &Outgoing, offset: Option<Offset>) {
-        self.shared
-            .lock()
-            .release(batch.messages, batch.payload_bytes);
+    fn settle_success(&mut self, batch: Arc<Outgoing>, offset: Option<Offset>) {
+        let (messages, close) = (batch.messages, batch.close);
+        {
+            let mut buffer = self.shared.lock();
+            buffer.release(messages, batch.payload_bytes);
+            // Acknowledged: its memory can hold the next batch once no request holds it.
+            if let Ok(outgoing) = Arc::try_unwrap(batch) {
+                buffer.recycle(outgoing.body);
+            }
+        }
         let closed_offset = offset.clone();
         self.shared.progress.send_modify(|p| {
-            p.settled += batch.messages;
+            p.settled += messages;
             if let Some(offset) = offset {
                 p.last_offset = Some(offset);
             }
         });
         self.shared.space.notify_waiters();
-        if batch.close {
+        if close {
             if let Some(Ending::Close(_, reply)) = self.ending.take() {
                 let final_offset =
                     closed_offset.or_else(|| self.shared.progress.borrow().last_offset.clone());
@@ -471,7 +488,7 @@ impl Sender {
         for (seq, slot) in slots {
             match slot.state {
                 // Stored despite a failure before it: count it as delivered.
-                SlotState::Acked(offset) => self.settle_success(&slot.batch, offset),
+                SlotState::Acked(offset) => self.settle_success(slot.batch, offset),
                 SlotState::Sending | SlotState::Parked => {
                     seq_range = Some(seq_range.map_or((seq, seq), |(first, _)| (first, seq)));
                     lost_messages += slot.batch.messages;
