@@ -150,10 +150,28 @@ impl Client {
         } else {
             MAX_ERROR_BODY
         };
-        let body = match tokio::time::timeout_at(deadline, read_body(response, limit)).await {
-            Ok(Ok(body)) => body,
-            Ok(Err(e)) => return Err(network_error(e, stream_url)),
-            Err(_) => return Err(timeout_error(request.timeout, stream_url)),
+        // A read's body may be far larger than a write's (a whole catch-up): it may take as long
+        // as it needs while data keeps coming, but no more than the timeout may pass without any.
+        let idle = context.is_read.then_some(request.timeout);
+        let read = read_body(response, limit, idle);
+        let body = if context.is_read {
+            read.await
+        } else {
+            match tokio::time::timeout_at(deadline, read).await {
+                Ok(body) => body,
+                Err(_) => return Err(timeout_error(request.timeout, stream_url)),
+            }
+        };
+        let body = match body {
+            Ok(body) => body,
+            Err(BodyError::Http(e)) => return Err(network_error(e, stream_url)),
+            Err(BodyError::Idle(limit)) => {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!("no data for {limit:?} while reading the response body"),
+                )
+                .with_url(stream_url));
+            }
         };
         if status.is_success() {
             Ok(Reply {
@@ -266,16 +284,40 @@ fn request_url(
 }
 
 /// Reads a body, stopping at `limit` bytes.
+/// Why a response body could not be read.
+pub(crate) enum BodyError {
+    /// The connection failed or the body was malformed.
+    Http(reqwest::Error),
+    /// No data arrived for this long.
+    Idle(Duration),
+}
+
+/// The next frame of the body, waiting at most `idle` for it when given.
+async fn next_frame(
+    response: &mut reqwest::Response,
+    idle: Option<Duration>,
+) -> std::result::Result<Option<Bytes>, BodyError> {
+    let frame = match idle {
+        Some(limit) => tokio::time::timeout(limit, response.chunk())
+            .await
+            .map_err(|_| BodyError::Idle(limit))?,
+        None => response.chunk().await,
+    };
+    frame.map_err(BodyError::Http)
+}
+
+/// Reads the body, up to `limit` bytes; with `idle`, fails when no data comes for that long.
 pub(crate) async fn read_body(
     mut response: reqwest::Response,
     limit: usize,
-) -> std::result::Result<Bytes, reqwest::Error> {
-    let first = match response.chunk().await? {
+    idle: Option<Duration>,
+) -> std::result::Result<Bytes, BodyError> {
+    let first = match next_frame(&mut response, idle).await? {
         Some(chunk) => chunk,
         None => return Ok(Bytes::new()),
     };
     // Most bodies arrive in one piece; avoid a copy then.
-    let Some(second) = response.chunk().await? else {
+    let Some(second) = next_frame(&mut response, idle).await? else {
         return Ok(first);
     };
     // The content length is what remains unread, so the two frames read are added to it: the
@@ -290,7 +332,7 @@ pub(crate) async fn read_body(
     body.extend(&first);
     body.extend(&second);
     while body.len() < limit {
-        match response.chunk().await? {
+        match next_frame(&mut response, idle).await? {
             Some(chunk) => body.extend(&chunk),
             None => break,
         }

@@ -386,3 +386,79 @@ async fn unexpected_statuses_are_typed_with_the_server_message() {
         );
     }
 }
+
+/// A one-request server that answers a catch-up read with `pieces` of the body, `gap` apart.
+fn trickling_server(pieces: Vec<&'static [u8]>, gap: Duration) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/s", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let Ok((mut connection, _)) = listener.accept() else {
+            return;
+        };
+        let mut head = [0u8; 4096];
+        let _ = connection.read(&mut head);
+        let total: usize = pieces.iter().map(|p| p.len()).sum();
+        let _ = write!(
+            connection,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {total}\r\nStream-Next-Offset: 9_9\r\nStream-Up-To-Date: true\r\nConnection: close\r\n\r\n"
+        );
+        for piece in pieces {
+            let _ = connection.write_all(piece);
+            let _ = connection.flush();
+            std::thread::sleep(gap);
+        }
+    });
+    url
+}
+
+fn short_timeout_client() -> Client {
+    client_builder()
+        .request_timeout(Duration::from_millis(400))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_catch_up_body_may_take_longer_than_the_request_timeout_while_data_flows() {
+    let pieces: Vec<&'static [u8]> = vec![b"0123456789"; 8];
+    let url = trickling_server(pieces, Duration::from_millis(150));
+    let stream = short_timeout_client().stream(&url).unwrap();
+    stream.set_content_type("application/octet-stream");
+    let started = Instant::now();
+    let chunk = within(
+        10,
+        "slow body",
+        stream.read(ReadOptions::new()).next_chunk(),
+    )
+    .await
+    .unwrap()
+    .expect("one chunk");
+    assert!(
+        started.elapsed() > Duration::from_millis(900),
+        "the body took ~1.2 s"
+    );
+    assert_eq!(chunk.data().len(), 80);
+    assert_eq!(chunk.offset().as_str(), "9_9");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catch_up_body_that_stalls_for_the_request_timeout_fails_as_a_timeout() {
+    let url = trickling_server(
+        vec![b"0123456789", b"never sent in time"],
+        Duration::from_secs(3),
+    );
+    let stream = short_timeout_client().stream(&url).unwrap();
+    stream.set_content_type("application/octet-stream");
+    let error = within(
+        10,
+        "stalled body",
+        stream.read(ReadOptions::new()).next_chunk(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Timeout, "{error}");
+    assert!(error.message().contains("no data for"), "{error}");
+    assert_eq!(error.url(), Some(url.as_str()));
+}

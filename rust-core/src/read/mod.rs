@@ -651,7 +651,9 @@ impl ReadSession {
                     return Ok(response);
                 }
                 let headers = response.headers().clone();
-                let body = read_body(response, 64 * 1024).await.unwrap_or_default();
+                let body = read_body(response, 64 * 1024, Some(request.timeout))
+                    .await
+                    .unwrap_or_default();
                 let context = ErrorContext {
                     is_read: true,
                     ..ErrorContext::default()
