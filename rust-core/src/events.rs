@@ -51,9 +51,12 @@ pub enum EventKind {
     /// A producer batch was acknowledged (fields: `producer_id`, `epoch`, `seq`, `messages`,
     /// `bytes`, `attempts`, `duration_ms`, `duplicate`).
     BatchSent,
-    /// A producer batch failed transiently and is resent with the same epoch and sequence
-    /// after a backoff (fields: `producer_id`, `epoch`, `seq`, `attempt`, `backoff_ms`,
-    /// `error_kind`, `status`, `error`).
+    /// A producer batch is sent again with the same epoch and sequence (fields: `producer_id`,
+    /// `epoch`, `seq`, `attempt`, `backoff_ms`, `reason`, `error_kind`, `status`, `error`).
+    /// `reason` is `transient` when the last attempt failed transiently (resent after
+    /// `backoff_ms`), or `overtaken` when a pipelined batch reached the server before an earlier
+    /// one and was refused with a sequence gap (`error_kind` `SEQUENCE_GAP`, status 409): it is
+    /// resent once the earlier batches are stored, without backoff. Either way one more request.
     BatchRetry,
     /// A producer batch failed for good; its messages are lost (fields: `producer_id`, `epoch`,
     /// `first_seq` and `last_seq` when batches were on the wire, `messages`, `error_kind`,

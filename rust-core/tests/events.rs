@@ -14,6 +14,7 @@ use durable_streams_core::{
 };
 use durable_streams_test_harness::{FaultPlan, FaultProxy};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 server_tests!(
     retries_are_reported_with_their_backoff_and_cause,
@@ -22,6 +23,7 @@ server_tests!(
     at_least_once_retries_a_drop_after_the_server_stored_the_append,
     producer_batches_are_reported_with_their_counts,
     producer_batch_retries_are_reported,
+    overtaken_batches_are_reported_as_retries_when_resent,
     fencing_and_epoch_claims_are_reported,
 );
 
@@ -308,6 +310,65 @@ async fn producer_batch_retries_are_reported(ctx: Ctx) {
         sent.iter().any(|f| field(f, "duplicate") == "true"),
         "{sent:?}"
     );
+}
+
+async fn overtaken_batches_are_reported_as_retries_when_resent(ctx: Ctx) {
+    let stream = ctx.create("ev-overtaken", "text/plain").await;
+    // Random delays on every POST make pipelined batches reach the server out of order.
+    let proxy = proxy(
+        &ctx,
+        every_post(|p| {
+            p.delay = 1.0;
+            p.max_delay = Duration::from_millis(20);
+        }),
+    );
+    let (sink, heard) = recorder();
+    let client = client_builder().event_sink(sink).build().unwrap();
+    let producer = through(&proxy, &client, &stream)
+        .producer(
+            "ev-overtaken",
+            ProducerOptions {
+                max_batch_items: 4,
+                max_in_flight: 5,
+                linger: Duration::ZERO,
+                ..ProducerOptions::default()
+            },
+        )
+        .unwrap();
+    for i in 0..800 {
+        producer.append(format!("{i};").as_bytes()).await.unwrap();
+    }
+    within(60, "flush", producer.flush()).await.unwrap();
+    let expected: String = (0..800).map(|i| format!("{i};")).collect();
+    assert_eq!(read_all(&stream).await.text(), expected, "exactly once");
+
+    let retries = of_kind(&heard, EventKind::BatchRetry);
+    let overtaken: Vec<_> = retries
+        .iter()
+        .filter(|f| field(f, "reason") == "overtaken")
+        .collect();
+    assert!(
+        !overtaken.is_empty(),
+        "some batch was overtaken: {retries:?}"
+    );
+    assert_eq!(overtaken.len(), retries.len(), "no transient failures");
+    for fields in &overtaken {
+        assert_eq!(field(fields, "producer_id"), "ev-overtaken");
+        assert_eq!(field(fields, "epoch"), "0");
+        assert_eq!(field(fields, "error_kind"), "SEQUENCE_GAP");
+        assert_eq!(field(fields, "status"), "409");
+        assert_eq!(field(fields, "backoff_ms"), "0");
+        assert!(field(fields, "attempt").parse::<u32>().unwrap() >= 1);
+        assert!(field(fields, "seq").parse::<u64>().unwrap() > 0);
+    }
+    // Every request is accounted for: acknowledged once, or refused and then resent.
+    let sent = of_kind(&heard, EventKind::BatchSent);
+    assert_eq!(
+        proxy.counts().forwarded,
+        (sent.len() + overtaken.len()) as u64,
+        "POSTs = acknowledged batches + overtaken resends"
+    );
+    assert_eq!(sent.len() as u64, producer.next_seq());
 }
 
 async fn fencing_and_epoch_claims_are_reported(ctx: Ctx) {

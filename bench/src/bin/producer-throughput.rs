@@ -4,13 +4,20 @@
 //!
 //! A warm-up run (a tenth of the messages) fills connection pools and allocator caches; then
 //! `--runs` measured runs, each on fresh streams, and the median run is reported.
+//!
+//! Resent batches are counted from the client's `batch_retry` events: `overtaken` ones (a
+//! pipelined batch reached the server before an earlier one) and `transient` ones.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use durable_streams_bench::{
     Flags, cpu_time, emit, fail, median, runtime, start_server, thousands,
 };
-use durable_streams_core::{Client, CreateOptions, Error, ErrorKind, ProducerOptions};
+use durable_streams_core::{
+    Client, CreateOptions, Error, ErrorKind, EventKind, EventLevel, ProducerOptions, event_fn,
+};
 use durable_streams_test_harness::TestServer;
 use serde_json::json;
 
@@ -20,6 +27,24 @@ struct Run {
     elapsed: Duration,
     cpu: Duration,
     batches: u64,
+    overtaken: u64,
+    other_resends: u64,
+}
+
+/// Resends heard from the client's events since the last `take`.
+#[derive(Default)]
+struct Resends {
+    overtaken: AtomicU64,
+    other: AtomicU64,
+}
+
+impl Resends {
+    fn take(&self) -> (u64, u64) {
+        (
+            self.overtaken.swap(0, Ordering::Relaxed),
+            self.other.swap(0, Ordering::Relaxed),
+        )
+    }
 }
 
 fn main() {
@@ -37,21 +62,59 @@ fn main() {
                 "runs",
                 "R: measured runs; the median is reported (default 5)",
             ),
+            (
+                "max-in-flight",
+                "N: batches each producer sends concurrently (default: the producer's default)",
+            ),
         ],
     );
     let messages = flags.positive("messages", 1_000_000);
     let size = flags.positive("size", 100);
     let producers = flags.positive("producers", 1);
     let runs = flags.positive("runs", 5);
+    let options = ProducerOptions {
+        max_in_flight: flags.positive("max-in-flight", ProducerOptions::default().max_in_flight),
+        ..ProducerOptions::default()
+    };
     let per_producer = messages / producers;
     let messages = per_producer * producers;
 
     let server = start_server(BENCH);
     let rt = runtime(BENCH);
-    let client = Client::new().unwrap_or_else(|e| fail(BENCH, e));
+    // Warn and above only: acknowledged batches (debug) are never built, so counting costs
+    // nothing unless a batch is resent.
+    let resends = Arc::new(Resends::default());
+    let heard = resends.clone();
+    let sink = event_fn(EventLevel::Warn, move |event| {
+        if event.kind == EventKind::BatchRetry {
+            let counter = match event.field("reason") {
+                Some("overtaken") => &heard.overtaken,
+                _ => &heard.other,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    let client = Client::builder()
+        .event_sink(sink)
+        .build()
+        .unwrap_or_else(|e| fail(BENCH, e));
     let measure = |tag: String, per_producer: usize| {
-        rt.block_on(run(&server, &client, &tag, per_producer, size, producers))
-            .unwrap_or_else(|e| fail(BENCH, e))
+        resends.take();
+        let run = rt.block_on(run(
+            &server,
+            &client,
+            &tag,
+            per_producer,
+            size,
+            producers,
+            &options,
+        ));
+        let (overtaken, other_resends) = resends.take();
+        Run {
+            overtaken,
+            other_resends,
+            ..run.unwrap_or_else(|e| fail(BENCH, e))
+        }
     };
     measure("warmup".into(), (per_producer / 10).max(1));
     let results: Vec<Run> = (0..runs)
@@ -74,10 +137,13 @@ fn main() {
     let cpu_us = chosen.cpu.as_secs_f64() * 1e6 / messages as f64;
     let plural = if producers == 1 { "" } else { "s" };
     let line = format!(
-        "producer-throughput [rust-core] {} x {size} B, {producers} producer{plural}: {} msg/s, {mb_per_s:.1} MB/s, {cpu_us:.3} us CPU/msg, {} batches, {seconds:.3} s (median of {runs}; range {}-{} msg/s)",
+        "producer-throughput [rust-core] {} x {size} B, {producers} producer{plural}: {} msg/s, {mb_per_s:.1} MB/s, {cpu_us:.3} us CPU/msg, {} batches, {} resent overtaken, {} resent otherwise, max_in_flight {}, {seconds:.3} s (median of {runs}; range {}-{} msg/s)",
         thousands(messages as f64),
         thousands(mid),
         chosen.batches,
+        chosen.overtaken,
+        chosen.other_resends,
+        options.max_in_flight,
         thousands(rates.iter().copied().fold(f64::INFINITY, f64::min)),
         thousands(rates.iter().copied().fold(0.0, f64::max)),
     );
@@ -99,6 +165,9 @@ fn main() {
             "mb_per_s": mb_per_s,
             "cpu_us_per_message": cpu_us,
             "batches": chosen.batches,
+            "overtaken_resends": chosen.overtaken,
+            "other_resends": chosen.other_resends,
+            "max_in_flight": options.max_in_flight,
         }),
     );
 }
@@ -110,6 +179,7 @@ async fn run(
     per_producer: usize,
     size: usize,
     producers: usize,
+    options: &ProducerOptions,
 ) -> Result<Run, Error> {
     let mut streams = Vec::new();
     for p in 0..producers {
@@ -125,8 +195,9 @@ async fn run(
     let mut tasks = Vec::new();
     for (p, stream) in streams.into_iter().enumerate() {
         let payload = payload.clone();
+        let options = options.clone();
         tasks.push(tokio::spawn(async move {
-            let producer = stream.producer(format!("bench-{p}"), ProducerOptions::default())?;
+            let producer = stream.producer(format!("bench-{p}"), options)?;
             for _ in 0..per_producer {
                 // The fast path never waits; only a full buffer falls back to the waiting append.
                 match producer.try_append(&payload) {
@@ -151,5 +222,7 @@ async fn run(
         elapsed: started.elapsed(),
         cpu: cpu_time() - cpu_before,
         batches,
+        overtaken: 0,
+        other_resends: 0,
     })
 }

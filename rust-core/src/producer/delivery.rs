@@ -157,6 +157,7 @@ impl DeliveryContext {
                     ("seq", seq.to_string()),
                     ("attempt", attempt.to_string()),
                     ("backoff_ms", backoff.as_millis().to_string()),
+                    ("reason", "transient".to_owned()),
                 ];
                 error_fields(error, &mut fields);
                 (message, fields)

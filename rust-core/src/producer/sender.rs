@@ -99,6 +99,10 @@ struct Slot {
     /// The lowest unsettled sequence when this batch was last sent: a gap answer naming a
     /// sequence from here up to this batch's own means it overtook an earlier batch on the wire.
     floor: u64,
+    /// The gap answer of its last attempt, while it waits to be resent after being overtaken.
+    overtaken: Option<Error>,
+    /// How many times it was resent after being overtaken.
+    resends: u32,
 }
 
 enum Ending {
@@ -221,7 +225,12 @@ impl Sender {
             if matches!(slot.state, SlotState::Parked) {
                 slot.state = SlotState::Sending;
                 slot.floor = seq;
+                slot.resends = slot.resends.saturating_add(1);
                 let batch = slot.batch.clone();
+                let (gap, resends) = (slot.overtaken.take(), slot.resends);
+                if let Some(gap) = gap {
+                    self.report_overtaken(seq, resends, &gap);
+                }
                 self.spawn(seq, batch);
             }
         }
@@ -308,6 +317,8 @@ impl Sender {
                 batch: batch.clone(),
                 state: SlotState::Sending,
                 floor,
+                overtaken: None,
+                resends: 0,
             },
         );
         self.spawn(seq, batch);
@@ -367,7 +378,10 @@ impl Sender {
                 self.epoch_confirmed = true;
                 self.settle_front();
             }
-            Outcome::Gap(error) if overtaken(&error) => slot.state = SlotState::Parked,
+            Outcome::Gap(error) if overtaken(&error) => {
+                slot.state = SlotState::Parked;
+                slot.overtaken = Some(error);
+            }
             Outcome::Gap(error) => {
                 slot.state = SlotState::Parked;
                 self.fail(error);
@@ -564,6 +578,29 @@ impl Sender {
                     ("current_epoch", current),
                     ("auto_claim", auto_claim.to_string()),
                 ];
+                (message, fields)
+            });
+    }
+
+    /// A batch that overtook an earlier one on the wire (and was refused with a gap) is sent
+    /// again now that everything before it has settled: a real extra request.
+    fn report_overtaken(&self, seq: u64, resends: u32, gap: &Error) {
+        let epoch = self.epoch;
+        self.events()
+            .emit(EventKind::BatchRetry, self.stream.url(), || {
+                let message = format!(
+                    "batch (epoch {epoch}, seq {seq}) reached the server before an earlier batch and was refused ({}); resending it now that the earlier batches are stored",
+                    gap.kind()
+                );
+                let mut fields = vec![
+                    ("producer_id", self.producer_id.clone()),
+                    ("epoch", epoch.to_string()),
+                    ("seq", seq.to_string()),
+                    ("attempt", resends.to_string()),
+                    ("backoff_ms", "0".to_owned()),
+                    ("reason", "overtaken".to_owned()),
+                ];
+                error_fields(gap, &mut fields);
                 (message, fields)
             });
     }
