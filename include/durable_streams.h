@@ -712,7 +712,8 @@ char *ds_producer_last_acked_offset(const struct DsProducer *producer);
 //   when no two live instances share the producer id)
 // - `"max_batch_bytes"` (1 MiB), `"max_batch_items"` (unlimited): when a batch is sent
 // - `"linger_ms"` (5): how long a batch's first message may wait for company
-// - `"max_in_flight"` (5): batches sent concurrently (order is preserved)
+// - `"max_in_flight"` (1): batches sent concurrently (order is preserved; see the README on
+//   raising it)
 // - `"max_buffered_messages"` (1000000), `"max_buffered_bytes"` (64 MiB): buffer limits
 //   (appended and not yet acknowledged)
 // - `"delivery_timeout_ms"` (120000): how long a batch is retried before the producer gives up

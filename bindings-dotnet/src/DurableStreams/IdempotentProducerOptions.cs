@@ -24,8 +24,12 @@ public sealed class IdempotentProducerOptions
     /// <summary>How long the first message of a batch may wait for company before the batch is sent (default 5 ms).</summary>
     public TimeSpan Linger { get; set; } = TimeSpan.FromMilliseconds(5);
 
-    /// <summary>Batches sent concurrently (default 5). Order is preserved whatever the value.</summary>
-    public int MaxInFlight { get; set; } = 5;
+    /// <summary>
+    /// Batches sent concurrently (default 1). Order is preserved whatever the value. Concurrent
+    /// requests of one producer often reach the server out of order, and each overtaking batch
+    /// is refused and uploaded again; raise it for high-latency links only.
+    /// </summary>
+    public int MaxInFlight { get; set; } = 1;
 
     /// <summary>Messages appended but not yet acknowledged, at most (default 1,000,000); beyond it <see cref="IdempotentProducer.TryAppend(ReadOnlyMemory{byte})"/> returns false.</summary>
     public int MaxBufferedMessages { get; set; } = 1_000_000;
