@@ -269,25 +269,7 @@ public class IdempotentProducer : IAsyncDisposable
 
     /// <summary>Appends the UTF-8 bytes of <paramref name="data"/> as one message (for JSON streams it must be JSON text).</summary>
     /// <param name="data">The text.</param>
-    public virtual void Append(string data)
-    {
-        ArgumentNullException.ThrowIfNull(data);
-        byte[]? rented = null;
-        var max = Encoding.UTF8.GetMaxByteCount(data.Length);
-        var buffer = max <= 512 ? stackalloc byte[512] : (rented = ArrayPool<byte>.Shared.Rent(max));
-        try
-        {
-            var length = Encoding.UTF8.GetBytes(data, buffer);
-            AppendSpan(buffer[..length], nameof(data));
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-        }
-    }
+    public virtual void Append(string data) => AppendText(data, tryOnly: false);
 
     /// <summary>Appends <paramref name="data"/> serialized as one JSON message with the client's <see cref="DurableStreamClientOptions.JsonSerializerOptions"/>.</summary>
     /// <typeparam name="T">The message type.</typeparam>
@@ -337,7 +319,10 @@ public class IdempotentProducer : IAsyncDisposable
     /// <summary>Appends the UTF-8 bytes of <paramref name="data"/> if the buffer has room (see <see cref="TryAppend(ReadOnlyMemory{byte})"/>).</summary>
     /// <param name="data">The text.</param>
     /// <returns>Whether the message was accepted.</returns>
-    public virtual bool TryAppend(string data)
+    public virtual bool TryAppend(string data) => AppendText(data, tryOnly: true);
+
+    /// <summary>Encodes <paramref name="data"/> as UTF-8 on the stack (or a pooled array when long) and appends it without allocating.</summary>
+    private bool AppendText(string data, bool tryOnly)
     {
         ArgumentNullException.ThrowIfNull(data);
         byte[]? rented = null;
@@ -345,8 +330,13 @@ public class IdempotentProducer : IAsyncDisposable
         var buffer = max <= 512 ? stackalloc byte[512] : (rented = ArrayPool<byte>.Shared.Rent(max));
         try
         {
-            var length = Encoding.UTF8.GetBytes(data, buffer);
-            return TryAppendSpan(buffer[..length], nameof(data));
+            var text = buffer[..Encoding.UTF8.GetBytes(data, buffer)];
+            if (tryOnly)
+            {
+                return TryAppendSpan(text, nameof(data));
+            }
+            AppendSpan(text, nameof(data));
+            return true;
         }
         finally
         {
