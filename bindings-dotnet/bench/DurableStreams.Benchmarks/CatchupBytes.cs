@@ -144,28 +144,17 @@ internal static class CatchupBytes
     private static async Task<Read> PlainAsync(HttpClient http, string url, long total, byte[] buffer)
     {
         var probe = Cost.Start();
-        long bytes = 0, chunks = 0;
-        var offset = "-1";
-        while (true)
+        long bytes = 0;
+        var chunks = await PlainHttp.CatchUpAsync(http, url, Bench, async response =>
         {
-            using var response = await http.GetAsync(PlainHttp.ReadUrl(url, offset), HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
-            PlainHttp.Ensure(response, "GET", url);
-            await using (var body = await response.Content.ReadAsStreamAsync().ConfigureAwait(false))
+            await using var body = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
+            int read;
+            while ((read = await body.ReadAsync(buffer).ConfigureAwait(false)) > 0)
             {
-                int read;
-                while ((read = await body.ReadAsync(buffer).ConfigureAwait(false)) > 0)
-                {
-                    CheckPiece(buffer.AsSpan(0, read), bytes);
-                    bytes += read;
-                }
+                CheckPiece(buffer.AsSpan(0, read), bytes);
+                bytes += read;
             }
-            chunks++;
-            offset = PlainHttp.Header(response, "Stream-Next-Offset") ?? throw new BenchFailure($"{Bench}: no Stream-Next-Offset");
-            if (PlainHttp.Flag(response, "Stream-Up-To-Date") || PlainHttp.Flag(response, "Stream-Closed"))
-            {
-                break;
-            }
-        }
+        }).ConfigureAwait(false);
         var cost = probe.Stop();
         if (bytes != total)
         {

@@ -171,23 +171,14 @@ internal static class CatchupJson
     private static async Task<Read> PlainAsync(HttpClient http, string url, long expected, Ref<byte[]> buffer)
     {
         var probe = Cost.Start();
-        long count = 0, bytes = 0, chunks = 0;
-        var offset = "-1";
-        while (true)
+        long count = 0, bytes = 0;
+        var chunks = await PlainHttp.CatchUpAsync(http, url, Bench, async response =>
         {
-            using var response = await http.GetAsync(PlainHttp.ReadUrl(url, offset), HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
-            PlainHttp.Ensure(response, "GET", url);
             var length = await PlainHttp.ReadBodyAsync(response, buffer).ConfigureAwait(false);
             var (n, messageBytes) = Walk(buffer.Value.AsSpan(0, length), count);
             count += n;
             bytes += messageBytes;
-            chunks++;
-            offset = PlainHttp.Header(response, "Stream-Next-Offset") ?? throw new BenchFailure($"{Bench}: no Stream-Next-Offset");
-            if (PlainHttp.Flag(response, "Stream-Up-To-Date") || PlainHttp.Flag(response, "Stream-Closed"))
-            {
-                break;
-            }
-        }
+        }).ConfigureAwait(false);
         var cost = probe.Stop();
         if (count != expected)
         {

@@ -86,6 +86,29 @@ internal static class PlainHttp
     }
 
     /// <summary>Reads the whole body into <paramref name="buffer"/> (grown when too small, then reused); returns its length.</summary>
+    /// <summary>
+    /// A catch-up read by hand: GETs from the beginning, following Stream-Next-Offset until a
+    /// response is up to date or closed, handing each response to <paramref name="onBody"/>.
+    /// Returns the number of responses.
+    /// </summary>
+    public static async Task<long> CatchUpAsync(HttpClient http, string url, string bench, Func<HttpResponseMessage, Task> onBody)
+    {
+        long responses = 0;
+        var offset = "-1";
+        while (true)
+        {
+            using var response = await http.GetAsync(ReadUrl(url, offset), HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
+            Ensure(response, "GET", url);
+            await onBody(response).ConfigureAwait(false);
+            responses++;
+            offset = Header(response, "Stream-Next-Offset") ?? throw new BenchFailure($"{bench}: no Stream-Next-Offset");
+            if (Flag(response, "Stream-Up-To-Date") || Flag(response, "Stream-Closed"))
+            {
+                return responses;
+            }
+        }
+    }
+
     public static async Task<int> ReadBodyAsync(HttpResponseMessage response, Ref<byte[]> buffer)
     {
         var expected = response.Content.Headers.ContentLength;
