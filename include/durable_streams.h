@@ -445,6 +445,14 @@ int64_t ds_chunk_message_count(const struct DsChunk *chunk);
 // `chunk` must be NULL or a live `DsChunk`.
 const char *ds_chunk_offset(const struct DsChunk *chunk);
 
+// Whether more of the same response follows this chunk (only with
+// `ds_reader_set_max_chunk_bytes`): its offset is then where the response began, so resuming
+// from it reads the response again. False for NULL.
+//
+// # Safety
+// `chunk` must be NULL or a live `DsChunk`.
+bool ds_chunk_partial(const struct DsChunk *chunk);
+
 // Whether this chunk reached the tail of the stream when it was served. False for NULL.
 //
 // # Safety
@@ -846,6 +854,20 @@ struct DsError *ds_reader_open(const struct DsStream *stream,
                                int32_t live_mode,
                                const char *cursor,
                                struct DsReader **out);
+
+// Bounds the bytes of one chunk of a non-JSON stream, from the next response on; 0 (the
+// default) returns each response whole, however large (a server may answer a catch-up of a
+// 1 GiB stream with one 1 GiB response). A larger response then arrives in pieces as it is
+// received; all but the last are partial (`ds_chunk_partial`): their offset is where the
+// response began and they never report up-to-date or closed. JSON streams are never split.
+//
+// Returns NULL, or an owned `DS_ERROR_INVALID_ARGUMENT` error for a NULL reader or while a
+// `ds_reader_next` is in flight.
+//
+// # Safety
+// `reader` must be NULL or a live `DsReader`.
+struct DsError *ds_reader_set_max_chunk_bytes(const struct DsReader *reader,
+                                              size_t max_chunk_bytes);
 
 // Appends `data` (`len` bytes, copied before returning) in one request. A plain append is sent
 // once (at-most-once); use a producer for exactly-once delivery.

@@ -130,6 +130,20 @@ pub unsafe extern "C" fn ds_chunk_closed(chunk: *const DsChunk) -> bool {
     })
 }
 
+/// Whether more of the same response follows this chunk (only with
+/// `ds_reader_set_max_chunk_bytes`): its offset is then where the response began, so resuming
+/// from it reads the response again. False for NULL.
+///
+/// # Safety
+/// `chunk` must be NULL or a live `DsChunk`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_chunk_partial(chunk: *const DsChunk) -> bool {
+    catch(false, || {
+        // SAFETY: forwarded to the caller.
+        unsafe { read(chunk) }.is_some_and(|c| c.chunk.partial())
+    })
+}
+
 /// For JSON-mode streams, the number of messages in the chunk (possibly 0); -1 for other
 /// content types (and for NULL).
 ///

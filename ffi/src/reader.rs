@@ -161,6 +161,7 @@ pub unsafe extern "C" fn ds_reader_open(
             offset: offset.clone(),
             live,
             cursor: cursor.clone(),
+            ..ReadOptions::default()
         });
         let handle = handles::into_raw(DsReader {
             shared: Arc::new(ReaderShared {
@@ -232,6 +233,34 @@ pub unsafe extern "C" fn ds_reader_next(
             once.finish(result.and_then(|r| r.map_err(Into::into)));
         });
     });
+}
+
+/// Bounds the bytes of one chunk of a non-JSON stream, from the next response on; 0 (the
+/// default) returns each response whole, however large (a server may answer a catch-up of a
+/// 1 GiB stream with one 1 GiB response). A larger response then arrives in pieces as it is
+/// received; all but the last are partial (`ds_chunk_partial`): their offset is where the
+/// response began and they never report up-to-date or closed. JSON streams are never split.
+///
+/// Returns NULL, or an owned `DS_ERROR_INVALID_ARGUMENT` error for a NULL reader or while a
+/// `ds_reader_next` is in flight.
+///
+/// # Safety
+/// `reader` must be NULL or a live `DsReader`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_reader_set_max_chunk_bytes(
+    reader: *const DsReader,
+    max_chunk_bytes: usize,
+) -> *mut DsError {
+    catch_error("ds_reader_set_max_chunk_bytes", || {
+        // SAFETY: NULL or a live reader per the contract.
+        let reader = unsafe { handles::required(reader, "reader") }?;
+        let mut session = lock(&reader.shared.session);
+        let Some(session) = session.as_mut() else {
+            return Err(Error::invalid_argument("reader", "a read is in progress").into());
+        };
+        session.set_max_chunk_bytes((max_chunk_bytes > 0).then_some(max_chunk_bytes));
+        Ok(())
+    })
 }
 
 /// The offset after the last chunk delivered (the start offset before any): save it to resume

@@ -162,17 +162,7 @@ impl Client {
                 Err(_) => return Err(timeout_error(request.timeout, stream_url)),
             }
         };
-        let body = match body {
-            Ok(body) => body,
-            Err(BodyError::Http(e)) => return Err(network_error(e, stream_url)),
-            Err(BodyError::Idle(limit)) => {
-                return Err(Error::new(
-                    ErrorKind::Timeout,
-                    format!("no data for {limit:?} while reading the response body"),
-                )
-                .with_url(stream_url));
-            }
-        };
+        let body = body.map_err(|e| body_error(e, stream_url))?;
         if status.is_success() {
             Ok(Reply {
                 status,
@@ -198,6 +188,37 @@ impl Client {
             request.url.as_str(),
             Error::is_transient,
             || self.execute(request, decorations.as_ref(), context),
+        )
+        .await
+    }
+
+    /// Decorates once, then sends with the client's retry policy until a success status; the
+    /// body is left unread (read requests: catch-up pieces and SSE).
+    pub(crate) async fn open_with_retries(
+        &self,
+        request: &Request<'_>,
+        context: ErrorContext,
+    ) -> Result<reqwest::Response> {
+        let decorations = self
+            .decorations(request.operation, &request.method, request.url)
+            .await?;
+        let stream_url = request.url.as_str();
+        self.retrying(
+            request.operation,
+            stream_url,
+            Error::is_transient,
+            || async {
+                let response = self.send(request, decorations.as_ref()).await?;
+                let status = response.status();
+                if status.is_success() {
+                    return Ok(response);
+                }
+                let headers = response.headers().clone();
+                let body = read_body(response, MAX_ERROR_BODY, Some(request.timeout))
+                    .await
+                    .unwrap_or_default();
+                Err(status_error(status, &headers, &body, stream_url, context))
+            },
         )
         .await
     }
@@ -292,8 +313,38 @@ pub(crate) enum BodyError {
     Idle(Duration),
 }
 
+/// The error a failed body read is reported as.
+pub(crate) fn body_error(error: BodyError, stream_url: &str) -> Error {
+    match error {
+        BodyError::Http(e) => network_error(e, stream_url),
+        BodyError::Idle(limit) => Error::new(
+            ErrorKind::Timeout,
+            format!("no data for {limit:?} while reading the response body"),
+        )
+        .with_url(stream_url),
+    }
+}
+
+/// Reads a successful read response whole, failing when no data comes for `idle`.
+pub(crate) async fn read_reply(
+    response: reqwest::Response,
+    idle: Duration,
+    stream_url: &str,
+) -> Result<Reply> {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = read_body(response, usize::MAX, Some(idle))
+        .await
+        .map_err(|e| body_error(e, stream_url))?;
+    Ok(Reply {
+        status,
+        headers,
+        body,
+    })
+}
+
 /// The next frame of the body, waiting at most `idle` for it when given.
-async fn next_frame(
+pub(crate) async fn next_frame(
     response: &mut reqwest::Response,
     idle: Option<Duration>,
 ) -> std::result::Result<Option<Bytes>, BodyError> {

@@ -37,6 +37,8 @@ server_tests!(
     long_poll_session_echoes_the_cursor,
     deleting_the_stream_ends_live_readers_with_not_found,
     into_stream_yields_the_chunks_of_a_session,
+    bounded_chunks_split_large_responses_into_partial_pieces,
+    bounded_chunks_never_split_json_messages,
 );
 
 const ALL_MODES: [LiveMode; 4] = [
@@ -715,4 +717,81 @@ async fn sse_on_a_fresh_handle_learns_json_mode_first(ctx: Ctx) {
         .collect();
     assert_eq!(messages, vec![json!({"a": 1}), json!({"b": 2})]);
     assert_eq!(session.content_type(), Some("application/json"));
+}
+
+async fn bounded_chunks_split_large_responses_into_partial_pieces(ctx: Ctx) {
+    let stream = ctx.create("bounded", "application/octet-stream").await;
+    let payload = pseudo_random_bytes(300 * 1024, 11);
+    for piece in payload.chunks(100 * 1024) {
+        stream
+            .append(bytes::Bytes::copy_from_slice(piece))
+            .await
+            .unwrap();
+    }
+    let max = 64 * 1024;
+    let mut session = stream.read(ReadOptions::new().max_chunk_bytes(max));
+    let mut data = Vec::new();
+    let mut chunks: Vec<Chunk> = Vec::new();
+    within(20, "bounded catch-up", async {
+        while let Some(chunk) = session.next_chunk().await.unwrap() {
+            assert!(chunk.data().len() <= max, "{} bytes", chunk.data().len());
+            data.extend_from_slice(chunk.data());
+            chunks.push(chunk);
+        }
+    })
+    .await;
+    assert_eq!(data, payload, "every byte once, in order");
+    assert!(chunks.iter().any(Chunk::partial), "300 KiB came in pieces");
+    let last = chunks.last().expect("chunks");
+    assert!(
+        !last.partial() && last.up_to_date(),
+        "the last piece completes the response"
+    );
+    let tail = stream.head().await.unwrap().next_offset;
+    assert_eq!(last.offset(), &tail);
+    for chunk in chunks.iter().filter(|c| c.partial()) {
+        assert!(!chunk.up_to_date() && !chunk.closed());
+        // A partial piece's offset is where its response began: resuming re-reads from there.
+        let again = read_all_from(&stream, chunk.offset().clone()).await;
+        assert!(payload.ends_with(&again) && again.len() >= chunk.data().len());
+    }
+}
+
+async fn read_all_from(stream: &Stream, offset: Offset) -> Vec<u8> {
+    let mut session = stream.read(ReadOptions::new().offset(offset));
+    let mut data = Vec::new();
+    while let Some(chunk) = session.next_chunk().await.unwrap() {
+        data.extend_from_slice(chunk.data());
+    }
+    data
+}
+
+async fn bounded_chunks_never_split_json_messages(ctx: Ctx) {
+    let stream = ctx.create("bounded-json", "application/json").await;
+    let values: Vec<serde_json::Value> = (0..200)
+        .map(|i| json!({"i": i, "pad": "x".repeat(500)}))
+        .collect();
+    stream.append_json_messages(values.iter()).await.unwrap();
+    let mut session = stream.read(ReadOptions::new().max_chunk_bytes(1024));
+    let mut seen = Vec::new();
+    while let Some(chunk) = session.next_chunk().await.unwrap() {
+        assert!(!chunk.partial());
+        for message in chunk.messages().unwrap_or_default() {
+            seen.push(serde_json::from_slice::<serde_json::Value>(message).unwrap());
+        }
+    }
+    assert_eq!(seen, values);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zero_chunk_bound_is_an_invalid_argument_naming_it() {
+    let client = common::client_builder().build().unwrap();
+    let stream = client.stream("http://127.0.0.1:9/s").unwrap();
+    let error = stream
+        .read(ReadOptions::new().max_chunk_bytes(0))
+        .next_chunk()
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidArgument);
+    assert!(error.message().starts_with("max_chunk_bytes"), "{error}");
 }

@@ -690,6 +690,60 @@ static void test_reads_in_every_live_mode(void) {
     ds_client_free(client);
 }
 
+static void test_bounded_chunks(void) {
+    CHECK_KIND_MSG(ds_reader_set_max_chunk_bytes(NULL, 10), DS_ERROR_INVALID_ARGUMENT, "reader");
+    DsClient *client = client_for_server();
+    char *url = unique_url(server, "bounded");
+    DsStream *stream = new_stream(client, url);
+    create_stream(stream, "{\"content_type\":\"application/octet-stream\"}");
+    enum { TOTAL = 300 * 1024, MAX = 64 * 1024 };
+    uint8_t *payload = malloc(TOTAL);
+    CHECK(payload != NULL, "malloc");
+    for (size_t i = 0; i < TOTAL; i++) payload[i] = (uint8_t)(i * 7 + i / 251);
+    Waiter w;
+    waiter_init(&w);
+    for (size_t at = 0; at < TOTAL; at += 100 * 1024) {
+        ds_stream_append(stream, payload + at, 100 * 1024, NULL, NULL, on_append, &w);
+        CHECK_OK(waiter_wait(&w, WAIT_MS));
+        waiter_reset(&w);
+    }
+    DsReader *reader = NULL;
+    CHECK_OK(ds_reader_open(stream, NULL, DS_LIVE_OFF, NULL, &reader));
+    CHECK_OK(ds_reader_set_max_chunk_bytes(reader, MAX));
+    size_t used = 0;
+    int partial = 0;
+    bool last_partial = true;
+    for (;;) {
+        ds_reader_next(reader, NULL, on_chunk, &w);
+        CHECK_OK(waiter_wait(&w, WAIT_MS));
+        DsChunk *chunk = w.chunk;
+        w.chunk = NULL;
+        waiter_reset(&w);
+        if (chunk == NULL) break;
+        size_t n = 0;
+        const uint8_t *data = ds_chunk_data(chunk, &n);
+        CHECK(n <= MAX, "chunk of %zu bytes over the bound", n);
+        CHECK(used + n <= TOTAL && memcmp(payload + used, data, n) == 0, "bytes at %zu", used);
+        used += n;
+        last_partial = ds_chunk_partial(chunk);
+        if (last_partial) {
+            partial++;
+            CHECK(!ds_chunk_up_to_date(chunk), "a partial chunk is never up to date");
+        }
+        ds_chunk_free(chunk);
+    }
+    CHECK(used == TOTAL, "read %zu of %d bytes", used, TOTAL);
+    CHECK(partial > 0 && !last_partial, "%d partial chunks, last partial %d", partial,
+          (int)last_partial);
+    CHECK(!ds_chunk_partial(NULL), "NULL is not partial");
+    waiter_destroy(&w);
+    ds_reader_free(reader);
+    free(payload);
+    ds_stream_free(stream);
+    ds_client_free(client);
+    free(url);
+}
+
 static void test_json_chunks(void) {
     DsClient *client = client_for_server();
     char *url = unique_url(server, "json-read");
@@ -1632,6 +1686,7 @@ int main(void) {
         {"append", test_append},
         {"reads_in_every_live_mode", test_reads_in_every_live_mode},
         {"json_chunks", test_json_chunks},
+        {"bounded_chunks", test_bounded_chunks},
         {"cancel_pending_long_poll", test_cancel_pending_long_poll},
         {"free_reader_with_pending_next", test_free_reader_with_pending_next},
         {"producer_lifecycle", test_producer_lifecycle},

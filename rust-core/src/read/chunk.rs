@@ -17,6 +17,7 @@ pub struct Chunk {
     cursor: Option<String>,
     up_to_date: bool,
     closed: bool,
+    partial: bool,
 }
 
 impl Chunk {
@@ -35,7 +36,28 @@ impl Chunk {
             cursor,
             up_to_date,
             closed,
+            partial: false,
         }
+    }
+
+    /// A piece of a response that continues: `offset` is where the response began.
+    pub(crate) fn piece(data: Bytes, offset: Offset, cursor: Option<String>) -> Chunk {
+        Chunk {
+            data,
+            messages: None,
+            offset,
+            cursor,
+            up_to_date: false,
+            closed: false,
+            partial: true,
+        }
+    }
+
+    /// Whether more of the same response follows (only with [`crate::ReadOptions::max_chunk_bytes`]).
+    /// The offset of a partial chunk is where its response began: resuming from it reads the
+    /// response again from its start, so save offsets of complete chunks, or accept re-reading.
+    pub fn partial(&self) -> bool {
+        self.partial
     }
 
     /// The raw bytes (for JSON streams, the JSON array text).
@@ -56,7 +78,8 @@ impl Chunk {
     /// The data as UTF-8 text.
     ///
     /// Fails with [`ErrorKind::Parse`] if the bytes are not UTF-8. Chunk boundaries follow the
-    /// writer's appends, so text appended whole decodes whole.
+    /// writer's appends, so text appended whole decodes whole; [`Chunk::partial`] pieces are cut
+    /// at a byte count and may split a character (decode their concatenation instead).
     pub fn text(&self) -> Result<&str> {
         std::str::from_utf8(&self.data).map_err(|e| {
             Error::new(

@@ -24,7 +24,7 @@ use crate::offset::Offset;
 use crate::protocol::{ResponseHeaders, STREAM_SSE_DATA_ENCODING, is_json_content_type};
 use crate::stream::Stream;
 use crate::transport::{
-    ErrorContext, Reply, Request, error_fields, network_error, read_body, status_error,
+    ErrorContext, Reply, Request, body_error, error_fields, network_error, next_frame, read_reply,
 };
 use sse::SseParser;
 
@@ -56,6 +56,16 @@ pub struct ReadOptions {
     pub live: LiveMode,
     /// A cursor saved with the offset (echoed on live requests for CDN collapsing).
     pub cursor: Option<String>,
+    /// The most bytes one chunk of a non-JSON stream holds; `None` (the default): a chunk is one
+    /// whole response, however large.
+    ///
+    /// A server decides how much one response holds (Electric's answers a catch-up from the
+    /// start of a 1 GiB stream with one 1 GiB response). With a bound, a larger response is
+    /// returned in pieces as it arrives, so memory stays bounded. Every piece but the last is
+    /// [`Chunk::partial`]: its offset is where the response began (resuming from it reads the
+    /// whole response again) and it never reports up-to-date or closed. JSON streams are not
+    /// split (a message is never cut).
+    pub max_chunk_bytes: Option<usize>,
 }
 
 impl ReadOptions {
@@ -81,6 +91,23 @@ impl ReadOptions {
         self.cursor = Some(cursor.into());
         self
     }
+
+    /// Bounds the bytes of one chunk (see [`ReadOptions::max_chunk_bytes`]).
+    pub fn max_chunk_bytes(mut self, max: usize) -> Self {
+        self.max_chunk_bytes = Some(max);
+        self
+    }
+}
+
+/// A response being returned in pieces.
+struct OpenBody {
+    response: reqwest::Response,
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    /// The rest of the last frame, not yet returned.
+    pending: Bytes,
+    /// The longest wait for the next frame.
+    idle: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +151,9 @@ pub struct ReadSession {
     sse_failures: u32,
     /// Why the next SSE connection is a reconnect (reported when it opens), if it is one.
     reconnecting: Option<&'static str>,
+    max_chunk_bytes: Option<usize>,
+    /// A catch-up or long-poll response being returned in pieces.
+    body: Option<OpenBody>,
 }
 
 impl std::fmt::Debug for ReadSession {
@@ -174,6 +204,8 @@ impl ReadSession {
             sse: None,
             sse_failures: 0,
             reconnecting: None,
+            max_chunk_bytes: options.max_chunk_bytes,
+            body: None,
         }
     }
 
@@ -217,6 +249,12 @@ impl ReadSession {
         self.live
     }
 
+    /// Changes [`ReadOptions::max_chunk_bytes`] from the next response on (`None`: whole
+    /// responses).
+    pub fn set_max_chunk_bytes(&mut self, max: Option<usize>) {
+        self.max_chunk_bytes = max;
+    }
+
     /// Whether the session has ended (closed stream, catch-up complete, or a failure).
     pub fn is_finished(&self) -> bool {
         self.finished
@@ -236,6 +274,7 @@ impl ReadSession {
             Err(_) | Ok(None) => {
                 self.finished = true;
                 self.sse = None;
+                self.body = None;
             }
             Ok(Some(_)) => {}
         }
@@ -250,11 +289,18 @@ impl ReadSession {
     }
 
     async fn advance(&mut self) -> Result<Option<Chunk>> {
+        if self.max_chunk_bytes == Some(0) {
+            return Err(self.stream.error(
+                ErrorKind::InvalidArgument,
+                "max_chunk_bytes: must be at least 1",
+            ));
+        }
         loop {
-            let chunk = match self.phase {
-                Phase::CatchUp => self.poll_once(false).await?,
-                Phase::LongPoll => self.poll_once(true).await?,
-                Phase::Sse => self.next_sse_chunk().await?,
+            let chunk = match (&self.body, self.phase) {
+                (Some(_), _) => self.next_piece().await?,
+                (None, Phase::CatchUp) => self.poll_once(false).await?,
+                (None, Phase::LongPoll) => self.poll_once(true).await?,
+                (None, Phase::Sse) => self.next_sse_chunk().await?,
             };
             if let Some(chunk) = chunk {
                 return Ok(Some(chunk));
@@ -305,7 +351,99 @@ impl ReadSession {
             is_read: true,
             ..ErrorContext::default()
         };
-        let reply = client.execute_with_retries(&request, context).await?;
+        let idle = request.timeout;
+        let response = client.open_with_retries(&request, context).await?;
+        if let Some(content_type) = ResponseHeaders(response.headers()).content_type() {
+            let content_type = content_type.to_owned();
+            self.learn_content_type(&content_type);
+        }
+        if self.returns_in_pieces(&response) {
+            self.body = Some(OpenBody {
+                status: response.status(),
+                headers: response.headers().clone(),
+                response,
+                pending: Bytes::new(),
+                idle,
+            });
+            return self.next_piece().await;
+        }
+        let reply = read_reply(response, idle, self.stream.url()).await?;
+        self.finish_response(reply)
+    }
+
+    /// Whether `response` is returned in pieces: a body of a non-JSON stream that may exceed
+    /// `max_chunk_bytes`.
+    fn returns_in_pieces(&self, response: &reqwest::Response) -> bool {
+        let Some(max) = self.max_chunk_bytes else {
+            return false;
+        };
+        response.status() != StatusCode::NO_CONTENT
+            && !self.is_json()
+            && response
+                .content_length()
+                .is_none_or(|length| length > max as u64)
+    }
+
+    /// The next piece of the open response: a partial chunk of `max_chunk_bytes`, or the rest of
+    /// the response as a complete one.
+    async fn next_piece(&mut self) -> Result<Option<Chunk>> {
+        let max = self.max_chunk_bytes.unwrap_or(usize::MAX);
+        let url = self.stream.url().to_owned();
+        let Some(body) = self.body.as_mut() else {
+            return Ok(None);
+        };
+        // One frame is handed out as it is; only a piece made of several is copied.
+        let mut single: Option<Bytes> = None;
+        let mut joined = BytesMut::new();
+        loop {
+            let filled = single.as_ref().map_or(joined.len(), Bytes::len);
+            if filled >= max {
+                break;
+            }
+            if body.pending.is_empty() {
+                match next_frame(&mut body.response, Some(body.idle)).await {
+                    Ok(Some(frame)) => body.pending = frame,
+                    Ok(None) => {
+                        let data = single.unwrap_or_else(|| joined.freeze());
+                        let Some(done) = self.body.take() else {
+                            return Ok(None);
+                        };
+                        let reply = Reply {
+                            status: done.status,
+                            headers: done.headers,
+                            body: data,
+                        };
+                        return self.finish_response(reply);
+                    }
+                    Err(e) => {
+                        self.body = None;
+                        return Err(body_error(e, &url));
+                    }
+                }
+            }
+            let take = body
+                .pending
+                .split_to((max - filled).min(body.pending.len()));
+            match single.take() {
+                None if joined.is_empty() => single = Some(take),
+                earlier => {
+                    if let Some(earlier) = earlier {
+                        joined.extend_from_slice(&earlier);
+                    }
+                    joined.extend_from_slice(&take);
+                }
+            }
+        }
+        let data = single.unwrap_or_else(|| joined.freeze());
+        Ok(Some(Chunk::piece(
+            data,
+            self.offset.clone(),
+            self.cursor.clone(),
+        )))
+    }
+
+    /// Applies a whole catch-up or long-poll response; a chunk when there is something to report.
+    fn finish_response(&mut self, reply: Reply) -> Result<Option<Chunk>> {
         if reply.status == StatusCode::NO_CONTENT {
             return self.apply_timeout_reply(&reply);
         }
@@ -639,28 +777,11 @@ impl ReadSession {
         if let Some(cursor) = &self.cursor {
             request.params.push(("cursor", cursor.clone()));
         }
-        let decorations = client
-            .decorations(request.operation, &request.method, request.url)
-            .await?;
-        let url = self.stream.url();
-        let response = client
-            .retrying(Operation::Read, url, Error::is_transient, || async {
-                let response = client.send(&request, decorations.as_ref()).await?;
-                let status = response.status();
-                if status.is_success() {
-                    return Ok(response);
-                }
-                let headers = response.headers().clone();
-                let body = read_body(response, 64 * 1024, Some(request.timeout))
-                    .await
-                    .unwrap_or_default();
-                let context = ErrorContext {
-                    is_read: true,
-                    ..ErrorContext::default()
-                };
-                Err(status_error(status, &headers, &body, url, context))
-            })
-            .await?;
+        let context = ErrorContext {
+            is_read: true,
+            ..ErrorContext::default()
+        };
+        let response = client.open_with_retries(&request, context).await?;
         let headers = ResponseHeaders(response.headers());
         let is_event_stream = headers
             .content_type()
