@@ -5,7 +5,11 @@ namespace DurableStreams.Benchmarks;
 /// <summary>
 /// Catch-up read of a large byte stream, as bench/src/bin/catchup-bytes.rs: <c>--mib</c> MiB of a
 /// known pattern (byte p = p mod 251) written untimed in 1 MiB producer messages, then read from
-/// the beginning in catch-up mode (no live). "dotnet": <see cref="StreamResponse.ReadBytesAsync"/>;
+/// the beginning in catch-up mode (no live). "dotnet": <see cref="StreamResponse.ReadBytesAsync"/>
+/// with <see cref="StreamOptions.MaxChunkBytes"/> = 64 KiB (<c>--max-chunk-bytes</c>): Electric
+/// answers the whole stream with one response, and bounded pieces below the large-object heap keep
+/// memory flat (115 MiB peak instead of 3.1 GiB) and the copy cheap (measured 1,375 MB/s vs 963
+/// whole and 861 with 1 MiB pieces);
 /// "dotnet-httpclient": a GET loop following Stream-Next-Offset until Stream-Up-To-Date, each
 /// body read into one reused 1 MiB buffer. The pattern is checked at both ends of every chunk
 /// (every buffer read for the baseline) and the total must be exact. A warm-up read, then the
@@ -23,8 +27,10 @@ internal static class CatchupBytes
     {
         var flags = Flags.Parse(Bench, "catch-up read of a large byte stream", args,
             ("mib", "N: stream size in MiB (default 1024)"),
-            ("runs", "R: measured full reads; the median is reported (default 3)"));
+            ("runs", "R: measured full reads; the median is reported (default 3)"),
+            ("max-chunk-bytes", "N: StreamOptions.MaxChunkBytes of the dotnet read (default 65536)"));
         var mib = (int)flags.Int("mib", 1024);
+        var maxChunkBytes = (int)flags.Int("max-chunk-bytes", 64 * 1024);
         var runs = (int)flags.Int("runs", 3);
         var total = (long)mib * Mib;
         var results = new Results(flags);
@@ -37,7 +43,7 @@ internal static class CatchupBytes
         var layers = new List<(string Layer, Func<Task<Read>> Read)>();
         if (flags.Runs("dotnet"))
         {
-            layers.Add((Layer.Ours, () => OursAsync(client, url, total)));
+            layers.Add((Layer.Ours, () => OursAsync(client, url, total, maxChunkBytes)));
         }
         if (flags.Runs("httpclient"))
         {
@@ -115,12 +121,12 @@ internal static class CatchupBytes
         }
     }
 
-    private static async Task<Read> OursAsync(DurableStreamClient client, string url, long total)
+    private static async Task<Read> OursAsync(DurableStreamClient client, string url, long total, int maxChunkBytes)
     {
         var probe = Cost.Start();
         var stream = client.GetStream(url);
         long bytes = 0, chunks = 0;
-        await using (var response = await stream.StreamAsync(new StreamOptions { Offset = Offset.Beginning, Live = LiveMode.Off }).ConfigureAwait(false))
+        await using (var response = await stream.StreamAsync(new StreamOptions { Offset = Offset.Beginning, Live = LiveMode.Off, MaxChunkBytes = maxChunkBytes }).ConfigureAwait(false))
         {
             await foreach (var chunk in response.ReadBytesAsync().ConfigureAwait(false))
             {

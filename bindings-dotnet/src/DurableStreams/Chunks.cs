@@ -3,8 +3,9 @@ namespace DurableStreams;
 /// <summary>Bytes read from a stream, with the position just past them.</summary>
 public sealed class ByteChunk
 {
-    internal ByteChunk(ReadOnlyMemory<byte> data, StreamCheckpoint checkpoint, bool upToDate, bool streamClosed, IReadOnlyList<ReadOnlyMemory<byte>>? messages = null)
+    internal ByteChunk(ReadOnlyMemory<byte> data, StreamCheckpoint checkpoint, bool upToDate, bool streamClosed, IReadOnlyList<ReadOnlyMemory<byte>>? messages = null, bool isPartial = false)
     {
+        IsPartial = isPartial;
         Data = data;
         Messages = messages;
         Checkpoint = checkpoint;
@@ -22,6 +23,13 @@ public sealed class ByteChunk
     /// you parse them yourself (for example with <see cref="System.Text.Json.Utf8JsonReader"/>).
     /// </summary>
     public IReadOnlyList<ReadOnlyMemory<byte>>? Messages { get; }
+
+    /// <summary>
+    /// Whether more of the same server response follows (only with <see cref="StreamOptions.MaxChunkBytes"/>):
+    /// <see cref="Checkpoint"/> is then where that response began, so resuming from it reads the
+    /// response again from its start.
+    /// </summary>
+    public bool IsPartial { get; }
 
     /// <summary>The offset just past this chunk: where to resume.</summary>
     public Offset Offset => Checkpoint.Offset;

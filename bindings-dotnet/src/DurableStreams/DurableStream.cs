@@ -257,7 +257,11 @@ public sealed class DurableStream
         {
             throw new ArgumentOutOfRangeException(nameof(options), live, "StreamOptions.Live is not a LiveMode value.");
         }
-        var response = StreamResponse.Open(this, offset, options?.Cursor, live);
+        if (options?.MaxChunkBytes is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxChunkBytes, "StreamOptions.MaxChunkBytes must be at least 1.");
+        }
+        var response = StreamResponse.Open(this, offset, options?.Cursor, live, options?.MaxChunkBytes);
         var waitsForData = offset.IsNow && live is LiveMode.LongPoll or LiveMode.Auto;
         if (!waitsForData)
         {

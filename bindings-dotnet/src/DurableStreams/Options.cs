@@ -43,6 +43,16 @@ public sealed class StreamOptions
 
     /// <summary>The cursor saved with the offset (echoed on live requests for CDN collapsing).</summary>
     public string? Cursor { get; set; }
+
+    /// <summary>
+    /// The most bytes one chunk of a non-JSON stream holds; null (the default): a chunk is one whole
+    /// server response, however large (a server may answer a catch-up of a 1 GiB stream with one
+    /// 1 GiB response). With a bound, a larger response arrives in pieces as it is received, so
+    /// memory stays bounded; all but the last piece are <see cref="ByteChunk.IsPartial"/>: their
+    /// checkpoint is where the response began (resuming from it reads the response again) and they
+    /// are never up to date or closed. JSON streams are never split. At least 1.
+    /// </summary>
+    public int? MaxChunkBytes { get; set; }
 }
 
 /// <summary>Options of a single append (<see cref="DurableStream.AppendAsync(ReadOnlyMemory{byte}, AppendOptions?, CancellationToken)"/>).</summary>

@@ -122,7 +122,7 @@ public class StreamResponse : IAsyncDisposable
         StopActivity(error);
     }
 
-    internal static unsafe StreamResponse Open(DurableStream stream, Offset offset, string? cursor, LiveMode live)
+    internal static unsafe StreamResponse Open(DurableStream stream, Offset offset, string? cursor, LiveMode live, int? maxChunkBytes)
     {
         var reader = new ReaderHandle();
         var offsetBytes = NativeString.ToUtf8Z(offset.Value);
@@ -142,6 +142,16 @@ public class StreamResponse : IAsyncDisposable
             throw DurableStreamClient.ToArgumentException(error, "options");
         }
         reader.Adopt((nint)pointer);
+        if (maxChunkBytes is { } max)
+        {
+            // A fresh reader has no read in flight: only a NULL reader could fail here.
+            error = NativeMethods.ds_reader_set_max_chunk_bytes(pointer, (nuint)max);
+            if (error != null)
+            {
+                reader.Dispose();
+                throw DurableStreamClient.ToArgumentException(error, "options");
+            }
+        }
         CancelHandle cancel;
         try
         {
@@ -295,7 +305,7 @@ public class StreamResponse : IAsyncDisposable
         Claim(nameof(ReadBytesAsync));
         while (await NextAsync(cancellationToken).ConfigureAwait(false) is { } chunk)
         {
-            yield return new ByteChunk(chunk.Data, chunk.Checkpoint, chunk.UpToDate, chunk.Closed, chunk.Messages);
+            yield return new ByteChunk(chunk.Data, chunk.Checkpoint, chunk.UpToDate, chunk.Closed, chunk.Messages, chunk.Partial);
         }
     }
 

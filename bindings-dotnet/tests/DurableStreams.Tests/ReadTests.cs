@@ -49,6 +49,55 @@ public class ReadTests : ServerTest
 
     [Theory]
     [MemberData(nameof(Kinds))]
+    public async Task Bounded_chunks_split_large_responses_into_partial_pieces(string kind)
+    {
+        await using var client = NewClient(kind);
+        var stream = await NewStreamAsync(client, "application/octet-stream");
+        var payload = new byte[300 * 1024];
+        new Random(7).NextBytes(payload);
+        for (var at = 0; at < payload.Length; at += 100 * 1024)
+        {
+            await stream.AppendAsync(payload.AsMemory(at, 100 * 1024), cancellationToken: Timeout());
+        }
+        const int max = 64 * 1024;
+        await using var response = await stream.StreamAsync(new StreamOptions { MaxChunkBytes = max }, Timeout());
+        var received = new List<byte>();
+        var chunks = new List<ByteChunk>();
+        await foreach (var chunk in response.ReadBytesAsync(Timeout()))
+        {
+            Assert.True(chunk.Data.Length <= max, $"{chunk.Data.Length} bytes");
+            received.AddRange(chunk.Data.ToArray());
+            chunks.Add(chunk);
+        }
+        Assert.Equal(payload, received.ToArray());
+        Assert.Contains(chunks, c => c.IsPartial);
+        Assert.All(chunks.Where(c => c.IsPartial), c => Assert.False(c.UpToDate || c.StreamClosed));
+        Assert.False(chunks[^1].IsPartial);
+        Assert.True(chunks[^1].UpToDate);
+        // A partial piece's checkpoint is where its response began: resuming re-reads from there.
+        var first = chunks.First(c => c.IsPartial);
+        await using var again = await stream.StreamAsync(new StreamOptions { Checkpoint = first.Checkpoint }, Timeout());
+        var reread = await again.ReadAllBytesAsync(Timeout());
+        Assert.True(reread.Length >= first.Data.Length);
+        Assert.Equal(payload.AsSpan(payload.Length - reread.Length).ToArray(), reread);
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task Bounded_chunks_keep_text_split_inside_a_character_intact(string kind)
+    {
+        await using var client = NewClient(kind);
+        var stream = await NewStreamAsync(client, "text/plain");
+        var text = string.Concat(Enumerable.Repeat("héllo wörld ✓ ", 4000));
+        await stream.AppendAsync(text, cancellationToken: Timeout());
+        // An odd bound cuts inside multi-byte characters; the decoder carries them across pieces.
+        await using var response = await stream.StreamAsync(new StreamOptions { MaxChunkBytes = 1001 }, Timeout());
+        Assert.Equal(text, await response.ReadAllTextAsync(Timeout()));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => stream.StreamAsync(new StreamOptions { MaxChunkBytes = 0 }, Timeout()));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
     public async Task Byte_chunks_of_json_streams_carry_each_message_raw(string kind)
     {
         await using var client = NewClient(kind);

@@ -272,8 +272,9 @@ internal static unsafe class NativeCallbacks
 /// <summary>One chunk of a read, copied out of the native <c>DsChunk</c>.</summary>
 internal sealed class ChunkData
 {
-    private ChunkData(byte[] data, ReadOnlyMemory<byte>[]? messages, string offset, string? cursor, bool upToDate, bool closed)
+    private ChunkData(byte[] data, ReadOnlyMemory<byte>[]? messages, string offset, string? cursor, bool upToDate, bool closed, bool partial)
     {
+        Partial = partial;
         Data = data;
         Messages = messages;
         Offset = offset;
@@ -295,6 +296,9 @@ internal sealed class ChunkData
     public bool UpToDate { get; }
 
     public bool Closed { get; }
+
+    /// <summary>More of the same response follows (bounded chunks); the offset is where the response began.</summary>
+    public bool Partial { get; }
 
     private StreamCheckpoint? _checkpoint;
 
@@ -350,6 +354,7 @@ internal sealed class ChunkData
             NativeString.Read(NativeMethods.ds_chunk_offset(chunk)) ?? "-1",
             NativeString.Read(NativeMethods.ds_chunk_cursor(chunk)),
             NativeMethods.ds_chunk_up_to_date(chunk) != 0,
-            NativeMethods.ds_chunk_closed(chunk) != 0);
+            NativeMethods.ds_chunk_closed(chunk) != 0,
+            NativeMethods.ds_chunk_partial(chunk) != 0);
     }
 }

@@ -224,6 +224,9 @@ internal static unsafe partial class NativeMethods
     internal static partial DsError* ds_reader_open(DsStream* stream, byte* offset, int liveMode, byte* cursor, DsReader** outReader);
 
     [LibraryImport(Library)]
+    internal static partial DsError* ds_reader_set_max_chunk_bytes(DsReader* reader, nuint maxChunkBytes);
+
+    [LibraryImport(Library)]
     internal static partial void ds_reader_next(
         DsReader* reader,
         DsCancel* cancel,
@@ -258,6 +261,10 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)]
     [SuppressGCTransition] // trivial: reads the object, no lock, no callback, no blocking
     internal static partial byte ds_chunk_closed(DsChunk* chunk);
+
+    [LibraryImport(Library)]
+    [SuppressGCTransition] // trivial: reads the object, no lock, no callback, no blocking
+    internal static partial byte ds_chunk_partial(DsChunk* chunk);
 
     [LibraryImport(Library)]
     [SuppressGCTransition] // trivial: reads the object, no lock, no callback, no blocking
