@@ -453,6 +453,14 @@ const char *ds_chunk_offset(const struct DsChunk *chunk);
 // `chunk` must be NULL or a live `DsChunk`.
 bool ds_chunk_partial(const struct DsChunk *chunk);
 
+// The HTTP status of the response the chunk came from: 200, or 204 for a long-poll that ended
+// without new data (the chunk then only reports up-to-date or closed); SSE chunks are 200.
+// 0 for NULL.
+//
+// # Safety
+// `chunk` must be NULL or a live `DsChunk`.
+uint16_t ds_chunk_status(const struct DsChunk *chunk);
+
 // Whether this chunk reached the tail of the stream when it was served. False for NULL.
 //
 // # Safety

@@ -130,6 +130,20 @@ pub unsafe extern "C" fn ds_chunk_closed(chunk: *const DsChunk) -> bool {
     })
 }
 
+/// The HTTP status of the response the chunk came from: 200, or 204 for a long-poll that ended
+/// without new data (the chunk then only reports up-to-date or closed); SSE chunks are 200.
+/// 0 for NULL.
+///
+/// # Safety
+/// `chunk` must be NULL or a live `DsChunk`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_chunk_status(chunk: *const DsChunk) -> u16 {
+    catch(0, || {
+        // SAFETY: forwarded to the caller.
+        unsafe { read(chunk) }.map_or(0, |c| c.chunk.status())
+    })
+}
+
 /// Whether more of the same response follows this chunk (only with
 /// `ds_reader_set_max_chunk_bytes`): its offset is then where the response began, so resuming
 /// from it reads the response again. False for NULL.

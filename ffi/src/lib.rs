@@ -40,7 +40,8 @@ pub use cancel::{
 };
 pub use chunk::{
     DsChunk, ds_chunk_closed, ds_chunk_cursor, ds_chunk_data, ds_chunk_free, ds_chunk_message,
-    ds_chunk_message_count, ds_chunk_offset, ds_chunk_partial, ds_chunk_up_to_date,
+    ds_chunk_message_count, ds_chunk_offset, ds_chunk_partial, ds_chunk_status,
+    ds_chunk_up_to_date,
 };
 pub use client::{DsClient, ds_client_free, ds_client_new};
 pub use decorate::{DsDecorateCallback, DsDecoration, DsRequestInfo, ds_decoration_complete};

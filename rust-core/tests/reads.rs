@@ -39,6 +39,7 @@ server_tests!(
     into_stream_yields_the_chunks_of_a_session,
     bounded_chunks_split_large_responses_into_partial_pieces,
     bounded_chunks_never_split_json_messages,
+    chunks_report_the_status_of_their_response,
 );
 
 const ALL_MODES: [LiveMode; 4] = [
@@ -794,4 +795,24 @@ async fn a_zero_chunk_bound_is_an_invalid_argument_naming_it() {
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidArgument);
     assert!(error.message().starts_with("max_chunk_bytes"), "{error}");
+}
+
+async fn chunks_report_the_status_of_their_response(ctx: Ctx) {
+    let stream = ctx.create("status", "text/plain").await;
+    stream.append("old").await.unwrap();
+    let mut catch_up = stream.read(ReadOptions::new());
+    let chunk = catch_up.next_chunk().await.unwrap().expect("data");
+    assert_eq!((chunk.status(), chunk.text().unwrap()), (200, "old"));
+    // From `now`, long-poll waits; the server's timeout (a 204) is the first up-to-date signal.
+    let mut tail = stream.read(
+        ReadOptions::new()
+            .offset(Offset::NOW)
+            .live(LiveMode::LongPoll),
+    );
+    let chunk = within(10, "long-poll timeout", tail.next_chunk())
+        .await
+        .unwrap()
+        .expect("up-to-date");
+    assert!(chunk.up_to_date() && !chunk.has_data());
+    assert_eq!(chunk.status(), 204);
 }

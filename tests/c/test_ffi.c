@@ -725,6 +725,7 @@ static void test_bounded_chunks(void) {
         CHECK(n <= MAX, "chunk of %zu bytes over the bound", n);
         CHECK(used + n <= TOTAL && memcmp(payload + used, data, n) == 0, "bytes at %zu", used);
         used += n;
+        CHECK(ds_chunk_status(chunk) == 200, "status %u", ds_chunk_status(chunk));
         last_partial = ds_chunk_partial(chunk);
         if (last_partial) {
             partial++;
@@ -736,6 +737,7 @@ static void test_bounded_chunks(void) {
     CHECK(partial > 0 && !last_partial, "%d partial chunks, last partial %d", partial,
           (int)last_partial);
     CHECK(!ds_chunk_partial(NULL), "NULL is not partial");
+    CHECK(ds_chunk_status(NULL) == 0, "NULL has no status");
     waiter_destroy(&w);
     ds_reader_free(reader);
     free(payload);

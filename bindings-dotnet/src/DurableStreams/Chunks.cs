@@ -3,9 +3,10 @@ namespace DurableStreams;
 /// <summary>Bytes read from a stream, with the position just past them.</summary>
 public sealed class ByteChunk
 {
-    internal ByteChunk(ReadOnlyMemory<byte> data, StreamCheckpoint checkpoint, bool upToDate, bool streamClosed, IReadOnlyList<ReadOnlyMemory<byte>>? messages = null, bool isPartial = false)
+    internal ByteChunk(ReadOnlyMemory<byte> data, StreamCheckpoint checkpoint, bool upToDate, bool streamClosed, IReadOnlyList<ReadOnlyMemory<byte>>? messages = null, bool isPartial = false, int statusCode = 200)
     {
         IsPartial = isPartial;
+        StatusCode = statusCode;
         Data = data;
         Messages = messages;
         Checkpoint = checkpoint;
@@ -30,6 +31,13 @@ public sealed class ByteChunk
     /// response again from its start.
     /// </summary>
     public bool IsPartial { get; }
+
+    /// <summary>
+    /// The HTTP status of the response this chunk came from: 200, or 204 for a long-poll that ended
+    /// without new data (the chunk then only reports <see cref="UpToDate"/> or <see cref="StreamClosed"/>).
+    /// Chunks of SSE sessions are 200.
+    /// </summary>
+    public int StatusCode { get; }
 
     /// <summary>The offset just past this chunk: where to resume.</summary>
     public Offset Offset => Checkpoint.Offset;

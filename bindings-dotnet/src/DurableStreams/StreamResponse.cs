@@ -305,7 +305,7 @@ public class StreamResponse : IAsyncDisposable
         Claim(nameof(ReadBytesAsync));
         while (await NextAsync(cancellationToken).ConfigureAwait(false) is { } chunk)
         {
-            yield return new ByteChunk(chunk.Data, chunk.Checkpoint, chunk.UpToDate, chunk.Closed, chunk.Messages, chunk.Partial);
+            yield return new ByteChunk(chunk.Data, chunk.Checkpoint, chunk.UpToDate, chunk.Closed, chunk.Messages, chunk.Partial, chunk.Status);
         }
     }
 

@@ -217,6 +217,23 @@ public class ReadTests(ServerFixture fixture) : AdapterTest(fixture)
 
     [Theory]
     [MemberData(nameof(TestServers.Kinds), MemberType = typeof(TestServers))]
+    public async Task A_long_poll_from_now_that_times_out_reports_status_204(string kind)
+    {
+        await using var adapter = await StartAsync(kind);
+        var path = NewPath("status");
+        Ok(await adapter.SendAsync(new JsonObject { ["type"] = "create", ["path"] = path, ["contentType"] = "text/plain" }), "create");
+        Ok(await adapter.SendAsync(new JsonObject { ["type"] = "append", ["path"] = path, ["data"] = "existing" }), "append");
+        Assert.Equal(200, Status(Ok(await adapter.SendAsync(new JsonObject { ["type"] = "read", ["path"] = path }), "read")));
+        // The harness servers end a long-poll after 1 s with 204: the status of that response.
+        var waited = Ok(await adapter.SendAsync(new JsonObject { ["type"] = "read", ["path"] = path, ["offset"] = "now", ["live"] = "long-poll", ["timeoutMs"] = 2500 }), "read");
+        Assert.Equal(204, Status(waited));
+        Assert.Empty(Chunks(waited));
+        Assert.True(Bool(waited, "upToDate"));
+        await adapter.ShutdownAsync();
+    }
+
+    [Theory]
+    [MemberData(nameof(TestServers.Kinds), MemberType = typeof(TestServers))]
     public async Task Offsets_resume_reads_and_invalid_ones_are_INVALID_OFFSET(string kind)
     {
         await using var adapter = await StartAsync(kind);

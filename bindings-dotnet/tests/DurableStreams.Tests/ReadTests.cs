@@ -49,6 +49,30 @@ public class ReadTests : ServerTest
 
     [Theory]
     [MemberData(nameof(Kinds))]
+    public async Task Chunks_report_the_status_of_their_response(string kind)
+    {
+        await using var client = NewClient(kind);
+        var stream = await NewStreamAsync(client, "text/plain");
+        await stream.AppendAsync("old", cancellationToken: Timeout());
+        await using (var catchUp = await stream.StreamAsync(cancellationToken: Timeout()))
+        {
+            await foreach (var chunk in catchUp.ReadBytesAsync(Timeout()))
+            {
+                Assert.Equal(200, chunk.StatusCode);
+            }
+        }
+        // From Now, long-poll waits; the server's timeout (204) is the first up-to-date signal.
+        await using var tail = await stream.StreamAsync(new StreamOptions { Offset = Offset.Now, Live = LiveMode.LongPoll }, Timeout());
+        await foreach (var chunk in tail.ReadBytesAsync(Timeout()))
+        {
+            Assert.True(chunk.UpToDate && chunk.Data.IsEmpty);
+            Assert.Equal(204, chunk.StatusCode);
+            break;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
     public async Task Bounded_chunks_split_large_responses_into_partial_pieces(string kind)
     {
         await using var client = NewClient(kind);

@@ -51,6 +51,7 @@ internal sealed partial class Adapter
         string? cursor = null;
         var position = offset.Value;
         var timedOut = false;
+        var status = 200;
 
         _dynamic.StartRecording();
         StreamResponse? response = null;
@@ -60,6 +61,7 @@ internal sealed partial class Adapter
             await foreach (var chunk in response.ReadBytesAsync(token).ConfigureAwait(false))
             {
                 sawChunk = true;
+                status = chunk.StatusCode;
                 position = chunk.Offset.Value;
                 cursor = chunk.Checkpoint.Cursor ?? cursor;
                 upToDate = chunk.UpToDate;
@@ -113,7 +115,7 @@ internal sealed partial class Adapter
         };
         var (headersSent, paramsSent) = _dynamic.Recorded(last: false, skip: skipRequests);
         return Replies.Success("read")
-            .With("status", 200)
+            .With("status", status)
             .With("chunks", chunks)
             .With("offset", position)
             .With("upToDate", upToDate)

@@ -18,6 +18,7 @@ pub struct Chunk {
     up_to_date: bool,
     closed: bool,
     partial: bool,
+    status: u16,
 }
 
 impl Chunk {
@@ -37,7 +38,21 @@ impl Chunk {
             up_to_date,
             closed,
             partial: false,
+            status: 200,
         }
+    }
+
+    /// The same chunk, from a response with this HTTP status.
+    pub(crate) fn with_status(mut self, status: u16) -> Chunk {
+        self.status = status;
+        self
+    }
+
+    /// The HTTP status of the response the chunk came from: 200, or 204 for a long-poll that
+    /// ended without new data (a chunk then only reports up-to-date or closed). SSE chunks are
+    /// 200.
+    pub fn status(&self) -> u16 {
+        self.status
     }
 
     /// A piece of a response that continues: `offset` is where the response began.
@@ -50,6 +65,7 @@ impl Chunk {
             up_to_date: false,
             closed: false,
             partial: true,
+            status: 200,
         }
     }
 

@@ -495,7 +495,7 @@ impl ReadSession {
             self.finished = true;
         }
         if self.closed || became_up_to_date {
-            return Ok(Some(self.empty_chunk()));
+            return Ok(Some(self.empty_chunk().with_status(reply.status.as_u16())));
         }
         Ok(None)
     }
@@ -537,6 +537,7 @@ impl ReadSession {
             self.cursor.clone_from(&cursor);
         }
         self.closed |= closed;
+        let status = reply.status.as_u16();
         Ok(Chunk::new(
             reply.body,
             messages,
@@ -544,7 +545,8 @@ impl ReadSession {
             self.cursor.clone(),
             up_to_date || closed,
             closed,
-        ))
+        )
+        .with_status(status))
     }
 
     /// Reads SSE events until a control event completes a chunk worth returning.

@@ -272,9 +272,10 @@ internal static unsafe class NativeCallbacks
 /// <summary>One chunk of a read, copied out of the native <c>DsChunk</c>.</summary>
 internal sealed class ChunkData
 {
-    private ChunkData(byte[] data, ReadOnlyMemory<byte>[]? messages, string offset, string? cursor, bool upToDate, bool closed, bool partial)
+    private ChunkData(byte[] data, ReadOnlyMemory<byte>[]? messages, string offset, string? cursor, bool upToDate, bool closed, bool partial, int status)
     {
         Partial = partial;
+        Status = status;
         Data = data;
         Messages = messages;
         Offset = offset;
@@ -299,6 +300,9 @@ internal sealed class ChunkData
 
     /// <summary>More of the same response follows (bounded chunks); the offset is where the response began.</summary>
     public bool Partial { get; }
+
+    /// <summary>The HTTP status of the response the chunk came from (200, or 204 for a long-poll timeout).</summary>
+    public int Status { get; }
 
     private StreamCheckpoint? _checkpoint;
 
@@ -355,6 +359,7 @@ internal sealed class ChunkData
             NativeString.Read(NativeMethods.ds_chunk_cursor(chunk)),
             NativeMethods.ds_chunk_up_to_date(chunk) != 0,
             NativeMethods.ds_chunk_closed(chunk) != 0,
-            NativeMethods.ds_chunk_partial(chunk) != 0);
+            NativeMethods.ds_chunk_partial(chunk) != 0,
+            NativeMethods.ds_chunk_status(chunk));
     }
 }

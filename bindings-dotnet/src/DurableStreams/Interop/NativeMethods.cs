@@ -268,6 +268,10 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(Library)]
     [SuppressGCTransition] // trivial: reads the object, no lock, no callback, no blocking
+    internal static partial ushort ds_chunk_status(DsChunk* chunk);
+
+    [LibraryImport(Library)]
+    [SuppressGCTransition] // trivial: reads the object, no lock, no callback, no blocking
     internal static partial long ds_chunk_message_count(DsChunk* chunk);
 
     [LibraryImport(Library)]
