@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::{FakeServer, Reply, client_builder, http_response, unused_port, within};
 use durable_streams_core::{
-    Client, CreateOptions, Error, ErrorKind, LiveMode, ReadOptions, RetryPolicy, Stream,
+    Client, CreateOptions, Error, ErrorKind, LiveMode, Offset, ReadOptions, RetryPolicy, Stream,
 };
 
 const OFFSET: &str = "0000000000000000_0000000000000005";
@@ -461,4 +461,57 @@ async fn a_catch_up_body_that_stalls_for_the_request_timeout_fails_as_a_timeout(
     assert_eq!(error.kind(), ErrorKind::Timeout, "{error}");
     assert!(error.message().contains("no data for"), "{error}");
     assert_eq!(error.url(), Some(url.as_str()));
+}
+
+/// A body that breaks off, then the full one: the catch-up is requested again and delivered
+/// whole, once (and with bounded chunks, the break ends the session at the response's start).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catch_up_body_that_breaks_off_is_requested_again() {
+    const BODY: &[u8] = b"0123456789abcdefghij";
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = served.clone();
+    let fake = FakeServer::start(move |_| {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nStream-Next-Offset: 1_20\r\nStream-Up-To-Date: true\r\nConnection: close\r\n\r\n",
+            BODY.len()
+        );
+        let mut bytes = head.into_bytes();
+        // Every other request stops after half the body.
+        bytes.extend_from_slice(if n % 2 == 0 { &BODY[..10] } else { BODY });
+        Reply::Bytes(bytes)
+    });
+    let client = client_builder().build().unwrap();
+    let stream = client.stream(&fake.url("/s")).unwrap();
+    stream.set_content_type("application/octet-stream");
+    let chunk = within(
+        10,
+        "retried catch-up",
+        stream.read(ReadOptions::new()).next_chunk(),
+    )
+    .await
+    .unwrap()
+    .expect("data");
+    assert_eq!(chunk.data().as_ref(), BODY);
+    assert_eq!(fake.requests().len(), 2, "one retry");
+
+    let mut bounded = stream.read(ReadOptions::new().max_chunk_bytes(4));
+    let mut received = Vec::new();
+    let error = within(10, "bounded read through a break", async {
+        loop {
+            match bounded.next_chunk().await {
+                Ok(Some(chunk)) => received.extend_from_slice(chunk.data()),
+                Ok(None) => panic!("the broken response cannot complete"),
+                Err(error) => break error,
+            }
+        }
+    })
+    .await;
+    assert_eq!(error.kind(), ErrorKind::Network, "{error}");
+    assert_eq!(received, &BODY[..8], "whole pieces of what arrived");
+    assert_eq!(
+        bounded.offset(),
+        &Offset::BEGINNING,
+        "resume at the response's start"
+    );
 }

@@ -64,7 +64,10 @@ pub struct ReadOptions {
     /// returned in pieces as it arrives, so memory stays bounded. Every piece but the last is
     /// [`Chunk::partial`]: its offset is where the response began (resuming from it reads the
     /// whole response again) and it never reports up-to-date or closed. JSON streams are not
-    /// split (a message is never cut).
+    /// split (a message is never cut). Whole responses that break off are requested again under
+    /// the retry policy; a response returned in pieces that breaks off ends the session with the
+    /// error instead (its pieces are already delivered), and [`ReadSession::offset`] is still
+    /// where that response began.
     pub max_chunk_bytes: Option<usize>,
 }
 
@@ -351,6 +354,11 @@ impl ReadSession {
             is_read: true,
             ..ErrorContext::default()
         };
+        if self.max_chunk_bytes.is_none() || self.is_json() {
+            // Whole responses: a body that breaks off is requested again under the retry policy.
+            let reply = client.execute_with_retries(&request, context).await?;
+            return self.finish_response(reply);
+        }
         let idle = request.timeout;
         let response = client.open_with_retries(&request, context).await?;
         if let Some(content_type) = ResponseHeaders(response.headers()).content_type() {
