@@ -878,7 +878,8 @@ struct DsError *ds_reader_set_max_chunk_bytes(const struct DsReader *reader,
                                               size_t max_chunk_bytes);
 
 // Appends `data` (`len` bytes, copied before returning) in one request. A plain append is sent
-// once (at-most-once); use a producer for exactly-once delivery.
+// once (at-most-once) unless the client's `"append_retry"` option allows retries; use a
+// producer for exactly-once delivery.
 //
 // On a JSON stream `data` must be JSON; a top-level array is stored as one message per
 // element. `options_json` may be NULL or a JSON object with any of `"seq"` (string; the server

@@ -398,7 +398,8 @@ pub unsafe extern "C" fn ds_stream_delete(
 }
 
 /// Appends `data` (`len` bytes, copied before returning) in one request. A plain append is sent
-/// once (at-most-once); use a producer for exactly-once delivery.
+/// once (at-most-once) unless the client's `"append_retry"` option allows retries; use a
+/// producer for exactly-once delivery.
 ///
 /// On a JSON stream `data` must be JSON; a top-level array is stored as one message per
 /// element. `options_json` may be NULL or a JSON object with any of `"seq"` (string; the server

@@ -87,7 +87,8 @@ public sealed class DurableStream
     // ------------------------------------------------------------------ writes
 
     /// <summary>
-    /// Appends bytes (one request, at-most-once: use <see cref="CreateProducer"/> for exactly-once).
+    /// Appends bytes in one request: at-most-once unless <see cref="DurableStreamClientOptions.AppendRetry"/>
+    /// allows retries; use <see cref="CreateProducer"/> for exactly-once.
     /// On a JSON stream the bytes must be JSON; a top-level array is stored as one message per element.
     /// </summary>
     /// <param name="data">The bytes; copied before this method returns.</param>

@@ -46,7 +46,7 @@ public sealed class DurableStream<T>
         return Stream.CreateAsync(options, cancellationToken);
     }
 
-    /// <summary>Appends one message (one request, at-most-once; use <see cref="CreateProducer"/> for exactly-once batching).</summary>
+    /// <summary>Appends one message in one request (at-most-once unless <see cref="DurableStreamClientOptions.AppendRetry"/> allows retries; use <see cref="CreateProducer"/> for exactly-once batching).</summary>
     /// <param name="message">The message.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The tail offset after the append.</returns>

@@ -396,7 +396,6 @@ impl ReadSession {
     /// the response as a complete one.
     async fn next_piece(&mut self) -> Result<Option<Chunk>> {
         let max = self.max_chunk_bytes.unwrap_or(usize::MAX);
-        let url = self.stream.url().to_owned();
         let Some(body) = self.body.as_mut() else {
             return Ok(None);
         };
@@ -425,7 +424,7 @@ impl ReadSession {
                     }
                     Err(e) => {
                         self.body = None;
-                        return Err(body_error(e, &url));
+                        return Err(body_error(e, self.stream.url()));
                     }
                 }
             }

@@ -62,6 +62,10 @@ internal sealed class NativeEvents
             LevelError => LogLevel.Error,
             _ => LogLevel.Information,
         };
+        if (_logger is null && !Telemetry.NativeEventsEnabled && !Telemetry.Source.HasListeners())
+        {
+            return; // nobody listens: decode nothing
+        }
         var kind = NativeString.Read(kindPtr) ?? string.Empty;
         // A failed batch is logged with its exception by the producer's error path already.
         var log = _logger is not null && kind != "batch_failed" && _logger.IsEnabled(logLevel);
