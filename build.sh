@@ -2,11 +2,13 @@
 # Build and test everything in this repository.
 #
 #   ./build.sh [build]   release build of all libraries (default)
+#   ./build.sh demo      AI tokens from a producer to a reader that loses its connection midway
+#                        and resumes from its saved offset (starts and stops a local server)
 #   ./build.sh test      format check, clippy, test servers, all tests
 #   ./build.sh test-c    only the C ABI tests (tests/c; needs the servers installed)
 #   ./build.sh test-dotnet  only the .NET tests (bindings-dotnet; needs the servers installed)
-#   ./build.sh servers   install the real test servers into target/test-servers
-#   ./build.sh pack      the NuGet package: bindings-dotnet/artifacts/packages/DurableStreams.0.1.0.nupkg
+#   ./build.sh servers   install the real test servers (cached per version outside the checkout)
+#   ./build.sh pack      the NuGet packages, in bindings-dotnet/artifacts/packages
 #   ./build.sh bench     benchmarks vs the TypeScript client on Electric's server (memory mode);
 #                        table, bench/results/latest.json and latest.svg (bench/README.md)
 #   ./build.sh adapter   the .NET conformance adapter; prints the executable to start (last line)
@@ -21,7 +23,9 @@ ROOT=$(pwd)
 ELECTRIC_CRATE_VERSION=0.1.5
 NODE_PACKAGE=@durable-streams/server
 NODE_PACKAGE_VERSION=0.3.7
-SERVERS_DIR=${DS_TEST_SERVERS_DIR:-$ROOT/target/test-servers}
+# Shared by every clone on the machine, one folder per server and version.
+SERVERS_DIR=${DS_TEST_SERVERS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/durable-streams-native/test-servers}
+VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$ROOT/Cargo.toml" | head -n 1)
 
 section() {
   printf '\n==== %s ====\n' "$*"
@@ -36,22 +40,36 @@ need() {
   command -v "$1" >/dev/null 2>&1 || die "'$1' is required but not on PATH"
 }
 
+# Machines without a crate registry carry an offline crate set beside the checkout; point cargo
+# at it once (it writes a source replacement into cargo's own config). Elsewhere nothing happens.
+use_offline_crates() {
+  local enable="$ROOT/../shared/cargo-vendor/enable.sh"
+  local config="${CARGO_HOME:-$HOME/.cargo}/config.toml"
+  [ -f "$enable" ] || return 0
+  if [ -f "$config" ] && grep -q '# >>> shared cargo-vendor >>>' "$config"; then
+    return 0
+  fi
+  echo "build.sh: using the offline crate set ($enable)"
+  bash "$enable" >/dev/null
+}
+
 # ---------------------------------------------------------------- build steps
 
+# The release libraries: the core and the C library (libdurable_streams.{so,a}). Every release
+# build below selects the same features, so none of them compiles the HTTP stack again.
 build_rust() {
-  section "Rust: release build (cargo build --workspace --release)"
-  cargo build --workspace --release
+  section "Rust: release build (cargo build --release -p durable-streams-ffi)"
+  cargo build --release -p durable-streams-ffi
   write_pkgconfig
 }
 
-# target/release/pkgconfig/durable_streams.pc from ffi/durable_streams.pc.in, pointing at this
-# checkout's include/ and target/release/.
+# target/release/pkgconfig/durable_streams.pc from ffi/durable-streams/durable_streams.pc.in,
+# pointing at this checkout's include/ and target/release/.
 write_pkgconfig() {
-  local version dir="$ROOT/target/release/pkgconfig"
-  version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$ROOT/Cargo.toml" | head -n 1)
+  local dir="$ROOT/target/release/pkgconfig"
   mkdir -p "$dir"
-  sed -e "s|@PREFIX@|$ROOT|g" -e "s|@LIBDIR@|$ROOT/target/release|g" -e "s|@VERSION@|$version|g" \
-    "$ROOT/ffi/durable_streams.pc.in" >"$dir/durable_streams.pc"
+  sed -e "s|@PREFIX@|$ROOT|g" -e "s|@LIBDIR@|$ROOT/target/release|g" -e "s|@VERSION@|$VERSION|g" \
+    "$ROOT/ffi/durable-streams/durable_streams.pc.in" >"$dir/durable_streams.pc"
   PKG_CONFIG_PATH="$dir" pkg-config --exists durable_streams ||
     die "pkg-config cannot read $dir/durable_streams.pc"
   echo "wrote $dir/durable_streams.pc"
@@ -66,7 +84,7 @@ install_electric_server() {
     echo "using $DS_ELECTRIC_SERVER_BIN"
     return
   fi
-  local root="$SERVERS_DIR/rust"
+  local root="$SERVERS_DIR/electric-$ELECTRIC_CRATE_VERSION"
   local bin="$root/bin/durable-streams-server"
   if [ -x "$bin" ]; then
     echo "already installed: $bin"
@@ -83,7 +101,7 @@ install_node_server() {
   section "Test server: Node $NODE_PACKAGE@$NODE_PACKAGE_VERSION"
   need node
   need npm
-  local dir=${DS_NODE_SERVER_DIR:-$SERVERS_DIR/node}
+  local dir=${DS_NODE_SERVER_DIR:-$SERVERS_DIR/node-$NODE_PACKAGE_VERSION}
   local manifest="$dir/node_modules/$NODE_PACKAGE/package.json"
   local installed=""
   if [ -f "$manifest" ]; then
@@ -146,23 +164,43 @@ test_c() {
   smoke_c_example
 }
 
-# Creates, appends to and reads back a stream with examples/c/ds_example.
-smoke_c_example() {
-  local example="$ROOT/target/c-tests/ds_example" kind base prefix line url out
-  coproc SERVERS { "$ROOT/target/debug/ds-test-servers" electric; }
+# start_server KIND: starts one real server on a free 127.0.0.1 port through ds-test-servers
+# (target/debug) and sets SERVER_KIND and SERVER_PREFIX (the stream URL prefix); stop_server
+# stops it. The server also stops if this script dies (ds-test-servers watches its stdin).
+start_server() {
+  local line base
+  SERVER_KIND="" SERVER_PREFIX=""
+  coproc SERVERS { "$ROOT/target/debug/ds-test-servers" "$1"; }
   while IFS= read -r line <&"${SERVERS[0]}"; do
     [ "$line" = READY ] && break
-    read -r kind base prefix <<<"$line"
+    read -r SERVER_KIND base SERVER_PREFIX <<<"$line"
   done
-  [ -n "${prefix:-}" ] || die "ds-test-servers did not start"
-  url="$prefix/c-example-$$"
+  [ -n "$SERVER_PREFIX" ] || die "ds-test-servers did not start a $1 server"
+}
+
+stop_server() {
+  exec {SERVERS[1]}>&- # closing its stdin stops the servers
+  wait "$SERVERS_PID" || true
+}
+
+# Creates, appends to and reads back a stream with examples/c/ds_example, then runs the README's
+# examples/c/hello.
+smoke_c_example() {
+  local example="$ROOT/target/c-tests/ds_example" url out
+  start_server electric
+  url="$SERVER_PREFIX/c-example-$$"
   "$example" create "$url" text/plain
   printf 'first line\nsecond line\n' | "$example" append "$url"
   out=$("$example" cat "$url" 2>/dev/null)
-  exec {SERVERS[1]}>&- # closing its stdin stops the servers
-  wait "$SERVERS_PID" || true
+  if [ -x "$ROOT/target/c-tests/hello" ]; then
+    "$ROOT/target/c-tests/hello" "$SERVER_PREFIX/c-hello-$$" || {
+      stop_server
+      die "examples/c/hello failed"
+    }
+  fi
+  stop_server
   [ "$out" = $'first line\nsecond line' ] || die "ds_example read back: $out"
-  echo "ds_example: ok ($kind)"
+  echo "ds_example: ok ($SERVER_KIND)"
 }
 
 # ---------------------------------------------------------------- .NET (bindings-dotnet)
@@ -419,19 +457,42 @@ cmd_servers() {
   section "servers: done ($SERVERS_DIR)"
 }
 
-not_yet() {
-  echo "build.sh: '$1' is not yet available" >&2
-  exit 2
+# The main job on a local server: bindings-dotnet/samples/TokenStreamingDemo streams AI tokens
+# from a producer to a reader, cuts the reader's connection midway and resumes from its saved
+# offset; it exits non-zero if a token is lost or repeated.
+DEMO_PROJECT=$DOTNET_DIR/samples/TokenStreamingDemo/TokenStreamingDemo.csproj
+
+cmd_demo() {
+  need cargo
+  need dotnet
+  local status=0
+  install_electric_server
+  section "demo: build (native library, server harness, .NET program)"
+  cargo build --release -p durable-streams-ffi
+  cargo build -p durable-streams-test-harness
+  dotnet build "$DEMO_PROJECT" -c Release -v quiet -nologo
+  section "demo: Electric's server on 127.0.0.1, then the program"
+  start_server electric
+  echo "server: $SERVER_PREFIX"
+  dotnet run --project "$DEMO_PROJECT" -c Release --no-build -- "$SERVER_PREFIX" </dev/null || status=$?
+  stop_server
+  [ "$status" -eq 0 ] || die "the demo failed (exit status $status)"
+  section "demo: done (server stopped)"
 }
 
 usage() {
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 main() {
   local cmd=${1:-build}
   case "$cmd" in
+    -h | --help | help) ;;
+    *) use_offline_crates ;;
+  esac
+  case "$cmd" in
     build) cmd_build ;;
+    demo) cmd_demo ;;
     test) cmd_test ;;
     test-c)
       need cargo
@@ -447,7 +508,7 @@ main() {
     pack)
       need cargo
       pack_dotnet
-      section "pack: done ($DOTNET_PACKAGES: DurableStreams and DurableStreams.Extensions.DependencyInjection 0.1.0)"
+      section "pack: done ($DOTNET_PACKAGES: DurableStreams and DurableStreams.Extensions.DependencyInjection $VERSION)"
       ;;
     -h | --help | help) usage ;;
     *)

@@ -346,7 +346,7 @@ void sleep_ms(int ms) {
 }
 
 void check_no_leaks(uint64_t baseline, const char *test) {
-    for (int i = 0; i < 500 && ds_live_handles() != baseline; i++) sleep_ms(10);
-    CHECK(ds_live_handles() == baseline, "%s leaked handles: %llu live, %llu at the start", test,
-          (unsigned long long)ds_live_handles(), (unsigned long long)baseline);
+    for (int i = 0; i < 500 && ds_test_live_handles() != baseline; i++) sleep_ms(10);
+    CHECK(ds_test_live_handles() == baseline, "%s leaked handles: %llu live, %llu at the start", test,
+          (unsigned long long)ds_test_live_handles(), (unsigned long long)baseline);
 }

@@ -127,7 +127,7 @@ char *read_all(DsStream *stream, size_t *len);
 double now_ms(void);
 void sleep_ms(int ms);
 
-/* Waits up to 5 s for ds_live_handles() to return to `baseline`, then checks it. */
+/* Waits up to 5 s for ds_test_live_handles() to return to `baseline`, then checks it. */
 void check_no_leaks(uint64_t baseline, const char *test);
 
 #endif

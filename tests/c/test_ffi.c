@@ -1,7 +1,7 @@
 /*
  * Functional tests of every exported function of libdurable_streams against the real test
  * servers (both Electric's and the Node reference server, unless DS_C_SERVERS says otherwise).
- * Each test checks that ds_live_handles() returns to its starting value (no handle leaks).
+ * Each test checks that ds_test_live_handles() returns to its starting value (no handle leaks).
  */
 #define _GNU_SOURCE
 #include <string.h>
@@ -231,11 +231,13 @@ static void test_async_argument_errors(void) {
     ds_stream_append(stream, NULL, 5, NULL, NULL, on_append, &w);
     CHECK_KIND_MSG(sync_error(&w), DS_ERROR_INVALID_ARGUMENT, "data");
     waiter_reset(&w);
-    ds_stream_append(stream, (const uint8_t *)"x", 1, "{\"sequence\":1}", NULL, on_append, &w);
-    CHECK_KIND_MSG(sync_error(&w), DS_ERROR_INVALID_ARGUMENT, "\"sequence\"");
+    DsAppendArgs bad_seq = {.seq = "\xff\xfe"};
+    ds_stream_append(stream, (const uint8_t *)"x", 1, &bad_seq, NULL, on_append, &w);
+    CHECK_KIND_MSG(sync_error(&w), DS_ERROR_INVALID_ARGUMENT, "args.seq");
     waiter_reset(&w);
-    ds_stream_append(stream, (const uint8_t *)"x", 1, "{\"close\":1}", NULL, on_append, &w);
-    CHECK_KIND_MSG(sync_error(&w), DS_ERROR_INVALID_ARGUMENT, "close");
+    DsAppendArgs bad_type = {.content_type = "\xc3"};
+    ds_stream_append(stream, (const uint8_t *)"x", 1, &bad_type, NULL, on_append, &w);
+    CHECK_KIND_MSG(sync_error(&w), DS_ERROR_INVALID_ARGUMENT, "args.content_type");
     waiter_reset(&w);
     ds_reader_next(NULL, NULL, on_chunk, &w);
     CHECK_KIND_MSG(sync_error(&w), DS_ERROR_INVALID_ARGUMENT, "reader");
@@ -481,18 +483,18 @@ static void test_append(void) {
     CHECK_OK(waiter_wait(&w, WAIT_MS));
     CHECK(w.next_offset != NULL && !w.closed, "append result");
     waiter_reset(&w);
-    ds_stream_append(stream, (const uint8_t *)"two ", 4, "{\"seq\":\"0002\"}", NULL, on_append,
-                     &w);
+    DsAppendArgs seq2 = {.seq = "0002"};
+    ds_stream_append(stream, (const uint8_t *)"two ", 4, &seq2, NULL, on_append, &w);
     CHECK_OK(waiter_wait(&w, WAIT_MS));
     waiter_reset(&w);
-    ds_stream_append(stream, (const uint8_t *)"old ", 4, "{\"seq\":\"0001\"}", NULL, on_append,
-                     &w);
+    DsAppendArgs seq1 = {.seq = "0001"};
+    ds_stream_append(stream, (const uint8_t *)"old ", 4, &seq1, NULL, on_append, &w);
     DsError *error = waiter_wait(&w, WAIT_MS);
     CHECK(ds_error_status(error) == 409, "seq status");
     CHECK_KIND(error, DS_ERROR_SEQUENCE_CONFLICT);
     waiter_reset(&w);
-    ds_stream_append(stream, (const uint8_t *)"three ", 6, "{\"content_type\":\"text/plain\"}",
-                     NULL, on_append, &w);
+    DsAppendArgs text_plain = {.content_type = "text/plain"};
+    ds_stream_append(stream, (const uint8_t *)"three ", 6, &text_plain, NULL, on_append, &w);
     CHECK_OK(waiter_wait(&w, WAIT_MS));
     waiter_reset(&w);
 
@@ -502,7 +504,8 @@ static void test_append(void) {
     waiter_reset(&w);
 
     /* Append-and-close, then closed. */
-    ds_stream_append(stream, (const uint8_t *)"end", 3, "{\"close\":true}", NULL, on_append, &w);
+    DsAppendArgs close = {.close = true};
+    ds_stream_append(stream, (const uint8_t *)"end", 3, &close, NULL, on_append, &w);
     CHECK_OK(waiter_wait(&w, WAIT_MS));
     CHECK(w.closed, "closed by the append");
     char *final_offset = strdup(w.next_offset);
@@ -521,8 +524,7 @@ static void test_append(void) {
     /* A missing stream. */
     char *missing_name = unique_name("append-missing");
     DsStream *missing = new_stream(client, missing_name);
-    ds_stream_append(missing, (const uint8_t *)"x", 1, "{\"content_type\":\"text/plain\"}", NULL,
-                     on_append, &w);
+    ds_stream_append(missing, (const uint8_t *)"x", 1, &text_plain, NULL, on_append, &w);
     CHECK_KIND(waiter_wait(&w, WAIT_MS), DS_ERROR_NOT_FOUND);
     waiter_reset(&w);
     ds_stream_close(missing, NULL, on_append, &w);
@@ -1445,7 +1447,7 @@ static void test_events_and_append_retry(void) {
     DsStream *nowhere = new_stream(unreachable, "http://127.0.0.1:9/nowhere");
     CHECK_OK(ds_stream_set_content_type(nowhere, "text/plain"));
     ds_stream_append(nowhere, (const uint8_t *)"x", 1, NULL, NULL, on_append, &w);
-    CHECK_KIND(waiter_wait(&w, WAIT_MS), DS_ERROR_NETWORK);
+    CHECK_KIND(waiter_wait(&w, WAIT_MS), DS_ERROR_NETWORK_ERROR);
     waiter_reset(&w);
     pthread_mutex_lock(&log.mu);
     CHECK(log.append_retries == 2, "append retries %d", log.append_retries);
@@ -1661,7 +1663,7 @@ static int run_tests(const Test *tests, size_t count, const char *kind) {
     const char *only = getenv("DS_C_TEST");
     for (size_t i = 0; i < count; i++) {
         if (only != NULL && *only && strstr(tests[i].name, only) == NULL) continue;
-        uint64_t baseline = ds_live_handles();
+        uint64_t baseline = ds_test_live_handles();
         double start = now_ms();
         tests[i].fn();
         check_no_leaks(baseline, tests[i].name);

@@ -145,7 +145,7 @@ static void verify(const char *text, const char *what) {
 }
 
 static void run_against(const TestServer *server, int32_t live_mode) {
-    uint64_t baseline = ds_live_handles();
+    uint64_t baseline = ds_test_live_handles();
     double start = now_ms();
     atomic_store(&writers_done, false);
     atomic_store(&live_done, false);

@@ -1,6 +1,8 @@
 //! Finding, and if needed installing, the two servers.
 //!
-//! Installs go to `<workspace>/target/test-servers/` (override: `DS_TEST_SERVERS_DIR`).
+//! Installs go to a cache outside the checkout, one folder per server and version, so that every
+//! clone on a machine shares them: `${XDG_CACHE_HOME:-$HOME/.cache}/durable-streams-native/
+//! test-servers/{electric-<version>,node-<version>}` (override the root: `DS_TEST_SERVERS_DIR`).
 //! Each install runs at most once per process (a `OnceLock`) and at most once at a
 //! time across processes (a lock file created with `create_new`), because
 //! `cargo test` runs test binaries in parallel and every one of them may need a server.
@@ -22,12 +24,30 @@ pub const NODE_PACKAGE_VERSION: &str = "0.3.7";
 const NODE_PACKAGE: &str = "@durable-streams/server";
 const START_MJS: &str = include_str!("start.mjs");
 
-/// `<workspace>/target/test-servers`, or `DS_TEST_SERVERS_DIR`.
+/// Where the servers are installed: `DS_TEST_SERVERS_DIR`, else
+/// `${XDG_CACHE_HOME:-$HOME/.cache}/durable-streams-native/test-servers`, else (no home
+/// directory) `<workspace>/target/test-servers`.
 pub fn test_servers_dir() -> PathBuf {
     if let Some(dir) = non_empty_env("DS_TEST_SERVERS_DIR") {
         return PathBuf::from(dir);
     }
-    workspace_dir().join("target").join("test-servers")
+    let cache = non_empty_env("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| non_empty_env("HOME").map(|home| Path::new(&home).join(".cache")));
+    match cache {
+        Some(cache) => cache.join("durable-streams-native").join("test-servers"),
+        None => workspace_dir().join("target").join("test-servers"),
+    }
+}
+
+/// The install folder of Electric's server (its `bin/` holds the binary).
+fn electric_dir(servers: &Path) -> PathBuf {
+    servers.join(format!("electric-{ELECTRIC_CRATE_VERSION}"))
+}
+
+/// The install folder of the Node server (holds `node_modules/`).
+fn node_dir(servers: &Path) -> PathBuf {
+    servers.join(format!("node-{NODE_PACKAGE_VERSION}"))
 }
 
 /// The workspace root: two levels above this crate (`tests/harness`).
@@ -80,7 +100,7 @@ fn find_or_build_electric() -> Result<PathBuf, HarnessError> {
         };
     }
     let servers = test_servers_dir();
-    let root = servers.join("rust");
+    let root = electric_dir(&servers);
     let bin = root.join("bin").join(exe("durable-streams-server"));
     if bin.is_file() {
         return Ok(bin);
@@ -126,7 +146,7 @@ fn find_or_build_electric() -> Result<PathBuf, HarnessError> {
 fn find_or_install_node() -> Result<PathBuf, HarnessError> {
     let dir = match non_empty_env("DS_NODE_SERVER_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => test_servers_dir().join("node"),
+        None => node_dir(&test_servers_dir()),
     };
     create_dir(&dir)?;
     if !node_package_installed(&dir) {
@@ -353,6 +373,19 @@ mod tests {
         fs::write(&path, "99999999\n").expect("write lock");
         assert!(lock_is_stale(&path, Duration::from_secs(60)));
         let _lock = InstallLock::acquire(&path, 60).expect("stale lock is broken");
+    }
+
+    #[test]
+    fn install_folders_are_keyed_by_version() {
+        let root = Path::new("/cache/test-servers");
+        assert_eq!(
+            electric_dir(root),
+            root.join(format!("electric-{ELECTRIC_CRATE_VERSION}"))
+        );
+        assert_eq!(
+            node_dir(root),
+            root.join(format!("node-{NODE_PACKAGE_VERSION}"))
+        );
     }
 
     #[test]

@@ -26,6 +26,7 @@
 pub mod http;
 mod install;
 pub mod proxy;
+mod server_dir;
 
 use std::fmt;
 use std::fs::File;
@@ -36,7 +37,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use tempfile::TempDir;
+use server_dir::ServerDir;
 
 pub use install::{
     ELECTRIC_CRATE_VERSION, NODE_PACKAGE_VERSION, electric_server_bin, node_server_dir,
@@ -174,7 +175,7 @@ pub struct TestServer {
     watchdog: Option<Watchdog>,
     stderr_path: PathBuf,
     // Declared last: removed only after the process is gone.
-    _tempdir: TempDir,
+    _tempdir: ServerDir,
 }
 
 impl fmt::Debug for TestServer {
@@ -545,15 +546,12 @@ const OWNER_FILE: &str = "owner.pid";
 /// A fresh directory for one server, marked with this process's id. Servers kept in statics
 /// (shared by a test binary) are never dropped, so their directories outlive the process:
 /// directories whose owner has exited are removed first.
-fn make_tempdir(prefix: &str) -> Result<TempDir, HarnessError> {
+fn make_tempdir(prefix: &str) -> Result<ServerDir, HarnessError> {
     remove_orphaned_dirs(prefix);
-    let dir = tempfile::Builder::new()
-        .prefix(prefix)
-        .tempdir()
-        .map_err(|source| HarnessError::Io {
-            context: "creating a temporary directory".to_string(),
-            source,
-        })?;
+    let dir = ServerDir::create(prefix).map_err(|source| HarnessError::Io {
+        context: "creating a temporary directory".to_string(),
+        source,
+    })?;
     let owner = dir.path().join(OWNER_FILE);
     std::fs::write(&owner, std::process::id().to_string()).map_err(|source| HarnessError::Io {
         context: format!("writing {}", owner.display()),

@@ -1,0 +1,213 @@
+//! `DsChunk`: one unit of data from a read, with the position after it.
+
+use std::ffi::{CString, c_char};
+
+use durable_streams_core::Chunk;
+
+use crate::handles::{self, Live};
+use crate::strings::{cstring, ptr_or_null};
+use ffi_support::guard::catch;
+
+/// One chunk of data read from a stream, with the position after it. Opaque.
+///
+/// Owned by the receiver of a `DsChunkCallback`; free it with `ds_chunk_free`. Every pointer the
+/// accessors return is borrowed from the chunk and valid until it is freed. A chunk may be read
+/// from any thread (and from several at once), but not while it is being freed.
+pub struct DsChunk {
+    chunk: Chunk,
+    offset: CString,
+    cursor: Option<CString>,
+    _live: Live,
+}
+
+impl DsChunk {
+    pub(crate) fn new(chunk: Chunk) -> DsChunk {
+        DsChunk {
+            offset: cstring(chunk.offset().as_str()),
+            cursor: chunk.cursor().map(cstring),
+            chunk,
+            _live: Live::new(),
+        }
+    }
+}
+
+/// Where a zero-length buffer points, so that no accessor returns a dangling pointer.
+static EMPTY: [u8; 1] = [0];
+
+/// Lends `bytes`, writing their length through `len`.
+///
+/// # Safety
+/// `len` must be NULL or writable.
+unsafe fn lend(bytes: &[u8], len: *mut usize) -> *const u8 {
+    // SAFETY: forwarded to the caller.
+    unsafe { handles::write_out(len, bytes.len()) };
+    if bytes.is_empty() {
+        EMPTY.as_ptr()
+    } else {
+        bytes.as_ptr()
+    }
+}
+
+/// Borrows a chunk argument.
+///
+/// # Safety
+/// `chunk` must be NULL or a live `DsChunk`.
+unsafe fn read<'a>(chunk: *const DsChunk) -> Option<&'a DsChunk> {
+    // SAFETY: forwarded to the caller.
+    unsafe { handles::borrow(chunk) }
+}
+
+/// The chunk's bytes (for JSON streams: the JSON array text the messages came in). Writes the
+/// length to `*len` (when `len` is not NULL). Never NULL for a chunk, even when the length is 0;
+/// NULL (and length 0) for a NULL chunk. Borrowed until `ds_chunk_free`.
+///
+/// # Safety
+/// `chunk` must be NULL or a live `DsChunk`; `len` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_chunk_data(chunk: *const DsChunk, len: *mut usize) -> *const u8 {
+    catch(std::ptr::null(), || {
+        // SAFETY: forwarded to the caller.
+        match unsafe { read(chunk) } {
+            // SAFETY: `len` is NULL or writable per the contract.
+            Some(chunk) => unsafe { lend(chunk.chunk.data(), len) },
+            None => {
+                // SAFETY: as above.
+                unsafe { handles::write_out(len, 0) };
+                std::ptr::null()
+            }
+        }
+    })
+}
+
+/// The offset just past this chunk: where a later read resumes. Never NULL for a chunk (NULL
+/// for a NULL chunk). Borrowed until `ds_chunk_free`.
+///
+/// # Safety
+/// `chunk` must be NULL or a live `DsChunk`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_chunk_offset(chunk: *const DsChunk) -> *const c_char {
+    catch(std::ptr::null(), || {
+        // SAFETY: forwarded to the caller.
+        unsafe { read(chunk) }.map_or(std::ptr::null(), |c| c.offset.as_ptr())
+    })
+}
+
+/// The server's cursor at this point (save it with the offset), or NULL if the server has not
+/// sent one. Borrowed until `ds_chunk_free`.
+///
+/// # Safety
+/// `chunk` must be NULL or a live `DsChunk`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_chunk_cursor(chunk: *const DsChunk) -> *const c_char {
+    catch(std::ptr::null(), || {
+        // SAFETY: forwarded to the caller.
+        unsafe { read(chunk) }.map_or(std::ptr::null(), |c| ptr_or_null(c.cursor.as_ref()))
+    })
+}
+
+/// Whether this chunk reached the tail of the stream when it was served. False for NULL.
+///
+/// # Safety
+/// `chunk` must be NULL or a live `DsChunk`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_chunk_up_to_date(chunk: *const DsChunk) -> bool {
+    catch(false, || {
+        // SAFETY: forwarded to the caller.
+        unsafe { read(chunk) }.is_some_and(|c| c.chunk.up_to_date())
+    })
+}
+
+/// Whether the stream is closed and this chunk is its end (the next read reports the end).
+/// False for NULL.
+///
+/// # Safety
+/// `chunk` must be NULL or a live `DsChunk`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_chunk_closed(chunk: *const DsChunk) -> bool {
+    catch(false, || {
+        // SAFETY: forwarded to the caller.
+        unsafe { read(chunk) }.is_some_and(|c| c.chunk.closed())
+    })
+}
+
+/// The HTTP status of the response the chunk came from: 200, or 204 for a long-poll that ended
+/// without new data (the chunk then only reports up-to-date or closed); SSE chunks are 200.
+/// 0 for NULL.
+///
+/// # Safety
+/// `chunk` must be NULL or a live `DsChunk`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_chunk_status(chunk: *const DsChunk) -> u16 {
+    catch(0, || {
+        // SAFETY: forwarded to the caller.
+        unsafe { read(chunk) }.map_or(0, |c| c.chunk.transport_status())
+    })
+}
+
+/// Whether more of the same response follows this chunk (only with
+/// `ds_reader_set_max_chunk_bytes`): its offset is then where the response began, so resuming
+/// from it reads the response again. False for NULL.
+///
+/// # Safety
+/// `chunk` must be NULL or a live `DsChunk`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_chunk_partial(chunk: *const DsChunk) -> bool {
+    catch(false, || {
+        // SAFETY: forwarded to the caller.
+        unsafe { read(chunk) }.is_some_and(|c| c.chunk.partial())
+    })
+}
+
+/// For JSON-mode streams, the number of messages in the chunk (possibly 0); -1 for other
+/// content types (and for NULL).
+///
+/// # Safety
+/// `chunk` must be NULL or a live `DsChunk`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_chunk_message_count(chunk: *const DsChunk) -> i64 {
+    catch(-1, || {
+        // SAFETY: forwarded to the caller.
+        unsafe { read(chunk) }
+            .and_then(|c| c.chunk.messages())
+            .map_or(-1, |m| i64::try_from(m.len()).unwrap_or(i64::MAX))
+    })
+}
+
+/// For JSON-mode streams, the JSON text of message `index` (0-based); writes its length to
+/// `*len` (when `len` is not NULL). NULL (and length 0) when `index` is out of range, the
+/// stream is not in JSON mode, or `chunk` is NULL. Borrowed until `ds_chunk_free`.
+///
+/// # Safety
+/// `chunk` must be NULL or a live `DsChunk`; `len` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_chunk_message(
+    chunk: *const DsChunk,
+    index: usize,
+    len: *mut usize,
+) -> *const u8 {
+    catch(std::ptr::null(), || {
+        // SAFETY: forwarded to the caller.
+        let message = unsafe { read(chunk) }
+            .and_then(|c| c.chunk.messages())
+            .and_then(|m| m.get(index));
+        match message {
+            // SAFETY: `len` is NULL or writable per the contract.
+            Some(message) => unsafe { lend(message, len) },
+            None => {
+                // SAFETY: as above.
+                unsafe { handles::write_out(len, 0) };
+                std::ptr::null()
+            }
+        }
+    })
+}
+
+/// Frees a chunk and everything borrowed from it. NULL is ignored.
+///
+/// # Safety
+/// `chunk` must be NULL or an owned `DsChunk` not freed yet.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_chunk_free(chunk: *mut DsChunk) {
+    // SAFETY: forwarded to the caller.
+    catch((), || unsafe { handles::free(chunk) });
+}

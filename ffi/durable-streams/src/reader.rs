@@ -1,0 +1,346 @@
+//! `DsReader`: a pull-based read session; each `ds_reader_next` delivers one chunk.
+
+use std::ffi::{c_char, c_void};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use durable_streams_core::{
+    CancellationToken, Chunk, Error, LiveMode, Offset, ReadOptions, ReadSession, cancellable,
+};
+
+use crate::callback::UserData;
+use crate::callback::{Callback, Once};
+use crate::cancel::{self, DsCancel, with_token};
+use crate::chunk::DsChunk;
+use crate::error::{DsError, FfiResult};
+use crate::handles::{self, Live};
+use crate::runtime::runtime;
+use crate::stream::{DsStream, stream_arg};
+use crate::strings;
+use ffi_support::guard::{catch, catch_error, catch_panics};
+
+/// How a read continues once it has caught up with the tail of the stream. Passed to
+/// `ds_reader_open` as an `int32_t`.
+///
+/// cbindgen:rename-all=prefix:DS_LIVE_
+#[repr(C)]
+#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DsLiveMode {
+    /// Catch-up only: the read ends once it is up to date.
+    OFF = 0,
+    /// Catch up, then wait for new data with long-poll requests.
+    LONG_POLL = 1,
+    /// Server-Sent Events from the start offset.
+    SSE = 2,
+    /// Catch up, then tail: SSE for JSON streams, long-poll for everything else (and whenever
+    /// the server refuses SSE).
+    AUTO = 3,
+}
+
+fn to_live_mode(value: i32) -> FfiResult<LiveMode> {
+    match value {
+        0 => Ok(LiveMode::Off),
+        1 => Ok(LiveMode::LongPoll),
+        2 => Ok(LiveMode::Sse),
+        3 => Ok(LiveMode::Auto),
+        other => Err(Error::invalid_argument(
+            "live_mode",
+            format!(
+                "must be DS_LIVE_OFF (0), DS_LIVE_LONG_POLL (1), DS_LIVE_SSE (2) or DS_LIVE_AUTO (3), got {other}"
+            ),
+        )
+        .into()),
+    }
+}
+
+/// A read session on one stream. Opaque.
+///
+/// Pull chunks with `ds_reader_next`; nothing is read ahead of the caller. Free it with
+/// `ds_reader_free`. `ds_reader_offset`/`ds_reader_cursor` may be called from any thread at
+/// any time; at most one `ds_reader_next` may be in flight per reader.
+pub struct DsReader {
+    shared: Arc<ReaderShared>,
+    _live: Live,
+}
+
+/// What the reader handle and its in-flight `next` task share.
+struct ReaderShared {
+    /// The session while idle; `None` while a `next` owns it (or after a failed start).
+    session: Mutex<Option<Box<ReadSession>>>,
+    /// The position after the last delivered chunk, readable while a `next` is running.
+    position: Mutex<Position>,
+    /// Cancelled when the reader is freed, ending an in-flight `next`.
+    freed: CancellationToken,
+}
+
+struct Position {
+    offset: Offset,
+    cursor: Option<String>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The guarded data stays consistent even if a holder panicked: recover it.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Drop for DsReader {
+    fn drop(&mut self) {
+        self.shared.freed.cancel();
+    }
+}
+
+/// Completion of `ds_reader_next`.
+///
+/// - a chunk: `error` is NULL and `chunk` is owned by the callee (free it with
+///   `ds_chunk_free`);
+/// - the end of the stream: both are NULL (a catch-up read that is up to date, or a closed
+///   stream that was read to its end; later calls report the end again);
+/// - a failure: `error` is owned by the callee and `chunk` is NULL. After
+///   `DS_ERROR_CANCELLED` the reader stays usable and resumes where it was; after other errors
+///   the session has ended and later calls report the end.
+pub type DsChunkCallback =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, error: *mut DsError, chunk: *mut DsChunk)>;
+
+struct ChunkReply {
+    function: unsafe extern "C" fn(*mut c_void, *mut DsError, *mut DsChunk),
+    user_data: UserData,
+}
+
+impl Callback for ChunkReply {
+    type Error = DsError;
+    type Value = Option<Chunk>;
+
+    fn invoke(&self, result: FfiResult<Option<Chunk>>) {
+        let (error, chunk) = match result {
+            Ok(Some(chunk)) => (std::ptr::null_mut(), handles::into_raw(DsChunk::new(chunk))),
+            Ok(None) => (std::ptr::null_mut(), std::ptr::null_mut()),
+            Err(error) => (Box::into_raw(error), std::ptr::null_mut()),
+        };
+        // SAFETY: the caller's callback and user data; the error and chunk are handed over as
+        // owned, as documented.
+        unsafe { (self.function)(self.user_data.0, error, chunk) }
+    }
+}
+
+/// Opens a read session on `stream`. No I/O happens here.
+///
+/// `offset`: where to start, NULL or `"-1"` for the beginning, `"now"` for only what is
+/// appended from now on, or an offset saved from `ds_chunk_offset`/`ds_reader_offset`
+/// (malformed offsets fail with `DS_ERROR_INVALID_OFFSET`). `live_mode`: a `DsLiveMode` value
+/// (others fail with `DS_ERROR_INVALID_ARGUMENT`). `cursor`: the cursor saved with the offset,
+/// or NULL.
+///
+/// On success writes a new reader (free it with `ds_reader_free`) to `*out` and returns NULL;
+/// otherwise writes NULL to `*out` (when `out` is not NULL) and returns an owned error.
+///
+/// # Safety
+/// `stream` must be NULL or a live `DsStream`; strings NULL or NUL-terminated; `out` NULL or
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_reader_open(
+    stream: *const DsStream,
+    offset: *const c_char,
+    live_mode: i32,
+    cursor: *const c_char,
+    out: *mut *mut DsReader,
+) -> *mut DsError {
+    catch_error("ds_reader_open", || {
+        // SAFETY: `out` is NULL or writable per the contract.
+        unsafe { handles::write_out(out, std::ptr::null_mut()) };
+        if out.is_null() {
+            return Err(Error::invalid_argument("out", "must not be NULL").into());
+        }
+        // SAFETY: arguments are NULL or valid per the contract.
+        let stream = unsafe { stream_arg(stream) }?;
+        // SAFETY: as above.
+        let offset = match unsafe { strings::optional(offset, "offset") }? {
+            Some(text) => Offset::parse(text)?,
+            None => Offset::BEGINNING,
+        };
+        let live = to_live_mode(live_mode)?;
+        // SAFETY: as above.
+        let cursor = unsafe { strings::optional(cursor, "cursor") }?.map(str::to_owned);
+        let session = stream.read(ReadOptions {
+            offset: offset.clone(),
+            live,
+            cursor: cursor.clone(),
+            ..ReadOptions::default()
+        });
+        let handle = handles::into_raw(DsReader {
+            shared: Arc::new(ReaderShared {
+                session: Mutex::new(Some(Box::new(session))),
+                position: Mutex::new(Position { offset, cursor }),
+                freed: CancellationToken::new(),
+            }),
+            _live: Live::new(),
+        });
+        // SAFETY: checked non-NULL above; writable per the contract.
+        unsafe { out.write(handle) };
+        Ok(())
+    })
+}
+
+/// Reads the next chunk and completes through `callback` exactly once (see `DsChunkCallback`).
+///
+/// Catch-up reads deliver data chunks and end once up to date; live reads also deliver a chunk
+/// when they first become up to date and then wait for new data (a long-poll timeout with
+/// nothing new is not reported). Transient failures are retried per the client's retry policy.
+///
+/// At most one call may be in flight per reader: a second one completes at once with
+/// `DS_ERROR_INVALID_ARGUMENT` ("a read is already in progress"). `cancel` (may be NULL) ends a
+/// pending call promptly with `DS_ERROR_CANCELLED`, as does freeing the reader. A NULL
+/// `callback` makes the call do nothing.
+///
+/// # Safety
+/// `reader` must be NULL or a live `DsReader`; `cancel` NULL or a live `DsCancel`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_reader_next(
+    reader: *mut DsReader,
+    cancel: *const DsCancel,
+    callback: DsChunkCallback,
+    user_data: *mut c_void,
+) {
+    catch((), || {
+        let Some(function) = callback else {
+            return;
+        };
+        let once = Once::new(ChunkReply {
+            function,
+            user_data: UserData(user_data),
+        });
+        // SAFETY: arguments are NULL or valid per the contract.
+        let shared = match unsafe { handles::required(reader.cast_const(), "reader") } {
+            Ok(reader) => reader.shared.clone(),
+            Err(error) => return once.finish(Err(error)),
+        };
+        // SAFETY: as above.
+        let token = unsafe { cancel::token(cancel) };
+        let runtime = match runtime() {
+            Ok(runtime) => runtime,
+            Err(error) => return once.finish(Err(error)),
+        };
+        let Some(mut session) = lock(&shared.session).take() else {
+            let busy = Error::invalid_argument("reader", "a read is already in progress");
+            return once.finish(Err(busy.into()));
+        };
+        runtime.spawn(async move {
+            let next = with_token(token.as_ref(), session.next_chunk());
+            let result = catch_panics(cancellable(&shared.freed, next)).await;
+            {
+                let mut position = lock(&shared.position);
+                position.offset = session.offset().clone();
+                position.cursor = session.cursor().map(str::to_owned);
+            }
+            // Back before the callback, so that it may call ds_reader_next again.
+            *lock(&shared.session) = Some(session);
+            once.finish(result.and_then(|r| r.map_err(Into::into)));
+        });
+    });
+}
+
+/// Bounds the bytes of one chunk of a non-JSON stream, from the next response on; 0 (the
+/// default) returns each response whole, however large (a server may answer a catch-up of a
+/// 1 GiB stream with one 1 GiB response). A larger response then arrives in pieces as it is
+/// received; all but the last are partial (`ds_chunk_partial`): their offset is where the
+/// response began and they never report up-to-date or closed. JSON streams are never split.
+///
+/// Returns NULL, or an owned `DS_ERROR_INVALID_ARGUMENT` error for a NULL reader or while a
+/// `ds_reader_next` is in flight.
+///
+/// # Safety
+/// `reader` must be NULL or a live `DsReader`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_reader_set_max_chunk_bytes(
+    reader: *const DsReader,
+    max_chunk_bytes: usize,
+) -> *mut DsError {
+    catch_error("ds_reader_set_max_chunk_bytes", || {
+        // SAFETY: NULL or a live reader per the contract.
+        let reader = unsafe { handles::required(reader, "reader") }?;
+        let mut session = lock(&reader.shared.session);
+        let Some(session) = session.as_mut() else {
+            return Err(Error::invalid_argument("reader", "a read is in progress").into());
+        };
+        session.set_max_chunk_bytes((max_chunk_bytes > 0).then_some(max_chunk_bytes));
+        Ok(())
+    })
+}
+
+/// The offset after the last chunk delivered (the start offset before any): save it to resume
+/// later. Owned: free with `ds_string_free`. NULL for a NULL reader. Safe to call while a
+/// `ds_reader_next` is in flight.
+///
+/// # Safety
+/// `reader` must be NULL or a live `DsReader`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_reader_offset(reader: *const DsReader) -> *mut c_char {
+    catch(std::ptr::null_mut(), || {
+        // SAFETY: forwarded to the caller.
+        unsafe { handles::borrow(reader) }.map_or(std::ptr::null_mut(), |r| {
+            strings::owned(lock(&r.shared.position).offset.as_str())
+        })
+    })
+}
+
+/// The last cursor the server sent (or the one the reader was opened with); NULL if none or
+/// for a NULL reader. Owned: free with `ds_string_free`. Safe to call while a
+/// `ds_reader_next` is in flight.
+///
+/// # Safety
+/// `reader` must be NULL or a live `DsReader`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_reader_cursor(reader: *const DsReader) -> *mut c_char {
+    catch(std::ptr::null_mut(), || {
+        // SAFETY: forwarded to the caller.
+        unsafe { handles::borrow(reader) }
+            .and_then(|r| {
+                lock(&r.shared.position)
+                    .cursor
+                    .as_deref()
+                    .map(strings::owned)
+            })
+            .unwrap_or(std::ptr::null_mut())
+    })
+}
+
+/// Frees a reader. A `ds_reader_next` in flight completes promptly with `DS_ERROR_CANCELLED`
+/// (on a runtime thread, possibly after this returns). NULL is ignored.
+///
+/// # Safety
+/// `reader` must be NULL or a live `DsReader` not freed yet, and not in use by another thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_reader_free(reader: *mut DsReader) {
+    // SAFETY: forwarded to the caller.
+    catch((), || unsafe { handles::free(reader) });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::DsErrorKind;
+
+    #[test]
+    fn live_modes_are_validated() {
+        assert_eq!(to_live_mode(DsLiveMode::OFF as i32).unwrap(), LiveMode::Off);
+        assert_eq!(
+            to_live_mode(DsLiveMode::LONG_POLL as i32).unwrap(),
+            LiveMode::LongPoll
+        );
+        assert_eq!(to_live_mode(DsLiveMode::SSE as i32).unwrap(), LiveMode::Sse);
+        assert_eq!(
+            to_live_mode(DsLiveMode::AUTO as i32).unwrap(),
+            LiveMode::Auto
+        );
+        for bad in [-1, 4, i32::MAX] {
+            let error = to_live_mode(bad).unwrap_err();
+            assert_eq!(error.kind, DsErrorKind::INVALID_ARGUMENT);
+            assert!(
+                error
+                    .server_message
+                    .to_str()
+                    .unwrap()
+                    .starts_with("live_mode:")
+            );
+        }
+    }
+}

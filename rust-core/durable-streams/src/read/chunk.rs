@@ -1,0 +1,140 @@
+//! One unit of data returned by a read session.
+
+use bytes::Bytes;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::offset::Offset;
+
+/// Data read from a stream, with the position after it.
+///
+/// For JSON-mode streams, [`Chunk::messages`] holds each message (already validated); `data` is the
+/// JSON array text they came in. Bytes are reference-counted: cloning or slicing does not copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    data: Bytes,
+    messages: Option<Vec<Bytes>>,
+    offset: Offset,
+    cursor: Option<String>,
+    up_to_date: bool,
+    closed: bool,
+    partial: bool,
+    status: u16,
+}
+
+impl Chunk {
+    pub(crate) fn new(
+        data: Bytes,
+        messages: Option<Vec<Bytes>>,
+        offset: Offset,
+        cursor: Option<String>,
+        up_to_date: bool,
+        closed: bool,
+    ) -> Chunk {
+        Chunk {
+            data,
+            messages,
+            offset,
+            cursor,
+            up_to_date,
+            closed,
+            partial: false,
+            status: 200,
+        }
+    }
+
+    /// The same chunk, from a response with this HTTP status.
+    pub(crate) fn with_status(mut self, status: u16) -> Chunk {
+        self.status = status;
+        self
+    }
+
+    /// Transport detail for conformance tooling: the HTTP status of the response this chunk came
+    /// from (200, or 204 for a long-poll that timed out). Not part of the stable API.
+    ///
+    /// A 204 chunk only reports up-to-date or closed; SSE chunks are 200.
+    #[doc(hidden)]
+    pub fn transport_status(&self) -> u16 {
+        self.status
+    }
+
+    /// A piece of a response that continues: `offset` is where the response began.
+    pub(crate) fn piece(data: Bytes, offset: Offset, cursor: Option<String>) -> Chunk {
+        Chunk {
+            data,
+            messages: None,
+            offset,
+            cursor,
+            up_to_date: false,
+            closed: false,
+            partial: true,
+            status: 200,
+        }
+    }
+
+    /// Whether more of the same response follows (only with [`crate::ReadOptions::max_chunk_bytes`]).
+    /// The offset of a partial chunk is where its response began: resuming from it reads the
+    /// response again from its start, so save offsets of complete chunks, or accept re-reading.
+    pub fn partial(&self) -> bool {
+        self.partial
+    }
+
+    /// The raw bytes (for JSON streams, the JSON array text).
+    pub fn data(&self) -> &Bytes {
+        &self.data
+    }
+
+    /// Takes the raw bytes.
+    pub fn into_data(self) -> Bytes {
+        self.data
+    }
+
+    /// For JSON-mode streams, each message's JSON text; `None` for other content types.
+    pub fn messages(&self) -> Option<&[Bytes]> {
+        self.messages.as_deref()
+    }
+
+    /// The data as UTF-8 text.
+    ///
+    /// Fails with [`ErrorKind::Parse`] if the bytes are not UTF-8. Chunk boundaries follow the
+    /// writer's appends, so text appended whole decodes whole; [`Chunk::partial`] pieces are cut
+    /// at a byte count and may split a character (decode their concatenation instead).
+    pub fn text(&self) -> Result<&str> {
+        std::str::from_utf8(&self.data).map_err(|e| {
+            Error::new(
+                ErrorKind::Parse,
+                format!(
+                    "the chunk at offset {} is not valid UTF-8: {e}",
+                    self.offset
+                ),
+            )
+        })
+    }
+
+    /// Whether the chunk carries data (at least one message, for JSON streams).
+    pub fn has_data(&self) -> bool {
+        match &self.messages {
+            Some(messages) => !messages.is_empty(),
+            None => !self.data.is_empty(),
+        }
+    }
+
+    /// The offset just past this chunk: where to resume.
+    pub fn offset(&self) -> &Offset {
+        &self.offset
+    }
+
+    /// The server's cursor at this point (save it with the offset).
+    pub fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    /// Whether this chunk reached the tail of the stream when it was served.
+    pub fn up_to_date(&self) -> bool {
+        self.up_to_date
+    }
+
+    /// Whether the stream is closed and this is its end.
+    pub fn closed(&self) -> bool {
+        self.closed
+    }
+}

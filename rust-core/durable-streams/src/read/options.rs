@@ -1,0 +1,80 @@
+//! What a read is asked for: the live mode and the read options.
+
+use crate::offset::Offset;
+
+/// How a read continues once it has caught up with the stream's tail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LiveMode {
+    /// Catch-up only: the session ends at the first up-to-date (or closed) response.
+    #[default]
+    Off,
+    /// Catch up, then wait for new data with long-poll requests.
+    LongPoll,
+    /// Server-Sent Events from the start offset, reconnecting as needed.
+    Sse,
+    /// Catch up, then tail live: SSE for JSON streams, long-poll otherwise (and whenever the
+    /// server does not offer SSE).
+    ///
+    /// SSE is lossless for JSON (and for binary, which is base64-encoded), but text lines can
+    /// lose a leading space or have `\r` rewritten by servers that write `data:` without the
+    /// optional space, so text streams are tailed with long-poll, which is byte-exact.
+    Auto,
+}
+
+/// Where and how to read.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// The start position; [`Offset::BEGINNING`] by default.
+    pub offset: Offset,
+    /// What to do after catching up.
+    pub live: LiveMode,
+    /// A cursor saved with the offset (echoed on live requests for CDN collapsing).
+    pub cursor: Option<String>,
+    /// The most bytes one chunk of a non-JSON stream holds; `None` (the default): a chunk is one
+    /// whole response, however large.
+    ///
+    /// A server decides how much one response holds (Electric's answers a catch-up from the
+    /// start of a 1 GiB stream with one 1 GiB response). With a bound, a larger response is
+    /// returned in pieces as it arrives, so memory stays bounded. Every piece but the last is
+    /// [`Chunk::partial`]: its offset is where the response began (resuming from it reads the
+    /// whole response again) and it never reports up-to-date or closed. JSON streams are not
+    /// split (a message is never cut). Whole responses that break off are requested again under
+    /// the retry policy; a response returned in pieces that breaks off ends the session with the
+    /// error instead (its pieces are already delivered), and [`ReadSession::offset`] is still
+    /// where that response began.
+    ///
+    /// [`Chunk::partial`]: crate::Chunk::partial
+    /// [`ReadSession::offset`]: crate::ReadSession::offset
+    pub max_chunk_bytes: Option<usize>,
+}
+
+impl ReadOptions {
+    /// Catch-up from the beginning.
+    pub fn new() -> Self {
+        ReadOptions::default()
+    }
+
+    /// Sets the start offset.
+    pub fn offset(mut self, offset: Offset) -> Self {
+        self.offset = offset;
+        self
+    }
+
+    /// Sets the live mode.
+    pub fn live(mut self, live: LiveMode) -> Self {
+        self.live = live;
+        self
+    }
+
+    /// Sets the cursor saved with the offset.
+    pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
+        self.cursor = Some(cursor.into());
+        self
+    }
+
+    /// Bounds the bytes of one chunk (see [`ReadOptions::max_chunk_bytes`]).
+    pub fn max_chunk_bytes(mut self, max: usize) -> Self {
+        self.max_chunk_bytes = Some(max);
+        self
+    }
+}
