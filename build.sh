@@ -411,6 +411,7 @@ cmd_test() {
   test_c
   test_dotnet
   test_adapter
+  cmd_demo
   section "test: all passed"
 }
 
