@@ -15,7 +15,7 @@ static const TestServer *server;
 
 static void test_versions_and_null_handling(void) {
     CHECK(ds_abi_version() == DS_ABI_VERSION, "abi %u", ds_abi_version());
-    CHECK(DS_ABI_VERSION == 1, "abi constant");
+    CHECK(DS_ABI_VERSION == 2, "abi constant");
     const char *version = ds_version();
     CHECK(version != NULL && version[0] >= '0' && version[0] <= '9', "version %s", version);
     CHECK(ds_version() == version, "ds_version is a static string");
