@@ -917,8 +917,9 @@ void ds_stream_close(const struct DsStream *stream,
                      DsAppendCallback callback,
                      void *user_data);
 
-// The stream's content type if this handle knows it (from create, head, a read, or
-// `ds_stream_set_content_type`); NULL when unknown. Owned: free with `ds_string_free`.
+// The stream's content type if the client knows it (learned by any of its handles for this URL
+// from a create, head or read, or set with `ds_stream_set_content_type`); NULL when unknown.
+// Owned: free with `ds_string_free`.
 //
 // # Safety
 // `stream` must be NULL or a live `DsStream`.
@@ -999,13 +1000,14 @@ struct DsError *ds_stream_new(const struct DsClient *client,
                               const char *url,
                               struct DsStream **out);
 
-// Records the stream's content type (e.g. from saved configuration) so that appends need no
-// `HEAD` to learn it. An empty string is ignored. Returns NULL, or an owned error for NULL or
+// Records the stream's content type (e.g. from saved configuration) so that appends through any
+// handle of the same client need no `HEAD` to learn it. An empty string is ignored. Returns NULL, or an owned error for NULL or
 // invalid arguments.
 //
 // # Safety
 // `stream` must be NULL or a live `DsStream`; `content_type` NULL or NUL-terminated.
-struct DsError *ds_stream_set_content_type(const struct DsStream *stream, const char *content_type);
+struct DsError *ds_stream_set_content_type(const struct DsStream *stream,
+                                           const char *content_type);
 
 // The stream's URL. Owned: free with `ds_string_free`. NULL if `stream` is NULL.
 //

@@ -36,7 +36,7 @@ if (text != "a=1.5,b=2.5,c=3.5")
     Console.Error.WriteLine("unexpected content");
     return 1;
 }
-Console.WriteLine($"AOT smoke OK (native core {DurableStreamClient.NativeLibraryVersion})");
+Console.WriteLine($"AOT smoke OK (native core {DurableStreamClient.CoreVersion})");
 return 0;
 
 internal sealed record Reading(string Sensor, double Value);

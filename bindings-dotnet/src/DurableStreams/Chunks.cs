@@ -35,9 +35,10 @@ public sealed class ByteChunk
     /// <summary>
     /// The HTTP status of the response this chunk came from: 200, or 204 for a long-poll that ended
     /// without new data (the chunk then only reports <see cref="UpToDate"/> or <see cref="StreamClosed"/>).
-    /// Chunks of SSE sessions are 200.
+    /// Chunks of SSE sessions are 200. Internal: a protocol detail the conformance adapter reports
+    /// (it sees internals: InternalsVisibleTo in DurableStreams.csproj).
     /// </summary>
-    public int StatusCode { get; }
+    internal int StatusCode { get; }
 
     /// <summary>The offset just past this chunk: where to resume.</summary>
     public Offset Offset => Checkpoint.Offset;

@@ -19,58 +19,38 @@ public sealed class DurableStream
     private const string JsonContentType = "application/json";
 
     private readonly DurableStreamClient _client;
-    private readonly StreamHandle _handle;
+    private readonly NativeStream _native;
 
-    internal unsafe DurableStream(DurableStreamClient client, StreamHandle handle)
+    internal DurableStream(DurableStreamClient client, NativeStream native)
     {
         _client = client;
-        _handle = handle;
-        using var lease = handle.Lease();
-        Url = NativeString.TakeOwned(NativeMethods.ds_stream_url((DsStream*)lease.Pointer)) ?? string.Empty;
+        _native = native;
     }
 
     /// <summary>The stream's absolute URL.</summary>
-    public string Url { get; }
+    public string Url => _native.Url;
 
     /// <summary>
     /// The stream's content type, once known: set by <see cref="CreateAsync"/>, <see cref="HeadAsync"/>,
-    /// the first read response or <see cref="SetContentType"/> (shared by all operations on this handle). Appends on a handle
-    /// whose content type is unknown learn it with one <c>HEAD</c> first.
+    /// the first read response or <see cref="SetContentType"/>, on this handle or on any other handle
+    /// of the same client for this URL (the client remembers it). Appends on a stream whose content
+    /// type is unknown learn it with one <c>HEAD</c> first.
     /// </summary>
-    public unsafe string? ContentType
-    {
-        get
-        {
-            using var lease = Lease();
-            return NativeString.TakeOwned(NativeMethods.ds_stream_content_type((DsStream*)lease.Pointer));
-        }
-    }
+    public string? ContentType => _native.ContentType;
 
     /// <summary>
     /// Records the stream's content type when you already know it (e.g. from saved configuration
-    /// or an earlier <see cref="CreateAsync"/> on another handle), so that appends, producers and
-    /// SSE reads on this handle need no <c>HEAD</c> to learn it. It must be the stream's real
+    /// or a stream created by another client), so that appends, producers and SSE reads through
+    /// this client need no <c>HEAD</c> to learn it. It must be the stream's real
     /// content type: <c>application/json</c> selects JSON mode (message framing) for appends and reads.
     /// </summary>
     /// <param name="contentType">The content type, e.g. <c>application/json</c> or <c>text/plain</c>.</param>
     /// <exception cref="ArgumentException"><paramref name="contentType"/> is null, empty or whitespace.</exception>
     /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
-    public unsafe void SetContentType(string contentType)
+    public void SetContentType(string contentType)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(contentType);
-        var bytes = NativeString.ToUtf8Z(contentType);
-        DsError* error;
-        using (var lease = Lease())
-        {
-            fixed (byte* c = bytes)
-            {
-                error = NativeMethods.ds_stream_set_content_type((DsStream*)lease.Pointer, c);
-            }
-        }
-        if (error != null)
-        {
-            throw DurableStreamClient.ToArgumentException(error, nameof(contentType));
-        }
+        _native.SetContentType(contentType);
     }
 
     internal DurableStreamClient Client => _client;
@@ -80,7 +60,7 @@ public sealed class DurableStream
     /// <summary>Server address and path for telemetry and logs (computed on first use).</summary>
     internal TelemetryTarget Target => _target ??= new TelemetryTarget(Url);
 
-    internal StreamHandle Handle => _handle;
+    internal NativeStream Native => _native;
 
     internal JsonSerializerOptions JsonSerializerOptions => _client.JsonSerializerOptions;
 
@@ -168,26 +148,10 @@ public sealed class DurableStream
     /// <summary>Closes the stream: no more appends are accepted. Idempotent.</summary>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The final tail offset.</returns>
-    public unsafe Task<AppendResult> CloseAsync(CancellationToken cancellationToken = default)
+    public Task<AppendResult> CloseAsync(CancellationToken cancellationToken = default)
     {
         var scope = Telemetry.Begin("close", this, 0);
-        return scope.End(CloseNative(cancellationToken));
-    }
-
-    private unsafe Task<AppendResult> CloseNative(CancellationToken cancellationToken)
-    {
-        var op = new NativeOp<AppendResult>(cancellationToken);
-        try
-        {
-            using var stream = Lease();
-            using var cancel = op.LeaseCancel();
-            NativeMethods.ds_stream_close((DsStream*)stream.Pointer, (DsCancel*)cancel.Pointer, NativeCallbacks.Append, op.Begin());
-        }
-        catch (Exception e)
-        {
-            return op.FailStart(e);
-        }
-        return op.Task;
+        return scope.End(_native.CloseAsync(cancellationToken));
     }
 
     /// <summary>Appends <paramref name="finalData"/> and closes the stream in one atomic step.</summary>
@@ -200,43 +164,11 @@ public sealed class DurableStream
             ? CloseAsync(cancellationToken)
             : AppendCore(finalData.Span, new AppendOptions { Close = true }, null, cancellationToken);
 
-    private unsafe Task<AppendResult> AppendCore(ReadOnlySpan<byte> data, AppendOptions? options, string? overrideContentType, CancellationToken cancellationToken)
+    private Task<AppendResult> AppendCore(ReadOnlySpan<byte> data, AppendOptions? options, string? overrideContentType, CancellationToken cancellationToken)
     {
-        var json = options is null && overrideContentType is null
-            ? null
-            : OptionsJson.Build((options, overrideContentType), static (w, s) =>
-            {
-                var (o, contentType) = s;
-                if (o?.Seq is { } seq)
-                {
-                    w.WriteString("seq", seq);
-                }
-                if ((contentType ?? o?.ContentType) is { } ct)
-                {
-                    w.WriteString("content_type", ct);
-                }
-                if (o?.Close == true)
-                {
-                    w.WriteBoolean("close", true);
-                }
-            });
-        var scope = Telemetry.Begin(options?.Close == true && data.IsEmpty ? "close" : "append", this, data.Length);
-        var op = new NativeOp<AppendResult>(cancellationToken);
-        try
-        {
-            using var stream = Lease();
-            using var cancel = op.LeaseCancel();
-            fixed (byte* d = data)
-            fixed (byte* j = json)
-            {
-                NativeMethods.ds_stream_append((DsStream*)stream.Pointer, d, (nuint)data.Length, j, (DsCancel*)cancel.Pointer, NativeCallbacks.Append, op.Begin());
-            }
-        }
-        catch (Exception e)
-        {
-            return scope.End(op.FailStart(e));
-        }
-        return scope.End(op.Task);
+        var close = options?.Close == true;
+        var scope = Telemetry.Begin(close && data.IsEmpty ? "close" : "append", this, data.Length);
+        return scope.End(_native.AppendAsync(data, options?.Seq, overrideContentType ?? options?.ContentType, close, cancellationToken));
     }
 
     // ------------------------------------------------------------------ reads
@@ -285,21 +217,10 @@ public sealed class DurableStream
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The metadata.</returns>
     /// <exception cref="StreamNotFoundException">The stream does not exist.</exception>
-    public unsafe Task<StreamMetadata> HeadAsync(CancellationToken cancellationToken = default)
+    public Task<StreamMetadata> HeadAsync(CancellationToken cancellationToken = default)
     {
         var scope = Telemetry.Begin("head", this, 0);
-        var op = new NativeOp<StreamMetadata>(cancellationToken);
-        try
-        {
-            using var stream = Lease();
-            using var cancel = op.LeaseCancel();
-            NativeMethods.ds_stream_head((DsStream*)stream.Pointer, (DsCancel*)cancel.Pointer, NativeCallbacks.Head, op.Begin());
-        }
-        catch (Exception e)
-        {
-            return scope.End(op.FailStart(e));
-        }
-        return scope.End(op.Task);
+        return scope.End(_native.HeadAsync(cancellationToken));
     }
 
     /// <summary>Creates the stream (<c>PUT</c>), or confirms that an identical one exists (<see cref="CreateStreamResult.Created"/> false).</summary>
@@ -309,81 +230,21 @@ public sealed class DurableStream
     /// <exception cref="ArgumentException">An option is invalid (the exception names it).</exception>
     /// <exception cref="StreamConflictException">A stream with a different configuration exists.</exception>
     /// <exception cref="StreamNotFoundException">The fork source does not exist.</exception>
-    public unsafe Task<CreateStreamResult> CreateAsync(CreateStreamOptions? options = null, CancellationToken cancellationToken = default)
+    public Task<CreateStreamResult> CreateAsync(CreateStreamOptions? options = null, CancellationToken cancellationToken = default)
     {
         options?.Validate();
-        var json = options is null ? null : OptionsJson.Build(options, static (w, o) =>
-        {
-            if (o.ContentType is not null)
-            {
-                w.WriteString("content_type", o.ContentType);
-            }
-            if (o.Ttl is { } ttl)
-            {
-                w.WriteNumber("ttl_seconds", (long)ttl.TotalSeconds);
-            }
-            if (o.ExpiresAt is { } at)
-            {
-                w.WriteString("expires_at", CreateStreamOptions.FormatExpiresAt(at));
-            }
-            if (o.Closed)
-            {
-                w.WriteBoolean("closed", true);
-            }
-            if (o.ForkFrom is not null)
-            {
-                w.WriteStartObject("fork");
-                w.WriteString("source", o.ForkFrom);
-                if (o.ForkOffset is not null)
-                {
-                    w.WriteString("offset", o.ForkOffset.Value);
-                }
-                if (o.ForkSubOffset is { } sub)
-                {
-                    w.WriteNumber("sub_offset", sub);
-                }
-                w.WriteEndObject();
-            }
-        });
-        var body = options?.InitialData ?? ReadOnlyMemory<byte>.Empty;
-        var scope = Telemetry.Begin("create", this, body.Length);
-        var op = new NativeOp<CreateStreamResult>(cancellationToken);
-        try
-        {
-            using var stream = Lease();
-            using var cancel = op.LeaseCancel();
-            fixed (byte* j = json)
-            fixed (byte* b = body.Span)
-            {
-                NativeMethods.ds_stream_create((DsStream*)stream.Pointer, j, b, (nuint)body.Length, (DsCancel*)cancel.Pointer, NativeCallbacks.Create, op.Begin());
-            }
-        }
-        catch (Exception e)
-        {
-            return scope.End(op.FailStart(e));
-        }
-        return scope.End(op.Task);
+        var scope = Telemetry.Begin("create", this, options?.InitialData?.Length ?? 0);
+        return scope.End(_native.CreateAsync(options, cancellationToken));
     }
 
     /// <summary>Deletes the stream (<c>DELETE</c>).</summary>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>A task that completes when the stream is deleted.</returns>
     /// <exception cref="StreamNotFoundException">The stream does not exist.</exception>
-    public unsafe Task DeleteAsync(CancellationToken cancellationToken = default)
+    public Task DeleteAsync(CancellationToken cancellationToken = default)
     {
         var scope = Telemetry.Begin("delete", this, 0);
-        var op = new NativeOp<bool>(cancellationToken);
-        try
-        {
-            using var stream = Lease();
-            using var cancel = op.LeaseCancel();
-            NativeMethods.ds_stream_delete((DsStream*)stream.Pointer, (DsCancel*)cancel.Pointer, NativeCallbacks.Done, op.Begin());
-        }
-        catch (Exception e)
-        {
-            return scope.End(op.FailStart(e));
-        }
-        return scope.End(op.Task);
+        return scope.End(_native.DeleteAsync(cancellationToken));
     }
 
     /// <summary>
@@ -435,10 +296,4 @@ public sealed class DurableStream
     /// <summary>The stream URL.</summary>
     /// <returns>The URL.</returns>
     public override string ToString() => Url;
-
-    internal HandleLease Lease()
-    {
-        _client.ThrowIfDisposed();
-        return _handle.Lease();
-    }
 }

@@ -1,5 +1,4 @@
 using System.Reflection;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using DurableStreams.Diagnostics;
 using DurableStreams.Interop;
@@ -17,9 +16,7 @@ namespace DurableStreams;
 /// </remarks>
 public sealed class DurableStreamClient : IAsyncDisposable, IDisposable
 {
-    private readonly ClientHandle _handle;
-    private readonly DynamicHeaderProvider? _dynamicHeaders;
-    private int _disposed;
+    private readonly NativeClient _native;
 
     /// <summary>Creates a client. No network I/O happens here.</summary>
     /// <param name="options">The configuration.</param>
@@ -32,42 +29,8 @@ public sealed class DurableStreamClient : IAsyncDisposable, IDisposable
         NativeLibraryGuard.EnsureLoaded();
 
         JsonSerializerOptions = options.JsonSerializerOptions ?? JsonDefaults.Options;
-        var json = OptionsJson.Build(options, static (w, o) =>
-        {
-            if (o.BaseUrl is not null)
-            {
-                w.WriteString("base_url", o.BaseUrl.TrimEnd('/'));
-            }
-            w.WriteStartObject("headers");
-            foreach (var (name, value) in o.DefaultHeaders)
-            {
-                w.WriteString(name, value);
-            }
-            w.WriteEndObject();
-            w.WriteNumber("request_timeout_ms", OptionsJson.Milliseconds(o.RequestTimeout));
-            w.WriteNumber("connect_timeout_ms", OptionsJson.Milliseconds(o.ConnectTimeout));
-            w.WriteNumber("live_timeout_ms", OptionsJson.Milliseconds(o.LiveTimeout));
-            w.WriteStartObject("retry");
-            w.WriteNumber("max_retries", o.MaxRetries);
-            w.WriteNumber("initial_delay_ms", OptionsJson.Milliseconds(o.InitialRetryDelay));
-            w.WriteNumber("max_delay_ms", OptionsJson.Milliseconds(o.MaxRetryDelay));
-            w.WriteNumber("multiplier", o.RetryMultiplier);
-            w.WriteEndObject();
-            w.WriteString("append_retry", o.AppendRetry switch
-            {
-                AppendRetryMode.WhenNotStored => "when_not_stored",
-                AppendRetryMode.AtLeastOnce => "at_least_once",
-                _ => "never",
-            });
-            w.WriteString("user_agent", UserAgent);
-        });
-
-        if (options.DynamicHeaders.Count > 0 || options.DynamicQueryParameters.Count > 0)
-        {
-            _dynamicHeaders = new DynamicHeaderProvider(options.DynamicHeaders, options.DynamicQueryParameters);
-        }
         Logger = options.LoggerFactory?.CreateLogger(Log.Category);
-        _handle = CreateHandle(json, _dynamicHeaders, Logger);
+        _native = NativeClient.Create(options, UserAgent, new NativeEvents(Logger));
         if (Logger is not null)
         {
             Log.ClientCreated(Logger, options.BaseUrl is null ? "(absolute URLs)" : new TelemetryTarget(options.BaseUrl).SafeUrl, options.MaxRetries, options.RequestTimeout, options.DefaultHeaders.Count);
@@ -80,54 +43,16 @@ public sealed class DurableStreamClient : IAsyncDisposable, IDisposable
     /// <summary>The JSON options used for messages (never null).</summary>
     internal JsonSerializerOptions JsonSerializerOptions { get; }
 
-    /// <summary>The version of the native core library (<c>ds_version()</c>).</summary>
-    public static string NativeLibraryVersion => NativeLibraryGuard.NativeVersion;
+    /// <summary>
+    /// The version of the Durable Streams core this package runs on (the native library it
+    /// loaded), e.g. <c>0.1.0</c>; useful in bug reports. Loads the library on first use.
+    /// </summary>
+    /// <exception cref="DllNotFoundException">The core library cannot be loaded.</exception>
+    /// <exception cref="InvalidOperationException">The loaded core library is not the one this package version needs.</exception>
+    public static string CoreVersion => NativeClient.CoreVersion;
 
     private static string UserAgent { get; } =
         $"durable-streams-dotnet/{typeof(DurableStreamClient).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0] ?? "0"}";
-
-    private static unsafe ClientHandle CreateHandle(byte[] json, DynamicHeaderProvider? dynamicHeaders, ILogger? logger)
-    {
-        var handle = new ClientHandle();
-        GCHandle userData = default;
-        if (dynamicHeaders is not null)
-        {
-            userData = GCHandle.Alloc(dynamicHeaders);
-        }
-        DsClient* client = null;
-        DsError* error;
-        fixed (byte* options = json)
-        {
-            error = dynamicHeaders is null
-                ? NativeMethods.ds_client_new(options, null, null, null, &client)
-                : NativeMethods.ds_client_new(
-                    options,
-                    DynamicHeaderProvider.Callback,
-                    (void*)GCHandle.ToIntPtr(userData),
-                    NativeCallbacks.FreeGCHandle,
-                    &client);
-        }
-        if (error != null)
-        {
-            // On failure the library has already called free_user_data (freeing the GCHandle).
-            throw ToArgumentException(error, "options");
-        }
-        handle.Adopt((nint)client);
-        NativeEvents.Install(client, logger);
-        return handle;
-    }
-
-    /// <summary>
-    /// A native INVALID_ARGUMENT from a synchronous call becomes an <see cref="ArgumentException"/>;
-    /// anything else the mapped <see cref="DurableStreamException"/>.
-    /// </summary>
-    internal static unsafe Exception ToArgumentException(DsError* error, string paramName)
-    {
-        var exception = NativeErrors.Take(error, CancellationToken.None);
-        return exception is DurableStreamException { Code: DurableStreamErrorCode.InvalidArgument } e
-            ? new ArgumentException(e.Message, paramName, e)
-            : exception;
-    }
 
     /// <summary>
     /// A handle to the stream at <paramref name="url"/>: an absolute http(s) URL, or a path
@@ -140,7 +65,7 @@ public sealed class DurableStreamClient : IAsyncDisposable, IDisposable
     {
         ArgumentNullException.ThrowIfNull(url);
         ThrowIfDisposed();
-        return new DurableStream(this, CreateStreamHandle(url, nameof(url)));
+        return new DurableStream(this, _native.OpenStream(url, nameof(url)));
     }
 
     /// <summary>A handle to the stream at <paramref name="uri"/> (absolute, or relative to the base URL). No network I/O.</summary>
@@ -227,53 +152,11 @@ public sealed class DurableStreamClient : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Releases the native client. Running operations complete; new calls throw <see cref="ObjectDisposedException"/>.</summary>
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return;
-        }
-        _dynamicHeaders?.Cancel();
-        _handle.Dispose();
-    }
+    public void Dispose() => _native.Dispose();
 
-    internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+    internal bool IsDisposed => _native.IsDisposed;
 
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(IsDisposed, this);
-
-    internal unsafe StreamHandle CreateStreamHandle(string url, string paramName)
-    {
-        var handle = new StreamHandle();
-        var urlBytes = NativeString.ToUtf8Z(url);
-        DsStream* stream = null;
-        DsError* error;
-        using (var client = LeaseClient())
-        {
-            fixed (byte* u = urlBytes)
-            {
-                error = NativeMethods.ds_stream_new((DsClient*)client.Pointer, u, &stream);
-            }
-        }
-        if (error != null)
-        {
-            throw ToArgumentException(error, paramName);
-        }
-        handle.Adopt((nint)stream);
-        return handle;
-    }
-
-    private HandleLease LeaseClient()
-    {
-        try
-        {
-            ThrowIfDisposed();
-            return _handle.Lease();
-        }
-        catch (ObjectDisposedException)
-        {
-            throw new ObjectDisposedException(nameof(DurableStreamClient));
-        }
-    }
 
     private static string ToText(Uri uri) => uri.IsAbsoluteUri ? uri.AbsoluteUri : uri.OriginalString;
 }

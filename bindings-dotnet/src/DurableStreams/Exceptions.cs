@@ -55,10 +55,10 @@ public enum DurableStreamErrorCode
     InvalidArgument = 16,
 
     /// <summary>A response body, header or SSE event (or the stream's data, e.g. invalid UTF-8 or JSON) could not be parsed.</summary>
-    Parse = 17,
+    ParseError = 17,
 
     /// <summary>The connection failed or broke.</summary>
-    Network = 18,
+    NetworkError = 18,
 
     /// <summary>The operation did not finish within its time limit.</summary>
     Timeout = 19,
@@ -132,8 +132,14 @@ public class DurableStreamException : Exception
     /// <summary>The server's own error message (response body or reason), when there was one.</summary>
     public string? ServerMessage { get; internal set; }
 
-    /// <summary>The stable native error code string, e.g. <c>NOT_FOUND</c>.</summary>
-    public string? NativeCode { get; internal set; }
+    /// <summary>
+    /// The stable upper-snake-case name of the error kind reported by the core, e.g. <c>NOT_FOUND</c>,
+    /// <c>PARSE_ERROR</c> or <c>NETWORK_ERROR</c> (the same name in every language binding, suitable for
+    /// logs and metrics). It names the kind even when this version of the package does not know it
+    /// (<see cref="Code"/> is then <see cref="DurableStreamErrorCode.Unknown"/>). <c>null</c> for errors
+    /// raised by the package itself rather than the core (for example a message that does not deserialize).
+    /// </summary>
+    public string? CodeName { get; internal set; }
 }
 
 /// <summary>The stream (or a fork's source) does not exist (HTTP 404).</summary>

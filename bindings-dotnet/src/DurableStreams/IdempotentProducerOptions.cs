@@ -43,6 +43,9 @@ public sealed class IdempotentProducerOptions
     /// <summary>The stream's content type; by default the stream handle's, or learned with one <c>HEAD</c>.</summary>
     public string? ContentType { get; set; }
 
+    /// <summary>A copy (every option is a plain value).</summary>
+    internal IdempotentProducerOptions Copy() => (IdempotentProducerOptions)MemberwiseClone();
+
     internal void Validate()
     {
         if (Epoch is < 0 or > MaxEpoch)

@@ -14,7 +14,11 @@ public enum LiveMode
     /// <summary>Server-Sent Events: one persistent connection, reconnecting from the last offset as needed.</summary>
     Sse = 2,
 
-    /// <summary>Catch up, then tail live: SSE for text and JSON streams, long-poll otherwise (and whenever the server does not offer SSE).</summary>
+    /// <summary>
+    /// Catch up, then tail live: Server-Sent Events for JSON (<c>application/json</c>) streams and
+    /// long-poll for every other content type; a JSON stream falls back to long-poll if the server
+    /// refuses SSE.
+    /// </summary>
     Auto = 3,
 }
 
@@ -149,6 +153,9 @@ public sealed class CreateStreamOptions
             throw new ArgumentOutOfRangeException(nameof(ForkSubOffset), ForkSubOffset, "ForkSubOffset cannot be negative.");
         }
     }
+
+    /// <summary>A shallow copy (the options are plain values; <see cref="InitialData"/> is shared, not copied).</summary>
+    internal CreateStreamOptions Copy() => (CreateStreamOptions)MemberwiseClone();
 
     internal static string FormatExpiresAt(DateTimeOffset value) =>
         value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);

@@ -41,9 +41,10 @@ public sealed class DurableStream<T>
     /// <exception cref="StreamConflictException">A stream with a different configuration exists.</exception>
     public Task<CreateStreamResult> CreateAsync(CreateStreamOptions? options = null, CancellationToken cancellationToken = default)
     {
-        options ??= new CreateStreamOptions();
-        options.ContentType ??= JsonContentType;
-        return Stream.CreateAsync(options, cancellationToken);
+        // A copy: the caller's options object is never modified.
+        var copy = options?.Copy() ?? new CreateStreamOptions();
+        copy.ContentType ??= JsonContentType;
+        return Stream.CreateAsync(copy, cancellationToken);
     }
 
     /// <summary>Appends one message in one request (at-most-once unless <see cref="DurableStreamClientOptions.AppendRetry"/> allows retries; use <see cref="CreateProducer"/> for exactly-once batching).</summary>
@@ -156,9 +157,10 @@ public sealed class DurableStream<T>
     /// <returns>The producer; dispose it (flushes, then detaches) when done.</returns>
     public IdempotentProducer<T> CreateProducer(string producerId, IdempotentProducerOptions? options = null)
     {
-        options ??= new IdempotentProducerOptions();
-        options.ContentType ??= JsonContentType;
-        return new IdempotentProducer<T>(Stream.CreateProducer(producerId, options), JsonTypeInfo);
+        // A copy: the caller's options object is never modified.
+        var copy = options?.Copy() ?? new IdempotentProducerOptions();
+        copy.ContentType ??= JsonContentType;
+        return new IdempotentProducer<T>(Stream.CreateProducer(producerId, copy), JsonTypeInfo);
     }
 
     /// <summary>The stream URL.</summary>

@@ -22,7 +22,7 @@ public class PackageSmokeTests : ServerTest
         // nothing is copied next to the app by hand.
         Assert.True(File.Exists(Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libdurable_streams.so")));
         Assert.False(File.Exists(Path.Combine(AppContext.BaseDirectory, "libdurable_streams.so")));
-        Assert.False(string.IsNullOrEmpty(DurableStreamClient.NativeLibraryVersion));
+        Assert.False(string.IsNullOrEmpty(DurableStreamClient.CoreVersion));
     }
 
     [Theory]

@@ -119,7 +119,7 @@ public class ClientTests : ServerTest
         });
         var stream = client.GetStream("/nowhere");
         var e = await Assert.ThrowsAsync<DurableStreamException>(() => stream.HeadAsync());
-        Assert.Equal(DurableStreamErrorCode.Network, e.Code);
+        Assert.Equal(DurableStreamErrorCode.NetworkError, e.Code);
         Assert.Null(e.StatusCode);
         Assert.Equal(stream.Url, e.Url);
         Assert.Contains(stream.Url, e.Message, StringComparison.Ordinal);

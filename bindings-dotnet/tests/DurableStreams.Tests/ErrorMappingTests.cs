@@ -46,7 +46,7 @@ public class ErrorMappingTests
         Assert.Contains(stream.Url, e.Message, StringComparison.Ordinal);
         Assert.Contains($"server says {status}", e.Message, StringComparison.Ordinal);
         Assert.Equal($"server says {status}", e.ServerMessage);
-        Assert.False(string.IsNullOrEmpty(e.NativeCode));
+        Assert.False(string.IsNullOrEmpty(e.CodeName));
     }
 
     [Fact]
@@ -92,7 +92,7 @@ public class ErrorMappingTests
         await using var server = new FakeHttpServer(_ => FakeHttpServer.Response(200, "OK", "", "Content-Type: text/plain"));
         await using var client = Client(server);
         var e = await Assert.ThrowsAsync<DurableStreamException>(() => client.GetStream("/s").HeadAsync());
-        Assert.Equal(DurableStreamErrorCode.Parse, e.Code);
+        Assert.Equal(DurableStreamErrorCode.ParseError, e.Code);
     }
 
     [Fact]

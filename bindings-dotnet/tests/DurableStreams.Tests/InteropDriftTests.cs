@@ -102,20 +102,119 @@ public partial class InteropDriftTests
         Assert.Empty(problems);
     }
 
-    [Fact]
-    public void Error_kinds_match_the_header_enum()
+    /// <summary>The enumerators of <c>typedef enum NAME { ... } NAME;</c> in the header, with their values.</summary>
+    private static List<(string Name, int Value)> HeaderEnum(string name, string prefix)
     {
         var text = File.ReadAllText(HeaderPath);
-        var body = Regex.Match(text, @"typedef enum DsErrorKind \{(?<b>.*?)\} DsErrorKind;", RegexOptions.Singleline).Groups["b"].Value;
-        var names = Regex.Matches(body, @"^\s*DS_ERROR_(\w+)", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToList();
-        Assert.Equal(24, names.Count);
-        for (var i = 0; i < names.Count; i++)
+        var body = Regex.Match(text, $@"typedef enum {name} \{{(?<b>.*?)\}} {name};", RegexOptions.Singleline).Groups["b"].Value;
+        body = Regex.Replace(body, @"//[^\n]*", string.Empty);
+        var values = new List<(string, int)>();
+        var next = 0;
+        foreach (Match m in Regex.Matches(body, $@"\b{prefix}(?<n>\w+)\s*(?:=\s*(?<v>-?\d+))?\s*,"))
         {
-            var expected = string.Concat(names[i].Split('_').Select(w => w[..1] + w[1..].ToLowerInvariant()));
-            Assert.Equal(expected, ((DsErrorKind)(i + 1)).ToString());
-            Assert.Equal(expected, ((DurableStreamErrorCode)(i + 1)).ToString());
+            var value = m.Groups["v"].Success ? int.Parse(m.Groups["v"].Value, System.Globalization.CultureInfo.InvariantCulture) : next;
+            values.Add((m.Groups["n"].Value, value));
+            next = value + 1;
         }
+        Assert.NotEmpty(values);
+        return values;
+    }
+
+    /// <summary>UPPER_SNAKE_CASE → PascalCase (<c>PARSE_ERROR</c> → <c>ParseError</c>, <c>PANIC</c> → <c>Panic</c>).</summary>
+    private static string PascalCase(string upperSnake) =>
+        string.Concat(upperSnake.Split('_', StringSplitOptions.RemoveEmptyEntries).Select(w => w[..1] + w[1..].ToLowerInvariant()));
+
+    [Fact]
+    public void Error_code_table_matches_the_header_enum()
+    {
+        var header = HeaderEnum("DsErrorKind", "DS_ERROR_");
+        Assert.Equal(24, header.Count);
+        var problems = new List<string>();
+        foreach (var (code, value) in header)
+        {
+            if (!NativeErrors.Codes.TryGetValue(code, out var mapped))
+            {
+                problems.Add($"DS_ERROR_{code} has no entry in NativeErrors.Codes");
+                continue;
+            }
+            if (mapped.ToString() != PascalCase(code))
+            {
+                problems.Add($"\"{code}\" maps to DurableStreamErrorCode.{mapped}, expected {PascalCase(code)}");
+            }
+            // The public values are the header's (stable) values.
+            if ((int)mapped != value)
+            {
+                problems.Add($"DurableStreamErrorCode.{mapped} is {(int)mapped}, DS_ERROR_{code} is {value}");
+            }
+        }
+        foreach (var code in NativeErrors.Codes.Keys.Except(header.Select(h => h.Name)))
+        {
+            problems.Add($"NativeErrors.Codes has \"{code}\", which the header lacks");
+        }
+        // Every public member but Unknown is a kind of the core.
+        foreach (var member in Enum.GetValues<DurableStreamErrorCode>().Where(c => c != DurableStreamErrorCode.Unknown))
+        {
+            if (!NativeErrors.Codes.Values.Contains(member))
+            {
+                problems.Add($"DurableStreamErrorCode.{member} is not in NativeErrors.Codes");
+            }
+        }
+        Assert.Empty(problems);
+        Assert.Equal(DurableStreamErrorCode.Unknown, NativeErrors.CodeOf("SOMETHING_NEWER"));
+        Assert.Equal(DurableStreamErrorCode.Unknown, NativeErrors.CodeOf(null));
+    }
+
+    [Fact]
+    public void Live_modes_match_the_header_enum()
+    {
+        var header = HeaderEnum("DsLiveMode", "DS_LIVE_");
+        var members = Enum.GetValues<LiveMode>().ToDictionary(m => m.ToString());
+        foreach (var (name, value) in header)
+        {
+            Assert.True(members.TryGetValue(PascalCase(name), out var member), $"DS_LIVE_{name} has no LiveMode.{PascalCase(name)}");
+            Assert.Equal(value, NativeReader.ToNative(member));
+        }
+        Assert.Equal(header.Count, members.Count);
+    }
+
+    [Fact]
+    public void Event_levels_match_the_header_enum()
+    {
+        var header = HeaderEnum("DsEventLevel", "DS_EVENT_");
+        var managed = Enum.GetValues<NativeEventLevel>();
+        Assert.Equal(header.Count, managed.Length);
+        string[] names = ["DEBUG", "INFO", "WARN", "ERROR"];
+        NativeEventLevel[] levels = [NativeEventLevel.Debug, NativeEventLevel.Information, NativeEventLevel.Warning, NativeEventLevel.Error];
+        for (var i = 0; i < names.Length; i++)
+        {
+            Assert.Equal(header.Single(h => h.Name == names[i]).Value, (int)levels[i]);
+        }
+    }
+
+    [Fact]
+    public void Abi_version_and_append_statuses_match_the_header()
+    {
+        var text = File.ReadAllText(HeaderPath);
         Assert.Contains($"#define DS_ABI_VERSION {NativeMethods.ExpectedAbiVersion}", text, StringComparison.Ordinal);
+        Assert.Contains($"#define DS_APPEND_OK {TryAppendStatus.Ok}", text, StringComparison.Ordinal);
+        Assert.Contains($"#define DS_APPEND_FULL {TryAppendStatus.Full}", text, StringComparison.Ordinal);
+        Assert.Contains($"#define DS_APPEND_ERROR {TryAppendStatus.Error}", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Append_args_struct_matches_the_header()
+    {
+        var text = File.ReadAllText(HeaderPath);
+        var body = Regex.Match(text, @"typedef struct DsAppendArgs \{(?<b>.*?)\} DsAppendArgs;", RegexOptions.Singleline).Groups["b"].Value;
+        body = Regex.Replace(body, @"//[^\n]*", string.Empty);
+        var fields = Regex.Matches(body, @"(?<type>[\w ]+?\s*\**)\s*(?<name>\w+)\s*;").Select(m => (Type: m.Groups["type"].Value.Trim(), Name: m.Groups["name"].Value)).ToList();
+        var managed = typeof(DsAppendArgs).GetFields(BindingFlags.Instance | BindingFlags.Public);
+        Assert.Equal(fields.Count, managed.Length);
+        for (var i = 0; i < fields.Count; i++)
+        {
+            Assert.Equal(PascalCase(fields[i].Name.ToUpperInvariant()), managed[i].Name);
+            Assert.True(Compatible(TypeOfDeclaration(fields[i].Type), managed[i].FieldType), $"DsAppendArgs.{fields[i].Name}: {managed[i].FieldType} does not map to {fields[i].Type}");
+        }
     }
 
     /// <summary>The type part of a C declaration ("const struct DsStream *stream" → "DsStream*").</summary>

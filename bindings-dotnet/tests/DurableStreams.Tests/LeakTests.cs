@@ -5,7 +5,7 @@ using DurableStreams.Tests.Infrastructure;
 namespace DurableStreams.Tests;
 
 /// <summary>
-/// Every native object the bindings create is freed: <c>ds_live_handles()</c> returns to its
+/// Every native object the bindings create is freed: <c>ds_test_live_handles()</c> returns to its
 /// baseline once everything is disposed (or collected). Runs alone (the count is process-wide).
 /// </summary>
 [Collection(LeakCollection.Name)]
@@ -28,7 +28,7 @@ public class LeakTests : ServerTest
         await ExerciseEverythingAsync(kind);
 
         var final = await SettleAsync(baseline);
-        Assert.True(final == baseline, $"ds_live_handles: baseline {baseline}, after {final}");
+        Assert.True(final == baseline, $"ds_test_live_handles: baseline {baseline}, after {final}");
         Assert.Equal(0, NativeCallbacks.UnexpectedCount);
     }
 

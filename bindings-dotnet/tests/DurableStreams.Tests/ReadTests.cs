@@ -351,7 +351,7 @@ public class ReadTests : ServerTest
         await using (var r = await stream.StreamAsync())
         {
             var e = await Assert.ThrowsAsync<DurableStreamException>(() => r.ReadAllTextAsync());
-            Assert.Equal(DurableStreamErrorCode.Parse, e.Code);
+            Assert.Equal(DurableStreamErrorCode.ParseError, e.Code);
             Assert.Contains(stream.Url, e.Message, StringComparison.Ordinal);
         }
         await using (var r = await stream.StreamAsync())
@@ -362,7 +362,7 @@ public class ReadTests : ServerTest
                 {
                 }
             });
-            Assert.Equal(DurableStreamErrorCode.Parse, e.Code);
+            Assert.Equal(DurableStreamErrorCode.ParseError, e.Code);
         }
 
         // Truncated multi-byte character at the end of a closed stream.
@@ -377,7 +377,7 @@ public class ReadTests : ServerTest
                 {
                 }
             });
-            Assert.Equal(DurableStreamErrorCode.Parse, e.Code);
+            Assert.Equal(DurableStreamErrorCode.ParseError, e.Code);
         }
     }
 
@@ -399,7 +399,7 @@ public class ReadTests : ServerTest
         await using (var r = await json.StreamAsync())
         {
             var e = await Assert.ThrowsAsync<DurableStreamException>(() => r.ReadAllJsonAsync<MyEvent>());
-            Assert.Equal(DurableStreamErrorCode.Parse, e.Code);
+            Assert.Equal(DurableStreamErrorCode.ParseError, e.Code);
             Assert.IsType<JsonException>(e.InnerException);
         }
     }

@@ -98,7 +98,11 @@ public class StreamOperationTests : ServerTest
     {
         await using var client = NewClient(kind);
         var path = NewPath("told-json");
-        await client.CreateStreamAsync(path, new CreateStreamOptions { ContentType = "application/json" });
+        // Created by another client: this one has not learned the content type.
+        await using (var creator = NewClient(kind))
+        {
+            await creator.CreateStreamAsync(path, new CreateStreamOptions { ContentType = "application/json" });
+        }
 
         var stream = client.GetStream(path);
         Assert.Null(stream.ContentType);
@@ -129,8 +133,12 @@ public class StreamOperationTests : ServerTest
         await using var client = NewClient(kind);
         var jsonPath = NewPath("fresh-json");
         var textPath = NewPath("fresh-text");
-        await client.CreateStreamAsync(jsonPath, new CreateStreamOptions { ContentType = "application/json" });
-        await client.CreateStreamAsync(textPath, new CreateStreamOptions { ContentType = "text/plain" });
+        // Created by another client: this one has not learned the content types.
+        await using (var creator = NewClient(kind))
+        {
+            await creator.CreateStreamAsync(jsonPath, new CreateStreamOptions { ContentType = "application/json" });
+            await creator.CreateStreamAsync(textPath, new CreateStreamOptions { ContentType = "text/plain" });
+        }
 
         // New handles: the content type is unknown until the native side HEADs once.
         var json = client.GetStream(jsonPath);
@@ -209,7 +217,7 @@ public class StreamOperationTests : ServerTest
         Assert.Equal(DurableStreamErrorCode.NotFound, head.Code);
         Assert.Equal(stream.Url, head.Url);
         Assert.Contains(stream.Url, head.Message, StringComparison.Ordinal);
-        Assert.Equal("NOT_FOUND", head.NativeCode);
+        Assert.Equal("NOT_FOUND", head.CodeName);
 
         await Assert.ThrowsAsync<StreamNotFoundException>(() => stream.AppendAsync("x"));
         await Assert.ThrowsAsync<StreamNotFoundException>(() => stream.StreamAsync());

@@ -204,7 +204,7 @@ public class OptionsValidationTests
     [Fact]
     public void Native_library_is_loaded_and_versioned()
     {
-        Assert.False(string.IsNullOrWhiteSpace(DurableStreamClient.NativeLibraryVersion));
+        Assert.False(string.IsNullOrWhiteSpace(DurableStreamClient.CoreVersion));
         Assert.Equal(NativeMethods.ExpectedAbiVersion, NativeMethods.ds_abi_version());
     }
 

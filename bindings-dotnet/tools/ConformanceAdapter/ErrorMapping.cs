@@ -44,8 +44,8 @@ internal static class ErrorMapping
         DurableStreamErrorCode.SequenceGap => ErrorCodes.SequenceConflict,
         DurableStreamErrorCode.StreamClosed => ErrorCodes.StreamClosed,
         DurableStreamErrorCode.InvalidOffset => ErrorCodes.InvalidOffset,
-        DurableStreamErrorCode.Parse => ErrorCodes.ParseError,
-        DurableStreamErrorCode.Network => ErrorCodes.NetworkError,
+        DurableStreamErrorCode.ParseError => ErrorCodes.ParseError,
+        DurableStreamErrorCode.NetworkError => ErrorCodes.NetworkError,
         DurableStreamErrorCode.Timeout => ErrorCodes.Timeout,
         DurableStreamErrorCode.InvalidArgument => ErrorCodes.InvalidArgument,
         // Gone (410), stale producer epoch (403), 400/401/403/413/429/5xx after retries.

@@ -61,7 +61,7 @@ internal sealed partial class Adapter
             await foreach (var chunk in response.ReadBytesAsync(token).ConfigureAwait(false))
             {
                 sawChunk = true;
-                status = chunk.StatusCode;
+                status = chunk.StatusCode; // internal to the package, visible to the adapter
                 position = chunk.Offset.Value;
                 cursor = chunk.Checkpoint.Cursor ?? cursor;
                 upToDate = chunk.UpToDate;

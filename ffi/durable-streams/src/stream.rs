@@ -251,8 +251,9 @@ pub unsafe extern "C" fn ds_stream_url(stream: *const DsStream) -> *mut c_char {
     })
 }
 
-/// The stream's content type if this handle knows it (from create, head, a read, or
-/// `ds_stream_set_content_type`); NULL when unknown. Owned: free with `ds_string_free`.
+/// The stream's content type if the client knows it (learned by any of its handles for this URL
+/// from a create, head or read, or set with `ds_stream_set_content_type`); NULL when unknown.
+/// Owned: free with `ds_string_free`.
 ///
 /// # Safety
 /// `stream` must be NULL or a live `DsStream`.
@@ -266,8 +267,8 @@ pub unsafe extern "C" fn ds_stream_content_type(stream: *const DsStream) -> *mut
     })
 }
 
-/// Records the stream's content type (e.g. from saved configuration) so that appends need no
-/// `HEAD` to learn it. An empty string is ignored. Returns NULL, or an owned error for NULL or
+/// Records the stream's content type (e.g. from saved configuration) so that appends through any
+/// handle of the same client need no `HEAD` to learn it. An empty string is ignored. Returns NULL, or an owned error for NULL or
 /// invalid arguments.
 ///
 /// # Safety

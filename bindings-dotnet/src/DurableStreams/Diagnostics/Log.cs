@@ -13,7 +13,7 @@ internal static partial class Log
     /// <summary>Failures that a retry or a later attempt may fix are warnings; the others (404, 409...) debug messages, since the caller gets the exception.</summary>
     internal static bool IsTransient(Exception e) => e is DurableStreamException
     {
-        Code: DurableStreamErrorCode.Network or DurableStreamErrorCode.Timeout or DurableStreamErrorCode.ServerError
+        Code: DurableStreamErrorCode.NetworkError or DurableStreamErrorCode.Timeout or DurableStreamErrorCode.ServerError
             or DurableStreamErrorCode.RateLimited or DurableStreamErrorCode.Panic or DurableStreamErrorCode.Internal,
     };
 

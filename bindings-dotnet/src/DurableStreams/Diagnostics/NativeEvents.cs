@@ -1,8 +1,6 @@
 using System.Collections;
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using DurableStreams.Interop;
 using Microsoft.Extensions.Logging;
 
@@ -14,59 +12,29 @@ namespace DurableStreams.Diagnostics;
 /// <see cref="ILogger"/> and to the <c>DurableStreams</c> meter. The core never puts header
 /// values, decorations or query strings into events, so everything here may be logged.
 /// </summary>
-internal sealed class NativeEvents
+internal sealed class NativeEvents : INativeEventHandler
 {
-    /// <summary>Native <c>DsEventLevel</c> values.</summary>
-    private const int LevelDebug = 1, LevelInformation = 2, LevelWarning = 3, LevelError = 4;
-
     private readonly ILogger? _logger;
 
-    private NativeEvents(ILogger? logger) => _logger = logger;
+    /// <summary>A router for one client (installed by <see cref="NativeClient.Create"/>, which owns it from then on).</summary>
+    internal NativeEvents(ILogger? logger) => _logger = logger;
 
-    /// <summary>Installs the callback on <paramref name="client"/>; the library owns the router from then on.</summary>
-    internal static unsafe void Install(DsClient* client, ILogger? logger)
+    /// <inheritdoc/>
+    public void OnEvent(in NativeEvent e)
     {
-        var router = GCHandle.Alloc(new NativeEvents(logger));
-        // Batch events are debug-level but feed the meter, which listeners may enable at any time.
-        var error = NativeMethods.ds_client_set_event_callback(
-            client, LevelDebug, &OnEvent, (void*)GCHandle.ToIntPtr(router), NativeCallbacks.FreeGCHandle);
-        if (error != null)
+        var logLevel = e.Level switch
         {
-            // The library has released the router already.
-            throw DurableStreamClient.ToArgumentException(error, "options");
-        }
-    }
-
-    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
-    private static unsafe void OnEvent(void* userData, int level, byte* kind, byte* streamUrl, byte* message, DsEventField* fields, nuint fieldCount)
-    {
-        try
-        {
-            var router = (NativeEvents)GCHandle.FromIntPtr((nint)userData).Target!;
-            router.Handle(level, kind, streamUrl, message, fields, (int)fieldCount);
-        }
-        catch (Exception e)
-        {
-            // Never unwind into native code; an event is not worth a crash.
-            Debug.Fail($"native event handler failed: {e}");
-        }
-    }
-
-    private unsafe void Handle(int level, byte* kindPtr, byte* urlPtr, byte* messagePtr, DsEventField* fieldPtrs, int fieldCount)
-    {
-        var logLevel = level switch
-        {
-            LevelDebug => LogLevel.Debug,
-            LevelInformation => LogLevel.Information,
-            LevelWarning => LogLevel.Warning,
-            LevelError => LogLevel.Error,
+            NativeEventLevel.Debug => LogLevel.Debug,
+            NativeEventLevel.Information => LogLevel.Information,
+            NativeEventLevel.Warning => LogLevel.Warning,
+            NativeEventLevel.Error => LogLevel.Error,
             _ => LogLevel.Information,
         };
         if (_logger is null && !Telemetry.NativeEventsEnabled && !Telemetry.Source.HasListeners())
         {
             return; // nobody listens: decode nothing
         }
-        var kind = NativeString.Read(kindPtr) ?? string.Empty;
+        var kind = e.Kind;
         // A failed batch is logged with its exception by the producer's error path already.
         var log = _logger is not null && kind != "batch_failed" && _logger.IsEnabled(logLevel);
         var trace = kind == "batch_sent" && Telemetry.Source.HasListeners();
@@ -74,20 +42,16 @@ internal sealed class NativeEvents
         {
             return;
         }
-        var fields = new KeyValuePair<string, string>[fieldCount];
-        for (var i = 0; i < fieldCount; i++)
-        {
-            fields[i] = new(NativeString.Read(fieldPtrs[i].Key) ?? string.Empty, NativeString.Read(fieldPtrs[i].Value) ?? string.Empty);
-        }
+        var fields = e.ReadFields();
         Record(kind, fields);
-        var url = NativeString.Read(urlPtr) ?? string.Empty;
+        var url = e.StreamUrl;
         if (trace)
         {
             TraceBatch(url, fields);
         }
         if (log)
         {
-            var state = new EventState(kind, url, NativeString.Read(messagePtr) ?? string.Empty, fields);
+            var state = new EventState(kind, url, e.Message, fields);
             _logger!.Log(logLevel, EventIdOf(kind), state, null, static (s, _) => s.Message);
         }
     }

@@ -101,7 +101,7 @@ internal static class Telemetry
     /// <summary>The <c>error.type</c> of an exception: the native code (e.g. <c>NOT_FOUND</c>) or the exception type.</summary>
     internal static string ErrorType(Exception e) => e switch
     {
-        DurableStreamException { NativeCode: { } code } => code,
+        DurableStreamException { CodeName: { } code } => code,
         DurableStreamException d => d.Code.ToString(),
         _ => e.GetType().FullName ?? e.GetType().Name,
     };

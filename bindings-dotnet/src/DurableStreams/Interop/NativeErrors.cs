@@ -3,6 +3,45 @@ namespace DurableStreams.Interop;
 /// <summary>Converts native <c>DsError</c> objects to exceptions.</summary>
 internal static unsafe class NativeErrors
 {
+    /// <summary>
+    /// The one list of error kinds: each code <c>ds_error_code</c> returns and the public code it
+    /// maps to. The header names each kind <c>DS_ERROR_</c> + its code, and the public member is
+    /// the code in PascalCase (<c>PARSE_ERROR</c> → <see cref="DurableStreamErrorCode.ParseError"/>);
+    /// <c>InteropDriftTests</c> checks this table against <c>include/durable_streams.h</c>. A code
+    /// missing here (a newer core) maps to <see cref="DurableStreamErrorCode.Unknown"/>.
+    /// </summary>
+    internal static readonly IReadOnlyDictionary<string, DurableStreamErrorCode> Codes = new Dictionary<string, DurableStreamErrorCode>(StringComparer.Ordinal)
+    {
+        ["NOT_FOUND"] = DurableStreamErrorCode.NotFound,
+        ["GONE"] = DurableStreamErrorCode.Gone,
+        ["CONFLICT"] = DurableStreamErrorCode.Conflict,
+        ["SEQUENCE_CONFLICT"] = DurableStreamErrorCode.SequenceConflict,
+        ["STREAM_CLOSED"] = DurableStreamErrorCode.StreamClosed,
+        ["STALE_EPOCH"] = DurableStreamErrorCode.StaleEpoch,
+        ["SEQUENCE_GAP"] = DurableStreamErrorCode.SequenceGap,
+        ["INVALID_OFFSET"] = DurableStreamErrorCode.InvalidOffset,
+        ["BAD_REQUEST"] = DurableStreamErrorCode.BadRequest,
+        ["UNAUTHORIZED"] = DurableStreamErrorCode.Unauthorized,
+        ["FORBIDDEN"] = DurableStreamErrorCode.Forbidden,
+        ["PAYLOAD_TOO_LARGE"] = DurableStreamErrorCode.PayloadTooLarge,
+        ["RATE_LIMITED"] = DurableStreamErrorCode.RateLimited,
+        ["SERVER_ERROR"] = DurableStreamErrorCode.ServerError,
+        ["UNEXPECTED_STATUS"] = DurableStreamErrorCode.UnexpectedStatus,
+        ["INVALID_ARGUMENT"] = DurableStreamErrorCode.InvalidArgument,
+        ["PARSE_ERROR"] = DurableStreamErrorCode.ParseError,
+        ["NETWORK_ERROR"] = DurableStreamErrorCode.NetworkError,
+        ["TIMEOUT"] = DurableStreamErrorCode.Timeout,
+        ["CANCELLED"] = DurableStreamErrorCode.Cancelled,
+        ["BUFFER_FULL"] = DurableStreamErrorCode.BufferFull,
+        ["PRODUCER_CLOSED"] = DurableStreamErrorCode.ProducerClosed,
+        ["PANIC"] = DurableStreamErrorCode.Panic,
+        ["INTERNAL"] = DurableStreamErrorCode.Internal,
+    };
+
+    /// <summary>The public code of a native code string; <see cref="DurableStreamErrorCode.Unknown"/> for codes this version does not know.</summary>
+    internal static DurableStreamErrorCode CodeOf(string? codeName) =>
+        codeName is not null && Codes.TryGetValue(codeName, out var code) ? code : DurableStreamErrorCode.Unknown;
+
     /// <summary>Converts an owned error to an exception and frees it.</summary>
     internal static Exception Take(DsError* error, CancellationToken token)
     {
@@ -16,19 +55,29 @@ internal static unsafe class NativeErrors
         }
     }
 
+    /// <summary>
+    /// Converts and frees the owned error of a synchronous call: INVALID_ARGUMENT becomes an
+    /// <see cref="ArgumentException"/> naming <paramref name="paramName"/>; anything else the
+    /// mapped <see cref="DurableStreamException"/>.
+    /// </summary>
+    internal static Exception TakeAsArgumentException(DsError* error, string paramName)
+    {
+        var exception = Take(error, CancellationToken.None);
+        return exception is DurableStreamException { Code: DurableStreamErrorCode.InvalidArgument } e
+            ? new ArgumentException(e.Message, paramName, e)
+            : exception;
+    }
+
     /// <summary>Converts an error (borrowed: not freed) to an exception.</summary>
     internal static Exception Convert(DsError* error, CancellationToken token)
     {
-        var kind = NativeMethods.ds_error_kind(error);
+        var codeName = NativeString.Read(NativeMethods.ds_error_code(error));
+        var code = CodeOf(codeName);
         var status = NativeMethods.ds_error_status(error);
         int? statusCode = status == 0 ? null : status;
         var message = NativeString.Read(NativeMethods.ds_error_message(error)) ?? "Durable Streams error";
         var url = NativeString.Read(NativeMethods.ds_error_url(error));
         var serverMessage = NativeString.Read(NativeMethods.ds_error_server_message(error));
-        var nativeCode = NativeString.Read(NativeMethods.ds_error_code(error));
-        var code = kind is >= (int)DsErrorKind.NotFound and <= (int)DsErrorKind.Internal
-            ? (DurableStreamErrorCode)kind
-            : DurableStreamErrorCode.Unknown;
 
         if (code == DurableStreamErrorCode.Cancelled)
         {
@@ -55,7 +104,7 @@ internal static unsafe class NativeErrors
             _ => new DurableStreamException(message, code, statusCode, url),
         };
         exception.ServerMessage = string.IsNullOrEmpty(serverMessage) ? null : serverMessage;
-        exception.NativeCode = nativeCode;
+        exception.CodeName = codeName;
         return exception;
     }
 }

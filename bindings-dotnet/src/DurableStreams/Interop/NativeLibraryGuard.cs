@@ -67,19 +67,19 @@ internal static class NativeLibraryGuard
     }
 }
 
-/// <summary>Internal diagnostics for tests (leak accounting).</summary>
+/// <summary>Internal diagnostics for tests (leak accounting; the core's test hook).</summary>
 internal static class NativeDiagnostics
 {
     /// <summary>
     /// Number of live native objects (clients, streams, readers, chunks, producers, errors,
-    /// cancels, decorations) in the process: <c>ds_live_handles()</c>.
+    /// cancels, decorations) in the process: <c>ds_test_live_handles()</c>.
     /// </summary>
     internal static ulong LiveHandles
     {
         get
         {
             NativeLibraryGuard.EnsureLoaded();
-            return NativeMethods.ds_live_handles();
+            return NativeMethods.ds_test_live_handles();
         }
     }
 }

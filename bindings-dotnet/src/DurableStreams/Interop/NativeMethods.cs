@@ -52,6 +52,15 @@ internal unsafe struct DsStreamInfo
     public byte* ExpiresAt;
 }
 
+/// <summary><c>DsAppendArgs</c>: the per-call arguments of <c>ds_stream_append</c>, read before it returns.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct DsAppendArgs
+{
+    public byte* Seq; // NULL: none
+    public byte* ContentType; // NULL: the stream's
+    public byte Close; // C bool
+}
+
 /// <summary><c>DsAppendResult</c>: borrowed for the duration of the append/close callback.</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct DsAppendResult
@@ -74,7 +83,7 @@ internal static unsafe partial class NativeMethods
     internal const string Library = "durable_streams";
 
     /// <summary>The ABI version this assembly was written against (<c>ds_abi_version()</c>).</summary>
-    internal const uint ExpectedAbiVersion = 1;
+    internal const uint ExpectedAbiVersion = 2;
 
     // ------------------------------------------------------------------ library
 
@@ -85,13 +94,15 @@ internal static unsafe partial class NativeMethods
     internal static partial byte* ds_version();
 
     [LibraryImport(Library)]
-    internal static partial ulong ds_live_handles();
-
-    [LibraryImport(Library)]
     internal static partial void ds_string_free(byte* str);
+
+    /// <summary>Test hook: live native objects in the process (leak tests).</summary>
+    [LibraryImport(Library)]
+    internal static partial ulong ds_test_live_handles();
 
     // ------------------------------------------------------------------ errors
 
+    /// <summary>Declared for completeness; errors are mapped by <see cref="ds_error_code"/> (<see cref="NativeErrors"/>).</summary>
     [LibraryImport(Library)]
     internal static partial int ds_error_kind(DsError* error);
 
@@ -206,7 +217,7 @@ internal static unsafe partial class NativeMethods
         DsStream* stream,
         byte* data,
         nuint len,
-        byte* optionsJson,
+        DsAppendArgs* args,
         DsCancel* cancel,
         delegate* unmanaged[Cdecl]<void*, DsError*, DsAppendResult*, void> callback,
         void* userData);
@@ -356,35 +367,6 @@ internal static unsafe partial class NativeMethods
     internal static partial void ds_producer_free(DsProducer* producer);
 }
 
-/// <summary>Native error kinds (<c>DsErrorKind</c>).</summary>
-internal enum DsErrorKind
-{
-    NotFound = 1,
-    Gone,
-    Conflict,
-    SequenceConflict,
-    StreamClosed,
-    StaleEpoch,
-    SequenceGap,
-    InvalidOffset,
-    BadRequest,
-    Unauthorized,
-    Forbidden,
-    PayloadTooLarge,
-    RateLimited,
-    ServerError,
-    UnexpectedStatus,
-    InvalidArgument,
-    Parse,
-    Network,
-    Timeout,
-    Cancelled,
-    BufferFull,
-    ProducerClosed,
-    Panic,
-    Internal,
-}
-
 /// <summary>Results of <c>ds_producer_try_append</c>.</summary>
 internal static class TryAppendStatus
 {
@@ -415,6 +397,25 @@ internal static unsafe class NativeString
         {
             NativeMethods.ds_string_free(ptr);
         }
+    }
+
+    /// <summary>The most bytes <see cref="Utf8Z"/> needs for <paramref name="value"/> (0 for null).</summary>
+    internal static int MaxUtf8ZLength(string? value) =>
+        value is null ? 0 : System.Text.Encoding.UTF8.GetMaxByteCount(value.Length) + 1;
+
+    /// <summary>
+    /// Writes <paramref name="value"/> NUL-terminated into <paramref name="buffer"/> (at least
+    /// <see cref="MaxUtf8ZLength"/> bytes) and returns the written part; empty for null.
+    /// </summary>
+    internal static Span<byte> Utf8Z(string? value, Span<byte> buffer)
+    {
+        if (value is null)
+        {
+            return Span<byte>.Empty;
+        }
+        var length = System.Text.Encoding.UTF8.GetBytes(value, buffer);
+        buffer[length] = 0;
+        return buffer[..(length + 1)];
     }
 
     /// <summary>A NUL-terminated UTF-8 copy of <paramref name="value"/>; <c>null</c> stays null.</summary>

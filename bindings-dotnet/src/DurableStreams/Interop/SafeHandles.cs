@@ -125,31 +125,6 @@ internal sealed unsafe class CancelHandle : NativeHandle
         }
     }
 
-    /// <summary>Whether <see cref="Trigger"/> was called (false once released).</summary>
-    internal bool IsTriggered
-    {
-        get
-        {
-            var added = false;
-            try
-            {
-                DangerousAddRef(ref added);
-                return NativeMethods.ds_cancel_is_cancelled((DsCancel*)handle) != 0;
-            }
-            catch (ObjectDisposedException)
-            {
-                return false;
-            }
-            finally
-            {
-                if (added)
-                {
-                    DangerousRelease();
-                }
-            }
-        }
-    }
-
     protected override bool ReleaseHandle()
     {
         NativeMethods.ds_cancel_free((DsCancel*)handle);

@@ -184,7 +184,7 @@ public sealed class LiveCollection : ICollectionFixture<ServerFixture>
     public const string Name = "server live reads";
 }
 
-/// <summary>Runs alone, after the parallel collections: ds_live_handles is process-wide.</summary>
+/// <summary>Runs alone, after the parallel collections: ds_test_live_handles is process-wide.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class LeakCollection : ICollectionFixture<ServerFixture>
 {

@@ -48,6 +48,34 @@ public class TypedStreamTests : ServerTest
 
     [Theory]
     [MemberData(nameof(Kinds))]
+    public async Task CreateAndCreateProducer_DoNotModifyTheCallersOptions(string kind)
+    {
+        await using var client = NewClient(kind);
+        var stream = client.GetStream(NewPath("typed-options"), IntegrationJsonContext.Default.OrderPlaced);
+        var createOptions = new CreateStreamOptions { Ttl = TimeSpan.FromHours(1) };
+        await stream.CreateAsync(createOptions, Timeout());
+        Assert.Null(createOptions.ContentType);
+        Assert.Equal(TimeSpan.FromHours(1), createOptions.Ttl);
+        Assert.Equal("application/json", (await stream.HeadAsync(Timeout())).ContentType);
+
+        // The same options object used for another (untyped, octet-stream) stream afterwards.
+        var other = client.GetStream(NewPath("typed-options-bytes"));
+        await other.CreateAsync(createOptions, Timeout());
+        Assert.DoesNotContain("json", (await other.HeadAsync(Timeout())).ContentType ?? string.Empty, StringComparison.OrdinalIgnoreCase);
+
+        var producerOptions = new IdempotentProducerOptions { Linger = TimeSpan.FromMilliseconds(1) };
+        await using (var producer = stream.CreateProducer("typed-options-1", producerOptions))
+        {
+            producer.Append(Order(1));
+            await producer.FlushAsync(Timeout());
+        }
+        Assert.Null(producerOptions.ContentType);
+        Assert.Equal(TimeSpan.FromMilliseconds(1), producerOptions.Linger);
+        Assert.Single(await stream.ReadAllAsync(cancellationToken: Timeout()));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
     public async Task TypedProducer_AppendTryAppendAppendAsync_FlushThenReadBatchesWithCheckpoint(string kind)
     {
         await using var client = NewClient(kind);

@@ -1,0 +1,221 @@
+namespace DurableStreams.Interop;
+
+/// <summary>
+/// A native read session (<c>DsReader</c>) and the session's cancel handle, which ends a pending
+/// <see cref="NextAsync"/> (<see cref="Cancel"/>). One <see cref="NextAsync"/> at a time.
+/// </summary>
+internal sealed class NativeReader : NativeObject
+{
+    private readonly ReaderHandle _reader;
+    private readonly CancelHandle _cancel;
+    private Task? _pending;
+
+    private NativeReader(ReaderHandle reader, CancelHandle cancel)
+    {
+        _reader = reader;
+        _cancel = cancel;
+    }
+
+    private protected override string PublicName => nameof(StreamResponse);
+
+    private protected override NativeHandle Handle => _reader;
+
+    /// <summary>The <c>DsLiveMode</c> value passed to <c>ds_reader_open</c> for <paramref name="live"/>.</summary>
+    internal static int ToNative(LiveMode live) => live switch
+    {
+        LiveMode.Off => 0, // DS_LIVE_OFF
+        LiveMode.LongPoll => 1, // DS_LIVE_LONG_POLL
+        LiveMode.Sse => 2, // DS_LIVE_SSE
+        LiveMode.Auto => 3, // DS_LIVE_AUTO
+        _ => throw new ArgumentOutOfRangeException(nameof(live), live, "Not a LiveMode value."),
+    };
+
+    /// <summary>
+    /// Opens a session on <paramref name="stream"/> at <paramref name="offset"/> (an offset's text,
+    /// e.g. <c>-1</c> or <c>now</c>). No I/O.
+    /// </summary>
+    /// <exception cref="ArgumentException">The core rejected an argument (parameter <c>options</c>).</exception>
+    internal static unsafe NativeReader Open(NativeStream stream, string offset, string? cursor, LiveMode live, int? maxChunkBytes)
+    {
+        var mode = ToNative(live);
+        var reader = new ReaderHandle();
+        var offsetBytes = NativeString.ToUtf8Z(offset);
+        var cursorBytes = NativeString.ToUtf8Z(cursor);
+        DsReader* pointer = null;
+        DsError* error;
+        using (var lease = stream.Lease())
+        {
+            fixed (byte* o = offsetBytes)
+            fixed (byte* c = cursorBytes)
+            {
+                error = NativeMethods.ds_reader_open((DsStream*)lease.Pointer, o, mode, c, &pointer);
+            }
+        }
+        if (error != null)
+        {
+            throw NativeErrors.TakeAsArgumentException(error, "options");
+        }
+        reader.Adopt((nint)pointer);
+        if (maxChunkBytes is { } max)
+        {
+            // A fresh reader has no read in flight: only a NULL reader could fail here.
+            error = NativeMethods.ds_reader_set_max_chunk_bytes(pointer, (nuint)max);
+            if (error != null)
+            {
+                reader.Dispose();
+                throw NativeErrors.TakeAsArgumentException(error, "options");
+            }
+        }
+        CancelHandle cancel;
+        try
+        {
+            cancel = CancelHandle.Create();
+        }
+        catch
+        {
+            reader.Dispose();
+            throw;
+        }
+        return new NativeReader(reader, cancel);
+    }
+
+    /// <summary>
+    /// Fetches the next chunk; null at the end of the session. Ended early by <see cref="Cancel"/>
+    /// or <see cref="DisposeAsync"/> (<see cref="OperationCanceledException"/>, reported as
+    /// cancelled by <paramref name="cancellationToken"/> when that token is cancelled; the caller
+    /// links the token to <see cref="Cancel"/>).
+    /// </summary>
+    internal unsafe Task<ChunkData?> NextAsync(CancellationToken cancellationToken)
+    {
+        var task = NativeCall<ChunkData?>.Start(
+            this,
+            cancellationToken,
+            _cancel,
+            0,
+            static (_, reader, cancel, userData) => NativeMethods.ds_reader_next(
+                (DsReader*)reader, (DsCancel*)cancel, NativeCallbacks.Chunk, (void*)userData));
+        Volatile.Write(ref _pending, task);
+        return task;
+    }
+
+    /// <summary>Ends a pending <see cref="NextAsync"/> and every later one; any thread, any number of times.</summary>
+    internal void Cancel() => _cancel.Trigger();
+
+    /// <summary>
+    /// Ends the session: cancels a pending read, frees the reader, and completes once that read's
+    /// callback has run (its outcome is left to its awaiter), so that nothing outlives the session.
+    /// </summary>
+    internal async ValueTask DisposeAsync()
+    {
+        _cancel.Trigger();
+        _reader.Dispose();
+        var pending = Volatile.Read(ref _pending);
+        if (pending is not null)
+        {
+            try
+            {
+                await pending.ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // The consumer awaiting it observes the outcome.
+            }
+        }
+        _cancel.Dispose();
+    }
+}
+
+/// <summary>One chunk of a read, copied out of the native <c>DsChunk</c>.</summary>
+internal sealed class ChunkData
+{
+    private ChunkData(byte[] data, ReadOnlyMemory<byte>[]? messages, string offset, string? cursor, bool upToDate, bool closed, bool partial, int status)
+    {
+        Partial = partial;
+        Status = status;
+        Data = data;
+        Messages = messages;
+        Offset = offset;
+        Cursor = cursor;
+        UpToDate = upToDate;
+        Closed = closed;
+    }
+
+    /// <summary>The raw bytes (for JSON streams, the JSON array text).</summary>
+    public byte[] Data { get; }
+
+    /// <summary>For JSON streams, each message's JSON text; null for other content types.</summary>
+    public ReadOnlyMemory<byte>[]? Messages { get; }
+
+    public string Offset { get; }
+
+    public string? Cursor { get; }
+
+    public bool UpToDate { get; }
+
+    public bool Closed { get; }
+
+    /// <summary>More of the same response follows (bounded chunks); the offset is where the response began.</summary>
+    public bool Partial { get; }
+
+    /// <summary>The HTTP status of the response the chunk came from (200, or 204 for a long-poll timeout).</summary>
+    public int Status { get; }
+
+    private StreamCheckpoint? _checkpoint;
+
+    /// <summary>The position after this chunk (offset and cursor).</summary>
+    public StreamCheckpoint Checkpoint => _checkpoint ??= new StreamCheckpoint(DurableStreams.Offset.FromTrusted(Offset), Cursor);
+
+    /// <summary>Copies a chunk (borrowed; the caller frees it).</summary>
+    internal static unsafe ChunkData From(DsChunk* chunk)
+    {
+        nuint length = 0;
+        var data = NativeMethods.ds_chunk_data(chunk, &length);
+        byte[] bytes;
+        if (length == 0 || data == null)
+        {
+            bytes = Array.Empty<byte>();
+        }
+        else
+        {
+            // Overwritten entirely by the copy: no need for the GC to zero it first (that doubles
+            // the cost of a large catch-up chunk).
+            bytes = GC.AllocateUninitializedArray<byte>(checked((int)length));
+            new ReadOnlySpan<byte>(data, bytes.Length).CopyTo(bytes);
+        }
+
+        ReadOnlyMemory<byte>[]? messages = null;
+        var count = NativeMethods.ds_chunk_message_count(chunk);
+        if (count >= 0)
+        {
+            messages = count == 0 ? Array.Empty<ReadOnlyMemory<byte>>() : new ReadOnlyMemory<byte>[count];
+            for (long i = 0; i < count; i++)
+            {
+                nuint messageLength = 0;
+                var message = NativeMethods.ds_chunk_message(chunk, (nuint)i, &messageLength);
+                if (message == null || messageLength == 0)
+                {
+                    messages[i] = ReadOnlyMemory<byte>.Empty;
+                }
+                else if (data != null && message >= data && message + messageLength <= data + length)
+                {
+                    // The message is a slice of the data already copied: share it.
+                    messages[i] = bytes.AsMemory(checked((int)(message - data)), checked((int)messageLength));
+                }
+                else
+                {
+                    messages[i] = new ReadOnlySpan<byte>(message, checked((int)messageLength)).ToArray();
+                }
+            }
+        }
+
+        return new ChunkData(
+            bytes,
+            messages,
+            NativeString.Read(NativeMethods.ds_chunk_offset(chunk)) ?? "-1",
+            NativeString.Read(NativeMethods.ds_chunk_cursor(chunk)),
+            NativeMethods.ds_chunk_up_to_date(chunk) != 0,
+            NativeMethods.ds_chunk_closed(chunk) != 0,
+            NativeMethods.ds_chunk_partial(chunk) != 0,
+            NativeMethods.ds_chunk_status(chunk));
+    }
+}

@@ -1,0 +1,156 @@
+using System.Runtime.CompilerServices;
+using DurableStreams.Interop;
+
+namespace DurableStreams;
+
+// StreamResponse: The read loop shared by every consumer (prefetch, next chunk, cancellation) and the byte consumers.
+public partial class StreamResponse
+{
+    // ------------------------------------------------------------------ bytes
+
+    /// <summary>Reads until up to date (or the end of the stream) and returns all the bytes.</summary>
+    /// <param name="cancellationToken">Cancels the read (and ends the session).</param>
+    /// <returns>The bytes, concatenated (for JSON streams, one JSON array text per response).</returns>
+    public virtual async Task<byte[]> ReadAllBytesAsync(CancellationToken cancellationToken = default)
+    {
+        Claim(nameof(ReadAllBytesAsync));
+        byte[]? single = null;
+        MemoryStream? many = null;
+        while (await NextAsync(cancellationToken).ConfigureAwait(false) is { } chunk)
+        {
+            if (single is null)
+            {
+                single = chunk.Data;
+            }
+            else
+            {
+                if (many is null)
+                {
+                    many = new MemoryStream();
+                    many.Write(single);
+                }
+                many.Write(chunk.Data);
+            }
+            if (chunk.UpToDate || chunk.Closed)
+            {
+                break;
+            }
+        }
+        return many?.ToArray() ?? single ?? Array.Empty<byte>();
+    }
+
+    /// <summary>
+    /// Iterates over the chunks of the stream as they arrive (one per response; in live modes,
+    /// until the stream is closed or the iteration is cancelled). Chunks without data mark
+    /// reaching the tail (<see cref="ByteChunk.UpToDate"/>) or the end (<see cref="ByteChunk.StreamClosed"/>).
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the iteration (and ends the session); combined with <c>WithCancellation</c>.</param>
+    /// <returns>The chunks.</returns>
+    public virtual async IAsyncEnumerable<ByteChunk> ReadBytesAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        Claim(nameof(ReadBytesAsync));
+        while (await NextAsync(cancellationToken).ConfigureAwait(false) is { } chunk)
+        {
+            yield return new ByteChunk(chunk.Data, chunk.Checkpoint, chunk.UpToDate, chunk.Closed, chunk.Messages, chunk.Partial, chunk.Status);
+        }
+    }
+
+    // ------------------------------------------------------------------ the read loop
+
+    /// <summary>Fetches the first chunk so that errors (404...) surface from <see cref="DurableStream.StreamAsync"/>.</summary>
+    internal async Task PrefetchAsync(CancellationToken cancellationToken)
+    {
+        var chunk = await NextNativeAsync(cancellationToken).ConfigureAwait(false);
+        if (chunk is null)
+        {
+            _finished = true;
+        }
+        _prefetched = chunk;
+    }
+
+    private async ValueTask<ChunkData?> NextAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ChunkData? chunk;
+        if (_prefetched is not null)
+        {
+            chunk = _prefetched;
+            _prefetched = null;
+        }
+        else if (_finished)
+        {
+            return null;
+        }
+        else
+        {
+            chunk = await NextNativeAsync(cancellationToken).ConfigureAwait(false);
+            if (chunk is null)
+            {
+                _finished = true;
+                StopActivity(null);
+                return null;
+            }
+        }
+        _checkpoint = chunk.Checkpoint;
+        RecordChunk(chunk);
+        _upToDate = chunk.UpToDate;
+        _streamClosed |= chunk.Closed;
+        return chunk;
+    }
+
+    private async Task<ChunkData?> NextNativeAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        var registration = cancellationToken.CanBeCanceled
+            ? cancellationToken.UnsafeRegister(static state => ((StreamResponse)state!).OnTokenCancelled(), this)
+            : default;
+        var liveWaitStart = LiveWaitStart();
+        try
+        {
+            var chunk = await _reader!.NextAsync(cancellationToken).ConfigureAwait(false);
+            RecordLiveWait(liveWaitStart, chunk);
+            return chunk;
+        }
+        catch (OperationCanceledException e)
+        {
+            throw CancellationFailure(e, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            OnReadFailed(e);
+            throw;
+        }
+        finally
+        {
+            registration.Unregister();
+        }
+    }
+
+    private void OnTokenCancelled()
+    {
+        _tokenCancelled = true;
+        _reader?.Cancel();
+    }
+
+    private Exception CancellationFailure(OperationCanceledException e, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return new OperationCanceledException($"The read of {Url} was cancelled.", e, cancellationToken);
+        }
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return new ObjectDisposedException(nameof(StreamResponse), $"The read of {Url} stopped because the StreamResponse was disposed.");
+        }
+        if (_cancelRequested)
+        {
+            return new OperationCanceledException($"The read of {Url} was cancelled with StreamResponse.Cancel().", e);
+        }
+        if (_tokenCancelled)
+        {
+            return new OperationCanceledException($"The read session of {Url} was cancelled earlier and cannot be read again; start a new read from its Checkpoint.", e);
+        }
+        return e;
+    }
+}
