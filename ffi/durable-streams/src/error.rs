@@ -429,7 +429,9 @@ mod tests {
     #[test]
     fn every_c_name_is_ds_error_followed_by_its_code() {
         let header = include_str!("../../../include/durable_streams.h");
-        let start = header.find("typedef enum DsErrorKind").expect("the enum is in the header");
+        let start = header
+            .find("typedef enum DsErrorKind")
+            .expect("the enum is in the header");
         let body = &header[start..start + header[start..].find('}').expect("enum end")];
         let names: Vec<&str> = body
             .lines()
@@ -437,7 +439,10 @@ mod tests {
             .filter(|line| line.starts_with("DS_ERROR_"))
             .map(|line| line.trim_end_matches(',').split(' ').next().unwrap_or(line))
             .collect();
-        let mut kinds: Vec<DsErrorKind> = CORE_KINDS.iter().map(|k| DsErrorKind::from_core(*k)).collect();
+        let mut kinds: Vec<DsErrorKind> = CORE_KINDS
+            .iter()
+            .map(|k| DsErrorKind::from_core(*k))
+            .collect();
         kinds.extend([DsErrorKind::PANIC, DsErrorKind::INTERNAL]);
         let expected: Vec<String> = kinds
             .iter()
