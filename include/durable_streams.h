@@ -253,7 +253,8 @@ typedef struct DsEventField {
 // - `level`: a `DsEventLevel` value;
 // - `kind`: `retry`, `connection_dropped`, `reconnect`, `batch_sent`, `batch_retry`,
 //   `batch_failed`, `fenced` or `epoch_claimed` (more may be added; ignore unknown kinds);
-// - `stream_url`: the stream concerned, without user info or query string;
+// - `stream_url`: the stream concerned, without user info, query values replaced by
+//   `<redacted>` (names kept);
 // - `message`: one human-readable line;
 // - `fields`, `field_count`: structured details (the README lists the fields of each kind).
 //
@@ -289,6 +290,14 @@ typedef void (*DsOffsetCallback)(void *user_data, struct DsError *error, const c
 // Called on a runtime worker thread; it must return quickly and must not wait for other
 // producer calls to complete. After a failure the producer refuses appends
 // (`DS_APPEND_ERROR`) until `ds_producer_restart`.
+//
+// A server that lost this producer's state (restarted without it) is reported once, as
+// `DS_ERROR_SEQUENCE_GAP` with a message saying so and `message_count` 0: without `auto_claim`
+// the unacknowledged messages are kept, appends fail with that error, and
+// `ds_producer_restart` sends the kept messages under a new epoch. With `auto_claim` the
+// producer moves to a new epoch by itself: nothing reaches this callback (an `epoch_claimed`
+// event with `reason` `state_lost` is emitted). Either way the batches in flight when the
+// server lost its state may be stored twice.
 typedef void (*DsProducerErrorCallback)(void *user_data,
                                         const struct DsError *error,
                                         uint64_t epoch,
@@ -491,17 +500,20 @@ void ds_client_free(struct DsClient *client);
 // Creates a client.
 //
 // `options_json` may be NULL (defaults) or a JSON object with any of:
-// - `"base_url"`: string; relative stream URLs are appended to it
-// - `"headers"`: object of string values, sent with every request
+// - `"base_url"`: string; relative stream URLs are appended to it (no control characters)
+// - `"headers"`: object of string values, sent with every request; names must be HTTP tokens,
+//   values printable ASCII (no CR, LF or other control characters) of at most 8192 bytes
 // - `"request_timeout_ms"` (default 30000), `"connect_timeout_ms"` (10000),
-//   `"live_timeout_ms"` (75000, must exceed the server's long-poll timeout): positive integers
+//   `"live_timeout_ms"` (75000, must exceed the server's long-poll timeout): integers from 1 to
+//   86400000 (24 hours)
 // - `"retry"`: object with `"max_retries"` (5), `"initial_delay_ms"` (100),
-//   `"max_delay_ms"` (30000), `"multiplier"` (2.0, >= 1)
+//   `"max_delay_ms"` (30000; also caps a server's `Retry-After`), `"multiplier"` (2.0, >= 1);
+//   delays from 0 to 86400000 (24 hours), `initial_delay_ms <= max_delay_ms`
 // - `"append_retry"`: when plain appends are retried (with the `"retry"` policy): `"never"`
 //   (default; at-most-once), `"when_not_stored"` (only failures that prove the server did not
 //   store it: connection refused, 429, 503) or `"at_least_once"` (every transient failure; a
 //   retry after a lost answer may store the data twice)
-// - `"user_agent"`: string
+// - `"user_agent"`: string, printable ASCII of at most 8192 bytes
 //
 // Unknown keys, wrong types and invalid values fail with `DS_ERROR_INVALID_ARGUMENT` naming the
 // key; a member set to `null` counts as absent.
@@ -604,7 +616,8 @@ enum DsErrorKind ds_error_kind(const struct DsError *error);
 
 // The full description for logs and exception messages: kind, stream URL, HTTP status and the
 // server's message, e.g. `stream not found for stream http://h/s (HTTP 404): stream not found`.
-// Never NULL (an empty string for a NULL error). Borrowed: valid until `ds_error_free`.
+// URLs in it are redacted as `ds_error_url` describes. Never NULL (an empty string for a NULL
+// error). Borrowed: valid until `ds_error_free`.
 //
 // # Safety
 // `error` must be NULL or a live `DsError`.
@@ -630,8 +643,10 @@ const char *ds_error_server_message(const struct DsError *error);
 // `error` must be NULL or a live `DsError`.
 uint16_t ds_error_status(const struct DsError *error);
 
-// The URL of the stream the error concerns, or NULL if none (or for a NULL error). Borrowed:
-// valid until `ds_error_free`.
+// The URL of the stream the error concerns, or NULL if none (or for a NULL error), redacted
+// so that it may be logged: no user info, every query value (and any fragment) replaced by
+// `<redacted>`, query parameter names kept (`https://h/v1/stream/a?sig=<redacted>`). Error texts
+// never carry header values. Borrowed: valid until `ds_error_free`.
 //
 // # Safety
 // `error` must be NULL or a live `DsError`.
@@ -725,13 +740,16 @@ uint64_t ds_producer_in_flight_count(const struct DsProducer *producer);
 // `producer` must be NULL or a live `DsProducer`.
 char *ds_producer_last_acked_offset(const struct DsProducer *producer);
 
-// Creates an idempotent producer writing to `stream` as `producer_id` (non-empty; sendable as
-// an HTTP header value) and starts its background task. No I/O happens until the first batch.
+// Creates an idempotent producer writing to `stream` as `producer_id` (1 to 1024 bytes, without
+// control characters such as CR, LF or tab, and without leading or trailing spaces) and starts
+// its background task. No I/O happens until the first batch.
 //
 // `options_json` may be NULL or a JSON object with any of:
 // - `"epoch"` (default 0): the epoch to start at; bump it when a new instance takes over
 // - `"auto_claim"` (false): on a stale epoch, take the server's epoch + 1 and resend (only
-//   when no two live instances share the producer id)
+//   when no two live instances share the producer id); also, when the server lost this
+//   producer's state, move to epoch + 1 and resend instead of stopping (see
+//   `DsProducerErrorCallback`)
 // - `"max_batch_bytes"` (1 MiB), `"max_batch_items"` (unlimited): when a batch is sent
 // - `"linger_ms"` (5): how long a batch's first message may wait for company
 // - `"max_in_flight"` (1): batches sent concurrently (order is preserved; see the README on
@@ -739,7 +757,8 @@ char *ds_producer_last_acked_offset(const struct DsProducer *producer);
 // - `"max_buffered_messages"` (1000000), `"max_buffered_bytes"` (64 MiB): buffer limits
 //   (appended and not yet acknowledged)
 // - `"delivery_timeout_ms"` (120000): how long a batch is retried before the producer gives up
-// - `"content_type"`: the stream's content type (learned with one `HEAD` if absent)
+// - `"content_type"`: the stream's content type (learned with one `HEAD` if absent; at most
+//   1024 bytes, without control characters or leading or trailing spaces)
 //
 // Sizes must be positive integers; invalid or unknown options fail with
 // `DS_ERROR_INVALID_ARGUMENT` naming the key.
@@ -779,7 +798,8 @@ uint64_t ds_producer_pending_count(const struct DsProducer *producer);
 // Delivers what is buffered, then moves to the next epoch at sequence 0 (what a new instance
 // of the same producer does) and clears a background failure so the producer accepts messages
 // again. Completes through `callback` exactly once (see `DsEpochCallback`) with the new epoch.
-// `cancel` may be NULL. A NULL `callback` makes the call do nothing.
+// `cancel` may be NULL. A NULL `callback` makes the call do nothing. After the server lost this
+// producer's state, the messages kept since are sent under the new epoch.
 //
 // # Safety
 // `producer` must be NULL or a live `DsProducer`; `cancel` NULL or a live `DsCancel`.
@@ -990,7 +1010,8 @@ void ds_stream_head(const struct DsStream *stream,
 // client's `base_url`. No I/O happens here.
 //
 // On success writes a new handle (free it with `ds_stream_free`) to `*out` and returns NULL;
-// on failure (`DS_ERROR_INVALID_ARGUMENT` for a malformed URL or NULL argument) writes NULL to
+// on failure (`DS_ERROR_INVALID_ARGUMENT` for a malformed URL, one holding CR, LF, TAB or
+// another control character, one longer than 8192 bytes, or a NULL argument) writes NULL to
 // `*out` when `out` is not NULL and returns an owned error.
 //
 // # Safety

@@ -127,6 +127,18 @@ static void test_client_options(void) {
                    DS_ERROR_INVALID_ARGUMENT, "UTF-8");
     CHECK_KIND_MSG(ds_client_new(NULL, NULL, NULL, NULL, NULL), DS_ERROR_INVALID_ARGUMENT,
                    "out");
+    /* Absurd settings are refused at creation, naming the option. */
+    CHECK_KIND_MSG(ds_client_new("{\"request_timeout_ms\":315360000000}", NULL, NULL, NULL, &out),
+                   DS_ERROR_INVALID_ARGUMENT, "request_timeout_ms");
+    CHECK_KIND_MSG(ds_client_new("{\"retry\":{\"max_delay_ms\":315360000000}}", NULL, NULL,
+                                 NULL, &out),
+                   DS_ERROR_INVALID_ARGUMENT, "retry.max_delay_ms");
+    CHECK_KIND_MSG(ds_client_new("{\"user_agent\":\"a\\r\\nX-Injected: 1\"}", NULL, NULL, NULL,
+                                 &out),
+                   DS_ERROR_INVALID_ARGUMENT, "user_agent");
+    CHECK_KIND_MSG(ds_client_new("{\"headers\":{\"x-a\":\"1\\r\\nX-Injected: 1\"}}", NULL, NULL,
+                                 NULL, &out),
+                   DS_ERROR_INVALID_ARGUMENT, "\"x-a\"");
 
     /* Ownership of the decorate user data passes in with the call: released exactly once. */
     int before = freed();
@@ -176,6 +188,10 @@ static void test_stream_handles(void) {
     DsClient *no_base = new_client(NULL);
     CHECK_KIND(ds_stream_new(no_base, "relative", &out), DS_ERROR_INVALID_ARGUMENT);
     ds_client_free(no_base);
+    /* Control characters are refused, not silently stripped. */
+    CHECK_KIND_MSG(ds_stream_new(client, "a\r\nb", &out), DS_ERROR_INVALID_ARGUMENT,
+                   "control character");
+    CHECK_KIND_MSG(ds_stream_new(client, "a\tb", &out), DS_ERROR_INVALID_ARGUMENT, "url");
 
     /* A stream outlives its client. */
     ds_client_free(client);
@@ -184,6 +200,28 @@ static void test_stream_handles(void) {
     ds_string_free(url);
     ds_stream_free(stream);
     ds_stream_free(absolute);
+}
+
+/* Error texts never carry a token from the URL's query, a password or a header value. */
+static void test_error_texts_carry_no_secret(void) {
+    DsClient *client = new_client("{\"headers\":{\"authorization\":\"Bearer S3CRET-SENTINEL\"},"
+                                  "\"retry\":{\"max_retries\":0}}");
+    DsStream *stream = new_stream(client, "http://me:S3CRET-SENTINEL@127.0.0.1:9/v1/stream/s"
+                                          "?sig=S3CRET-SENTINEL");
+    Waiter w;
+    waiter_init(&w);
+    ds_stream_head(stream, NULL, on_head, &w);
+    DsError *error = waiter_wait(&w, WAIT_MS);
+    CHECK(error != NULL && ds_error_kind(error) == DS_ERROR_NETWORK_ERROR, "refused head");
+    CHECK(strcmp(ds_error_url(error), "http://127.0.0.1:9/v1/stream/s?sig=<redacted>") == 0,
+          "url %s", ds_error_url(error));
+    CHECK(strstr(ds_error_message(error), "S3CRET") == NULL, "message %s",
+          ds_error_message(error));
+    CHECK(strstr(ds_error_server_message(error), "S3CRET") == NULL, "server message %s",
+          ds_error_server_message(error));
+    ds_error_free(error);
+    ds_stream_free(stream);
+    ds_client_free(client);
 }
 
 /* Checks that an argument error was reported synchronously, on the calling thread. */
@@ -1681,6 +1719,7 @@ int main(void) {
         {"versions_and_null_handling", test_versions_and_null_handling},
         {"client_options", test_client_options},
         {"stream_handles", test_stream_handles},
+        {"error_texts_carry_no_secret", test_error_texts_carry_no_secret},
         {"async_argument_errors", test_async_argument_errors},
         {"event_callback_arguments", test_event_callback_arguments},
     };

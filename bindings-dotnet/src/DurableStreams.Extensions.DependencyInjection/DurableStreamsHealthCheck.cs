@@ -100,6 +100,11 @@ namespace Microsoft.Extensions.DependencyInjection
         {
             ArgumentNullException.ThrowIfNull(builder);
             ArgumentException.ThrowIfNullOrEmpty(streamPath);
+            if (streamPath.Contains('\0', StringComparison.Ordinal))
+            {
+                // Checked here, not at the first probe: the core takes NUL-terminated strings.
+                throw new ArgumentException("streamPath cannot contain a NUL character ('\\0'): native strings end at the first NUL.", nameof(streamPath));
+            }
             var options = new DurableStreamsHealthCheckOptions { StreamPath = streamPath, NotFoundIsHealthy = notFoundIsHealthy, ClientName = clientName ?? string.Empty };
             return builder.Add(new HealthCheckRegistration(
                 name,

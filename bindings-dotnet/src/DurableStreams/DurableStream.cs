@@ -167,8 +167,11 @@ public sealed class DurableStream
     private Task<AppendResult> AppendCore(ReadOnlySpan<byte> data, AppendOptions? options, string? overrideContentType, CancellationToken cancellationToken)
     {
         var close = options?.Close == true;
+        // Checked before the operation starts (the native call checks again).
+        NativeString.ThrowIfNul(options?.Seq, nameof(options));
+        NativeString.ThrowIfNul(overrideContentType ?? options?.ContentType, nameof(options));
         var scope = Telemetry.Begin(close && data.IsEmpty ? "close" : "append", this, data.Length);
-        return scope.End(_native.AppendAsync(data, options?.Seq, overrideContentType ?? options?.ContentType, close, cancellationToken));
+        return scope.End(_native.AppendAsync(data, options?.Seq, overrideContentType ?? options?.ContentType, close, nameof(options), cancellationToken));
     }
 
     // ------------------------------------------------------------------ reads
@@ -259,7 +262,7 @@ public sealed class DurableStream
     public async Task<DurableStream> ForkAsync(string target, Offset? at = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(target);
-        var fork = _client.GetStream(target);
+        var fork = _client.GetStream(target, nameof(target));
         await fork.CreateAsync(new CreateStreamOptions { ForkFrom = Url, ForkOffset = at }, cancellationToken).ConfigureAwait(false);
         return fork;
     }
@@ -293,7 +296,12 @@ public sealed class DurableStream
         return new IdempotentProducer(this, producerId, options ?? new IdempotentProducerOptions());
     }
 
-    /// <summary>The stream URL.</summary>
-    /// <returns>The URL.</returns>
-    public override string ToString() => Url;
+    /// <summary>The stream URL without user info or query values (<c>?sig=&lt;redacted&gt;</c>): safe to log.</summary>
+    /// <returns>The redacted URL.</returns>
+    public override string ToString() => SafeUrl;
+
+    /// <summary>The URL without user info or query values, for texts that leave the library.</summary>
+    internal string SafeUrl => _safeUrl ??= Redaction.Url(Url);
+
+    private string? _safeUrl;
 }

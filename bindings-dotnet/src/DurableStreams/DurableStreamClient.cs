@@ -61,11 +61,14 @@ public sealed class DurableStreamClient : IAsyncDisposable, IDisposable
     /// <param name="url">The stream URL or path.</param>
     /// <returns>The stream handle.</returns>
     /// <exception cref="ArgumentException"><paramref name="url"/> is not a valid stream URL.</exception>
-    public DurableStream GetStream(string url)
+    public DurableStream GetStream(string url) => GetStream(url, nameof(url));
+
+    /// <summary>A handle to the stream at <paramref name="url"/>; errors name <paramref name="paramName"/>.</summary>
+    internal DurableStream GetStream(string url, string paramName)
     {
-        ArgumentNullException.ThrowIfNull(url);
+        ArgumentNullException.ThrowIfNull(url, paramName);
         ThrowIfDisposed();
-        return new DurableStream(this, _native.OpenStream(url, nameof(url)));
+        return new DurableStream(this, _native.OpenStream(url, paramName));
     }
 
     /// <summary>A handle to the stream at <paramref name="uri"/> (absolute, or relative to the base URL). No network I/O.</summary>

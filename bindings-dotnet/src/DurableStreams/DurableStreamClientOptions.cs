@@ -79,9 +79,10 @@ public sealed class DurableStreamClientOptions
     {
         if (BaseUrl is not null)
         {
+            Interop.NativeString.ThrowIfNul(BaseUrl, nameof(BaseUrl));
             if (!Uri.TryCreate(BaseUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
             {
-                throw new ArgumentException($"BaseUrl must be an absolute http or https URL, got \"{BaseUrl}\".", nameof(BaseUrl));
+                throw new ArgumentException($"BaseUrl must be an absolute http or https URL, got \"{Diagnostics.Redaction.Url(BaseUrl)}\".", nameof(BaseUrl));
             }
         }
         if (DefaultHeaders is null)
@@ -106,6 +107,8 @@ public sealed class DurableStreamClientOptions
             {
                 throw new ArgumentException($"DefaultHeaders[\"{name}\"] is null.", nameof(DefaultHeaders));
             }
+            Interop.NativeString.ThrowIfNul(name, nameof(DefaultHeaders));
+            Interop.NativeString.ThrowIfNul(value, nameof(DefaultHeaders));
         }
         foreach (var (name, provider) in DynamicHeaders)
         {
@@ -117,6 +120,7 @@ public sealed class DurableStreamClientOptions
             {
                 throw new ArgumentException($"DynamicHeaders[\"{name}\"] is null.", nameof(DynamicHeaders));
             }
+            Interop.NativeString.ThrowIfNul(name, nameof(DynamicHeaders));
         }
         if (DynamicQueryParameters is null)
         {
@@ -132,6 +136,7 @@ public sealed class DurableStreamClientOptions
             {
                 throw new ArgumentException($"DynamicQueryParameters[\"{name}\"] is null.", nameof(DynamicQueryParameters));
             }
+            Interop.NativeString.ThrowIfNul(name, nameof(DynamicQueryParameters));
             if (name is "offset" or "live" or "cursor")
             {
                 throw new ArgumentException($"DynamicQueryParameters cannot set the protocol parameter \"{name}\".", nameof(DynamicQueryParameters));

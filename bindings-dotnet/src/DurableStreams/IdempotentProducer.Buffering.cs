@@ -177,6 +177,7 @@ public partial class IdempotentProducer
                 }
                 if (Volatile.Read(ref _disposed) == 0 || e is not OperationCanceledException)
                 {
+                    _sink.AddFailed(dropped);
                     _sink.Raise(new ProducerErrorEventArgs(e, SafeEpoch(), null, null, dropped));
                 }
                 return;

@@ -49,8 +49,19 @@ public partial class IdempotentProducer
             while (Interlocked.CompareExchange(ref _handlers, updated, current) != current);
         }
 
+        private long _failedMessages;
+
+        /// <summary>Messages reported lost through <see cref="OnDeliveryFailed"/> or <see cref="AddFailed"/> (the shutdown report excludes them).</summary>
+        internal long FailedMessages => Interlocked.Read(ref _failedMessages);
+
+        internal void AddFailed(long messages) => Interlocked.Add(ref _failedMessages, messages);
+
         /// <inheritdoc/>
-        public void OnDeliveryFailed(ProducerErrorEventArgs args) => Raise(args);
+        public void OnDeliveryFailed(ProducerErrorEventArgs args)
+        {
+            AddFailed(args.MessageCount);
+            Raise(args);
+        }
 
         internal void Raise(ProducerErrorEventArgs args)
         {

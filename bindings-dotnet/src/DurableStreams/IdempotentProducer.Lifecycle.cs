@@ -50,9 +50,11 @@ public partial class IdempotentProducer
         ThrowIfDisposed();
         await TraceFlushAsync("close", async () =>
         {
+            var appended = Interlocked.Read(ref _accepted);
             await WaitOverflowDrainedAsync(cancellationToken).ConfigureAwait(false);
             _finished = true;
             await Native.CloseAsync(finalData.Span, cancellationToken).ConfigureAwait(false);
+            Acknowledged(appended);
         }).ConfigureAwait(false);
     }
 
@@ -66,8 +68,15 @@ public partial class IdempotentProducer
     }
 
     /// <summary>
-    /// Flushes, then detaches, then releases the native producer. Delivery errors are not thrown
-    /// here: they were reported to <see cref="OnError"/>.
+    /// Flushes, then detaches, then releases the native producer, waiting at most
+    /// <see cref="IdempotentProducerOptions.ShutdownTimeout"/> (default 5 s) for the delivery.
+    /// Delivery errors are not thrown here: they were reported to <see cref="OnError"/>. When the
+    /// shutdown time runs out first (e.g. the server is down), the producer is released anyway and
+    /// the messages whose delivery was not confirmed are reported once: one <see cref="OnError"/>
+    /// event (a <see cref="DurableStreamException"/> with code <see cref="DurableStreamErrorCode.Timeout"/>,
+    /// <see cref="ProducerErrorEventArgs.MessageCount"/> the number of messages) and one log entry.
+    /// To wait with a token instead, call <see cref="FlushAsync"/>, <see cref="CloseAsync(CancellationToken)"/>
+    /// or <see cref="DetachAsync"/> first.
     /// </summary>
     /// <returns>A task that completes when the producer is released.</returns>
     public virtual async ValueTask DisposeAsync()
@@ -81,21 +90,38 @@ public partial class IdempotentProducer
         {
             if (!_finished)
             {
+                using var shutdown = new CancellationTokenSource(_shutdownTimeout);
+                var timedOut = false;
                 try
                 {
-                    await FlushCoreAsync(CancellationToken.None).ConfigureAwait(false);
+                    await FlushCoreAsync(shutdown.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
+                {
+                    timedOut = true;
                 }
                 catch (Exception e) when (e is DurableStreamException or OperationCanceledException)
                 {
                     // A delivery failure: already reported to OnError by the native producer.
                 }
-                try
+                if (!timedOut)
                 {
-                    await DetachCoreAsync(CancellationToken.None).ConfigureAwait(false);
+                    try
+                    {
+                        await DetachCoreAsync(shutdown.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
+                    {
+                        timedOut = true;
+                    }
+                    catch (Exception e) when (e is DurableStreamException or OperationCanceledException)
+                    {
+                        // Same as above.
+                    }
                 }
-                catch (Exception e) when (e is DurableStreamException or OperationCanceledException)
+                if (timedOut)
                 {
-                    // Same as above.
+                    ReportShutdownLoss();
                 }
             }
         }
@@ -109,18 +135,66 @@ public partial class IdempotentProducer
         }
     }
 
+    /// <summary>
+    /// The shutdown time ran out: reports, once, the messages accepted and neither acknowledged
+    /// (by a successful flush, close or detach) nor already reported as failed.
+    /// </summary>
+    private void ReportShutdownLoss()
+    {
+        var unsent = SafeCount(static p => p.PendingCount);
+        var inFlight = SafeCount(static p => p.InFlightCount);
+        var lost = Interlocked.Read(ref _accepted) - Interlocked.Read(ref _acknowledged) - _sink.FailedMessages;
+        lost = Math.Max(lost, unsent);
+        if (lost <= 0)
+        {
+            return;
+        }
+        var url = _stream?.SafeUrl;
+        var error = new DurableStreamException(
+            $"The producer {ProducerId} on {url} was disposed before its messages were delivered: after the shutdown timeout "
+            + $"({_shutdownTimeout.TotalSeconds:0.###} s, IdempotentProducerOptions.ShutdownTimeout) {lost} message(s) were not confirmed delivered "
+            + $"({unsent} never sent; {inFlight} batch(es) in flight may have been stored). The producer was released.",
+            DurableStreamErrorCode.Timeout,
+            statusCode: null,
+            url: url)
+        {
+            CodeName = "TIMEOUT",
+        };
+        _sink.AddFailed(lost);
+        _sink.Raise(new ProducerErrorEventArgs(error, SafeEpoch(), null, null, lost));
+    }
+
     private async Task FlushCoreAsync(CancellationToken cancellationToken)
     {
+        var appended = Interlocked.Read(ref _accepted);
         await WaitOverflowDrainedAsync(cancellationToken).ConfigureAwait(false);
         // The native flush also fails when the producer failed before it was called.
         await Native.FlushAsync(cancellationToken).ConfigureAwait(false);
+        Acknowledged(appended);
     }
 
     private async Task DetachCoreAsync(CancellationToken cancellationToken)
     {
+        var appended = Interlocked.Read(ref _accepted);
         await WaitOverflowDrainedAsync(cancellationToken).ConfigureAwait(false);
         _finished = true;
         await Native.DetachAsync(cancellationToken).ConfigureAwait(false);
+        Acknowledged(appended);
+    }
+
+    /// <summary>Every message accepted before <paramref name="appended"/> was reached is delivered.</summary>
+    private void Acknowledged(long appended)
+    {
+        long current;
+        do
+        {
+            current = Interlocked.Read(ref _acknowledged);
+            if (appended <= current)
+            {
+                return;
+            }
+        }
+        while (Interlocked.CompareExchange(ref _acknowledged, appended, current) != current);
     }
 
     /// <summary>The native producer; only a test double (protected constructor) has none.</summary>

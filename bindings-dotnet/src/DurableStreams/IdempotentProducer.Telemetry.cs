@@ -6,9 +6,10 @@ namespace DurableStreams;
 // IdempotentProducer: metrics and traces of appends and flushes (inert when nothing listens).
 public partial class IdempotentProducer
 {
-    /// <summary>Counts a message accepted into the buffer (metrics only).</summary>
+    /// <summary>Counts a message accepted into the buffer (metrics, and the shutdown report).</summary>
     private void CountAccepted(int bytes)
     {
+        Interlocked.Increment(ref _accepted);
         if (Telemetry.ProducerMessages.Enabled || Telemetry.ProducerBytes.Enabled)
         {
             var server = new KeyValuePair<string, object?>("server.address", _sink.Target?.ServerAddress);

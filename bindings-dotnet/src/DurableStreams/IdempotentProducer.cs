@@ -24,7 +24,11 @@ namespace DurableStreams;
 /// the producer refuses messages until <see cref="RestartAsync"/>: appended messages are dropped
 /// and each drop is reported to <see cref="OnError"/>.
 /// </para>
-/// <para>Dispose the producer when done: that flushes, then detaches (without closing the stream).</para>
+/// <para>
+/// Dispose the producer when done: that flushes, then detaches (without closing the stream),
+/// waiting at most <see cref="IdempotentProducerOptions.ShutdownTimeout"/>; messages still
+/// undelivered then are reported once to <see cref="OnError"/>.
+/// </para>
 /// </remarks>
 public partial class IdempotentProducer : IAsyncDisposable
 {
@@ -34,8 +38,14 @@ public partial class IdempotentProducer : IAsyncDisposable
     private readonly JsonSerializerOptions _jsonOptions = JsonDefaults.Options;
     private readonly CancellationTokenSource _lifetime = new();
 
+    private readonly TimeSpan _shutdownTimeout = TimeSpan.FromSeconds(5);
+
     private int _disposed;
     private volatile bool _finished; // closed or detached
+
+    // Delivery accounting for the shutdown report (messages, not batches).
+    private long _accepted; // accepted into the native buffer or the overflow queue
+    private long _acknowledged; // appended before a flush, close or detach that succeeded
 
     /// <summary>For mocking frameworks and test doubles; a producer created this way has no native producer behind it.</summary>
     protected IdempotentProducer()
@@ -53,6 +63,7 @@ public partial class IdempotentProducer : IAsyncDisposable
         _sink.Logger = stream.Client.Logger;
         _sink.Target = stream.Target;
         _sink.ProducerId = producerId;
+        _shutdownTimeout = options.ShutdownTimeout;
 
         _native = NativeProducer.Create(stream.Native, producerId, options, options.ContentType ?? stream.ContentType, _sink);
         Telemetry.RegisterProducer(this);

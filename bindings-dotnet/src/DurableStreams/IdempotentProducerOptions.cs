@@ -43,6 +43,15 @@ public sealed class IdempotentProducerOptions
     /// <summary>The stream's content type; by default the stream handle's, or learned with one <c>HEAD</c>.</summary>
     public string? ContentType { get; set; }
 
+    /// <summary>
+    /// How long <see cref="IdempotentProducer.DisposeAsync"/> waits for the buffered messages to be
+    /// delivered (flush, then detach) before it gives up, releases the producer and reports the
+    /// messages whose delivery was not confirmed in ONE <see cref="IdempotentProducer.OnError"/>
+    /// event (and one log entry). Zero: do not wait; <see cref="Timeout.InfiniteTimeSpan"/>: wait
+    /// as long as delivery takes (up to <see cref="DeliveryTimeout"/>). Default 5 s.
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>A copy (every option is a plain value).</summary>
     internal IdempotentProducerOptions Copy() => (IdempotentProducerOptions)MemberwiseClone();
 
@@ -71,6 +80,15 @@ public sealed class IdempotentProducerOptions
         if (ContentType is not null && string.IsNullOrWhiteSpace(ContentType))
         {
             throw new ArgumentException("ContentType cannot be empty.", nameof(ContentType));
+        }
+        Interop.NativeString.ThrowIfNul(ContentType, nameof(ContentType));
+        if (ShutdownTimeout < TimeSpan.Zero && ShutdownTimeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ShutdownTimeout), ShutdownTimeout, "ShutdownTimeout cannot be negative (use Timeout.InfiniteTimeSpan to wait as long as delivery takes).");
+        }
+        if (ShutdownTimeout != Timeout.InfiniteTimeSpan && ShutdownTimeout.TotalMilliseconds > int.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ShutdownTimeout), ShutdownTimeout, "ShutdownTimeout must be at most int.MaxValue milliseconds (about 24.8 days) or Timeout.InfiniteTimeSpan.");
         }
     }
 

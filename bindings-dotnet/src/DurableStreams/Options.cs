@@ -144,6 +144,8 @@ public sealed class CreateStreamOptions
         {
             throw new ArgumentException("ForkFrom cannot be empty.", nameof(ForkFrom));
         }
+        Interop.NativeString.ThrowIfNul(ContentType, nameof(ContentType));
+        Interop.NativeString.ThrowIfNul(ForkFrom, nameof(ForkFrom));
         if (ForkFrom is null && (ForkOffset is not null || ForkSubOffset is not null))
         {
             throw new ArgumentException("ForkOffset and ForkSubOffset require ForkFrom.", nameof(ForkFrom));

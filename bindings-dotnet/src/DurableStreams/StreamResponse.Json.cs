@@ -139,15 +139,25 @@ public partial class StreamResponse
         }
     }
 
+    private static bool IsJsonOrUnknown(string? contentType) =>
+        contentType is null || contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase);
+
     private JsonSerializerOptions JsonOptions => _stream?.JsonSerializerOptions ?? JsonDefaults.Options;
 
     private void DeserializeInto<T>(List<T> items, Func<ReadOnlyMemory<byte>, T> deserialize, ChunkData chunk, string method)
     {
         var messages = chunk.Messages;
+        if (messages is null && chunk.Data.Length == 0 && IsJsonOrUnknown(ContentType))
+        {
+            // An empty chunk on a handle that has not learned the content type (e.g. a closed
+            // stream read from Offset.Now with long-poll or auto: no response carried one) holds
+            // no message whatever the type: nothing to deserialize, nothing to complain about.
+            return;
+        }
         if (messages is null)
         {
             throw new InvalidOperationException(
-                $"{method} needs an application/json stream, but {Url} has content type \"{ContentType ?? "unknown"}\"; use ReadBytesAsync or ReadTextAsync.");
+                $"{method} needs an application/json stream, but {SafeUrl} has content type \"{ContentType ?? "unknown"}\"; use ReadBytesAsync or ReadTextAsync.");
         }
         for (var i = 0; i < messages.Length; i++)
         {
@@ -158,10 +168,10 @@ public partial class StreamResponse
             catch (JsonException e)
             {
                 throw new DurableStreamException(
-                    $"Message {i} of the chunk ending at offset {chunk.Offset} of stream {Url} cannot be deserialized as {typeof(T).Name}: {e.Message}",
+                    $"Message {i} of the chunk ending at offset {chunk.Offset} of stream {SafeUrl} cannot be deserialized as {typeof(T).Name}: {e.Message}",
                     DurableStreamErrorCode.ParseError,
                     statusCode: null,
-                    url: Url,
+                    url: SafeUrl,
                     innerException: e);
             }
         }

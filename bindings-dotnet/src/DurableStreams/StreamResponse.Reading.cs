@@ -137,19 +137,19 @@ public partial class StreamResponse
     {
         if (cancellationToken.IsCancellationRequested)
         {
-            return new OperationCanceledException($"The read of {Url} was cancelled.", e, cancellationToken);
+            return new OperationCanceledException($"The read of {SafeUrl} was cancelled.", e, cancellationToken);
         }
         if (Volatile.Read(ref _disposed) != 0)
         {
-            return new ObjectDisposedException(nameof(StreamResponse), $"The read of {Url} stopped because the StreamResponse was disposed.");
+            return new ObjectDisposedException(nameof(StreamResponse), $"The read of {SafeUrl} stopped because the StreamResponse was disposed.");
         }
         if (_cancelRequested)
         {
-            return new OperationCanceledException($"The read of {Url} was cancelled with StreamResponse.Cancel().", e);
+            return new OperationCanceledException($"The read of {SafeUrl} was cancelled with StreamResponse.Cancel().", e);
         }
         if (_tokenCancelled)
         {
-            return new OperationCanceledException($"The read session of {Url} was cancelled earlier and cannot be read again; start a new read from its Checkpoint.", e);
+            return new OperationCanceledException($"The read session of {SafeUrl} was cancelled earlier and cannot be read again; start a new read from its Checkpoint.", e);
         }
         return e;
     }

@@ -70,10 +70,10 @@ public partial class StreamResponse
         {
             var where = chunk is null ? "at the end of the data" : $"in the chunk ending at offset {chunk.Offset}";
             throw new DurableStreamException(
-                $"The data of stream {Url} is not valid UTF-8 ({where}): {e.Message}",
+                $"The data of stream {SafeUrl} is not valid UTF-8 ({where}): {e.Message}",
                 DurableStreamErrorCode.ParseError,
                 statusCode: null,
-                url: Url,
+                url: SafeUrl,
                 innerException: e);
         }
     }

@@ -61,6 +61,9 @@ public partial class StreamResponse : IAsyncDisposable
     /// <summary>The stream being read.</summary>
     public virtual string Url => _stream?.Url ?? string.Empty;
 
+    /// <summary>The URL without user info or query values, for messages (<see cref="Diagnostics.Redaction"/>).</summary>
+    private string SafeUrl => Diagnostics.Redaction.Url(Url);
+
     /// <summary>The live mode of the session.</summary>
     public virtual LiveMode Live { get; }
 

@@ -163,9 +163,9 @@ public sealed class DurableStream<T>
         return new IdempotentProducer<T>(Stream.CreateProducer(producerId, copy), JsonTypeInfo);
     }
 
-    /// <summary>The stream URL.</summary>
-    /// <returns>The URL.</returns>
-    public override string ToString() => Url;
+    /// <summary>The stream URL without user info or query values (<c>?sig=&lt;redacted&gt;</c>): safe to log.</summary>
+    /// <returns>The redacted URL.</returns>
+    public override string ToString() => Stream.ToString();
 }
 
 /// <summary>

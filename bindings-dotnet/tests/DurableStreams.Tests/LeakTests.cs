@@ -72,6 +72,19 @@ public class LeakTests : ServerTest
         second.Append(new MyEvent("p", 3));
         await second.DisposeAsync();
 
+        // Disposed with the server down: released after its shutdown timeout, batch in flight.
+        await using (var down = new DurableStreamClient(new DurableStreamClientOptions { BaseUrl = $"http://127.0.0.1:{ReliabilityTests.UnusedPort()}/streams" }))
+        {
+            var unreachable = down.GetStream("/down").CreateProducer("leak-down", new IdempotentProducerOptions
+            {
+                ContentType = "application/json",
+                ShutdownTimeout = TimeSpan.FromMilliseconds(300),
+            });
+            unreachable.Append(new MyEvent("p", 4));
+            await Task.Delay(50); // the batch is sent (and retried)
+            await unreachable.DisposeAsync();
+        }
+
         // Handles that are never disposed are released by their SafeHandle finalizers.
         for (var i = 0; i < 10; i++)
         {

@@ -26,17 +26,20 @@ pub struct DsClient {
 /// Creates a client.
 ///
 /// `options_json` may be NULL (defaults) or a JSON object with any of:
-/// - `"base_url"`: string; relative stream URLs are appended to it
-/// - `"headers"`: object of string values, sent with every request
+/// - `"base_url"`: string; relative stream URLs are appended to it (no control characters)
+/// - `"headers"`: object of string values, sent with every request; names must be HTTP tokens,
+///   values printable ASCII (no CR, LF or other control characters) of at most 8192 bytes
 /// - `"request_timeout_ms"` (default 30000), `"connect_timeout_ms"` (10000),
-///   `"live_timeout_ms"` (75000, must exceed the server's long-poll timeout): positive integers
+///   `"live_timeout_ms"` (75000, must exceed the server's long-poll timeout): integers from 1 to
+///   86400000 (24 hours)
 /// - `"retry"`: object with `"max_retries"` (5), `"initial_delay_ms"` (100),
-///   `"max_delay_ms"` (30000), `"multiplier"` (2.0, >= 1)
+///   `"max_delay_ms"` (30000; also caps a server's `Retry-After`), `"multiplier"` (2.0, >= 1);
+///   delays from 0 to 86400000 (24 hours), `initial_delay_ms <= max_delay_ms`
 /// - `"append_retry"`: when plain appends are retried (with the `"retry"` policy): `"never"`
 ///   (default; at-most-once), `"when_not_stored"` (only failures that prove the server did not
 ///   store it: connection refused, 429, 503) or `"at_least_once"` (every transient failure; a
 ///   retry after a lost answer may store the data twice)
-/// - `"user_agent"`: string
+/// - `"user_agent"`: string, printable ASCII of at most 8192 bytes
 ///
 /// Unknown keys, wrong types and invalid values fail with `DS_ERROR_INVALID_ARGUMENT` naming the
 /// key; a member set to `null` counts as absent.

@@ -302,7 +302,8 @@ pub unsafe extern "C" fn ds_error_status(error: *const DsError) -> u16 {
 
 /// The full description for logs and exception messages: kind, stream URL, HTTP status and the
 /// server's message, e.g. `stream not found for stream http://h/s (HTTP 404): stream not found`.
-/// Never NULL (an empty string for a NULL error). Borrowed: valid until `ds_error_free`.
+/// URLs in it are redacted as `ds_error_url` describes. Never NULL (an empty string for a NULL
+/// error). Borrowed: valid until `ds_error_free`.
 ///
 /// # Safety
 /// `error` must be NULL or a live `DsError`.
@@ -328,8 +329,10 @@ pub unsafe extern "C" fn ds_error_server_message(error: *const DsError) -> *cons
     })
 }
 
-/// The URL of the stream the error concerns, or NULL if none (or for a NULL error). Borrowed:
-/// valid until `ds_error_free`.
+/// The URL of the stream the error concerns, or NULL if none (or for a NULL error), redacted
+/// so that it may be logged: no user info, every query value (and any fragment) replaced by
+/// `<redacted>`, query parameter names kept (`https://h/v1/stream/a?sig=<redacted>`). Error texts
+/// never carry header values. Borrowed: valid until `ds_error_free`.
 ///
 /// # Safety
 /// `error` must be NULL or a live `DsError`.
@@ -473,6 +476,29 @@ mod tests {
                 c"stream not found"
             );
             assert_eq!(ds_error_current_epoch(e), -1);
+        }
+    }
+
+    #[test]
+    fn c_error_texts_carry_no_secret_from_the_url() {
+        let error = Error::new(
+            ErrorKind::Network,
+            "error sending request for url (http://h/s?sig=S3CRET-SENTINEL&token=S3CRET-SENTINEL)",
+        )
+        .with_url("http://me:S3CRET-SENTINEL@h/s?sig=S3CRET-SENTINEL");
+        let converted = DsError::from_core(&error);
+        // SAFETY: `converted` is a live error for the whole block.
+        unsafe {
+            let e: *const DsError = &*converted;
+            let url = CStr::from_ptr(ds_error_url(e)).to_str().unwrap();
+            assert_eq!(url, "http://h/s?sig=<redacted>");
+            for text in [
+                url,
+                CStr::from_ptr(ds_error_message(e)).to_str().unwrap(),
+                CStr::from_ptr(ds_error_server_message(e)).to_str().unwrap(),
+            ] {
+                assert!(!text.contains("S3CRET-SENTINEL"), "{text}");
+            }
         }
     }
 

@@ -71,7 +71,8 @@ pub struct DsEventField {
 /// - `level`: a `DsEventLevel` value;
 /// - `kind`: `retry`, `connection_dropped`, `reconnect`, `batch_sent`, `batch_retry`,
 ///   `batch_failed`, `fenced` or `epoch_claimed` (more may be added; ignore unknown kinds);
-/// - `stream_url`: the stream concerned, without user info or query string;
+/// - `stream_url`: the stream concerned, without user info, query values replaced by
+///   `<redacted>` (names kept);
 /// - `message`: one human-readable line;
 /// - `fields`, `field_count`: structured details (the README lists the fields of each kind).
 ///

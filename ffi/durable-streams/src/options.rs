@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use durable_streams_core::{
-    AppendRetry, ClientBuilder, CreateOptions, Decorations, Error, ForkFrom, Offset,
+    AppendRetry, ClientBuilder, CreateOptions, Decorations, Error, ForkFrom, MAX_TIMEOUT, Offset,
     ProducerOptions, RetryPolicy,
 };
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
@@ -79,6 +79,10 @@ impl<'a> Field<'a> {
     }
 
     fn wrong_type(&self, expected: &str) -> Box<crate::error::DsError> {
+        // Header and query values are typically credentials: never quote them.
+        if self.path.starts_with("headers") || self.path.starts_with("query") {
+            return self.invalid(format!("expected {expected}"));
+        }
         let text: String = self.raw.get().chars().take(80).collect();
         self.invalid(format!("expected {expected}, got {text}"))
     }
@@ -123,6 +127,20 @@ impl<'a> Field<'a> {
             return Err(self.invalid("must be greater than zero"));
         }
         Ok(Duration::from_millis(ms))
+    }
+
+    /// A timeout or delay in milliseconds, at most the core's `MAX_TIMEOUT` (24 hours);
+    /// `positive` rejects zero.
+    fn bounded_millis(&self, positive: bool) -> FfiResult<Duration> {
+        let value = self.millis(positive)?;
+        if value > MAX_TIMEOUT {
+            return Err(self.invalid(format!(
+                "must be at most {} (24 hours), got {}",
+                MAX_TIMEOUT.as_millis(),
+                value.as_millis()
+            )));
+        }
+        Ok(value)
     }
 
     fn object(&self) -> FfiResult<Members> {
@@ -199,9 +217,9 @@ pub(crate) fn client_builder(json: Option<&str>) -> FfiResult<ClientBuilder> {
                 .string_pairs()?
                 .into_iter()
                 .fold(b, |b, (name, value)| b.header(name, value)),
-            "request_timeout_ms" => b.request_timeout(field.millis(true)?),
-            "connect_timeout_ms" => b.connect_timeout(field.millis(true)?),
-            "live_timeout_ms" => b.live_timeout(field.millis(true)?),
+            "request_timeout_ms" => b.request_timeout(field.bounded_millis(true)?),
+            "connect_timeout_ms" => b.connect_timeout(field.bounded_millis(true)?),
+            "live_timeout_ms" => b.live_timeout(field.bounded_millis(true)?),
             "retry" => b.retry_policy(retry_policy(field)?),
             "append_retry" => b.append_retry(append_retry(field)?),
             "user_agent" => b.user_agent(field.string()?),
@@ -233,8 +251,8 @@ fn retry_policy(field: &Field<'_>) -> FfiResult<RetryPolicy> {
         |key, f| {
             match key {
                 "max_retries" => policy.max_retries = f.u32()?,
-                "initial_delay_ms" => policy.initial_delay = f.millis(false)?,
-                "max_delay_ms" => policy.max_delay = f.millis(false)?,
+                "initial_delay_ms" => policy.initial_delay = f.bounded_millis(false)?,
+                "max_delay_ms" => policy.max_delay = f.bounded_millis(false)?,
                 "multiplier" => policy.multiplier = f.number()?,
                 _ => {} // each_field has rejected unknown keys
             }
@@ -441,6 +459,20 @@ mod tests {
             (r#"{"request_timeout_ms":0}"#, "request_timeout_ms:"),
             (r#"{"connect_timeout_ms":-1}"#, "connect_timeout_ms:"),
             (r#"{"headers":{"a":1}}"#, "headers.a:"),
+            (r#"{"request_timeout_ms":86400001}"#, "request_timeout_ms:"),
+            (
+                r#"{"connect_timeout_ms":315360000000}"#,
+                "connect_timeout_ms:",
+            ),
+            (r#"{"live_timeout_ms":315360000000}"#, "live_timeout_ms:"),
+            (
+                r#"{"retry":{"max_delay_ms":315360000000}}"#,
+                "retry.max_delay_ms:",
+            ),
+            (
+                r#"{"retry":{"initial_delay_ms":315360000000}}"#,
+                "retry.initial_delay_ms:",
+            ),
             (r#"{"headers":[]}"#, "headers:"),
             (r#"{"retry":{"multiplier":0.5}}"#, "retry.multiplier:"),
             (
@@ -462,6 +494,39 @@ mod tests {
             (r#"{"content_type":""}"#, "content_type:"),
         ] {
             let (kind, text) = message(producer_options(Some(json)));
+            assert_eq!(kind, DsErrorKind::INVALID_ARGUMENT, "{json}");
+            assert!(text.starts_with(field), "{json}: {text}");
+        }
+    }
+
+    #[test]
+    fn header_values_are_never_quoted_in_errors() {
+        for json in [
+            r#"{"headers":{"authorization":["Bearer S3CRET-SENTINEL"]}}"#,
+            r#"{"headers":"Bearer S3CRET-SENTINEL"}"#,
+            r#"{"headers":{"authorization":"Bearer S3CRET-SENTINEL\n"}}"#,
+        ] {
+            let result = client_builder(Some(json)).and_then(|b| b.build().map_err(Into::into));
+            let (_, text) = message(result);
+            assert!(!text.contains("S3CRET-SENTINEL"), "{json}: {text}");
+        }
+        let (_, text) = message(decorations(
+            r#"{"query":{"token":{"v":"S3CRET-SENTINEL"}}}"#,
+        ));
+        assert!(!text.contains("S3CRET-SENTINEL"), "{text}");
+    }
+
+    #[test]
+    fn bad_header_values_and_user_agents_fail_at_build_naming_them() {
+        for (json, field) in [
+            (r#"{"user_agent":"a\r\nb"}"#, "user_agent:"),
+            (
+                r#"{"headers":{"x-tenant":"a\nb"}}"#,
+                "header: the value of header \"x-tenant\"",
+            ),
+        ] {
+            let result = client_builder(Some(json)).and_then(|b| b.build().map_err(Into::into));
+            let (kind, text) = message(result);
             assert_eq!(kind, DsErrorKind::INVALID_ARGUMENT, "{json}");
             assert!(text.starts_with(field), "{json}: {text}");
         }

@@ -56,6 +56,14 @@ impl Drop for DsProducer {
 /// Called on a runtime worker thread; it must return quickly and must not wait for other
 /// producer calls to complete. After a failure the producer refuses appends
 /// (`DS_APPEND_ERROR`) until `ds_producer_restart`.
+///
+/// A server that lost this producer's state (restarted without it) is reported once, as
+/// `DS_ERROR_SEQUENCE_GAP` with a message saying so and `message_count` 0: without `auto_claim`
+/// the unacknowledged messages are kept, appends fail with that error, and
+/// `ds_producer_restart` sends the kept messages under a new epoch. With `auto_claim` the
+/// producer moves to a new epoch by itself: nothing reaches this callback (an `epoch_claimed`
+/// event with `reason` `state_lost` is emitted). Either way the batches in flight when the
+/// server lost its state may be stored twice.
 pub type DsProducerErrorCallback = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
@@ -159,13 +167,16 @@ impl ErrorSink {
     }
 }
 
-/// Creates an idempotent producer writing to `stream` as `producer_id` (non-empty; sendable as
-/// an HTTP header value) and starts its background task. No I/O happens until the first batch.
+/// Creates an idempotent producer writing to `stream` as `producer_id` (1 to 1024 bytes, without
+/// control characters such as CR, LF or tab, and without leading or trailing spaces) and starts
+/// its background task. No I/O happens until the first batch.
 ///
 /// `options_json` may be NULL or a JSON object with any of:
 /// - `"epoch"` (default 0): the epoch to start at; bump it when a new instance takes over
 /// - `"auto_claim"` (false): on a stale epoch, take the server's epoch + 1 and resend (only
-///   when no two live instances share the producer id)
+///   when no two live instances share the producer id); also, when the server lost this
+///   producer's state, move to epoch + 1 and resend instead of stopping (see
+///   `DsProducerErrorCallback`)
 /// - `"max_batch_bytes"` (1 MiB), `"max_batch_items"` (unlimited): when a batch is sent
 /// - `"linger_ms"` (5): how long a batch's first message may wait for company
 /// - `"max_in_flight"` (1): batches sent concurrently (order is preserved; see the README on
@@ -173,7 +184,8 @@ impl ErrorSink {
 /// - `"max_buffered_messages"` (1000000), `"max_buffered_bytes"` (64 MiB): buffer limits
 ///   (appended and not yet acknowledged)
 /// - `"delivery_timeout_ms"` (120000): how long a batch is retried before the producer gives up
-/// - `"content_type"`: the stream's content type (learned with one `HEAD` if absent)
+/// - `"content_type"`: the stream's content type (learned with one `HEAD` if absent; at most
+///   1024 bytes, without control characters or leading or trailing spaces)
 ///
 /// Sizes must be positive integers; invalid or unknown options fail with
 /// `DS_ERROR_INVALID_ARGUMENT` naming the key.
@@ -456,7 +468,8 @@ pub unsafe extern "C" fn ds_producer_detach(
 /// Delivers what is buffered, then moves to the next epoch at sequence 0 (what a new instance
 /// of the same producer does) and clears a background failure so the producer accepts messages
 /// again. Completes through `callback` exactly once (see `DsEpochCallback`) with the new epoch.
-/// `cancel` may be NULL. A NULL `callback` makes the call do nothing.
+/// `cancel` may be NULL. A NULL `callback` makes the call do nothing. After the server lost this
+/// producer's state, the messages kept since are sent under the new epoch.
 ///
 /// # Safety
 /// `producer` must be NULL or a live `DsProducer`; `cancel` NULL or a live `DsCancel`.

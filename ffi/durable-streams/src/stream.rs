@@ -194,7 +194,8 @@ result_callback!(AppendReply, AppendResult, DsAppendResult, |r| {
 /// client's `base_url`. No I/O happens here.
 ///
 /// On success writes a new handle (free it with `ds_stream_free`) to `*out` and returns NULL;
-/// on failure (`DS_ERROR_INVALID_ARGUMENT` for a malformed URL or NULL argument) writes NULL to
+/// on failure (`DS_ERROR_INVALID_ARGUMENT` for a malformed URL, one holding CR, LF, TAB or
+/// another control character, one longer than 8192 bytes, or a NULL argument) writes NULL to
 /// `*out` when `out` is not NULL and returns an owned error.
 ///
 /// # Safety

@@ -10,6 +10,7 @@ use crate::content_types::ContentTypes;
 use crate::decorate::RequestDecorator;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{EventHub, EventSink};
+use crate::redact;
 use crate::retry::{AppendRetry, RetryPolicy};
 use crate::stream::Stream;
 
@@ -49,10 +50,22 @@ pub(crate) struct ClientConfig {
     pub(crate) append_retry: AppendRetry,
 }
 
+/// The longest timeout or retry delay a client accepts (24 hours): a larger one is a unit
+/// mistake, and would leave an operation hanging for good.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The longest stream URL accepted, in bytes: servers and proxies commonly reset requests whose
+/// line is longer.
+pub const MAX_URL_LEN: usize = 8 * 1024;
+
+/// The longest header value accepted (headers of the builder, decorations, `User-Agent`), in
+/// bytes, for the same reason.
+pub const MAX_HEADER_VALUE_LEN: usize = 8 * 1024;
+
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("base_url", &self.inner.base_url)
+            .field("base_url", &self.inner.base_url.as_deref().map(redact::url))
             .field(
                 "default_headers",
                 &self.inner.default_headers.keys().collect::<Vec<_>>(),
@@ -99,18 +112,21 @@ impl Client {
     }
 
     fn resolve(&self, url: &str) -> Result<Url> {
+        // Messages quote the URL redacted: it may carry a token or a password.
+        let shown = redact::url(url);
         let invalid = |problem: String| {
             Error::new(ErrorKind::InvalidArgument, format!("url: {problem}")).with_url(url)
         };
         if url.trim().is_empty() {
             return Err(invalid("a stream URL cannot be empty".into()));
         }
+        check_url_text(url).map_err(invalid)?;
         let parsed = match Url::parse(url) {
             Ok(absolute) => absolute,
             Err(url::ParseError::RelativeUrlWithoutBase) => {
                 let base = self.inner.base_url.as_deref().ok_or_else(|| {
                     invalid(format!(
-                        "{url:?} is a relative path and the client has no base URL"
+                        "{shown:?} is a relative path and the client has no base URL"
                     ))
                 })?;
                 let joined = if url.starts_with('/') {
@@ -118,12 +134,35 @@ impl Client {
                 } else {
                     format!("{base}/{url}")
                 };
-                Url::parse(&joined).map_err(|e| invalid(format!("{joined:?} is not a URL: {e}")))?
+                Url::parse(&joined)
+                    .map_err(|e| invalid(format!("{:?} is not a URL: {e}", redact::url(&joined))))?
             }
-            Err(e) => return Err(invalid(format!("{url:?} is not a URL: {e}"))),
+            Err(e) => return Err(invalid(format!("{shown:?} is not a URL: {e}"))),
         };
         check_http_url(&parsed).map_err(invalid)?;
+        if parsed.as_str().len() > MAX_URL_LEN {
+            return Err(invalid(format!(
+                "a stream URL may be at most {MAX_URL_LEN} bytes long, this one is {}",
+                parsed.as_str().len()
+            )));
+        }
         Ok(parsed)
+    }
+}
+
+/// Rejects control characters (CR, LF, TAB...), which URL parsing silently removes: the
+/// request would go to another URL than the one given.
+fn check_url_text(url: &str) -> std::result::Result<(), String> {
+    match url.char_indices().find(|(_, c)| c.is_ascii_control()) {
+        Some((at, c)) => Err(format!(
+            "contains the control character {c:?} at byte {at}; URLs cannot contain CR, LF, TAB \
+             or other control characters"
+        )),
+        None if url.len() > MAX_URL_LEN => Err(format!(
+            "a stream URL may be at most {MAX_URL_LEN} bytes long, this one is {}",
+            url.len()
+        )),
+        None => Ok(()),
     }
 }
 
@@ -135,15 +174,39 @@ fn check_http_url(url: &Url) -> std::result::Result<(), String> {
         ));
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("{url} has no host"));
+        return Err(format!("{} has no host", redact::url(url.as_str())));
     }
     if url.fragment().is_some() {
-        return Err(format!("{url} has a fragment, which HTTP never sends"));
+        return Err(format!(
+            "{} has a fragment, which HTTP never sends",
+            redact::url(url.as_str())
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a timeout setting: more than zero, at most [`MAX_TIMEOUT`].
+fn check_timeout(name: &str, value: Duration) -> Result<()> {
+    if value.is_zero() {
+        return Err(Error::invalid_argument(name, "must be greater than zero"));
+    }
+    if value > MAX_TIMEOUT {
+        return Err(Error::invalid_argument(
+            name,
+            format!("must be at most 24 hours, got {value:?}"),
+        ));
     }
     Ok(())
 }
 
 /// Configures and builds a [`Client`].
+///
+/// [`ClientBuilder::build`] checks every setting and fails with [`ErrorKind::InvalidArgument`]
+/// naming it: timeouts must be more than zero and at most [`MAX_TIMEOUT`] (24 hours), the retry
+/// policy's delays at most that (see [`RetryPolicy::validate`]); header names and values and the user
+/// agent must be valid HTTP (no CR, LF or other control characters) with values at most
+/// [`MAX_HEADER_VALUE_LEN`] bytes; the base URL must be an `http(s)` URL without control
+/// characters.
 #[derive(Clone)]
 pub struct ClientBuilder {
     base_url: Option<String>,
@@ -246,21 +309,22 @@ impl ClientBuilder {
             ("connect_timeout", self.connect_timeout),
             ("live_timeout", self.live_timeout),
         ] {
-            if value.is_zero() {
-                return Err(Error::invalid_argument(name, "must be greater than zero"));
-            }
+            check_timeout(name, value)?;
         }
         let base_url = match self.base_url {
             Some(base) => {
+                check_url_text(&base).map_err(|p| Error::invalid_argument("base_url", p))?;
                 let trimmed = base.trim_end_matches('/').to_string();
-                let parsed = Url::parse(&trimmed)
-                    .map_err(|e| Error::invalid_argument("base_url", format!("{base:?}: {e}")))?;
+                let parsed = Url::parse(&trimmed).map_err(|e| {
+                    Error::invalid_argument("base_url", format!("{:?}: {e}", redact::url(&base)))
+                })?;
                 check_http_url(&parsed).map_err(|p| Error::invalid_argument("base_url", p))?;
                 Some(trimmed)
             }
             None => None,
         };
         let default_headers = header_map(&self.headers, "header")?;
+        check_header_value("user_agent", &self.user_agent)?;
         let http = build_http_client(self.connect_timeout, &self.user_agent)?;
         Ok(Client {
             inner: Arc::new(ClientInner {
@@ -281,22 +345,54 @@ impl ClientBuilder {
     }
 }
 
-/// Converts caller-supplied header pairs, naming the bad one on failure.
+/// Converts caller-supplied header pairs, naming the bad one on failure (never quoting a
+/// value: it may be a secret).
 pub(crate) fn header_map(pairs: &[(String, String)], parameter: &str) -> Result<HeaderMap> {
     let mut map = HeaderMap::with_capacity(pairs.len());
     for (name, value) in pairs {
         let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-            Error::invalid_argument(parameter, format!("{name:?} is not a valid header name"))
-        })?;
-        let header_value = HeaderValue::from_str(value).map_err(|_| {
             Error::invalid_argument(
                 parameter,
-                format!("the value of header {name:?} contains characters HTTP does not allow"),
+                format!(
+                    "{:?} is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only)",
+                    name.chars().take(100).collect::<String>()
+                ),
             )
+        })?;
+        let header_value = header_value(value).map_err(|problem| {
+            Error::invalid_argument(parameter, format!("the value of header {name:?} {problem}"))
         })?;
         map.insert(header_name, header_value);
     }
     Ok(map)
+}
+
+/// Checks a single header value given as an option, naming the option.
+fn check_header_value(parameter: &str, value: &str) -> Result<()> {
+    header_value(value)
+        .map(drop)
+        .map_err(|problem| Error::invalid_argument(parameter, problem))
+}
+
+fn header_value(value: &str) -> std::result::Result<HeaderValue, String> {
+    if value.len() > MAX_HEADER_VALUE_LEN {
+        return Err(format!(
+            "is {} bytes long; at most {MAX_HEADER_VALUE_LEN} are allowed",
+            value.len()
+        ));
+    }
+    // Non-ASCII is legal HTTP (obs-text) but read differently by every server: refuse it, as
+    // .NET's HttpClient does.
+    if !value.is_ascii() {
+        return Err(
+            "contains non-ASCII characters, which HTTP headers cannot carry reliably".into(),
+        );
+    }
+    HeaderValue::from_str(value).map_err(|_| {
+        "contains characters HTTP does not allow (CR, LF, other control characters or \
+         non-ASCII)"
+            .to_string()
+    })
 }
 
 fn build_http_client(connect_timeout: Duration, user_agent: &str) -> Result<reqwest::Client> {
@@ -396,6 +492,139 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(err.message().starts_with("request_timeout"));
+    }
+
+    #[test]
+    fn control_characters_in_stream_urls_are_rejected_not_stripped() {
+        let c = client(Some("http://h:1/v1/stream"));
+        for bad in [
+            "http://h:1/a\r\nX-Injected: 1",
+            "http://h:1/a\nb",
+            "http://h:1/a\tb",
+            "relative\tpath",
+            "http://h:1/a\0b",
+        ] {
+            let err = c.stream(bad).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{bad:?}");
+            assert!(err.message().starts_with("url:"), "{err}");
+            assert!(err.message().contains("control character"), "{err}");
+        }
+        let err = Client::builder()
+            .base_url("http://h:1/v1\n/stream")
+            .build()
+            .unwrap_err();
+        assert!(err.message().starts_with("base_url:"), "{err}");
+    }
+
+    #[test]
+    fn overlong_stream_urls_are_rejected() {
+        let c = client(Some("http://h:1/v1/stream"));
+        let long = "a".repeat(MAX_URL_LEN);
+        let err = c.stream(&long).unwrap_err();
+        assert!(err.message().starts_with("url:"), "{err}");
+        assert!(err.message().contains("at most 8192 bytes"), "{err}");
+        let err = c.stream(&format!("http://h/{long}")).unwrap_err();
+        assert!(err.message().starts_with("url:"), "{err}");
+        assert!(c.stream(&"a".repeat(4000)).is_ok());
+    }
+
+    #[test]
+    fn url_errors_do_not_quote_secrets() {
+        let c = client(None);
+        for bad in [
+            "relative?sig=S3CRET-SENTINEL",
+            "ftp://u:S3CRET-SENTINEL@h/x?sig=S3CRET-SENTINEL",
+            "http://u:S3CRET-SENTINEL@h/x?sig=S3CRET-SENTINEL#frag",
+            "http://h/x?sig=S3CRET-SENTINEL\n",
+        ] {
+            let err = c.stream(bad).unwrap_err();
+            let text = format!("{err} {err:?} {:?}", err.url());
+            assert!(!text.contains("S3CRET-SENTINEL"), "{text}");
+        }
+    }
+
+    #[test]
+    fn header_values_with_line_breaks_or_oversized_name_the_header_not_the_value() {
+        for value in ["a\r\nX-Injected: S3CRET-SENTINEL", "S3CRET-SENTINEL\u{e9}"] {
+            let err = Client::builder()
+                .header("authorization", value)
+                .build()
+                .unwrap_err();
+            assert!(err.message().starts_with("header:"), "{err}");
+            assert!(err.message().contains("\"authorization\""), "{err}");
+            assert!(!err.to_string().contains("S3CRET-SENTINEL"), "{err}");
+        }
+        let err = Client::builder()
+            .header("x-big", "v".repeat(MAX_HEADER_VALUE_LEN + 1))
+            .build()
+            .unwrap_err();
+        assert!(err.message().contains("\"x-big\""), "{err}");
+        assert!(err.message().contains("at most 8192"), "{err}");
+        assert!(
+            Client::builder()
+                .header("x-ok", "v".repeat(MAX_HEADER_VALUE_LEN))
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_bad_user_agent_names_the_option() {
+        for agent in ["agent\r\nX-Injected: 1", "caf\u{e9}"] {
+            let err = Client::builder().user_agent(agent).build().unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+            assert!(err.message().starts_with("user_agent:"), "{err}");
+        }
+        let err = Client::builder()
+            .user_agent("a".repeat(MAX_HEADER_VALUE_LEN + 1))
+            .build()
+            .unwrap_err();
+        assert!(err.message().starts_with("user_agent:"), "{err}");
+    }
+
+    #[test]
+    fn absurd_timeouts_are_rejected_naming_the_field() {
+        let years = Duration::from_secs(10 * 365 * 24 * 3600);
+        let cases: [(&str, ClientBuilder); 3] = [
+            ("request_timeout", Client::builder().request_timeout(years)),
+            ("connect_timeout", Client::builder().connect_timeout(years)),
+            ("live_timeout", Client::builder().live_timeout(years)),
+        ];
+        for (name, builder) in cases {
+            let err = builder.build().unwrap_err();
+            assert!(err.message().starts_with(name), "{name}: {err}");
+            assert!(err.message().contains("24 hours"), "{name}: {err}");
+        }
+        let err = Client::builder()
+            .retry_policy(RetryPolicy {
+                initial_delay: years,
+                max_delay: years,
+                ..RetryPolicy::default()
+            })
+            .build()
+            .unwrap_err();
+        assert!(err.message().starts_with("max_delay"), "{err}");
+        assert!(
+            Client::builder()
+                .request_timeout(MAX_TIMEOUT)
+                .live_timeout(MAX_TIMEOUT)
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn debug_output_has_no_secrets() {
+        let c = Client::builder()
+            .base_url("http://me:S3CRET-SENTINEL@h:1/v1/stream?sig=S3CRET-SENTINEL")
+            .header("authorization", "Bearer S3CRET-SENTINEL")
+            .build()
+            .unwrap();
+        let stream = c.stream("a?sig=S3CRET-SENTINEL").unwrap();
+        for text in [format!("{c:?}"), format!("{stream:?}")] {
+            assert!(!text.contains("S3CRET-SENTINEL"), "{text}");
+        }
+        assert!(format!("{stream:?}").contains("sig=<redacted>"));
     }
 
     #[test]

@@ -42,8 +42,9 @@ impl Operation {
     }
 }
 
-/// What a [`RequestDecorator`] is told about the request it decorates.
-#[derive(Debug, Clone)]
+/// What a [`RequestDecorator`] is told about the request it decorates. Its `Debug` output
+/// shows the URL redacted.
+#[derive(Clone)]
 pub struct RequestInfo {
     /// The operation.
     pub operation: Operation,
@@ -53,13 +54,39 @@ pub struct RequestInfo {
     pub url: String,
 }
 
-/// Headers and query parameters to add to one request.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Headers and query parameters to add to one request. Its `Debug` output shows names only:
+/// the values are typically credentials.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Decorations {
     /// Headers; they replace default headers of the same name.
     pub headers: Vec<(String, String)>,
     /// Query parameters, added after the protocol's own.
     pub query: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for RequestInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestInfo")
+            .field("operation", &self.operation)
+            .field("method", &self.method)
+            .field("url", &crate::redact::url(&self.url))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Decorations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names = |pairs: &[(String, String)]| {
+            pairs
+                .iter()
+                .map(|(name, _)| name.clone())
+                .collect::<Vec<_>>()
+        };
+        f.debug_struct("Decorations")
+            .field("headers", &names(&self.headers))
+            .field("query", &names(&self.query))
+            .finish()
+    }
 }
 
 /// A boxed future returned by a decorator.

@@ -4,7 +4,10 @@
 //! status (when the server answered) and the server's message, so that a log line or an exception
 //! built from it says what failed, where and why.
 
+use std::borrow::Cow;
 use std::fmt;
+
+use crate::redact;
 
 /// What went wrong, coarsely enough to branch on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -196,11 +199,17 @@ impl fmt::Debug for Error {
 }
 
 impl Error {
-    /// A new error of `kind` with a human-readable message.
+    /// A new error of `kind` with a human-readable message. URLs in the message lose their
+    /// secrets (see [`Error::with_url`]).
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        let message = message.into();
+        let message = match redact::text(&message) {
+            Cow::Borrowed(_) => message,
+            Cow::Owned(clean) => clean,
+        };
         Error(Box::new(Inner {
             kind,
-            message: message.into(),
+            message,
             url: None,
             status: None,
             detail: ErrorDetail::default(),
@@ -220,9 +229,16 @@ impl Error {
         Error::new(ErrorKind::Cancelled, "the operation was cancelled")
     }
 
-    /// Attaches the stream URL the error concerns.
+    /// Attaches the stream URL the error concerns, without its secrets: the user info is
+    /// removed and every query value (and fragment) replaced by `<redacted>`, query parameter
+    /// names kept (`https://h/v1/stream/a?sig=<redacted>`). [`Error::url`], `Display` and
+    /// `Debug` only ever show this form.
     pub fn with_url(mut self, url: impl Into<String>) -> Self {
-        self.0.url = Some(url.into());
+        let url = url.into();
+        self.0.url = Some(match redact::url(&url) {
+            Cow::Borrowed(_) => url,
+            Cow::Owned(clean) => clean,
+        });
         self
     }
 
@@ -254,7 +270,7 @@ impl Error {
         &self.0.message
     }
 
-    /// The stream URL the error concerns, if any.
+    /// The stream URL the error concerns, if any, without user info and query values.
     pub fn url(&self) -> Option<&str> {
         self.0.url.as_deref()
     }
@@ -364,6 +380,20 @@ mod tests {
         assert_eq!(copy.status(), Some(409));
         assert_eq!(copy.expected_seq(), Some(3));
         assert_eq!(copy.received_seq(), Some(5));
+    }
+
+    #[test]
+    fn secrets_in_urls_and_messages_are_redacted() {
+        let err = Error::new(
+            ErrorKind::Network,
+            "error sending request for url (http://h/s?sig=S3CRET-SENTINEL)",
+        )
+        .with_url("http://me:S3CRET-SENTINEL@h/s?sig=S3CRET-SENTINEL");
+        assert_eq!(err.url(), Some("http://h/s?sig=<redacted>"));
+        for text in [err.to_string(), format!("{err:?}"), err.clone().to_string()] {
+            assert!(!text.contains("S3CRET-SENTINEL"), "{text}");
+            assert!(text.contains("sig=<redacted>"), "{text}");
+        }
     }
 
     #[test]

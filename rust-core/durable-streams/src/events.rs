@@ -2,8 +2,8 @@
 //! live connections and reconnects, producer batches, fencing, epoch claims), reported to an
 //! [`EventSink`] so that applications can log them and count them.
 //!
-//! Events never carry header values, decorations or the query string of a URL: a sink may
-//! write everything it receives to a log.
+//! Events never carry header values, decorations, user info or query values of a URL (query
+//! parameter names stay: `?sig=<redacted>`): a sink may write everything it receives to a log.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -58,14 +58,17 @@ pub enum EventKind {
     /// one and was refused with a sequence gap (`error_kind` `SEQUENCE_GAP`, status 409): it is
     /// resent once the earlier batches are stored, without backoff. Either way one more request.
     BatchRetry,
-    /// A producer batch failed for good; its messages are lost (fields: `producer_id`, `epoch`,
+    /// A producer batch failed for good: its messages are lost, except after the server lost the
+    /// producer's state without `auto_claim`, when `messages` is 0 and they are kept for
+    /// `restart` (fields: `producer_id`, `epoch`,
     /// `first_seq` and `last_seq` when batches were on the wire, `messages`, `error_kind`,
     /// `status`, `error`).
     BatchFailed,
     /// Another producer with the same id holds a newer epoch (fields: `producer_id`, `epoch`,
     /// `current_epoch`, `auto_claim`).
     Fenced,
-    /// The producer moved to a new epoch (fields: `producer_id`, `epoch`, `previous_epoch`).
+    /// The producer moved to a new epoch (fields: `producer_id`, `epoch`, `previous_epoch`,
+    /// `reason`: `fenced`, `restart` or `state_lost` when the server forgot the producer).
     EpochClaimed,
 }
 
@@ -104,7 +107,8 @@ pub struct Event<'a> {
     pub kind: EventKind,
     /// How much it matters (always `kind.level()`).
     pub level: EventLevel,
-    /// The stream concerned, without user info or query string.
+    /// The stream concerned, without user info and with every query value replaced by
+    /// `<redacted>` (names kept).
     pub stream_url: &'a str,
     /// A one-line human-readable description.
     pub message: &'a str,
@@ -224,17 +228,9 @@ impl EventHub {
     }
 }
 
-/// The URL without user info or query string, which may hold credentials.
-fn loggable_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            let _ = parsed.set_username("");
-            let _ = parsed.set_password(None);
-            parsed.set_query(None);
-            parsed.to_string()
-        }
-        Err(_) => String::new(),
-    }
+/// The URL without user info and query values, which may hold credentials.
+fn loggable_url(url: &str) -> std::borrow::Cow<'_, str> {
+    crate::redact::url(url)
 }
 
 #[cfg(test)]
@@ -306,7 +302,7 @@ mod tests {
     fn urls_lose_credentials_and_query_strings() {
         assert_eq!(
             loggable_url("https://user:secret@example.com/v1/stream/a?token=abc"),
-            "https://example.com/v1/stream/a"
+            "https://example.com/v1/stream/a?token=<redacted>"
         );
     }
 

@@ -26,12 +26,13 @@ mod offset;
 mod producer;
 mod protocol;
 mod read;
+mod redact;
 mod retry;
 mod stream;
 mod transport;
 
 pub use cancel::{CancellationToken, cancellable};
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, MAX_HEADER_VALUE_LEN, MAX_TIMEOUT, MAX_URL_LEN};
 pub use decorate::{
     DecorateFuture, Decorations, Operation, RequestDecorator, RequestInfo, decorator_fn,
 };
@@ -40,7 +41,8 @@ pub use events::{Event, EventKind, EventLevel, EventSink, event_fn};
 pub use model::{AppendOptions, AppendResult, CreateOptions, CreateResult, ForkFrom, StreamInfo};
 pub use offset::Offset;
 pub use producer::{
-    ErrorCallback, MAX_PROTOCOL_INTEGER, Producer, ProducerError, ProducerOptions, TryAppendStatus,
+    ErrorCallback, MAX_CONTENT_TYPE_LEN, MAX_PRODUCER_ID_LEN, MAX_PROTOCOL_INTEGER, Producer,
+    ProducerError, ProducerOptions, TryAppendStatus,
 };
 pub use read::{Chunk, ChunkStream, LiveMode, ReadOptions, ReadSession};
 pub use retry::{AppendRetry, RetryPolicy};

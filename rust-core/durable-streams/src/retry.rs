@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use crate::client::MAX_TIMEOUT;
 use crate::error::{Error, Result};
 
 /// How operations that are safe to repeat are retried after transient failures (network errors,
@@ -10,14 +11,20 @@ use crate::error::{Error, Result};
 ///
 /// The delay before retry `n` (0-based) is `initial_delay * multiplier^n`, capped at `max_delay`,
 /// then jittered uniformly into its upper half so that many clients do not retry in lockstep. A
-/// `Retry-After` from the server raises the delay to at least what the server asked for.
+/// `Retry-After` from the server raises the delay to what the server asked for, but never above
+/// `max_delay`: a server answering `Retry-After: 3600` cannot make an operation sleep for an
+/// hour (with the default policy it waits 30 s, then retries).
+///
+/// [`RetryPolicy::validate`] (called when a client is built) requires `initial_delay <=
+/// max_delay <= 24 h` and `multiplier >= 1`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
     /// Retries after the first attempt; `0` disables retries.
     pub max_retries: u32,
     /// Delay before the first retry.
     pub initial_delay: Duration,
-    /// Upper bound of the computed delay (a server's `Retry-After` may exceed it).
+    /// Upper bound of every delay, including one a server's `Retry-After` asks for; at most
+    /// 24 hours.
     pub max_delay: Duration,
     /// Growth factor between consecutive delays; at least 1.
     pub multiplier: f64,
@@ -66,9 +73,6 @@ impl AppendRetry {
     }
 }
 
-/// The longest `Retry-After` honoured; a server asking for more is treated as asking for this.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
-
 impl RetryPolicy {
     /// A policy that never retries.
     pub fn none() -> Self {
@@ -86,6 +90,12 @@ impl RetryPolicy {
                 format!("must be a finite number >= 1, got {}", self.multiplier),
             ));
         }
+        if self.max_delay > MAX_TIMEOUT {
+            return Err(Error::invalid_argument(
+                "max_delay",
+                format!("must be at most 24 hours, got {:?}", self.max_delay),
+            ));
+        }
         if self.max_delay < self.initial_delay {
             return Err(Error::invalid_argument(
                 "max_delay",
@@ -98,7 +108,8 @@ impl RetryPolicy {
         Ok(())
     }
 
-    /// The delay before retry number `retry` (0-based), given the server's hint.
+    /// The delay before retry number `retry` (0-based), given the server's hint (honoured up to
+    /// `max_delay`).
     pub fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
         let exponent = i32::try_from(retry).unwrap_or(i32::MAX);
         let base = self.initial_delay.as_secs_f64() * self.multiplier.powi(exponent);
@@ -106,7 +117,7 @@ impl RetryPolicy {
         let jittered = capped * (0.5 + fastrand::f64() * 0.5);
         let backoff = Duration::try_from_secs_f64(jittered).unwrap_or(self.max_delay);
         match retry_after {
-            Some(hint) => backoff.max(hint.min(MAX_RETRY_AFTER)),
+            Some(hint) => backoff.max(hint.min(self.max_delay)),
             None => backoff,
         }
     }
@@ -191,8 +202,26 @@ mod tests {
 
     #[test]
     fn retry_after_raises_the_delay() {
-        let p = fast();
+        let p = RetryPolicy {
+            max_delay: Duration::from_secs(5),
+            ..fast()
+        };
         assert!(p.delay(0, Some(Duration::from_secs(2))) >= Duration::from_secs(2));
+    }
+
+    #[test]
+    fn retry_after_is_capped_by_max_delay() {
+        let p = RetryPolicy {
+            max_delay: Duration::from_millis(200),
+            ..RetryPolicy::default()
+        };
+        for retry in [0, 1, 10] {
+            let d = p.delay(retry, Some(Duration::from_secs(3600)));
+            assert!(d <= Duration::from_millis(200), "{d:?}");
+        }
+        // The default policy waits its 30 s maximum, not the hour asked for.
+        let d = RetryPolicy::default().delay(0, Some(Duration::from_secs(3600)));
+        assert_eq!(d, Duration::from_secs(30));
     }
 
     #[test]
@@ -213,6 +242,9 @@ mod tests {
         );
         let mut p = fast();
         p.max_delay = Duration::ZERO;
+        assert!(p.validate().unwrap_err().message().starts_with("max_delay"));
+        let mut p = fast();
+        p.max_delay = Duration::from_secs(365 * 24 * 3600);
         assert!(p.validate().unwrap_err().message().starts_with("max_delay"));
     }
 

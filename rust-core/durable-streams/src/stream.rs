@@ -36,7 +36,7 @@ pub(crate) struct StreamShared {
 impl std::fmt::Debug for Stream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Stream")
-            .field("url", &self.url())
+            .field("url", &self.redacted_url())
             .field("content_type", &self.content_type())
             .finish()
     }
@@ -56,6 +56,12 @@ impl Stream {
     /// The stream's URL.
     pub fn url(&self) -> &str {
         self.shared.url.as_str()
+    }
+
+    /// The stream's URL for logs and messages: without user info, query values replaced by
+    /// `<redacted>` (names kept).
+    pub fn redacted_url(&self) -> std::borrow::Cow<'_, str> {
+        crate::redact::url(self.url())
     }
 
     /// The client this handle belongs to.

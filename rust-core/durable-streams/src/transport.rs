@@ -53,8 +53,9 @@ impl<'a> Request<'a> {
     }
 
     pub(crate) fn header(&mut self, name: &'static str, value: &str) -> Result<()> {
+        // The value itself stays out of the message: header values may be secrets.
         let value = HeaderValue::from_str(value).map_err(|_| {
-            Error::invalid_argument(name, format!("{value:?} is not a valid header value"))
+            Error::invalid_argument(name, "contains characters HTTP does not allow in a header")
                 .with_url(self.url.as_str())
         })?;
         self.headers.insert(HeaderName::from_static(name), value);
@@ -170,7 +171,14 @@ impl Client {
                 body,
             })
         } else {
-            Err(status_error(status, &headers, &body, stream_url, context))
+            Err(status_error(
+                status,
+                &headers,
+                &body,
+                stream_url,
+                request.operation,
+                context,
+            ))
         }
     }
 
@@ -217,7 +225,14 @@ impl Client {
                 let body = read_body(response, MAX_ERROR_BODY, Some(request.timeout))
                     .await
                     .unwrap_or_default();
-                Err(status_error(status, &headers, &body, stream_url, context))
+                Err(status_error(
+                    status,
+                    &headers,
+                    &body,
+                    stream_url,
+                    request.operation,
+                    context,
+                ))
             },
         )
         .await
@@ -398,6 +413,9 @@ pub(crate) fn network_error(e: reqwest::Error, stream_url: &str) -> Error {
         ErrorKind::Network
     };
     let not_sent = e.is_connect();
+    // reqwest's text names the request URL, with the query string (protocol and decorated
+    // parameters, possibly tokens): the error carries the redacted stream URL instead.
+    let e = e.without_url();
     let mut message = e.to_string();
     let mut source = std::error::Error::source(&e);
     while let Some(cause) = source {
@@ -422,21 +440,26 @@ pub(crate) fn timeout_error(limit: Duration, stream_url: &str) -> Error {
     .with_url(stream_url)
 }
 
-/// Classifies a non-success response.
+/// Classifies a non-success response of `operation`.
 pub(crate) fn status_error(
     status: StatusCode,
     headers: &HeaderMap,
     body: &[u8],
     stream_url: &str,
+    operation: Operation,
     context: ErrorContext,
 ) -> Error {
     let h = ResponseHeaders(headers);
     let mut detail = ErrorDetail::default();
+    // Producer headers only mean something in the answer to a producer's append: on any other
+    // request (a read, a plain append) they are forged or misrouted, and the status keeps its
+    // plain meaning.
+    let producer = operation == Operation::ProducerBatch;
     let kind = match status.as_u16() {
         400 if context.is_read => ErrorKind::InvalidOffset,
         400 => ErrorKind::BadRequest,
         401 => ErrorKind::Unauthorized,
-        403 if h.text(PRODUCER_EPOCH).is_some() => {
+        403 if producer && h.text(PRODUCER_EPOCH).is_some() => {
             detail.current_epoch = h.number(PRODUCER_EPOCH);
             ErrorKind::StaleEpoch
         }
@@ -444,7 +467,7 @@ pub(crate) fn status_error(
         404 => ErrorKind::NotFound,
         408 => ErrorKind::Timeout,
         409 if h.closed() => ErrorKind::StreamClosed,
-        409 if h.text(PRODUCER_EXPECTED_SEQ).is_some() => {
+        409 if producer && h.text(PRODUCER_EXPECTED_SEQ).is_some() => {
             detail.expected_seq = h.number(PRODUCER_EXPECTED_SEQ);
             detail.received_seq = h.number(PRODUCER_RECEIVED_SEQ);
             ErrorKind::SequenceGap
@@ -514,6 +537,15 @@ mod tests {
     use super::*;
 
     fn classify(status: u16, headers: &[(&'static str, &str)], ctx: ErrorContext) -> Error {
+        classify_as(Operation::ProducerBatch, status, headers, ctx)
+    }
+
+    fn classify_as(
+        operation: Operation,
+        status: u16,
+        headers: &[(&'static str, &str)],
+        ctx: ErrorContext,
+    ) -> Error {
         let mut map = HeaderMap::new();
         for (k, v) in headers {
             map.insert(*k, v.parse().unwrap());
@@ -523,6 +555,7 @@ mod tests {
             &map,
             b"server says no",
             "http://h/s",
+            operation,
             ctx,
         )
     }
@@ -557,6 +590,36 @@ mod tests {
         let err = classify(403, &[("producer-epoch", "7")], ErrorContext::default());
         assert_eq!(err.kind(), ErrorKind::StaleEpoch);
         assert_eq!(err.current_epoch(), Some(7));
+    }
+
+    #[test]
+    fn producer_headers_mean_nothing_outside_producer_appends() {
+        let read = ErrorContext {
+            is_read: true,
+            ..ErrorContext::default()
+        };
+        for (operation, ctx) in [
+            (Operation::Read, read),
+            (Operation::Append, ErrorContext::default()),
+            (Operation::Head, ErrorContext::default()),
+        ] {
+            let conflict = classify_as(
+                operation,
+                409,
+                &[
+                    ("producer-expected-seq", "3"),
+                    ("producer-received-seq", "5"),
+                ],
+                ctx,
+            );
+            assert_eq!(conflict.kind(), ErrorKind::Conflict, "{operation:?}");
+            assert_eq!(conflict.status(), Some(409));
+            assert_eq!(conflict.expected_seq(), None);
+            assert_eq!(conflict.message(), "server says no");
+            let forbidden = classify_as(operation, 403, &[("producer-epoch", "7")], ctx);
+            assert_eq!(forbidden.kind(), ErrorKind::Forbidden, "{operation:?}");
+            assert_eq!(forbidden.current_epoch(), None);
+        }
     }
 
     #[test]

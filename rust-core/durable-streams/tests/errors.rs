@@ -515,3 +515,87 @@ async fn a_catch_up_body_that_breaks_off_is_requested_again() {
         "resume at the response's start"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_is_capped_by_the_maximum_retry_delay() {
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let fake = FakeServer::start(move |_| {
+        if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            http_response("503 Service Unavailable", &[("Retry-After", "3600")], b"")
+        } else {
+            http_response(
+                "200 OK",
+                &[
+                    ("Content-Type", "text/plain"),
+                    ("Stream-Next-Offset", OFFSET),
+                ],
+                b"",
+            )
+        }
+    });
+    let client = client_builder()
+        .retry_policy(RetryPolicy {
+            max_retries: 3,
+            initial_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(200),
+            multiplier: 2.0,
+        })
+        .build()
+        .unwrap();
+    let stream = client.stream(&fake.url("/s")).unwrap();
+    let started = Instant::now();
+    let info = within(10, "a head told to wait an hour", stream.head())
+        .await
+        .unwrap();
+    assert_eq!(info.next_offset.as_str(), OFFSET);
+    assert_eq!(fake.requests().len(), 2);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn producer_headers_on_a_read_error_do_not_make_it_a_producer_error() {
+    let fake = FakeServer::start(|head| {
+        if head.contains("/forbidden") {
+            http_response(
+                "403 Forbidden",
+                &[("Producer-Epoch", "7")],
+                br#"{"message":"no reading here"}"#,
+            )
+        } else {
+            http_response(
+                "409 Conflict",
+                &[
+                    ("Producer-Expected-Seq", "3"),
+                    ("Producer-Received-Seq", "5"),
+                ],
+                br#"{"message":"misrouted"}"#,
+            )
+        }
+    });
+    let client = no_retries();
+    for (path, kind, status, message) in [
+        ("/conflict", ErrorKind::Conflict, 409, "misrouted"),
+        ("/forbidden", ErrorKind::Forbidden, 403, "no reading here"),
+    ] {
+        let stream = client.stream(&fake.url(path)).unwrap();
+        stream.set_content_type("text/plain");
+        for mode in [LiveMode::Off, LiveMode::LongPoll, LiveMode::Sse] {
+            let mut session = stream.read(ReadOptions::new().live(mode));
+            let err = within(10, "a read", session.next_chunk())
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), kind, "{path} {mode:?}: {err}");
+            assert_eq!(err.status(), Some(status), "{path} {mode:?}");
+            assert_eq!(err.message(), message, "{path} {mode:?}");
+            assert_eq!(err.expected_seq(), None);
+            assert_eq!(err.current_epoch(), None);
+        }
+        // A plain append is no producer's either.
+        let err = stream.append("x").await.unwrap_err();
+        assert_eq!(err.kind(), kind, "{path} append: {err}");
+    }
+}

@@ -35,6 +35,18 @@ fn inject(ctx: &Ctx, stream: &Stream, fault: Value) {
     ctx.server.inject_fault(&fault).expect("fault injected");
 }
 
+/// The Node server's context on a client whose fast retries may wait up to 5 s, so that a
+/// server's `Retry-After` of a second or two is honoured in full (it is capped by `max_delay`).
+fn node_honouring_retry_after() -> Ctx {
+    let server = node().server;
+    let policy = RetryPolicy {
+        max_delay: Duration::from_secs(5),
+        ..common::fast_retries()
+    };
+    let client = client_builder().retry_policy(policy).build().unwrap();
+    Ctx::with_client(server, client)
+}
+
 /// A handle to `stream` on a client that never retries (to probe for leftover faults).
 fn no_retry_handle(stream: &Stream) -> Stream {
     let client = client_builder()
@@ -50,7 +62,7 @@ fn no_retry_handle(stream: &Stream) -> Stream {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_after_on_503_is_honoured_for_head_and_reads() {
-    let ctx = node();
+    let ctx = node_honouring_retry_after();
     let head_stream = ctx.create("retry-after-head", "text/plain").await;
     let read_stream = ctx.create("retry-after-read", "text/plain").await;
     read_stream.append("payload").await.unwrap();
@@ -94,7 +106,7 @@ async fn retry_after_on_503_is_honoured_for_head_and_reads() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limiting_with_retry_after_is_retried_for_safe_operations_only() {
-    let ctx = node();
+    let ctx = node_honouring_retry_after();
     let stream = ctx.create("rate-limited", "text/plain").await;
     stream.append("data").await.unwrap();
 

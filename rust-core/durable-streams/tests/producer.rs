@@ -726,3 +726,34 @@ async fn exactly_once_for_json_through_faults_after_the_server_stored_the_batch(
         assert_eq!(message["i"], i, "message {i}");
     }
 }
+
+#[tokio::test]
+async fn producer_ids_and_content_types_a_header_cannot_carry_are_rejected_at_creation() {
+    // No server: the checks happen before any request.
+    let client = client_builder().build().unwrap();
+    let stream = client.stream("http://127.0.0.1:9/never").unwrap();
+    let refused = |id: &str, options: ProducerOptions| {
+        let error = stream.producer(id, options).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{id:?}: {error}");
+        error.message().to_owned()
+    };
+    let huge = "p".repeat(64 * 1024);
+    for id in ["", "a\r\nb", "line\n", "nul\0", huge.as_str(), " padded"] {
+        let message = refused(id, ProducerOptions::default());
+        assert!(message.starts_with("producer_id"), "{id:?}: {message}");
+        assert!(message.len() < 200, "the id is not echoed: {message}");
+    }
+    for content_type in ["text/plain\r\nX-Injected: 1", "text/plain\n", ""] {
+        let options = ProducerOptions {
+            content_type: Some(content_type.to_owned()),
+            ..ProducerOptions::default()
+        };
+        let message = refused("p", options);
+        assert!(
+            message.starts_with("content_type"),
+            "{content_type:?}: {message}"
+        );
+    }
+    let limit = "p".repeat(1024);
+    assert!(stream.producer(limit, ProducerOptions::default()).is_ok());
+}

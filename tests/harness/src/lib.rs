@@ -6,6 +6,9 @@
 //! `<workspace>/target/test-servers/`, started on a free port, checked to answer HTTP,
 //! and stopped when the [`TestServer`] is dropped.
 //!
+//! [`TestServer::restart`] kills Electric's server (a crash) and starts it again on the same
+//! port and data directory, for tests of what survives a server restart.
+//!
 //! The API is blocking and needs no async runtime, so it works from plain `#[test]`s,
 //! from `#[tokio::test]`s and from the `ds-test-servers` binary used by other languages.
 //!
@@ -29,7 +32,7 @@ pub mod proxy;
 mod server_dir;
 
 use std::fmt;
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -173,6 +176,8 @@ pub struct TestServer {
     /// Electric: a `sh` that kills the server when this process goes away without
     /// running `Drop` (SIGKILL, panics with `panic=abort`, never-dropped statics).
     watchdog: Option<Watchdog>,
+    /// Electric: how to start the same server again (for [`TestServer::restart`]).
+    launch: Option<ElectricLaunch>,
     stderr_path: PathBuf,
     // Declared last: removed only after the process is gone.
     _tempdir: ServerDir,
@@ -280,6 +285,57 @@ impl TestServer {
         file_tail(&self.stderr_path, lines)
     }
 
+    /// Electric only: kills the server with SIGKILL (a crash: no shutdown work) and starts it
+    /// again on the same port and data directory, waiting until it answers HTTP. Requests in
+    /// flight fail; connections are refused until the new process listens.
+    ///
+    /// The Node server keeps its streams in memory, so it cannot be restarted with its data:
+    /// that is [`HarnessError::Unsupported`].
+    pub fn restart(&mut self) -> Result<(), HarnessError> {
+        let Some(launch) = self.launch.clone() else {
+            return Err(HarnessError::Unsupported(format!(
+                "the {} server keeps its streams in memory: it cannot be restarted with its data",
+                self.kind
+            )));
+        };
+        self.stop_process();
+        // The old listener is gone once the process is reaped; a few retries cover a bind that
+        // still races with the kernel releasing the port.
+        const ATTEMPTS: u32 = 20;
+        let mut attempt = 1;
+        loop {
+            let stderr = OpenOptions::new()
+                .append(true)
+                .open(&self.stderr_path)
+                .map_err(|source| HarnessError::Io {
+                    context: format!("opening {}", self.stderr_path.display()),
+                    source,
+                })?;
+            self.child = launch.spawn(stderr)?;
+            self.watchdog = Watchdog::spawn(self.child.id());
+            match wait_ready(self) {
+                Ok(()) => return Ok(()),
+                Err(_) if attempt < ATTEMPTS && self.stderr_tail(5).contains("AddrInUse") => {
+                    self.stop_process();
+                    std::thread::sleep(Duration::from_millis(100));
+                    attempt += 1;
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    /// Kills and reaps the server process and its watchdog.
+    fn stop_process(&mut self) {
+        let _ = self.child.kill();
+        // Stop the watchdog before reaping the server: until it is reaped its pid cannot
+        // be reused, so the watchdog's `kill` can never hit an unrelated process.
+        if let Some(watchdog) = self.watchdog.take() {
+            watchdog.stop();
+        }
+        let _ = self.child.wait();
+    }
+
     fn require_fault_injection(&self) -> Result<(), HarnessError> {
         if self.supports_fault_injection() {
             Ok(())
@@ -305,13 +361,7 @@ impl Drop for TestServer {
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
-        let _ = self.child.kill();
-        // Stop the watchdog before reaping the server: until it is reaped its pid cannot
-        // be reused, so the watchdog's `kill` can never hit an unrelated process.
-        if let Some(watchdog) = self.watchdog.take() {
-            watchdog.stop();
-        }
-        let _ = self.child.wait();
+        self.stop_process();
     }
 }
 
@@ -327,6 +377,41 @@ fn expect_ok(resp: &http::HttpResponse, what: &str) -> Result<(), HarnessError> 
     }
 }
 
+/// Everything needed to start an Electric server process, again if need be.
+#[derive(Debug, Clone)]
+struct ElectricLaunch {
+    bin: PathBuf,
+    port: u16,
+    data_dir: PathBuf,
+    opts: ServerOptions,
+}
+
+impl ElectricLaunch {
+    fn spawn(&self, stderr: File) -> Result<Child, HarnessError> {
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("--host")
+            .arg("127.0.0.1")
+            .arg("--port")
+            .arg(self.port.to_string())
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("--long-poll-timeout-ms")
+            .arg(self.opts.long_poll_timeout_ms.to_string());
+        if self.opts.durability_memory {
+            cmd.arg("--durability").arg("memory");
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .map_err(|e| HarnessError::Start {
+                kind: ServerKind::Electric,
+                detail: format!("spawning {}: {e}", self.bin.display()),
+                stderr_tail: String::new(),
+            })
+    }
+}
+
 fn start_electric(opts: &ServerOptions) -> Result<TestServer, HarnessError> {
     let bin = electric_server_bin()?;
     // The port is free when we pick it but may be taken before the server binds it.
@@ -334,33 +419,16 @@ fn start_electric(opts: &ServerOptions) -> Result<TestServer, HarnessError> {
     let mut attempt = 1;
     loop {
         let tempdir = make_tempdir("ds-electric-")?;
-        let port = free_port()?;
+        let launch = ElectricLaunch {
+            bin: bin.clone(),
+            port: free_port()?,
+            data_dir: tempdir.path().join("data"),
+            opts: opts.clone(),
+        };
         let stderr_path = tempdir.path().join("stderr.log");
-        let stderr = create_file(&stderr_path)?;
-        let mut cmd = Command::new(&bin);
-        cmd.arg("--host")
-            .arg("127.0.0.1")
-            .arg("--port")
-            .arg(port.to_string())
-            .arg("--data-dir")
-            .arg(tempdir.path().join("data"))
-            .arg("--long-poll-timeout-ms")
-            .arg(opts.long_poll_timeout_ms.to_string());
-        if opts.durability_memory {
-            cmd.arg("--durability").arg("memory");
-        }
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .map_err(|e| HarnessError::Start {
-                kind: ServerKind::Electric,
-                detail: format!("spawning {}: {e}", bin.display()),
-                stderr_tail: String::new(),
-            })?;
+        let child = launch.spawn(create_file(&stderr_path)?)?;
         let watchdog = Watchdog::spawn(child.id());
-        let base_url = format!("http://127.0.0.1:{port}");
+        let base_url = format!("http://127.0.0.1:{}", launch.port);
         let mut server = TestServer {
             kind: ServerKind::Electric,
             stream_prefix_url: format!("{base_url}{ELECTRIC_STREAM_PREFIX}"),
@@ -368,6 +436,7 @@ fn start_electric(opts: &ServerOptions) -> Result<TestServer, HarnessError> {
             child,
             stdin: None,
             watchdog,
+            launch: Some(launch),
             stderr_path,
             _tempdir: tempdir,
         };
@@ -437,6 +506,7 @@ fn start_node(opts: &ServerOptions) -> Result<TestServer, HarnessError> {
         child,
         stdin,
         watchdog: None,
+        launch: None,
         stderr_path,
         _tempdir: tempdir,
     };

@@ -169,3 +169,35 @@ fn drop_stops_the_server() {
         );
     }
 }
+
+#[test]
+fn electric_restarts_on_the_same_port_with_its_data() {
+    let mut server = start(ServerKind::Electric);
+    let base_url = server.base_url().to_string();
+    let url = server.stream_url("harness-restart");
+    let text = [("Content-Type", "text/plain")];
+    assert_eq!(req("PUT", &url, &text, &[]).status, 201);
+    assert_eq!(req("POST", &url, &text, b"before").status, 204);
+    for _ in 0..2 {
+        server.restart().unwrap_or_else(|e| panic!("restart: {e}"));
+        assert_eq!(server.base_url(), base_url, "the same port");
+    }
+    let read = req("GET", &format!("{url}?offset=-1"), &[], &[]);
+    assert_eq!(read.status, 200, "the stream survives: {}", read.text());
+    assert_eq!(read.body, b"before");
+    assert_eq!(req("POST", &url, &text, b" after").status, 204);
+}
+
+#[test]
+fn node_cannot_be_restarted_with_its_data() {
+    let mut server = start(ServerKind::Node);
+    match server.restart() {
+        Err(HarnessError::Unsupported(msg)) => assert!(msg.contains("node"), "{msg}"),
+        other => panic!("expected Unsupported, got {other:?}"),
+    }
+    // Still the running server.
+    assert_eq!(
+        req("HEAD", &server.stream_url("missing"), &[], &[]).status,
+        404
+    );
+}

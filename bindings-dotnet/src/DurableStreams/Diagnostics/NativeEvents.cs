@@ -10,7 +10,8 @@ namespace DurableStreams.Diagnostics;
 /// Routes what the native core does on its own (retries and their backoff, dropped SSE
 /// connections and reconnects, producer batches, fencing, epoch claims) to the client's
 /// <see cref="ILogger"/> and to the <c>DurableStreams</c> meter. The core never puts header
-/// values, decorations or query strings into events, so everything here may be logged.
+/// values or decorations into events; URLs quoted in messages and fields (e.g. an error text)
+/// are cleaned by <see cref="Redaction"/> before anything is logged or traced.
 /// </summary>
 internal sealed class NativeEvents : INativeEventHandler
 {
@@ -43,15 +44,20 @@ internal sealed class NativeEvents : INativeEventHandler
             return;
         }
         var fields = e.ReadFields();
+        for (var i = 0; i < fields.Length; i++)
+        {
+            // An error text may quote the request URL (query values included): clean it.
+            fields[i] = new(fields[i].Key, Redaction.Text(fields[i].Value));
+        }
         Record(kind, fields);
-        var url = e.StreamUrl;
+        var url = Redaction.Url(e.StreamUrl);
         if (trace)
         {
             TraceBatch(url, fields);
         }
         if (log)
         {
-            var state = new EventState(kind, url, e.Message, fields);
+            var state = new EventState(kind, url, Redaction.Text(e.Message), fields);
             _logger!.Log(logLevel, EventIdOf(kind), state, null, static (s, _) => s.Message);
         }
     }

@@ -17,7 +17,7 @@ internal sealed class TelemetryTarget
             ServerAddress = uri.Host;
             ServerPort = uri.Port;
             Path = uri.AbsolutePath;
-            SafeUrl = uri.GetLeftPart(UriPartial.Path).Replace(uri.UserInfo + "@", string.Empty, StringComparison.Ordinal);
+            SafeUrl = Redaction.Url(uri.GetLeftPart(UriPartial.Path));
         }
         else
         {
@@ -150,7 +150,7 @@ internal static class Telemetry
         {
             activity.SetTag("http.response.status_code", status);
         }
-        activity.SetStatus(ActivityStatusCode.Error, e.Message);
+        activity.SetStatus(ActivityStatusCode.Error, Redaction.Text(e.Message));
     }
 
     /// <summary>

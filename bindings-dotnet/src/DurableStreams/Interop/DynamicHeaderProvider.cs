@@ -129,6 +129,13 @@ internal sealed class DynamicHeaderProvider
                     CompleteError(decoration, $"the {option} provider for \"{_providers[i].Key}\" returned null");
                     return;
                 }
+                if (values[i].Contains('\0', StringComparison.Ordinal))
+                {
+                    // Never truncated (the value would end at the NUL) and never quoted (it may be a secret).
+                    var option = i < _headerCount ? "DynamicHeaders" : "DynamicQueryParameters";
+                    CompleteError(decoration, $"the {option} provider for \"{_providers[i].Key}\" returned a value containing a NUL character ('\\0'); the request was not sent");
+                    return;
+                }
             }
             json = OptionsJson.Build(this, (writer, self) =>
             {
@@ -161,7 +168,8 @@ internal sealed class DynamicHeaderProvider
     {
         try
         {
-            var bytes = NativeString.ToUtf8Z(message);
+            // A provider's exception text may hold a NUL: escape it rather than fail the completion.
+            var bytes = NativeString.ToUtf8Z(message.Replace("\0", "\\0", StringComparison.Ordinal), nameof(message));
             fixed (byte* p = bytes)
             {
                 NativeMethods.ds_decoration_complete((DsDecoration*)decoration, null, p);

@@ -41,12 +41,12 @@ internal sealed unsafe class NativeClient : NativeObject
             var (o, agent) = s;
             if (o.BaseUrl is not null)
             {
-                w.WriteString("base_url", o.BaseUrl.TrimEnd('/'));
+                OptionsJson.WriteString(w, "base_url", o.BaseUrl.TrimEnd('/'), nameof(o.BaseUrl));
             }
             w.WriteStartObject("headers");
             foreach (var (name, value) in o.DefaultHeaders)
             {
-                w.WriteString(name, value);
+                OptionsJson.WriteString(w, name, value, nameof(o.DefaultHeaders));
             }
             w.WriteEndObject();
             w.WriteNumber("request_timeout_ms", OptionsJson.Milliseconds(o.RequestTimeout));
@@ -64,7 +64,7 @@ internal sealed unsafe class NativeClient : NativeObject
                 AppendRetryMode.AtLeastOnce => "at_least_once",
                 _ => "never",
             });
-            w.WriteString("user_agent", agent);
+            OptionsJson.WriteString(w, "user_agent", agent, "options");
         });
 
         DynamicHeaderProvider? dynamicHeaders = null;
@@ -130,7 +130,7 @@ internal sealed unsafe class NativeClient : NativeObject
     internal NativeStream OpenStream(string url, string paramName)
     {
         var handle = new StreamHandle();
-        var urlBytes = NativeString.ToUtf8Z(url);
+        var urlBytes = NativeString.ToUtf8Z(url, paramName);
         DsStream* stream = null;
         DsError* error;
         using (var client = Lease())

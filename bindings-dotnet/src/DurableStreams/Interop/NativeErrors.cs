@@ -1,3 +1,5 @@
+using DurableStreams.Diagnostics;
+
 namespace DurableStreams.Interop;
 
 /// <summary>Converts native <c>DsError</c> objects to exceptions.</summary>
@@ -75,9 +77,10 @@ internal static unsafe class NativeErrors
         var code = CodeOf(codeName);
         var status = NativeMethods.ds_error_status(error);
         int? statusCode = status == 0 ? null : status;
-        var message = NativeString.Read(NativeMethods.ds_error_message(error)) ?? "Durable Streams error";
-        var url = NativeString.Read(NativeMethods.ds_error_url(error));
-        var serverMessage = NativeString.Read(NativeMethods.ds_error_server_message(error));
+        // Texts that leave the library carry no user info and no query values (Redaction).
+        var message = Redaction.Text(NativeString.Read(NativeMethods.ds_error_message(error))) ?? "Durable Streams error";
+        var url = Redaction.Url(NativeString.Read(NativeMethods.ds_error_url(error)));
+        var serverMessage = Redaction.Text(NativeString.Read(NativeMethods.ds_error_server_message(error)));
 
         if (code == DurableStreamErrorCode.Cancelled)
         {

@@ -404,28 +404,51 @@ internal static unsafe class NativeString
         value is null ? 0 : System.Text.Encoding.UTF8.GetMaxByteCount(value.Length) + 1;
 
     /// <summary>
+    /// Rejects a string that holds a NUL character: the C ABI takes NUL-terminated strings, so the
+    /// native side would silently see only the part before it (two producer ids differing after a
+    /// NUL would be the same producer). Every string passed as a C string or inside an options JSON
+    /// document goes through here.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="value"/> contains '\0' (named <paramref name="paramName"/>).</exception>
+    internal static void ThrowIfNul(string? value, string paramName)
+    {
+        if (value is not null && value.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ArgumentException(NulMessage(paramName, value), paramName);
+        }
+    }
+
+    /// <summary>The message for a value of <paramref name="what"/> that holds a NUL character.</summary>
+    internal static string NulMessage(string what, string value) =>
+        $"{what} cannot contain a NUL character ('\\0', at index {value.IndexOf('\0', StringComparison.Ordinal)}): native strings end at the first NUL.";
+
+    /// <summary>
     /// Writes <paramref name="value"/> NUL-terminated into <paramref name="buffer"/> (at least
     /// <see cref="MaxUtf8ZLength"/> bytes) and returns the written part; empty for null.
     /// </summary>
-    internal static Span<byte> Utf8Z(string? value, Span<byte> buffer)
+    /// <exception cref="ArgumentException"><paramref name="value"/> contains '\0' (named <paramref name="paramName"/>).</exception>
+    internal static Span<byte> Utf8Z(string? value, Span<byte> buffer, string paramName)
     {
         if (value is null)
         {
             return Span<byte>.Empty;
         }
+        ThrowIfNul(value, paramName);
         var length = System.Text.Encoding.UTF8.GetBytes(value, buffer);
         buffer[length] = 0;
         return buffer[..(length + 1)];
     }
 
     /// <summary>A NUL-terminated UTF-8 copy of <paramref name="value"/>; <c>null</c> stays null.</summary>
+    /// <exception cref="ArgumentException"><paramref name="value"/> contains '\0' (named <paramref name="paramName"/>).</exception>
     [return: NotNullIfNotNull(nameof(value))]
-    internal static byte[]? ToUtf8Z(string? value)
+    internal static byte[]? ToUtf8Z(string? value, string paramName)
     {
         if (value is null)
         {
             return null;
         }
+        ThrowIfNul(value, paramName);
         var bytes = new byte[System.Text.Encoding.UTF8.GetByteCount(value) + 1];
         System.Text.Encoding.UTF8.GetBytes(value, 0, value.Length, bytes, 0);
         return bytes;

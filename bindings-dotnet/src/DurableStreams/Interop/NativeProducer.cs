@@ -62,10 +62,10 @@ internal sealed unsafe class NativeProducer : NativeObject
             w.WriteNumber("delivery_timeout_ms", OptionsJson.Milliseconds(o.DeliveryTimeout));
             if (ct is not null)
             {
-                w.WriteString("content_type", ct);
+                OptionsJson.WriteString(w, "content_type", ct, nameof(o.ContentType));
             }
         });
-        var id = NativeString.ToUtf8Z(producerId);
+        var id = NativeString.ToUtf8Z(producerId, nameof(producerId));
 
         var handle = new ProducerHandle();
         DsProducer* producer = null;

@@ -39,8 +39,8 @@ internal sealed class NativeReader : NativeObject
     {
         var mode = ToNative(live);
         var reader = new ReaderHandle();
-        var offsetBytes = NativeString.ToUtf8Z(offset);
-        var cursorBytes = NativeString.ToUtf8Z(cursor);
+        var offsetBytes = NativeString.ToUtf8Z(offset, "options");
+        var cursorBytes = NativeString.ToUtf8Z(cursor, "options");
         DsReader* pointer = null;
         DsError* error;
         using (var lease = stream.Lease())

@@ -53,7 +53,7 @@ internal sealed unsafe class NativeStream : NativeObject
     /// <exception cref="ArgumentException">The core rejected it.</exception>
     internal void SetContentType(string contentType)
     {
-        var bytes = NativeString.ToUtf8Z(contentType);
+        var bytes = NativeString.ToUtf8Z(contentType, nameof(contentType));
         DsError* error;
         using (var lease = Lease())
         {
@@ -73,7 +73,8 @@ internal sealed unsafe class NativeStream : NativeObject
     /// <paramref name="seq"/>: the <c>Stream-Seq</c>, or null; <paramref name="contentType"/>:
     /// null for the stream's; <paramref name="close"/>: close the stream with this append.
     /// </summary>
-    internal Task<AppendResult> AppendAsync(ReadOnlySpan<byte> data, string? seq, string? contentType, bool close, CancellationToken cancellationToken)
+    /// <exception cref="ArgumentException"><paramref name="seq"/> or <paramref name="contentType"/> holds a NUL (named <paramref name="paramName"/>).</exception>
+    internal Task<AppendResult> AppendAsync(ReadOnlySpan<byte> data, string? seq, string? contentType, bool close, string paramName, CancellationToken cancellationToken)
     {
         var seqLength = NativeString.MaxUtf8ZLength(seq);
         var contentTypeLength = NativeString.MaxUtf8ZLength(contentType);
@@ -81,8 +82,8 @@ internal sealed unsafe class NativeStream : NativeObject
             : seqLength <= StackStringBytes ? stackalloc byte[StackStringBytes] : new byte[seqLength];
         Span<byte> contentTypeBuffer = contentTypeLength == 0 ? default
             : contentTypeLength <= StackStringBytes ? stackalloc byte[StackStringBytes] : new byte[contentTypeLength];
-        var seqZ = NativeString.Utf8Z(seq, seqBuffer);
-        var contentTypeZ = NativeString.Utf8Z(contentType, contentTypeBuffer);
+        var seqZ = NativeString.Utf8Z(seq, seqBuffer, paramName);
+        var contentTypeZ = NativeString.Utf8Z(contentType, contentTypeBuffer, paramName);
         fixed (byte* d = data)
         fixed (byte* s = seqZ)
         fixed (byte* c = contentTypeZ)
@@ -135,7 +136,7 @@ internal sealed unsafe class NativeStream : NativeObject
         {
             if (o.ContentType is not null)
             {
-                w.WriteString("content_type", o.ContentType);
+                OptionsJson.WriteString(w, "content_type", o.ContentType, nameof(o.ContentType));
             }
             if (o.Ttl is { } ttl)
             {
@@ -152,10 +153,10 @@ internal sealed unsafe class NativeStream : NativeObject
             if (o.ForkFrom is not null)
             {
                 w.WriteStartObject("fork");
-                w.WriteString("source", o.ForkFrom);
+                OptionsJson.WriteString(w, "source", o.ForkFrom, nameof(o.ForkFrom));
                 if (o.ForkOffset is not null)
                 {
-                    w.WriteString("offset", o.ForkOffset.Value);
+                    OptionsJson.WriteString(w, "offset", o.ForkOffset.Value, nameof(o.ForkOffset));
                 }
                 if (o.ForkSubOffset is { } sub)
                 {

@@ -26,6 +26,19 @@ internal static class OptionsJson
         return result;
     }
 
+    /// <summary>
+    /// Writes a string property after checking that neither <paramref name="key"/> nor
+    /// <paramref name="value"/> holds a NUL character (<see cref="NativeString.ThrowIfNul"/>):
+    /// the core reads these documents into C strings and HTTP headers.
+    /// </summary>
+    /// <exception cref="ArgumentException">A NUL character (named <paramref name="paramName"/>).</exception>
+    internal static void WriteString(Utf8JsonWriter writer, string key, string value, string paramName)
+    {
+        NativeString.ThrowIfNul(key, paramName);
+        NativeString.ThrowIfNul(value, paramName);
+        writer.WriteString(key, value);
+    }
+
     internal static long Milliseconds(TimeSpan value) => (long)Math.Ceiling(value.TotalMilliseconds);
 }
 

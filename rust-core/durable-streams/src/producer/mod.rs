@@ -17,7 +17,9 @@ use bytes::Bytes;
 use serde::Serialize;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
-pub use options::{ErrorCallback, MAX_PROTOCOL_INTEGER, ProducerOptions};
+pub use options::{
+    ErrorCallback, MAX_CONTENT_TYPE_LEN, MAX_PRODUCER_ID_LEN, MAX_PROTOCOL_INTEGER, ProducerOptions,
+};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::offset::Offset;
@@ -107,6 +109,13 @@ pub(crate) enum Command {
 /// [`Producer::flush`]. Dropping the producer stops its background task at once; call
 /// [`Producer::flush`], [`Producer::close`] or [`Producer::detach`] first to deliver what is
 /// buffered.
+///
+/// Exactly once holds as long as the server keeps the producer's state. A server that loses it
+/// (restarted without it, or expired it) answers the next batch with "expected sequence 0":
+/// the producer then reports that condition once and, with [`ProducerOptions::auto_claim`],
+/// moves to a new epoch and resends what is unacknowledged, or else stops, keeping those
+/// messages for [`Producer::restart`]. Either way, the batches in flight when the server lost
+/// its state may be stored twice.
 pub struct Producer {
     shared: Arc<Shared>,
     commands: mpsc::UnboundedSender<Command>,
@@ -120,7 +129,7 @@ pub struct Producer {
 impl std::fmt::Debug for Producer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Producer")
-            .field("url", &self.stream.url())
+            .field("url", &self.stream.redacted_url())
             .field("producer_id", &self.producer_id)
             .field("epoch", &self.epoch())
             .field("next_seq", &self.next_seq())
@@ -131,8 +140,13 @@ impl std::fmt::Debug for Producer {
 impl Stream {
     /// Starts an idempotent producer writing to this stream as `producer_id`.
     ///
+    /// `producer_id` must be 1 to 1024 bytes without control characters (CR, LF, NUL, tab, ...)
+    /// or leading or trailing spaces: it travels in a header of every request, and is checked
+    /// here rather than by the first request.
+    ///
     /// Must be called within a Tokio runtime (the background task is spawned on it). Fails with
-    /// [`ErrorKind::InvalidArgument`] naming the parameter when an option is invalid.
+    /// [`ErrorKind::InvalidArgument`] naming the parameter (`producer_id`, or the option) when
+    /// one is invalid.
     pub fn producer(
         &self,
         producer_id: impl Into<String>,
@@ -189,8 +203,9 @@ impl Producer {
     ///
     /// Fails with [`ErrorKind::BufferFull`] when the buffer limits are reached (retry later or use
     /// [`Producer::append`]), [`ErrorKind::ProducerClosed`] after close or detach, and with the
-    /// background failure (for example [`ErrorKind::StaleEpoch`]) after one, until
-    /// [`Producer::restart`]. Callers that retry a full buffer in a loop should prefer
+    /// background failure (for example [`ErrorKind::StaleEpoch`], or the
+    /// [`ErrorKind::SequenceGap`] saying the server lost this producer's state) after one,
+    /// until [`Producer::restart`]. Callers that retry a full buffer in a loop should prefer
     /// [`Producer::try_append_status`], which reports it without building an error.
     pub fn try_append(&self, data: &[u8]) -> Result<()> {
         match self.try_append_status(data)? {
@@ -267,8 +282,10 @@ impl Producer {
         self.shared.work.notify_one();
         let mut progress = self.shared.progress.subscribe();
         let (settled, failure, last_offset) = {
+            // A failure ends the wait even when it settles nothing: a producer that stopped
+            // after the server lost its state keeps its messages for `restart`.
             let done = progress
-                .wait_for(|p| p.settled >= target || p.stopped)
+                .wait_for(|p| p.settled >= target || p.stopped || p.failures > failures_before)
                 .await
                 .map_err(|_| self.stopped_error())?;
             let failure = (done.failures > failures_before)
@@ -327,6 +344,11 @@ impl Producer {
     /// Delivers what is buffered, then moves to the next epoch with sequence 0 (what a new
     /// instance of the same producer does). Also clears a background failure so the producer
     /// accepts messages again. Returns the new epoch.
+    ///
+    /// After the server lost this producer's state (without `auto_claim`), the messages kept
+    /// since are sent under the new epoch, in order; those that were in flight when the server
+    /// lost its state may be stored twice. After any other failure they were dropped and
+    /// reported.
     ///
     /// After being fenced (a stale epoch), the new epoch is above the one that fenced it. A
     /// restart assumes no other live instance writes with this producer id: an epoch someone else

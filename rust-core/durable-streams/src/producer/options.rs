@@ -10,6 +10,13 @@ use super::ProducerError;
 /// The largest epoch or sequence number the protocol allows (2^53 - 1, for JavaScript peers).
 pub const MAX_PROTOCOL_INTEGER: u64 = (1 << 53) - 1;
 
+/// The longest producer id accepted, in bytes. Every request carries it in a header, and servers
+/// reset connections whose headers are too large; 1 KiB is far more than any id needs.
+pub const MAX_PRODUCER_ID_LEN: usize = 1024;
+
+/// The longest content type accepted, in bytes.
+pub const MAX_CONTENT_TYPE_LEN: usize = 1024;
+
 /// A callback receiving errors that happen in the producer's background task.
 pub type ErrorCallback = Arc<dyn Fn(&ProducerError) + Send + Sync>;
 
@@ -20,6 +27,15 @@ pub struct ProducerOptions {
     pub epoch: u64,
     /// On a stale epoch (403), take the server's epoch + 1 and resend, instead of failing.
     /// Use only when no two live instances share the producer id.
+    ///
+    /// Also decides what happens when the server lost this producer's state (it restarted
+    /// without it, or let it expire, and answers a later batch with "expected sequence 0"): with
+    /// `auto_claim` the producer moves to epoch + 1 and sends the unacknowledged batches again
+    /// under it; the batches in flight when the server lost its state may then be stored twice
+    /// (a server that forgot cannot recognise them; the protocol cannot prevent this). Without
+    /// it the producer stops with one [`ErrorKind::SequenceGap`](crate::ErrorKind::SequenceGap)
+    /// error saying so, keeps the unacknowledged messages, and refuses appends with that error
+    /// until `restart`, which sends them under a new epoch (with the same possible duplicates).
     pub auto_claim: bool,
     /// A batch is sent once its payload reaches this size. A single larger message is sent
     /// alone.
@@ -40,7 +56,8 @@ pub struct ProducerOptions {
     pub max_buffered_bytes: usize,
     /// How long a batch is retried after transient failures before the producer gives up.
     pub delivery_timeout: Duration,
-    /// The stream's content type; learned from the stream (one `HEAD`) when unset.
+    /// The stream's content type; learned from the stream (one `HEAD`) when unset. At most
+    /// 1024 bytes, without control characters (CR, LF, ...) or leading or trailing spaces.
     pub content_type: Option<String>,
     /// Receives every error of the background task (with the affected sequence range).
     pub on_error: Option<ErrorCallback>,
@@ -112,20 +129,55 @@ impl ProducerOptions {
             if content_type.trim().is_empty() {
                 return Err(Error::invalid_argument("content_type", "cannot be empty"));
             }
+            check_header_text("content_type", content_type, MAX_CONTENT_TYPE_LEN)?;
         }
         Ok(())
     }
 }
 
-/// Checks a producer id: non-empty and sendable as an HTTP header value.
+/// Checks a producer id: non-empty, at most [`MAX_PRODUCER_ID_LEN`] bytes, and sent unchanged
+/// as an HTTP header value.
 pub(crate) fn validate_producer_id(id: &str) -> Result<()> {
     if id.is_empty() {
         return Err(Error::invalid_argument("producer_id", "cannot be empty"));
     }
-    if reqwest::header::HeaderValue::from_str(id).is_err() {
+    check_header_text("producer_id", id, MAX_PRODUCER_ID_LEN)
+}
+
+/// Checks text sent as a header value: found at creation rather than by the first request.
+/// Control characters (CR, LF, NUL, tab, ...) and DEL cannot be sent; a leading or trailing
+/// space would be stripped by servers (two ids would become one). Non-ASCII UTF-8 is sent as
+/// its bytes, which servers keep apart.
+fn check_header_text(parameter: &str, value: &str, max_len: usize) -> Result<()> {
+    if value.len() > max_len {
         return Err(Error::invalid_argument(
-            "producer_id",
-            format!("{id:?} contains characters an HTTP header cannot carry"),
+            parameter,
+            format!(
+                "is {} bytes long; at most {max_len} are allowed",
+                value.len()
+            ),
+        ));
+    }
+    if let Some((at, byte)) = value
+        .bytes()
+        .enumerate()
+        .find(|(_, b)| b.is_ascii_control())
+    {
+        let what = match byte {
+            b'\r' => "a carriage return (CR)".to_owned(),
+            b'\n' => "a line feed (LF)".to_owned(),
+            0 => "a NUL byte".to_owned(),
+            b => format!("the control character 0x{b:02x}"),
+        };
+        return Err(Error::invalid_argument(
+            parameter,
+            format!("contains {what} at byte {at}, which an HTTP header value cannot carry"),
+        ));
+    }
+    if value.starts_with(' ') || value.ends_with(' ') {
+        return Err(Error::invalid_argument(
+            parameter,
+            "starts or ends with a space, which servers strip",
         ));
     }
     Ok(())
@@ -183,5 +235,62 @@ mod tests {
                 .starts_with("producer_id")
         );
         assert!(validate_producer_id("a\nb").is_err());
+    }
+
+    fn problem(result: Result<()>) -> String {
+        let error = result.unwrap_err();
+        assert_eq!(error.kind(), crate::ErrorKind::InvalidArgument);
+        error.message().to_owned()
+    }
+
+    #[test]
+    fn producer_ids_longer_than_the_limit_are_rejected_without_echoing_them() {
+        assert!(validate_producer_id(&"p".repeat(MAX_PRODUCER_ID_LEN)).is_ok());
+        let long = "p".repeat(64 * 1024);
+        let message = problem(validate_producer_id(&long));
+        assert!(message.starts_with("producer_id"), "{message}");
+        assert!(message.contains("65536 bytes"), "{message}");
+        assert!(message.len() < 200, "the id is not repeated: {message}");
+    }
+
+    #[test]
+    fn producer_ids_with_bytes_a_header_cannot_carry_are_rejected() {
+        for (id, what) in [
+            ("a\rb", "carriage return"),
+            ("a\nb", "line feed"),
+            ("a\0b", "NUL"),
+            ("a\tb", "0x09"),
+            ("a\u{7f}b", "0x7f"),
+            (" padded", "space"),
+            ("padded ", "space"),
+        ] {
+            let message = problem(validate_producer_id(id));
+            assert!(message.starts_with("producer_id"), "{id:?}: {message}");
+            assert!(message.contains(what), "{id:?}: {message}");
+        }
+        assert!(validate_producer_id("order-service-1/eu west:2").is_ok());
+        assert!(
+            validate_producer_id("caf\u{e9}-\u{1F600}").is_ok(),
+            "UTF-8 is sent as is"
+        );
+    }
+
+    #[test]
+    fn content_types_with_cr_lf_or_too_long_are_rejected() {
+        let with = |content_type: &str| ProducerOptions {
+            content_type: Some(content_type.to_owned()),
+            ..ProducerOptions::default()
+        };
+        assert!(with("application/json; charset=utf-8").validate().is_ok());
+        for bad in [
+            "text/plain\r\nX-Injected: 1",
+            "text/plain\n",
+            "text/plain\0",
+        ] {
+            let message = problem(with(bad).validate());
+            assert!(message.starts_with("content_type"), "{bad:?}: {message}");
+        }
+        let long = format!("text/{}", "x".repeat(MAX_CONTENT_TYPE_LEN));
+        assert!(problem(with(&long).validate()).starts_with("content_type"));
     }
 }

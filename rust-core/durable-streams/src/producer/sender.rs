@@ -10,6 +10,9 @@
 //!   overtaken on the wire: it is parked and resent once it is first in line.
 //! - Epoch changes (auto-claim, restart) and failures wait until no request is on the wire, so
 //!   no answer from an old epoch can arrive after the change.
+//! - A gap answer expecting sequence 0 for a later batch of a confirmed epoch means the server
+//!   lost this producer's state (a restart without it, or an expiry): the unsettled batches are
+//!   kept and sent again under a new epoch, at once with `auto_claim`, else after `restart`.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -60,6 +63,9 @@ pub(crate) async fn run(
         fenced_by: None,
         restart: None,
         failure: None,
+        state_lost: None,
+        lost_state_seq: None,
+        suspended: false,
         ending: None,
         close_launched: false,
         done: false,
@@ -134,6 +140,15 @@ struct Sender {
     fenced_by: Option<u64>,
     restart: Option<oneshot::Sender<Result<u64>>>,
     failure: Option<Error>,
+    /// The server lost this producer's state (without `auto_claim`): applied once no request
+    /// is on the wire.
+    state_lost: Option<Error>,
+    /// With `auto_claim`: the batch whose answer showed the server lost this producer's state,
+    /// for the report of the epoch change it causes.
+    lost_state_seq: Option<u64>,
+    /// Stopped after the server lost this producer's state: the unsettled batches and the
+    /// unsent messages are kept, and nothing is sent until `restart`.
+    suspended: bool,
     ending: Option<Ending>,
     close_launched: bool,
     done: bool,
@@ -195,6 +210,7 @@ impl Sender {
     fn can_launch(&self) -> bool {
         self.context.is_some()
             && self.failure.is_none()
+            && !self.is_held()
             && self.claim_epoch.is_none()
             && self.restart.is_none()
             && self.slots.len() < self.options.max_in_flight
@@ -215,6 +231,7 @@ impl Sender {
     fn launch_ready(&mut self) {
         if self.context.is_none()
             || self.failure.is_some()
+            || self.is_held()
             || self.claim_epoch.is_some()
             || self.restart.is_some()
         {
@@ -382,6 +399,12 @@ impl Sender {
                 slot.state = SlotState::Parked;
                 slot.overtaken = Some(error);
             }
+            Outcome::Gap(error)
+                if self.epoch_confirmed && state_was_lost(&error, seq, self.epoch) =>
+            {
+                slot.state = SlotState::Parked;
+                self.on_state_lost(seq, &error);
+            }
             Outcome::Gap(error) => {
                 slot.state = SlotState::Parked;
                 self.fail(error);
@@ -414,6 +437,44 @@ impl Sender {
     fn fail(&mut self, error: Error) {
         if self.failure.is_none() {
             self.failure = Some(error);
+        }
+    }
+
+    /// Whether sending is held back after the server lost this producer's state (without
+    /// `auto_claim`).
+    fn is_held(&self) -> bool {
+        self.suspended || self.state_lost.is_some()
+    }
+
+    /// The server answered batch `seq` as if it had never seen this producer. With `auto_claim`,
+    /// move to the next epoch and resend what is unsettled; otherwise stop, keeping it.
+    fn on_state_lost(&mut self, seq: u64, gap: &Error) {
+        let epoch = self.epoch;
+        let next = epoch.checked_add(1).filter(|e| *e <= MAX_PROTOCOL_INTEGER);
+        if self.options.auto_claim {
+            if let Some(next) = next {
+                self.lost_state_seq.get_or_insert(seq);
+                self.claim_epoch = Some(self.claim_epoch.map_or(next, |c| c.max(next)));
+                return;
+            }
+        }
+        let message = format!(
+            "the server lost this producer's state (it expects seq 0 at epoch {epoch}; we sent seq {seq}): restart the producer to continue under a new epoch"
+        );
+        let mut error = Error::new(ErrorKind::SequenceGap, message)
+            .with_url(self.stream.url())
+            .with_detail(*gap.detail());
+        if let Some(status) = gap.status() {
+            error = error.with_status(status);
+        }
+        let error = error.with_source(gap.clone());
+        // Closing or detaching cannot be resumed by a restart: that is an ordinary failure.
+        if self.ending.is_some() || next.is_none() {
+            self.fail(error);
+            return;
+        }
+        if self.state_lost.is_none() && !self.suspended {
+            self.state_lost = Some(error);
         }
     }
 
@@ -473,7 +534,16 @@ impl Sender {
         }
         if let Some(error) = self.failure.take() {
             self.claim_epoch = None;
+            self.state_lost = None;
+            self.suspended = false;
             self.finish_failure(error);
+        } else if let Some(error) = self.state_lost.take() {
+            // A close or detach that arrived meanwhile cannot wait for a restart.
+            if self.ending.is_some() {
+                self.finish_failure(error);
+            } else {
+                self.suspend(error);
+            }
         }
         if self.claim_epoch.is_some() || self.restart.is_some() {
             self.change_epoch();
@@ -489,6 +559,37 @@ impl Sender {
             self.done = true;
         }
         self.publish_in_flight();
+    }
+
+    /// Stops after the server lost this producer's state, keeping every unsettled batch and
+    /// unsent message for `restart`: one report, and appends are refused with `error`.
+    fn suspend(&mut self, error: Error) {
+        self.settle_front();
+        self.suspended = true;
+        let first = self.slots.keys().next().copied();
+        let last = self.slots.keys().next_back().copied();
+        let seq_range = first.zip(last);
+        let kept = {
+            let mut buffer = self.shared.lock();
+            buffer.refuse(Refusal::Failed(error.clone()));
+            let (messages, _) = buffer.buffered();
+            messages as u64
+        };
+        self.publish_in_flight();
+        self.report_failed(&error, seq_range, 0, kept);
+        if let Some(on_error) = &self.options.on_error {
+            on_error(&ProducerError {
+                error: error.clone(),
+                epoch: self.epoch,
+                seq_range,
+                message_count: 0,
+            });
+        }
+        self.shared.progress.send_modify(|p| {
+            p.failures += 1;
+            p.last_failure = Some(error.clone());
+        });
+        self.shared.space.notify_waiters();
     }
 
     /// Every unsettled message fails with `error`; the producer refuses appends until restart.
@@ -523,7 +624,7 @@ impl Sender {
             buffer.release(lost_messages, lost_bytes);
             buffer.refuse(Refusal::Failed(error.clone()));
         }
-        self.report_failed(&error, seq_range, lost_messages);
+        self.report_failed(&error, seq_range, lost_messages, 0);
         // Before waking flush: whoever returns from it has been told through the callback too.
         if let Some(on_error) = &self.options.on_error {
             on_error(&ProducerError {
@@ -605,15 +706,21 @@ impl Sender {
             });
     }
 
-    fn report_failed(&self, error: &Error, seq_range: Option<(u64, u64)>, lost: u64) {
+    /// `lost` messages are dropped; `kept` ones wait for `restart`.
+    fn report_failed(&self, error: &Error, seq_range: Option<(u64, u64)>, lost: u64, kept: u64) {
         let epoch = self.epoch;
         self.events()
             .emit(EventKind::BatchFailed, self.stream.url(), || {
                 let range = seq_range.map_or_else(String::new, |(first, last)| {
                     format!(", seq {first}..={last}")
                 });
+                let outcome = if kept > 0 {
+                    format!("{kept} messages kept for restart")
+                } else {
+                    format!("{lost} messages not delivered")
+                };
                 let message = format!(
-                    "producer {:?} failed (epoch {epoch}{range}): {lost} messages not delivered: {error}",
+                    "producer {:?} failed (epoch {epoch}{range}): {outcome}: {error}",
                     self.producer_id
                 );
                 let mut fields = vec![
@@ -630,18 +737,34 @@ impl Sender {
             });
     }
 
-    fn report_claimed(&self, next: u64) {
+    /// `lost_state_seq`: the batch whose answer showed the server lost this producer's state,
+    /// when that is why.
+    fn report_claimed(&self, next: u64, lost_state_seq: Option<u64>, restart: bool) {
         let previous = self.epoch;
         self.events()
             .emit(EventKind::EpochClaimed, self.stream.url(), || {
+                let why = match lost_state_seq {
+                    Some(seq) => format!(
+                        ": the server lost this producer's state (it expects seq 0 at epoch {previous}; we sent seq {seq}); the unacknowledged batches are sent again, and those in flight when the server lost its state may be stored twice"
+                    ),
+                    None => String::new(),
+                };
                 let message = format!(
-                    "producer {:?} moves from epoch {previous} to epoch {next}",
+                    "producer {:?} moves from epoch {previous} to epoch {next}{why}",
                     self.producer_id
                 );
+                let reason = if lost_state_seq.is_some() {
+                    "state_lost"
+                } else if restart {
+                    "restart"
+                } else {
+                    "fenced"
+                };
                 let fields = vec![
                     ("producer_id", self.producer_id.clone()),
                     ("epoch", next.to_string()),
                     ("previous_epoch", previous.to_string()),
+                    ("reason", reason.to_owned()),
                 ];
                 (message, fields)
             });
@@ -650,6 +773,7 @@ impl Sender {
     /// Moves to a new epoch; unsettled batches are renumbered from 0 in their original order.
     fn change_epoch(&mut self) {
         let restart = self.restart.take();
+        let lost_state_seq = self.lost_state_seq.take();
         let mut next = self.claim_epoch.take().unwrap_or(0);
         if restart.is_some() {
             next = next.max(self.epoch.saturating_add(1));
@@ -675,10 +799,11 @@ impl Sender {
         for batch in renumbered.into_iter().rev() {
             self.requeue.push_front(batch);
         }
-        self.report_claimed(next);
+        self.report_claimed(next, lost_state_seq, restart.is_some());
         self.epoch = next;
         self.next_seq = 0;
         self.epoch_confirmed = false;
+        self.suspended = false;
         self.shared.epoch.store(next, Ordering::Release);
         self.shared.next_seq.store(0, Ordering::Release);
         if let Some(reply) = restart {
@@ -716,9 +841,45 @@ impl Sender {
     }
 }
 
+/// Whether a gap answer to batch `seq` at `epoch` says the server has no state for this
+/// producer: it expects sequence 0 (so it never saw this epoch) although a batch of the epoch was
+/// acknowledged, for the epoch we sent.
+fn state_was_lost(gap: &Error, seq: u64, epoch: u64) -> bool {
+    seq > 0 && gap.expected_seq() == Some(0) && gap.current_epoch().is_none_or(|e| e == epoch)
+}
+
 async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorDetail;
+
+    fn gap(expected: u64, current_epoch: Option<u64>) -> Error {
+        Error::new(ErrorKind::SequenceGap, "gap").with_detail(ErrorDetail {
+            expected_seq: Some(expected),
+            current_epoch,
+            ..ErrorDetail::default()
+        })
+    }
+
+    #[test]
+    fn a_gap_expecting_seq_0_for_a_later_batch_of_our_epoch_is_a_lost_state() {
+        assert!(state_was_lost(&gap(0, None), 80, 3));
+        assert!(state_was_lost(&gap(0, Some(3)), 1, 3));
+    }
+
+    #[test]
+    fn other_gaps_are_not_a_lost_state() {
+        assert!(!state_was_lost(&gap(79, None), 80, 3), "a real gap");
+        assert!(!state_was_lost(&gap(0, None), 0, 3), "seq 0 itself");
+        assert!(!state_was_lost(&gap(0, Some(4)), 80, 3), "another epoch");
+        let no_detail = Error::new(ErrorKind::SequenceGap, "gap");
+        assert!(!state_was_lost(&no_detail, 80, 3));
     }
 }

@@ -51,7 +51,7 @@ pub struct ReadSession {
 impl std::fmt::Debug for ReadSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReadSession")
-            .field("url", &self.stream.url())
+            .field("url", &self.stream.redacted_url())
             .field("live", &self.live)
             .field("offset", &self.offset)
             .field("up_to_date", &self.up_to_date)
