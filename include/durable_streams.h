@@ -125,6 +125,10 @@ typedef enum DsErrorKind {
   // A bug or an unexpected condition inside the library (for example an operation that
   // ended without reporting a result).
   DS_ERROR_INTERNAL,
+  // The server lost the producer's state (it restarted without it): it expects sequence 0
+  // again in the same epoch. Without `"auto_claim"` the producer stops, keeping undelivered
+  // messages for `ds_producer_restart`, and refuses appends with this error.
+  DS_ERROR_PRODUCER_STATE_LOST,
 } DsErrorKind;
 
 // How a read continues once it has caught up with the tail of the stream. Passed to
@@ -583,7 +587,8 @@ void ds_decoration_complete(struct DsDecoration *decoration,
 // `SEQUENCE_CONFLICT`, `STREAM_CLOSED`, `STALE_EPOCH`, `SEQUENCE_GAP`, `INVALID_OFFSET`,
 // `BAD_REQUEST`, `UNAUTHORIZED`, `FORBIDDEN`, `PAYLOAD_TOO_LARGE`, `RATE_LIMITED`,
 // `SERVER_ERROR`, `UNEXPECTED_STATUS`, `INVALID_ARGUMENT`, `PARSE_ERROR`, `NETWORK_ERROR`,
-// `TIMEOUT`, `CANCELLED`, `BUFFER_FULL`, `PRODUCER_CLOSED`, `PANIC` or `INTERNAL`.
+// `TIMEOUT`, `CANCELLED`, `BUFFER_FULL`, `PRODUCER_CLOSED`, `PRODUCER_STATE_LOST`, `PANIC` or
+// `INTERNAL`.
 // A static string (never freed, valid forever); `INTERNAL` for NULL.
 //
 // # Safety

@@ -77,6 +77,14 @@ public enum DurableStreamErrorCode
 
     /// <summary>A bug or unexpected condition inside the native core.</summary>
     Internal = 24,
+
+    /// <summary>
+    /// The server lost the producer's state (it restarted without it): it expects sequence 0 again
+    /// in the same epoch. Without <see cref="IdempotentProducerOptions.AutoClaim"/> the producer
+    /// stops, keeps its undelivered messages for <see cref="IdempotentProducer.RestartAsync"/>, and
+    /// refuses appends with this error.
+    /// </summary>
+    ProducerStateLost = 25,
 }
 
 /// <summary>

@@ -96,9 +96,11 @@ public partial class IdempotentProducer
     }
 
     /// <summary>
-    /// A synchronous append was refused: closed/detached producers and invalid arguments throw;
-    /// a producer in a failed state drops the message and reports it to <see cref="OnError"/>.
+    /// A synchronous append was refused: always thrown. A failed producer throws its failure,
+    /// which the background delivery already reported once to <see cref="OnError"/>: an event per
+    /// refused message would bury it (thousands of events for one fencing).
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private void RejectAppend(Exception error)
     {
         switch (error)
@@ -109,8 +111,7 @@ public partial class IdempotentProducer
             case DurableStreamException { Code: DurableStreamErrorCode.InvalidArgument } invalid:
                 throw new ArgumentException(invalid.Message, "data", invalid);
             default:
-                _sink.Raise(new ProducerErrorEventArgs(error, SafeEpoch(), null, null, 1));
-                break;
+                throw error;
         }
     }
 

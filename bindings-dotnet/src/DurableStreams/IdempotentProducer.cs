@@ -20,9 +20,11 @@ namespace DurableStreams;
 /// thread (one event at a time, in order), and are also reported by the next <see cref="FlushAsync"/>.
 /// </para>
 /// <para>
-/// After a delivery failure (for example fencing by a newer epoch: <see cref="StaleEpochException"/>)
-/// the producer refuses messages until <see cref="RestartAsync"/>: appended messages are dropped
-/// and each drop is reported to <see cref="OnError"/>.
+/// After a delivery failure (for example fencing by a newer epoch: <see cref="StaleEpochException"/>,
+/// or the server losing this producer's state without <see cref="IdempotentProducerOptions.AutoClaim"/>)
+/// the failure is reported once to <see cref="OnError"/>, and the producer refuses messages until
+/// <see cref="RestartAsync"/>: <c>Append</c> and <c>TryAppend</c> throw that same error (nothing is
+/// copied), so a caller appending in a loop learns of it at once instead of through one event per message.
 /// </para>
 /// <para>
 /// Dispose the producer when done: that flushes, then detaches (without closing the stream),
@@ -107,7 +109,7 @@ public partial class IdempotentProducer : IAsyncDisposable
     /// </summary>
     /// <param name="data">The message (for JSON streams, one JSON value).</param>
     /// <exception cref="ArgumentException"><paramref name="data"/> is empty.</exception>
-    /// <exception cref="DurableStreamException">The producer was closed or detached (<see cref="DurableStreamErrorCode.ProducerClosed"/>).</exception>
+    /// <exception cref="DurableStreamException">The producer was closed or detached (<see cref="DurableStreamErrorCode.ProducerClosed"/>), or has failed and awaits <see cref="RestartAsync"/> (the failure, e.g. <see cref="StaleEpochException"/>).</exception>
     /// <exception cref="ObjectDisposedException">The producer was disposed.</exception>
     public virtual void Append(ReadOnlyMemory<byte> data) => AppendSpan(data.Span, nameof(data));
 
@@ -151,7 +153,7 @@ public partial class IdempotentProducer : IAsyncDisposable
     /// <summary>
     /// Appends one message if the buffer has room, without blocking; returns false (and copies
     /// nothing) when the buffer limits are reached or earlier messages are still waiting for room.
-    /// After a delivery failure it returns false and reports the drop to <see cref="OnError"/>.
+    /// After a delivery failure it throws that failure until <see cref="RestartAsync"/> (see the remarks on the class).
     /// </summary>
     /// <param name="data">The message.</param>
     /// <returns>Whether the message was accepted.</returns>

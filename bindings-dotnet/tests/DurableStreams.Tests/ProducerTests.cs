@@ -138,9 +138,17 @@ public class ProducerTests : ServerTest
         Assert.NotNull(raised.LastSeq);
         Assert.Same(old, sender);
 
-        // Fenced: further appends are dropped and reported, not thrown.
-        old.Append(new MyEvent("dropped", 3));
-        Assert.False(old.TryAppend(new MyEvent("dropped", 4)));
+        // Fenced: further appends throw the fencing error; it was reported to OnError once, not
+        // once per refused message.
+        var refused = Assert.Throws<StaleEpochException>(() => old.Append(new MyEvent("refused", 3)));
+        Assert.Equal(1, refused.CurrentEpoch);
+        Assert.Throws<StaleEpochException>(() => old.TryAppend(new MyEvent("refused", 4)));
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.Throws<StaleEpochException>(() => old.Append(new MyEvent("refused", 5 + i)));
+        }
+        await Task.Delay(100);
+        Assert.Single(errors);
 
         Assert.Equal(["old", "new"], (await ReadJsonAsync(stream)).Select(e => e.Type));
 

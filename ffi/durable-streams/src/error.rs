@@ -79,6 +79,10 @@ pub enum DsErrorKind {
     /// A bug or an unexpected condition inside the library (for example an operation that
     /// ended without reporting a result).
     INTERNAL,
+    /// The server lost the producer's state (it restarted without it): it expects sequence 0
+    /// again in the same epoch. Without `"auto_claim"` the producer stops, keeping undelivered
+    /// messages for `ds_producer_restart`, and refuses appends with this error.
+    PRODUCER_STATE_LOST,
 }
 
 impl DsErrorKind {
@@ -106,6 +110,7 @@ impl DsErrorKind {
             ErrorKind::Cancelled => DsErrorKind::CANCELLED,
             ErrorKind::BufferFull => DsErrorKind::BUFFER_FULL,
             ErrorKind::ProducerClosed => DsErrorKind::PRODUCER_CLOSED,
+            ErrorKind::ProducerStateLost => DsErrorKind::PRODUCER_STATE_LOST,
             // The core may grow kinds; until this library learns them they are internal.
             _ => DsErrorKind::INTERNAL,
         }
@@ -130,8 +135,9 @@ fn core_kind(kind: DsErrorKind) -> Option<ErrorKind> {
         .find(|core| DsErrorKind::from_core(*core) == kind)
 }
 
-/// Every core kind, in C-value order (`DS_ERROR_NOT_FOUND` = 1 ...).
-const CORE_KINDS: [ErrorKind; 22] = [
+/// Every core kind, in C-value order (`DS_ERROR_NOT_FOUND` = 1 ...; PANIC and INTERNAL, 23 and
+/// 24, come from this library; kinds added later follow them).
+const CORE_KINDS: [ErrorKind; 23] = [
     ErrorKind::NotFound,
     ErrorKind::Gone,
     ErrorKind::Conflict,
@@ -154,6 +160,7 @@ const CORE_KINDS: [ErrorKind; 22] = [
     ErrorKind::Cancelled,
     ErrorKind::BufferFull,
     ErrorKind::ProducerClosed,
+    ErrorKind::ProducerStateLost,
 ];
 
 /// The core's code as a static C string (the codes are ASCII without NUL; computed once).
@@ -350,7 +357,8 @@ pub unsafe extern "C" fn ds_error_url(error: *const DsError) -> *const c_char {
 /// `SEQUENCE_CONFLICT`, `STREAM_CLOSED`, `STALE_EPOCH`, `SEQUENCE_GAP`, `INVALID_OFFSET`,
 /// `BAD_REQUEST`, `UNAUTHORIZED`, `FORBIDDEN`, `PAYLOAD_TOO_LARGE`, `RATE_LIMITED`,
 /// `SERVER_ERROR`, `UNEXPECTED_STATUS`, `INVALID_ARGUMENT`, `PARSE_ERROR`, `NETWORK_ERROR`,
-/// `TIMEOUT`, `CANCELLED`, `BUFFER_FULL`, `PRODUCER_CLOSED`, `PANIC` or `INTERNAL`.
+/// `TIMEOUT`, `CANCELLED`, `BUFFER_FULL`, `PRODUCER_CLOSED`, `PRODUCER_STATE_LOST`, `PANIC` or
+/// `INTERNAL`.
 /// A static string (never freed, valid forever); `INTERNAL` for NULL.
 ///
 /// # Safety
@@ -416,11 +424,9 @@ mod tests {
         for (index, kind) in CORE_KINDS.into_iter().enumerate() {
             let mapped = DsErrorKind::from_core(kind);
             assert_ne!(mapped, DsErrorKind::INTERNAL, "{kind:?}");
-            assert_eq!(
-                mapped as i32,
-                index as i32 + 1,
-                "{kind:?} keeps its ABI value"
-            );
+            // PANIC (23) and INTERNAL (24) sit between the first kinds and later additions.
+            let value = if index < 22 { index + 1 } else { index + 3 };
+            assert_eq!(mapped as i32, value as i32, "{kind:?} keeps its ABI value");
             assert_eq!(mapped.code().to_str().unwrap(), kind.code());
             assert!(!seen.contains(&mapped));
             seen.push(mapped);
@@ -447,6 +453,7 @@ mod tests {
             .map(|k| DsErrorKind::from_core(*k))
             .collect();
         kinds.extend([DsErrorKind::PANIC, DsErrorKind::INTERNAL]);
+        kinds.sort_by_key(|kind| *kind as i32);
         let expected: Vec<String> = kinds
             .iter()
             .map(|kind| format!("DS_ERROR_{}", kind.code().to_str().unwrap()))

@@ -58,6 +58,10 @@ pub enum ErrorKind {
     BufferFull,
     /// The producer was closed, detached or failed and accepts no more messages.
     ProducerClosed,
+    /// The server lost this producer's state (it restarted without it, or the state expired):
+    /// it expects sequence 0 again in the same epoch. Without `auto_claim` the producer stops,
+    /// keeping its undelivered messages for `restart`.
+    ProducerStateLost,
 }
 
 impl ErrorKind {
@@ -87,6 +91,7 @@ impl ErrorKind {
             ErrorKind::Cancelled => "CANCELLED",
             ErrorKind::BufferFull => "BUFFER_FULL",
             ErrorKind::ProducerClosed => "PRODUCER_CLOSED",
+            ErrorKind::ProducerStateLost => "PRODUCER_STATE_LOST",
         }
     }
 
@@ -114,6 +119,7 @@ impl ErrorKind {
             ErrorKind::Cancelled => "cancelled",
             ErrorKind::BufferFull => "producer buffer full",
             ErrorKind::ProducerClosed => "producer closed",
+            ErrorKind::ProducerStateLost => "producer state lost by the server",
         }
     }
 

@@ -304,7 +304,7 @@ async fn without_auto_claim_a_lost_state_is_one_error_and_restart_delivers_the_k
         "the server lost this producer's state (it expects seq 0 at epoch 0; we sent seq {sent_seq}): restart the producer to continue under a new epoch"
     );
     let reported = errors.lock().unwrap()[0].clone();
-    assert_eq!(reported.error.kind(), ErrorKind::SequenceGap);
+    assert_eq!(reported.error.kind(), ErrorKind::ProducerStateLost);
     assert_eq!(reported.error.message(), expected);
     assert_eq!(reported.error.expected_seq(), Some(0));
     assert_eq!(reported.message_count, 0, "nothing is dropped");
@@ -390,7 +390,11 @@ async fn close_or_detach_after_a_lost_state_fails_with_it_instead_of_waiting_for
             _ => within(10, "detach", producer.detach()).await,
         };
         let error = result.unwrap_err();
-        assert_eq!(error.kind(), ErrorKind::SequenceGap, "{ending}: {error}");
+        assert_eq!(
+            error.kind(),
+            ErrorKind::ProducerStateLost,
+            "{ending}: {error}"
+        );
         assert!(
             error
                 .message()

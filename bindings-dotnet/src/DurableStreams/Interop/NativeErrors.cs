@@ -36,6 +36,7 @@ internal static unsafe class NativeErrors
         ["CANCELLED"] = DurableStreamErrorCode.Cancelled,
         ["BUFFER_FULL"] = DurableStreamErrorCode.BufferFull,
         ["PRODUCER_CLOSED"] = DurableStreamErrorCode.ProducerClosed,
+        ["PRODUCER_STATE_LOST"] = DurableStreamErrorCode.ProducerStateLost,
         ["PANIC"] = DurableStreamErrorCode.Panic,
         ["INTERNAL"] = DurableStreamErrorCode.Internal,
     };

@@ -204,7 +204,7 @@ impl Producer {
     /// Fails with [`ErrorKind::BufferFull`] when the buffer limits are reached (retry later or use
     /// [`Producer::append`]), [`ErrorKind::ProducerClosed`] after close or detach, and with the
     /// background failure (for example [`ErrorKind::StaleEpoch`], or the
-    /// [`ErrorKind::SequenceGap`] saying the server lost this producer's state) after one,
+    /// [`ErrorKind::ProducerStateLost`]) after one,
     /// until [`Producer::restart`]. Callers that retry a full buffer in a loop should prefer
     /// [`Producer::try_append_status`], which reports it without building an error.
     pub fn try_append(&self, data: &[u8]) -> Result<()> {

@@ -461,7 +461,7 @@ impl Sender {
         let message = format!(
             "the server lost this producer's state (it expects seq 0 at epoch {epoch}; we sent seq {seq}): restart the producer to continue under a new epoch"
         );
-        let mut error = Error::new(ErrorKind::SequenceGap, message)
+        let mut error = Error::new(ErrorKind::ProducerStateLost, message)
             .with_url(self.stream.url())
             .with_detail(*gap.detail());
         if let Some(status) = gap.status() {
