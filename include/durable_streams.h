@@ -296,7 +296,7 @@ typedef void (*DsOffsetCallback)(void *user_data, struct DsError *error, const c
 // (`DS_APPEND_ERROR`) until `ds_producer_restart`.
 //
 // A server that lost this producer's state (restarted without it) is reported once, as
-// `DS_ERROR_SEQUENCE_GAP` with a message saying so and `message_count` 0: without `auto_claim`
+// `DS_ERROR_PRODUCER_STATE_LOST` with a message saying so and `message_count` 0: without `auto_claim`
 // the unacknowledged messages are kept, appends fail with that error, and
 // `ds_producer_restart` sends the kept messages under a new epoch. With `auto_claim` the
 // producer moves to a new epoch by itself: nothing reaches this callback (an `epoch_claimed`
