@@ -128,7 +128,7 @@ public partial class InteropDriftTests
     public void Error_code_table_matches_the_header_enum()
     {
         var header = HeaderEnum("DsErrorKind", "DS_ERROR_");
-        Assert.Equal(24, header.Count);
+        Assert.True(header.Count >= 25, $"only {header.Count} error kinds parsed from the header");
         var problems = new List<string>();
         foreach (var (code, value) in header)
         {

@@ -232,7 +232,9 @@ public class SecretRedactionTests : ServerTest
         {
             capture.AddException("producer flush", e);
         }
-        producer.Append("b"); // refused after the failure: reported to OnError
+        // Refused after the failure: the append throws the failure (already reported to OnError).
+        var refused = Assert.ThrowsAny<DurableStreamException>(() => producer.Append("b"));
+        capture.AddException("refused append", refused);
         await producer.DisposeAsync();
         await Task.Delay(300);
         Assert.NotEmpty(errors);
