@@ -1,6 +1,10 @@
+using System.Diagnostics;
+using System.Globalization;
+
 namespace DurableStreams;
 
 /// <summary>Bytes read from a stream, with the position just past them.</summary>
+[DebuggerDisplay("{ToString(),nq}")]
 public sealed class ByteChunk
 {
     internal ByteChunk(ReadOnlyMemory<byte> data, StreamCheckpoint checkpoint, bool upToDate, bool streamClosed, IReadOnlyList<ReadOnlyMemory<byte>>? messages = null, bool isPartial = false, int statusCode = 200)
@@ -51,9 +55,15 @@ public sealed class ByteChunk
 
     /// <summary>Whether the stream is closed and this is its end.</summary>
     public bool StreamClosed { get; }
+
+    /// <summary>The chunk's fields (the data by size only): <c>ByteChunk { Bytes = 12, Messages = 3, Offset = ..., ... }</c>.</summary>
+    /// <returns>The text.</returns>
+    public override string ToString() =>
+        Display.Of($"ByteChunk {{ Bytes = {Data.Length}, Messages = {Display.Value(Messages?.Count)}, Offset = {Offset.Value}, Cursor = {Display.Value(Checkpoint.Cursor)}, UpToDate = {UpToDate}, StreamClosed = {StreamClosed}, IsPartial = {IsPartial} }}");
 }
 
 /// <summary>Text read from a stream, with the position just past it.</summary>
+[DebuggerDisplay("{ToString(),nq}")]
 public sealed class TextChunk
 {
     internal TextChunk(string text, StreamCheckpoint checkpoint, bool upToDate, bool streamClosed)
@@ -81,10 +91,16 @@ public sealed class TextChunk
 
     /// <summary>Whether the stream is closed and this is its end.</summary>
     public bool StreamClosed { get; }
+
+    /// <summary>The chunk's fields (the text by length only): <c>TextChunk { Length = 5, Offset = ..., ... }</c>.</summary>
+    /// <returns>The text.</returns>
+    public override string ToString() =>
+        Display.Of($"TextChunk {{ Length = {Text.Length}, Offset = {Offset.Value}, Cursor = {Display.Value(Checkpoint.Cursor)}, UpToDate = {UpToDate}, StreamClosed = {StreamClosed} }}");
 }
 
 /// <summary>The JSON messages of one response, deserialized, with the position just past them.</summary>
 /// <typeparam name="T">The message type.</typeparam>
+[DebuggerDisplay("{ToString(),nq}")]
 public sealed class JsonBatch<T>
 {
     internal JsonBatch(IReadOnlyList<T> items, StreamCheckpoint checkpoint, bool upToDate, bool streamClosed)
@@ -109,4 +125,33 @@ public sealed class JsonBatch<T>
 
     /// <summary>Whether the stream is closed and this is its end.</summary>
     public bool StreamClosed { get; }
+
+    /// <summary>The batch's fields (the messages by count only): <c>JsonBatch&lt;T&gt; { Count = 2, Offset = ..., ... }</c>.</summary>
+    /// <returns>The text.</returns>
+    public override string ToString() =>
+        Display.Of($"JsonBatch<{typeof(T).Name}> {{ Count = {Items.Count}, Offset = {Offset.Value}, Cursor = {Display.Value(Checkpoint.Cursor)}, UpToDate = {UpToDate}, StreamClosed = {StreamClosed} }}");
+}
+
+/// <summary>
+/// Formats the <c>ToString()</c>/<c>DebuggerDisplay</c> texts of the read-side types:
+/// <c>Type { Field = value, ... }</c>, invariant culture, <c>null</c> for missing values. Never
+/// secrets: URLs go through <see cref="Diagnostics.Redaction"/>, data is shown by size only.
+/// </summary>
+internal static class Display
+{
+    internal static string Of(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>A value, or <c>null</c>.</summary>
+    internal static string Value(object? value) => value switch
+    {
+        null => "null",
+        TimeSpan t => t.ToString("c", CultureInfo.InvariantCulture),
+        DateTimeOffset d => d.ToString("O", CultureInfo.InvariantCulture),
+        Offset o => o.Value,
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "null",
+    };
+
+    /// <summary>A URL without user info or query values (<c>?sig=&lt;redacted&gt;</c>), or <c>null</c>.</summary>
+    internal static string Url(string? url) => string.IsNullOrEmpty(url) ? "null" : Diagnostics.Redaction.Url(url);
 }

@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using System.Buffers;
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using System.Text.Json;
@@ -12,14 +14,21 @@ namespace DurableStreams;
 /// <summary>
 /// A lightweight handle to one stream URL, for reads, writes and metadata. It holds no
 /// connection: create as many as you like and use them from any thread. The native handle is
-/// released when the object is garbage collected.
+/// released when the object is garbage collected. Its public members are virtual, so mocking
+/// frameworks such as Moq can stand in for it in tests (see the protected constructor).
 /// </summary>
-public sealed class DurableStream
+[DebuggerDisplay("{DebuggerDisplay,nq}")]
+public class DurableStream
 {
     private const string JsonContentType = "application/json";
 
-    private readonly DurableStreamClient _client;
-    private readonly NativeStream _native;
+    private readonly DurableStreamClient? _client;
+    private readonly NativeStream? _native;
+
+    /// <summary>For mocking frameworks and test doubles; a handle created this way has no native stream behind it (its non-overridden members throw <see cref="InvalidOperationException"/>).</summary>
+    protected DurableStream()
+    {
+    }
 
     internal DurableStream(DurableStreamClient client, NativeStream native)
     {
@@ -28,7 +37,7 @@ public sealed class DurableStream
     }
 
     /// <summary>The stream's absolute URL.</summary>
-    public string Url => _native.Url;
+    public virtual string Url => Native.Url;
 
     /// <summary>
     /// The stream's content type, once known: set by <see cref="CreateAsync"/>, <see cref="HeadAsync"/>,
@@ -36,7 +45,7 @@ public sealed class DurableStream
     /// of the same client for this URL (the client remembers it). Appends on a stream whose content
     /// type is unknown learn it with one <c>HEAD</c> first.
     /// </summary>
-    public string? ContentType => _native.ContentType;
+    public virtual string? ContentType => Native.ContentType;
 
     /// <summary>
     /// Records the stream's content type when you already know it (e.g. from saved configuration
@@ -47,22 +56,25 @@ public sealed class DurableStream
     /// <param name="contentType">The content type, e.g. <c>application/json</c> or <c>text/plain</c>.</param>
     /// <exception cref="ArgumentException"><paramref name="contentType"/> is null, empty or whitespace.</exception>
     /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
-    public void SetContentType(string contentType)
+    public virtual void SetContentType(string contentType)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(contentType);
-        _native.SetContentType(contentType);
+        Native.SetContentType(contentType);
     }
 
-    internal DurableStreamClient Client => _client;
+    internal DurableStreamClient Client => _client ?? throw NotBacked();
 
     private TelemetryTarget? _target;
 
     /// <summary>Server address and path for telemetry and logs (computed on first use).</summary>
     internal TelemetryTarget Target => _target ??= new TelemetryTarget(Url);
 
-    internal NativeStream Native => _native;
+    internal NativeStream Native => _native ?? throw NotBacked();
 
-    internal JsonSerializerOptions JsonSerializerOptions => _client.JsonSerializerOptions;
+    internal JsonSerializerOptions JsonSerializerOptions => Client.JsonSerializerOptions;
+
+    private static InvalidOperationException NotBacked() =>
+        new("This DurableStream was created for a test double (protected constructor) and has no native stream behind it.");
 
     // ------------------------------------------------------------------ writes
 
@@ -79,7 +91,7 @@ public sealed class DurableStream
     /// <exception cref="StreamNotFoundException">The stream does not exist.</exception>
     /// <exception cref="StreamClosedException">The stream is closed.</exception>
     /// <exception cref="StreamConflictException">Content type mismatch or sequence regression.</exception>
-    public Task<AppendResult> AppendAsync(ReadOnlyMemory<byte> data, AppendOptions? options = null, CancellationToken cancellationToken = default)
+    public virtual Task<AppendResult> AppendAsync(ReadOnlyMemory<byte> data, AppendOptions? options = null, CancellationToken cancellationToken = default)
     {
         if (data.IsEmpty && options?.Close != true)
         {
@@ -93,7 +105,7 @@ public sealed class DurableStream
     /// <param name="options">Sequence token, close, content type.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The tail offset after the append.</returns>
-    public Task<AppendResult> AppendAsync(string data, AppendOptions? options = null, CancellationToken cancellationToken = default)
+    public virtual Task<AppendResult> AppendAsync(string data, AppendOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
         return AppendAsync(Encoding.UTF8.GetBytes(data), options, cancellationToken);
@@ -111,7 +123,7 @@ public sealed class DurableStream
     [RequiresUnreferencedCode("JSON serialization of T may need types that trimming removes; use the JsonTypeInfo<T> overload.")]
     [RequiresDynamicCode("JSON serialization of T may need runtime code generation; use the JsonTypeInfo<T> overload.")]
     [OverloadResolutionPriority(1)] // a literal null/default argument picks the documented overload
-    public Task<AppendResult> AppendJsonAsync<T>(T data, AppendOptions? options = null, CancellationToken cancellationToken = default)
+    public virtual Task<AppendResult> AppendJsonAsync<T>(T data, AppendOptions? options = null, CancellationToken cancellationToken = default)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer))
@@ -131,7 +143,7 @@ public sealed class DurableStream
     /// <param name="options">Sequence token, close, content type (default <c>application/json</c>).</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The tail offset after the append.</returns>
-    public Task<AppendResult> AppendJsonAsync<T>(T data, JsonTypeInfo<T> jsonTypeInfo, AppendOptions? options = null, CancellationToken cancellationToken = default)
+    public virtual Task<AppendResult> AppendJsonAsync<T>(T data, JsonTypeInfo<T> jsonTypeInfo, AppendOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(jsonTypeInfo);
         var buffer = new ArrayBufferWriter<byte>(256);
@@ -148,10 +160,10 @@ public sealed class DurableStream
     /// <summary>Closes the stream: no more appends are accepted. Idempotent.</summary>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The final tail offset.</returns>
-    public Task<AppendResult> CloseAsync(CancellationToken cancellationToken = default)
+    public virtual Task<AppendResult> CloseAsync(CancellationToken cancellationToken = default)
     {
         var scope = Telemetry.Begin("close", this, 0);
-        return scope.End(_native.CloseAsync(cancellationToken));
+        return scope.End(Native.CloseAsync(cancellationToken));
     }
 
     /// <summary>Appends <paramref name="finalData"/> and closes the stream in one atomic step.</summary>
@@ -159,7 +171,7 @@ public sealed class DurableStream
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The final tail offset.</returns>
     /// <exception cref="StreamClosedException">The stream was already closed.</exception>
-    public Task<AppendResult> CloseAsync(ReadOnlyMemory<byte> finalData, CancellationToken cancellationToken = default) =>
+    public virtual Task<AppendResult> CloseAsync(ReadOnlyMemory<byte> finalData, CancellationToken cancellationToken = default) =>
         finalData.IsEmpty
             ? CloseAsync(cancellationToken)
             : AppendCore(finalData.Span, new AppendOptions { Close = true }, null, cancellationToken);
@@ -171,7 +183,7 @@ public sealed class DurableStream
         NativeString.ThrowIfNul(options?.Seq, nameof(options));
         NativeString.ThrowIfNul(overrideContentType ?? options?.ContentType, nameof(options));
         var scope = Telemetry.Begin(close && data.IsEmpty ? "close" : "append", this, data.Length);
-        return scope.End(_native.AppendAsync(data, options?.Seq, overrideContentType ?? options?.ContentType, close, nameof(options), cancellationToken));
+        return scope.End(Native.AppendAsync(data, options?.Seq, overrideContentType ?? options?.ContentType, close, nameof(options), cancellationToken));
     }
 
     // ------------------------------------------------------------------ reads
@@ -182,10 +194,15 @@ public sealed class DurableStream
     /// when tailing live from <see cref="Offset.Now"/> with long-poll, which would wait for new data.
     /// </summary>
     /// <param name="options">Start offset or checkpoint, live mode, cursor.</param>
-    /// <param name="cancellationToken">Cancels fetching the first response (not the session: use the Read* methods' tokens or <see cref="StreamResponse.Cancel"/>).</param>
+    /// <param name="cancellationToken">
+    /// Scopes the whole session: it cancels fetching the first response and every later read of
+    /// the returned <see cref="StreamResponse"/>, the enumeration that follows included (linked
+    /// with the Read* methods' tokens and <c>WithCancellation</c>); once it fires, the session ends
+    /// with <see cref="OperationCanceledException"/>.
+    /// </param>
     /// <returns>The read session; dispose it when done.</returns>
     /// <exception cref="StreamNotFoundException">The stream does not exist.</exception>
-    public async Task<StreamResponse> StreamAsync(StreamOptions? options = null, CancellationToken cancellationToken = default)
+    public virtual async Task<StreamResponse> StreamAsync(StreamOptions? options = null, CancellationToken cancellationToken = default)
     {
         var offset = options?.Offset ?? Offset.Beginning;
         var live = options?.Live ?? LiveMode.Off;
@@ -197,7 +214,9 @@ public sealed class DurableStream
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxChunkBytes, "StreamOptions.MaxChunkBytes must be at least 1.");
         }
+        cancellationToken.ThrowIfCancellationRequested();
         var response = StreamResponse.Open(this, offset, options?.Cursor, live, options?.MaxChunkBytes);
+        response.ScopeTo(cancellationToken);
         var waitsForData = offset.IsNow && live is LiveMode.LongPoll or LiveMode.Auto;
         if (!waitsForData)
         {
@@ -205,10 +224,12 @@ public sealed class DurableStream
             {
                 await response.PrefetchAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch
+            catch (Exception e)
             {
+                // Rethrown with its original stack trace (not one ending in the cleanup).
+                var failure = ExceptionDispatchInfo.Capture(e);
                 await response.DisposeAsync().ConfigureAwait(false);
-                throw;
+                failure.Throw();
             }
         }
         return response;
@@ -220,10 +241,10 @@ public sealed class DurableStream
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The metadata.</returns>
     /// <exception cref="StreamNotFoundException">The stream does not exist.</exception>
-    public Task<StreamMetadata> HeadAsync(CancellationToken cancellationToken = default)
+    public virtual Task<StreamMetadata> HeadAsync(CancellationToken cancellationToken = default)
     {
         var scope = Telemetry.Begin("head", this, 0);
-        return scope.End(_native.HeadAsync(cancellationToken));
+        return scope.End(Native.HeadAsync(cancellationToken));
     }
 
     /// <summary>Creates the stream (<c>PUT</c>), or confirms that an identical one exists (<see cref="CreateStreamResult.Created"/> false).</summary>
@@ -233,21 +254,21 @@ public sealed class DurableStream
     /// <exception cref="ArgumentException">An option is invalid (the exception names it).</exception>
     /// <exception cref="StreamConflictException">A stream with a different configuration exists.</exception>
     /// <exception cref="StreamNotFoundException">The fork source does not exist.</exception>
-    public Task<CreateStreamResult> CreateAsync(CreateStreamOptions? options = null, CancellationToken cancellationToken = default)
+    public virtual Task<CreateStreamResult> CreateAsync(CreateStreamOptions? options = null, CancellationToken cancellationToken = default)
     {
         options?.Validate();
         var scope = Telemetry.Begin("create", this, options?.InitialData?.Length ?? 0);
-        return scope.End(_native.CreateAsync(options, cancellationToken));
+        return scope.End(Native.CreateAsync(options, cancellationToken));
     }
 
     /// <summary>Deletes the stream (<c>DELETE</c>).</summary>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>A task that completes when the stream is deleted.</returns>
     /// <exception cref="StreamNotFoundException">The stream does not exist.</exception>
-    public Task DeleteAsync(CancellationToken cancellationToken = default)
+    public virtual Task DeleteAsync(CancellationToken cancellationToken = default)
     {
         var scope = Telemetry.Begin("delete", this, 0);
-        return scope.End(_native.DeleteAsync(cancellationToken));
+        return scope.End(Native.DeleteAsync(cancellationToken));
     }
 
     /// <summary>
@@ -259,10 +280,10 @@ public sealed class DurableStream
     /// <param name="at">The divergence point: an offset this stream returned; the tail when null.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>A handle to the fork.</returns>
-    public async Task<DurableStream> ForkAsync(string target, Offset? at = null, CancellationToken cancellationToken = default)
+    public virtual async Task<DurableStream> ForkAsync(string target, Offset? at = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(target);
-        var fork = _client.GetStream(target, nameof(target));
+        var fork = Client.GetStream(target, nameof(target));
         await fork.CreateAsync(new CreateStreamOptions { ForkFrom = Url, ForkOffset = at }, cancellationToken).ConfigureAwait(false);
         return fork;
     }
@@ -272,7 +293,7 @@ public sealed class DurableStream
     /// <param name="at">The divergence point; the tail when null.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>A handle to the fork.</returns>
-    public Task<DurableStream> ForkAsync(Uri target, Offset? at = null, CancellationToken cancellationToken = default)
+    public virtual Task<DurableStream> ForkAsync(Uri target, Offset? at = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(target);
         return ForkAsync(target.IsAbsoluteUri ? target.AbsoluteUri : target.OriginalString, at, cancellationToken);
@@ -289,16 +310,21 @@ public sealed class DurableStream
     /// <param name="options">Epoch, auto-claim, batching and buffering limits.</param>
     /// <returns>The producer; dispose it (flushes, then detaches) when done.</returns>
     /// <exception cref="ArgumentException"><paramref name="producerId"/> is empty or an option is invalid (the exception names it).</exception>
-    public IdempotentProducer CreateProducer(string producerId, IdempotentProducerOptions? options = null)
+    public virtual IdempotentProducer CreateProducer(string producerId, IdempotentProducerOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(producerId);
-        _client.ThrowIfDisposed();
+        Client.ThrowIfDisposed();
         return new IdempotentProducer(this, producerId, options ?? new IdempotentProducerOptions());
     }
 
     /// <summary>The stream URL without user info or query values (<c>?sig=&lt;redacted&gt;</c>): safe to log.</summary>
     /// <returns>The redacted URL.</returns>
-    public override string ToString() => SafeUrl;
+    public override string ToString() => _native is null ? "DurableStream (test double)" : SafeUrl;
+
+    /// <summary>The fields for the debugger: redacted URL and content type.</summary>
+    private string DebuggerDisplay => _native is null
+        ? ToString()
+        : $"DurableStream {{ Url = {SafeUrl}, ContentType = {ContentType ?? "(not known yet)"} }}";
 
     /// <summary>The URL without user info or query values, for texts that leave the library.</summary>
     internal string SafeUrl => _safeUrl ??= Redaction.Url(Url);

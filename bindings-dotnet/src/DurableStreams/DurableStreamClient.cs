@@ -13,10 +13,20 @@ namespace DurableStreams;
 /// <remarks>
 /// Disposing the client makes further calls on it and on its <see cref="DurableStream"/> handles
 /// throw <see cref="ObjectDisposedException"/>. Operations already running complete normally.
+/// Its public members are virtual (and <see cref="DurableStream"/>'s are too), so mocking
+/// frameworks such as Moq can stand in for it in tests (see the protected constructor).
 /// </remarks>
-public sealed class DurableStreamClient : IAsyncDisposable, IDisposable
+[System.Diagnostics.DebuggerDisplay("{ToString(),nq}")]
+public class DurableStreamClient : IAsyncDisposable, IDisposable
 {
-    private readonly NativeClient _native;
+    private readonly NativeClient? _native;
+    private readonly string _description = "DurableStreamClient (test double)";
+
+    /// <summary>For mocking frameworks and test doubles; a client created this way has no native client behind it (its non-overridden members throw <see cref="InvalidOperationException"/>).</summary>
+    protected DurableStreamClient()
+    {
+        JsonSerializerOptions = JsonDefaults.Options;
+    }
 
     /// <summary>Creates a client. No network I/O happens here.</summary>
     /// <param name="options">The configuration.</param>
@@ -31,6 +41,7 @@ public sealed class DurableStreamClient : IAsyncDisposable, IDisposable
         JsonSerializerOptions = options.JsonSerializerOptions ?? JsonDefaults.Options;
         Logger = options.LoggerFactory?.CreateLogger(Log.Category);
         _native = NativeClient.Create(options, UserAgent, new NativeEvents(Logger));
+        _description = "DurableStreamClient " + options.Fields();
         if (Logger is not null)
         {
             Log.ClientCreated(Logger, options.BaseUrl is null ? "(absolute URLs)" : new TelemetryTarget(options.BaseUrl).SafeUrl, options.MaxRetries, options.RequestTimeout, options.DefaultHeaders.Count);
@@ -61,21 +72,21 @@ public sealed class DurableStreamClient : IAsyncDisposable, IDisposable
     /// <param name="url">The stream URL or path.</param>
     /// <returns>The stream handle.</returns>
     /// <exception cref="ArgumentException"><paramref name="url"/> is not a valid stream URL.</exception>
-    public DurableStream GetStream(string url) => GetStream(url, nameof(url));
+    public virtual DurableStream GetStream(string url) => GetStream(url, nameof(url));
 
     /// <summary>A handle to the stream at <paramref name="url"/>; errors name <paramref name="paramName"/>.</summary>
     internal DurableStream GetStream(string url, string paramName)
     {
         ArgumentNullException.ThrowIfNull(url, paramName);
         ThrowIfDisposed();
-        return new DurableStream(this, _native.OpenStream(url, paramName));
+        return new DurableStream(this, Native.OpenStream(url, paramName));
     }
 
     /// <summary>A handle to the stream at <paramref name="uri"/> (absolute, or relative to the base URL). No network I/O.</summary>
     /// <param name="uri">The stream URL.</param>
     /// <returns>The stream handle.</returns>
     /// <exception cref="ArgumentException"><paramref name="uri"/> is not a valid stream URL.</exception>
-    public DurableStream GetStream(Uri uri)
+    public virtual DurableStream GetStream(Uri uri)
     {
         ArgumentNullException.ThrowIfNull(uri);
         return GetStream(ToText(uri));
@@ -87,7 +98,7 @@ public sealed class DurableStreamClient : IAsyncDisposable, IDisposable
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The stream handle.</returns>
     /// <exception cref="StreamConflictException">A stream with a different configuration exists.</exception>
-    public async Task<DurableStream> CreateStreamAsync(string url, CreateStreamOptions? options = null, CancellationToken cancellationToken = default)
+    public virtual async Task<DurableStream> CreateStreamAsync(string url, CreateStreamOptions? options = null, CancellationToken cancellationToken = default)
     {
         var stream = GetStream(url);
         await stream.CreateAsync(options, cancellationToken).ConfigureAwait(false);
@@ -99,7 +110,7 @@ public sealed class DurableStreamClient : IAsyncDisposable, IDisposable
     /// <param name="options">Content type, TTL, initial data...</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The stream handle.</returns>
-    public Task<DurableStream> CreateStreamAsync(Uri uri, CreateStreamOptions? options = null, CancellationToken cancellationToken = default)
+    public virtual Task<DurableStream> CreateStreamAsync(Uri uri, CreateStreamOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(uri);
         return CreateStreamAsync(ToText(uri), options, cancellationToken);
@@ -110,7 +121,7 @@ public sealed class DurableStreamClient : IAsyncDisposable, IDisposable
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The stream handle.</returns>
     /// <exception cref="StreamNotFoundException">The stream does not exist.</exception>
-    public async Task<DurableStream> ConnectAsync(string url, CancellationToken cancellationToken = default)
+    public virtual async Task<DurableStream> ConnectAsync(string url, CancellationToken cancellationToken = default)
     {
         var stream = GetStream(url);
         await stream.HeadAsync(cancellationToken).ConfigureAwait(false);
@@ -122,7 +133,7 @@ public sealed class DurableStreamClient : IAsyncDisposable, IDisposable
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The stream handle.</returns>
     /// <exception cref="StreamNotFoundException">The stream does not exist.</exception>
-    public Task<DurableStream> ConnectAsync(Uri uri, CancellationToken cancellationToken = default)
+    public virtual Task<DurableStream> ConnectAsync(Uri uri, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(uri);
         return ConnectAsync(ToText(uri), cancellationToken);
@@ -133,14 +144,14 @@ public sealed class DurableStreamClient : IAsyncDisposable, IDisposable
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>A task that completes when the stream is deleted.</returns>
     /// <exception cref="StreamNotFoundException">The stream does not exist.</exception>
-    public Task DeleteStreamAsync(string url, CancellationToken cancellationToken = default) =>
+    public virtual Task DeleteStreamAsync(string url, CancellationToken cancellationToken = default) =>
         GetStream(url).DeleteAsync(cancellationToken);
 
     /// <summary>Deletes the stream (<c>DELETE</c>).</summary>
     /// <param name="uri">The stream URL.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>A task that completes when the stream is deleted.</returns>
-    public Task DeleteStreamAsync(Uri uri, CancellationToken cancellationToken = default)
+    public virtual Task DeleteStreamAsync(Uri uri, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(uri);
         return DeleteStreamAsync(ToText(uri), cancellationToken);
@@ -148,16 +159,37 @@ public sealed class DurableStreamClient : IAsyncDisposable, IDisposable
 
     /// <summary>Releases the native client. Running operations complete; new calls throw <see cref="ObjectDisposedException"/>.</summary>
     /// <returns>A completed task.</returns>
-    public ValueTask DisposeAsync()
+    public virtual ValueTask DisposeAsync()
     {
         Dispose();
         return default;
     }
 
     /// <summary>Releases the native client. Running operations complete; new calls throw <see cref="ObjectDisposedException"/>.</summary>
-    public void Dispose() => _native.Dispose();
+    public void Dispose()
+    {
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
 
-    internal bool IsDisposed => _native.IsDisposed;
+    /// <summary>Releases the native client (a test double has none); override to release what a derived class holds.</summary>
+    /// <param name="disposing">True when called from <see cref="Dispose()"/>.</param>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _native?.Dispose();
+        }
+    }
+
+    /// <summary>The configuration (base URL without user info or query values, timeouts, retries, header names; never header values).</summary>
+    /// <returns>A description of the client.</returns>
+    public override string ToString() => IsDisposed ? _description + " (disposed)" : _description;
+
+    internal bool IsDisposed => _native?.IsDisposed ?? false;
+
+    private NativeClient Native => _native ?? throw new InvalidOperationException("This DurableStreamClient was created for a test double and has no native client behind it.");
+
 
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(IsDisposed, this);
 

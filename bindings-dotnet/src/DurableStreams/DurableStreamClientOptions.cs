@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace DurableStreams;
 
 /// <summary>Configuration of a <see cref="DurableStreamClient"/>.</summary>
+[System.Diagnostics.DebuggerDisplay("{ToString(),nq}")]
 public sealed class DurableStreamClientOptions
 {
     /// <summary>
@@ -74,6 +75,22 @@ public sealed class DurableStreamClientOptions
 
     /// <summary>Time limit of one live request (a long-poll, or silence on an SSE connection); should exceed the server's long-poll timeout. Default 75 s.</summary>
     public TimeSpan LiveTimeout { get; set; } = TimeSpan.FromSeconds(75);
+
+    /// <summary>
+    /// The options as text, safe to log: the base URL without user info or query values, the
+    /// header and query parameter NAMES (never their values), timeouts and retries.
+    /// </summary>
+    /// <returns>A description of the options.</returns>
+    public override string ToString() => "DurableStreamClientOptions " + Fields();
+
+    /// <summary>The fields as <c>{ Name = value, ... }</c>, without secrets.</summary>
+    internal string Fields() => string.Create(
+        System.Globalization.CultureInfo.InvariantCulture,
+        $"{{ BaseUrl = {(BaseUrl is null ? "null" : Diagnostics.Redaction.Url(BaseUrl))}, DefaultHeaders = [{Names(DefaultHeaders?.Keys)}], DynamicHeaders = [{Names(DynamicHeaders?.Keys)}], DynamicQueryParameters = [{Names(DynamicQueryParameters?.Keys)}], "
+        + $"MaxRetries = {MaxRetries}, AppendRetry = {AppendRetry}, InitialRetryDelay = {InitialRetryDelay}, MaxRetryDelay = {MaxRetryDelay}, RetryMultiplier = {RetryMultiplier}, "
+        + $"RequestTimeout = {RequestTimeout}, ConnectTimeout = {ConnectTimeout}, LiveTimeout = {LiveTimeout}, JsonSerializerOptions = {(JsonSerializerOptions is null ? "default" : "custom")}, LoggerFactory = {(LoggerFactory is null ? "none" : "set")} }}");
+
+    private static string Names(ICollection<string>? names) => names is null ? string.Empty : string.Join(", ", names);
 
     internal void Validate()
     {

@@ -91,6 +91,7 @@ public enum DurableStreamErrorCode
 /// A Durable Streams protocol or client error. <see cref="Exception.Message"/> names the
 /// stream, the HTTP status and the server's message when there are any.
 /// </summary>
+[System.Diagnostics.DebuggerDisplay("{DebuggerDisplay,nq}")]
 public class DurableStreamException : Exception
 {
     /// <summary>Creates an exception with a generic message.</summary>
@@ -148,6 +149,14 @@ public class DurableStreamException : Exception
     /// raised by the package itself rather than the core (for example a message that does not deserialize).
     /// </summary>
     public string? CodeName { get; internal set; }
+
+    /// <summary>What the debugger shows: the type, the fields (the URL redacted) and the message; <see cref="Exception.ToString"/> is unchanged.</summary>
+    internal string DebuggerDisplay => string.Create(
+        System.Globalization.CultureInfo.InvariantCulture,
+        $"{GetType().Name} {{ Code = {Code}, CodeName = {CodeName ?? "null"}, StatusCode = {(StatusCode is { } status ? status.ToString(System.Globalization.CultureInfo.InvariantCulture) : "null")}, Url = {Diagnostics.Redaction.Url(Url) ?? "null"}{ExtraDebuggerFields}, Message = {Message} }}");
+
+    /// <summary>Fields a derived exception adds to <see cref="DebuggerDisplay"/> (", Name = value").</summary>
+    private protected virtual string ExtraDebuggerFields => string.Empty;
 }
 
 /// <summary>The stream (or a fork's source) does not exist (HTTP 404).</summary>
@@ -331,6 +340,8 @@ public class StaleEpochException : DurableStreamException
 
     /// <summary>The server's current epoch for the producer id (-1 when the server did not say).</summary>
     public long CurrentEpoch { get; } = -1;
+
+    private protected override string ExtraDebuggerFields => string.Create(System.Globalization.CultureInfo.InvariantCulture, $", CurrentEpoch = {CurrentEpoch}");
 }
 
 /// <summary>The server expected a different producer sequence number (HTTP 409).</summary>
@@ -375,4 +386,6 @@ public class SequenceGapException : DurableStreamException
 
     /// <summary>The sequence number the server received (-1 when the server did not say).</summary>
     public long ReceivedSeq { get; } = -1;
+
+    private protected override string ExtraDebuggerFields => string.Create(System.Globalization.CultureInfo.InvariantCulture, $", ExpectedSeq = {ExpectedSeq}, ReceivedSeq = {ReceivedSeq}");
 }

@@ -4,16 +4,11 @@ using DurableStreams.Interop;
 
 namespace DurableStreams;
 
-// IdempotentProducer: accepting messages: the native buffer first, then (when it is full) the ordered overflow queue and its pump.
+// IdempotentProducer: accepting messages into the native buffer, whose limits
+// (MaxBufferedMessages, MaxBufferedBytes) bound everything the producer holds: there is no managed
+// queue behind it. A full buffer blocks Append for at most BufferFullTimeout, then throws BufferFull.
 public partial class IdempotentProducer
 {
-    // Overflow: messages that found the native buffer full, in order, drained by one pump.
-    private readonly object _overflowLock = new();
-    private readonly Queue<byte[]> _overflow = new();
-    private int _overflowCount;
-    private bool _pumpRunning;
-    private TaskCompletionSource? _drained;
-
     /// <summary>Encodes <paramref name="data"/> as UTF-8 on the stack (or a pooled array when long) and appends it without allocating.</summary>
     private bool AppendText(string data, bool tryOnly)
     {
@@ -47,18 +42,10 @@ public partial class IdempotentProducer
             throw new ArgumentException("A message cannot be empty.", paramName);
         }
         ThrowIfUnusable();
-        if (Volatile.Read(ref _overflowCount) != 0)
-        {
-            // Earlier messages are waiting for room: queue behind them to keep the order.
-            Enqueue(data.ToArray());
-            CountAccepted(data.Length);
-            return;
-        }
         var result = Native.TryAppend(data, out var error);
         if (result == TryAppendResult.Full)
         {
-            Enqueue(data.ToArray());
-            CountAccepted(data.Length);
+            AppendWhenFull(data);
         }
         else if (result == TryAppendResult.Failed)
         {
@@ -70,6 +57,69 @@ public partial class IdempotentProducer
         }
     }
 
+    /// <summary>
+    /// The buffer is full: blocks the calling thread until the native producer has room (an
+    /// acknowledgement frees it), for at most <see cref="IdempotentProducerOptions.BufferFullTimeout"/>,
+    /// then throws <see cref="DurableStreamErrorCode.BufferFull"/>. The wait is signalled from the
+    /// native runtime's threads, never from the thread pool, so a blocked thread-pool thread cannot
+    /// starve its own wake-up. A message refused this way was not buffered (the native wait is
+    /// cancelled before it copies anything), so retrying it cannot store it twice.
+    /// </summary>
+    private void AppendWhenFull(ReadOnlySpan<byte> data)
+    {
+        var timeout = _bufferFullTimeout;
+        if (timeout != TimeSpan.Zero)
+        {
+            Task wait;
+            using (var cts = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token))
+            {
+                if (timeout != Timeout.InfiniteTimeSpan)
+                {
+                    cts.CancelAfter(timeout);
+                }
+                wait = Native.AppendAsync(data, cts.Token);
+                try
+                {
+                    wait.GetAwaiter().GetResult();
+                    CountAccepted(data.Length);
+                    return;
+                }
+                catch (OperationCanceledException) when (!_lifetime.IsCancellationRequested)
+                {
+                    // Timed out: fall through to BufferFull.
+                }
+                catch (OperationCanceledException)
+                {
+                    ThrowIfDisposed();
+                    throw;
+                }
+                catch (Exception e)
+                {
+                    RejectAppend(e);
+                }
+            }
+        }
+        throw BufferFull();
+    }
+
+    private DurableStreamException BufferFull()
+    {
+        var url = _stream?.SafeUrl;
+        return new DurableStreamException(
+            $"The buffer of producer {ProducerId} on {url} is full (MaxBufferedMessages {_maxBufferedMessages}, MaxBufferedBytes {_maxBufferedBytes}, "
+            + $"counting batches in flight) and no room came within BufferFullTimeout ({FormatTimeout(_bufferFullTimeout)}): the server acknowledges more slowly "
+            + "than messages are appended. The message was not buffered. Await AppendAsync to wait for room, poll TryAppend, or raise the limits.",
+            DurableStreamErrorCode.BufferFull,
+            statusCode: null,
+            url: url)
+        {
+            CodeName = "BUFFER_FULL",
+        };
+    }
+
+    private static string FormatTimeout(TimeSpan timeout) =>
+        timeout == Timeout.InfiniteTimeSpan ? "infinite" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{timeout.TotalSeconds:0.###} s");
+
     private bool TryAppendSpan(ReadOnlySpan<byte> data, string paramName)
     {
         if (data.IsEmpty)
@@ -77,10 +127,6 @@ public partial class IdempotentProducer
             throw new ArgumentException("A message cannot be empty.", paramName);
         }
         ThrowIfUnusable();
-        if (Volatile.Read(ref _overflowCount) != 0)
-        {
-            return false;
-        }
         var result = Native.TryAppend(data, out var error);
         if (result == TryAppendResult.Failed)
         {
@@ -113,96 +159,5 @@ public partial class IdempotentProducer
             default:
                 throw error;
         }
-    }
-
-    private void Enqueue(byte[] message)
-    {
-        var start = false;
-        lock (_overflowLock)
-        {
-            _overflow.Enqueue(message);
-            Volatile.Write(ref _overflowCount, _overflow.Count);
-            if (!_pumpRunning)
-            {
-                _pumpRunning = true;
-                _drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                start = true;
-            }
-        }
-        if (start)
-        {
-            _ = PumpAsync();
-        }
-    }
-
-    /// <summary>Drains the overflow queue in order, awaiting room in the native buffer for each message.</summary>
-    private async Task PumpAsync()
-    {
-        await Task.Yield(); // never run the pump on the appending thread
-        while (true)
-        {
-            byte[] message;
-            lock (_overflowLock)
-            {
-                if (_overflow.Count == 0)
-                {
-                    _pumpRunning = false;
-                    _drained?.TrySetResult();
-                    return;
-                }
-                message = _overflow.Peek();
-            }
-            try
-            {
-                var result = Native.TryAppend(message, out var error);
-                if (result == TryAppendResult.Failed)
-                {
-                    throw error!;
-                }
-                if (result == TryAppendResult.Full)
-                {
-                    // A full native buffer sends its open batch at once; room comes with the acknowledgement.
-                    await Native.AppendAsync(message, _lifetime.Token).ConfigureAwait(false);
-                }
-            }
-            catch (Exception e)
-            {
-                int dropped;
-                lock (_overflowLock)
-                {
-                    dropped = _overflow.Count;
-                    _overflow.Clear();
-                    Volatile.Write(ref _overflowCount, 0);
-                    _pumpRunning = false;
-                    _drained?.TrySetResult();
-                }
-                if (Volatile.Read(ref _disposed) == 0 || e is not OperationCanceledException)
-                {
-                    _sink.AddFailed(dropped);
-                    _sink.Raise(new ProducerErrorEventArgs(e, SafeEpoch(), null, null, dropped));
-                }
-                return;
-            }
-            lock (_overflowLock)
-            {
-                // Dequeued only once the native buffer holds it, so direct appends cannot overtake it.
-                _overflow.Dequeue();
-                Volatile.Write(ref _overflowCount, _overflow.Count);
-            }
-        }
-    }
-
-    private async Task WaitOverflowDrainedAsync(CancellationToken cancellationToken)
-    {
-        Task? drained;
-        lock (_overflowLock)
-        {
-            drained = _pumpRunning ? _drained?.Task : null;
-        }
-        if (drained is null)
-        {
-            return;
-        }
-        await drained.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 }

@@ -31,7 +31,6 @@ public partial class IdempotentProducer
     public virtual async Task RestartAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
-        await WaitOverflowDrainedAsync(cancellationToken).ConfigureAwait(false);
         await Native.RestartAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -51,8 +50,7 @@ public partial class IdempotentProducer
         await TraceFlushAsync("close", async () =>
         {
             var appended = Interlocked.Read(ref _accepted);
-            await WaitOverflowDrainedAsync(cancellationToken).ConfigureAwait(false);
-            _finished = true;
+                _finished = true;
             await Native.CloseAsync(finalData.Span, cancellationToken).ConfigureAwait(false);
             Acknowledged(appended);
         }).ConfigureAwait(false);
@@ -127,7 +125,7 @@ public partial class IdempotentProducer
         }
         finally
         {
-            // Stops the overflow pump (the CancellationTokenSource has no timer: nothing to dispose).
+            // Wakes an Append blocked on a full buffer (the CancellationTokenSource has no timer: nothing to dispose).
             _lifetime.Cancel();
             Telemetry.UnregisterProducer(this);
             _native.Dispose();
@@ -167,7 +165,6 @@ public partial class IdempotentProducer
     private async Task FlushCoreAsync(CancellationToken cancellationToken)
     {
         var appended = Interlocked.Read(ref _accepted);
-        await WaitOverflowDrainedAsync(cancellationToken).ConfigureAwait(false);
         // The native flush also fails when the producer failed before it was called.
         await Native.FlushAsync(cancellationToken).ConfigureAwait(false);
         Acknowledged(appended);
@@ -176,7 +173,6 @@ public partial class IdempotentProducer
     private async Task DetachCoreAsync(CancellationToken cancellationToken)
     {
         var appended = Interlocked.Read(ref _accepted);
-        await WaitOverflowDrainedAsync(cancellationToken).ConfigureAwait(false);
         _finished = true;
         await Native.DetachAsync(cancellationToken).ConfigureAwait(false);
         Acknowledged(appended);

@@ -13,9 +13,17 @@ namespace DurableStreams;
 /// </summary>
 /// <remarks>
 /// <para>
-/// <see cref="Append(ReadOnlyMemory{byte})"/> never blocks a thread: it copies the message into
-/// the native buffer, or, when the buffer is full, into a managed overflow queue that a single
-/// background pump drains in order (later appends queue behind it, so order is preserved).
+/// <see cref="Append(ReadOnlyMemory{byte})"/> copies the message into the native buffer and
+/// returns; it blocks only when the buffer is full (<see cref="IdempotentProducerOptions.MaxBufferedMessages"/>
+/// or <see cref="IdempotentProducerOptions.MaxBufferedBytes"/>, counting batches in flight: these
+/// limits bound everything the producer holds, there is no queue behind them). Then, like
+/// Confluent.Kafka's producer, it waits for room for at most
+/// <see cref="IdempotentProducerOptions.BufferFullTimeout"/> (default 5 s) and throws a
+/// <see cref="DurableStreamException"/> with <see cref="DurableStreamErrorCode.BufferFull"/> (the
+/// message was not buffered). Messages appended from one thread are delivered in call order. In
+/// asynchronous code prefer <see cref="AppendAsync(ReadOnlyMemory{byte}, CancellationToken)"/>,
+/// which awaits room without holding a thread; <see cref="TryAppend(ReadOnlyMemory{byte})"/>
+/// never waits.
 /// Background delivery errors go to <see cref="OnError"/>, which is raised on a thread-pool
 /// thread (one event at a time, in order), and are also reported by the next <see cref="FlushAsync"/>.
 /// </para>
@@ -32,6 +40,7 @@ namespace DurableStreams;
 /// undelivered then are reported once to <see cref="OnError"/>.
 /// </para>
 /// </remarks>
+[System.Diagnostics.DebuggerDisplay("{ToString(),nq}")]
 public partial class IdempotentProducer : IAsyncDisposable
 {
     private readonly DurableStream? _stream;
@@ -41,12 +50,15 @@ public partial class IdempotentProducer : IAsyncDisposable
     private readonly CancellationTokenSource _lifetime = new();
 
     private readonly TimeSpan _shutdownTimeout = TimeSpan.FromSeconds(5);
+    private readonly TimeSpan _bufferFullTimeout = TimeSpan.FromSeconds(5);
+    private readonly int _maxBufferedMessages;
+    private readonly long _maxBufferedBytes;
 
     private int _disposed;
     private volatile bool _finished; // closed or detached
 
     // Delivery accounting for the shutdown report (messages, not batches).
-    private long _accepted; // accepted into the native buffer or the overflow queue
+    private long _accepted; // accepted into the native buffer
     private long _acknowledged; // appended before a flush, close or detach that succeeded
 
     /// <summary>For mocking frameworks and test doubles; a producer created this way has no native producer behind it.</summary>
@@ -66,6 +78,9 @@ public partial class IdempotentProducer : IAsyncDisposable
         _sink.Target = stream.Target;
         _sink.ProducerId = producerId;
         _shutdownTimeout = options.ShutdownTimeout;
+        _bufferFullTimeout = options.BufferFullTimeout;
+        _maxBufferedMessages = options.MaxBufferedMessages;
+        _maxBufferedBytes = options.MaxBufferedBytes;
 
         _native = NativeProducer.Create(stream.Native, producerId, options, options.ContentType ?? stream.ContentType, _sink);
         Telemetry.RegisterProducer(this);
@@ -92,8 +107,8 @@ public partial class IdempotentProducer : IAsyncDisposable
     /// <summary>The sequence number the next batch will be sent with.</summary>
     public virtual long NextSeq => Native.NextSeq;
 
-    /// <summary>Messages appended but not yet handed to a request (including those waiting in the overflow queue).</summary>
-    public virtual int PendingCount => (int)Math.Min(int.MaxValue, Native.PendingCount + Volatile.Read(ref _overflowCount));
+    /// <summary>Messages appended but not yet handed to a request.</summary>
+    public virtual int PendingCount => (int)Math.Min(int.MaxValue, Native.PendingCount);
 
     /// <summary>Batches sent and not yet acknowledged.</summary>
     public virtual int InFlightCount => (int)Math.Min(int.MaxValue, Native.InFlightCount);
@@ -101,15 +116,48 @@ public partial class IdempotentProducer : IAsyncDisposable
     /// <summary>The stream offset after the last acknowledged batch; null before the first.</summary>
     public virtual Offset? LastAckedOffset => Native.LastAckedOffset;
 
+    /// <summary>
+    /// The producer's identity and state as text: id, stream URL (without user info or query
+    /// values), epoch, next sequence, pending and in-flight counts, last acknowledged offset and
+    /// whether it is open, finished (closed or detached) or disposed. Never throws.
+    /// </summary>
+    /// <returns>A description of the producer.</returns>
+    public override string ToString()
+    {
+        if (_native is null)
+        {
+            return "IdempotentProducer (test double)";
+        }
+        var state = Volatile.Read(ref _disposed) != 0 ? "disposed" : _finished ? "finished" : "open";
+        var head = $"IdempotentProducer {{ ProducerId = {ProducerId}, Stream = {_stream?.SafeUrl}, State = {state}";
+        if (state == "disposed")
+        {
+            return head + " }";
+        }
+        try
+        {
+            return string.Create(
+                System.Globalization.CultureInfo.InvariantCulture,
+                $"{head}, Epoch = {_native.Epoch}, NextSeq = {_native.NextSeq}, PendingCount = {_native.PendingCount}, InFlightCount = {_native.InFlightCount}, LastAckedOffset = {_native.LastAckedOffset?.ToString() ?? "null"} }}");
+        }
+        catch (ObjectDisposedException)
+        {
+            return head + " }";
+        }
+    }
+
     // ------------------------------------------------------------------ append
 
     /// <summary>
-    /// Appends one message without blocking (fire-and-forget): errors go to <see cref="OnError"/>.
-    /// The bytes are copied before this returns.
+    /// Appends one message (fire-and-forget): delivery errors go to <see cref="OnError"/>. The
+    /// bytes are copied before this returns. Does not block unless the buffer is full; then it
+    /// blocks the calling thread for at most <see cref="IdempotentProducerOptions.BufferFullTimeout"/>
+    /// (see the remarks on the class).
     /// </summary>
     /// <param name="data">The message (for JSON streams, one JSON value).</param>
     /// <exception cref="ArgumentException"><paramref name="data"/> is empty.</exception>
     /// <exception cref="DurableStreamException">The producer was closed or detached (<see cref="DurableStreamErrorCode.ProducerClosed"/>), or has failed and awaits <see cref="RestartAsync"/> (the failure, e.g. <see cref="StaleEpochException"/>).</exception>
+    /// <exception cref="DurableStreamException">The buffer stayed full for <see cref="IdempotentProducerOptions.BufferFullTimeout"/> (<see cref="DurableStreamErrorCode.BufferFull"/>; the message was not buffered).</exception>
     /// <exception cref="ObjectDisposedException">The producer was disposed.</exception>
     public virtual void Append(ReadOnlyMemory<byte> data) => AppendSpan(data.Span, nameof(data));
 
@@ -203,8 +251,11 @@ public partial class IdempotentProducer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Appends one message, waiting (asynchronously) for room in the buffer. Completes once the
-    /// message is buffered, not delivered (use <see cref="FlushAsync"/> for that). Errors are thrown.
+    /// Appends one message, waiting (asynchronously, without holding a thread and without
+    /// <see cref="IdempotentProducerOptions.BufferFullTimeout"/>: only <paramref name="cancellationToken"/>
+    /// ends the wait) for room in the buffer. Completes once the message is buffered, not delivered
+    /// (use <see cref="FlushAsync"/> for that). Errors are thrown. Await each call before the next
+    /// to keep their order: calls waiting at the same time may be buffered in any order.
     /// </summary>
     /// <param name="data">The message; copied before the returned task completes.</param>
     /// <param name="cancellationToken">Cancels the wait for room.</param>
@@ -216,10 +267,6 @@ public partial class IdempotentProducer : IAsyncDisposable
             throw new ArgumentException("A message cannot be empty.", nameof(data));
         }
         ThrowIfUnusable();
-        while (Volatile.Read(ref _overflowCount) != 0)
-        {
-            await WaitOverflowDrainedAsync(cancellationToken).ConfigureAwait(false);
-        }
         var result = Native.TryAppend(data.Span, out var error);
         if (result == TryAppendResult.Accepted)
         {

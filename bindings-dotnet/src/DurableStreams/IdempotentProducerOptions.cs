@@ -1,6 +1,7 @@
 namespace DurableStreams;
 
 /// <summary>How an <see cref="IdempotentProducer"/> batches, pipelines, buffers and retries.</summary>
+[System.Diagnostics.DebuggerDisplay("{ToString(),nq}")]
 public sealed class IdempotentProducerOptions
 {
     /// <summary>The largest epoch the protocol allows (2^53 - 1).</summary>
@@ -37,6 +38,18 @@ public sealed class IdempotentProducerOptions
     /// <summary>Payload bytes appended but not yet acknowledged, at most (default 64 MiB).</summary>
     public long MaxBufferedBytes { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// How long <see cref="IdempotentProducer.Append(ReadOnlyMemory{byte})"/> blocks the calling
+    /// thread when the buffer is full (<see cref="MaxBufferedMessages"/> or <see cref="MaxBufferedBytes"/>
+    /// reached: the server acknowledges more slowly than messages arrive) before it throws a
+    /// <see cref="DurableStreamException"/> with <see cref="DurableStreamErrorCode.BufferFull"/>
+    /// (default 5 s, like Confluent.Kafka's bounded wait). <see cref="TimeSpan.Zero"/>: never block,
+    /// throw at once; <see cref="Timeout.InfiniteTimeSpan"/>: block until there is room.
+    /// <see cref="IdempotentProducer.AppendAsync(ReadOnlyMemory{byte}, CancellationToken)"/> does not
+    /// use it: it awaits room until its token is cancelled.
+    /// </summary>
+    public TimeSpan BufferFullTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How long a batch is retried after transient failures before the producer gives up (default 120 s).</summary>
     public TimeSpan DeliveryTimeout { get; set; } = TimeSpan.FromSeconds(120);
 
@@ -51,6 +64,13 @@ public sealed class IdempotentProducerOptions
     /// as long as delivery takes (up to <see cref="DeliveryTimeout"/>). Default 5 s.
     /// </summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Every option as text (all are plain values, none secret).</summary>
+    /// <returns>A description of the options.</returns>
+    public override string ToString() => string.Create(
+        System.Globalization.CultureInfo.InvariantCulture,
+        $"IdempotentProducerOptions {{ Epoch = {Epoch}, AutoClaim = {AutoClaim}, MaxBatchBytes = {MaxBatchBytes}, MaxBatchItems = {(MaxBatchItems is { } items ? items.ToString(System.Globalization.CultureInfo.InvariantCulture) : "unlimited")}, Linger = {Linger}, MaxInFlight = {MaxInFlight}, "
+        + $"MaxBufferedMessages = {MaxBufferedMessages}, MaxBufferedBytes = {MaxBufferedBytes}, BufferFullTimeout = {BufferFullTimeout}, DeliveryTimeout = {DeliveryTimeout}, ContentType = {ContentType ?? "(the stream's)"}, ShutdownTimeout = {ShutdownTimeout} }}");
 
     /// <summary>A copy (every option is a plain value).</summary>
     internal IdempotentProducerOptions Copy() => (IdempotentProducerOptions)MemberwiseClone();
@@ -82,6 +102,14 @@ public sealed class IdempotentProducerOptions
             throw new ArgumentException("ContentType cannot be empty.", nameof(ContentType));
         }
         Interop.NativeString.ThrowIfNul(ContentType, nameof(ContentType));
+        if (BufferFullTimeout < TimeSpan.Zero && BufferFullTimeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(BufferFullTimeout), BufferFullTimeout, "BufferFullTimeout cannot be negative (use Timeout.InfiniteTimeSpan to wait until there is room).");
+        }
+        if (BufferFullTimeout != Timeout.InfiniteTimeSpan && BufferFullTimeout.TotalMilliseconds > int.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(BufferFullTimeout), BufferFullTimeout, "BufferFullTimeout must be at most int.MaxValue milliseconds (about 24.8 days) or Timeout.InfiniteTimeSpan.");
+        }
         if (ShutdownTimeout < TimeSpan.Zero && ShutdownTimeout != Timeout.InfiniteTimeSpan)
         {
             throw new ArgumentOutOfRangeException(nameof(ShutdownTimeout), ShutdownTimeout, "ShutdownTimeout cannot be negative (use Timeout.InfiniteTimeSpan to wait as long as delivery takes).");
@@ -102,6 +130,7 @@ public sealed class IdempotentProducerOptions
 }
 
 /// <summary>An error of an <see cref="IdempotentProducer"/>'s background delivery (<see cref="IdempotentProducer.OnError"/>).</summary>
+[System.Diagnostics.DebuggerDisplay("{ToString(),nq}")]
 public sealed class ProducerErrorEventArgs : EventArgs
 {
     /// <summary>Creates the event data.</summary>
@@ -137,4 +166,13 @@ public sealed class ProducerErrorEventArgs : EventArgs
 
     /// <summary>How many messages were not written.</summary>
     public long MessageCount { get; }
+
+    /// <summary>The fields as text: the exception's type, code and message (not its stack trace), epoch, sequence range and message count.</summary>
+    /// <returns>A description of the event.</returns>
+    public override string ToString()
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var code = Exception is DurableStreamException d ? $" ({d.Code})" : string.Empty;
+        return string.Create(inv, $"ProducerErrorEventArgs {{ Exception = {Exception.GetType().Name}{code}: {Exception.Message}, Epoch = {Epoch}, FirstSeq = {(FirstSeq is { } f ? f.ToString(inv) : "null")}, LastSeq = {(LastSeq is { } l ? l.ToString(inv) : "null")}, MessageCount = {MessageCount} }}");
+    }
 }

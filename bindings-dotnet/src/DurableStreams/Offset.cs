@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using System.Text.Json;
@@ -12,6 +13,7 @@ namespace DurableStreams;
 /// never construct or modify one. Equality is ordinal on <see cref="Value"/>.
 /// </summary>
 [JsonConverter(typeof(OffsetJsonConverter))]
+[DebuggerDisplay("{DebuggerDisplay,nq}")]
 public sealed class Offset : IEquatable<Offset>
 {
     /// <summary>The longest offset accepted, in UTF-8 bytes (as the native core).</summary>
@@ -105,9 +107,12 @@ public sealed class Offset : IEquatable<Offset>
         return null;
     }
 
-    /// <summary>The token (<see cref="Value"/>).</summary>
+    /// <summary>The token (<see cref="Value"/>): its only field, and the form to save and pass back.</summary>
     /// <returns>The token.</returns>
     public override string ToString() => Value;
+
+    /// <summary>The debugger's view: the token, naming the sentinels.</summary>
+    private string DebuggerDisplay => IsBeginning ? "Offset { Value = -1 (Beginning) }" : IsNow ? "Offset { Value = now (Now) }" : $"Offset {{ Value = {Value} }}";
 
     /// <inheritdoc/>
     public bool Equals(Offset? other) => other is not null && string.Equals(Value, other.Value, StringComparison.Ordinal);

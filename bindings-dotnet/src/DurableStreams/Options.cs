@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 
 namespace DurableStreams;
@@ -23,6 +24,7 @@ public enum LiveMode
 }
 
 /// <summary>Where and how to read (<see cref="DurableStream.StreamAsync"/>).</summary>
+[DebuggerDisplay("{ToString(),nq}")]
 public sealed class StreamOptions
 {
     /// <summary>The start position; <see cref="DurableStreams.Offset.Beginning"/> when null.</summary>
@@ -57,9 +59,15 @@ public sealed class StreamOptions
     /// are never up to date or closed. JSON streams are never split. At least 1.
     /// </summary>
     public int? MaxChunkBytes { get; set; }
+
+    /// <summary>The options' fields: <c>StreamOptions { Offset = ..., Live = ..., Cursor = ..., MaxChunkBytes = ... }</c>.</summary>
+    /// <returns>The text.</returns>
+    public override string ToString() =>
+        Display.Of($"StreamOptions {{ Offset = {Display.Value(Offset)}, Live = {Live}, Cursor = {Display.Value(Cursor)}, MaxChunkBytes = {Display.Value(MaxChunkBytes)} }}");
 }
 
 /// <summary>Options of a single append (<see cref="DurableStream.AppendAsync(ReadOnlyMemory{byte}, AppendOptions?, CancellationToken)"/>).</summary>
+[DebuggerDisplay("{ToString(),nq}")]
 public sealed class AppendOptions
 {
     /// <summary>
@@ -74,9 +82,15 @@ public sealed class AppendOptions
 
     /// <summary>The content type to send; by default the stream's (learned with one HEAD when unknown).</summary>
     public string? ContentType { get; set; }
+
+    /// <summary>The options' fields: <c>AppendOptions { Seq = ..., Close = ..., ContentType = ... }</c>.</summary>
+    /// <returns>The text.</returns>
+    public override string ToString() =>
+        Display.Of($"AppendOptions {{ Seq = {Display.Value(Seq)}, Close = {Close}, ContentType = {Display.Value(ContentType)} }}");
 }
 
 /// <summary>The outcome of an append or close.</summary>
+[DebuggerDisplay("{ToString(),nq}")]
 public sealed class AppendResult
 {
     internal AppendResult(Offset offset, bool streamClosed)
@@ -90,9 +104,15 @@ public sealed class AppendResult
 
     /// <summary>Whether the stream is now closed.</summary>
     public bool StreamClosed { get; }
+
+    /// <summary>The result's fields: <c>AppendResult { Offset = ..., StreamClosed = ... }</c>.</summary>
+    /// <returns>The text.</returns>
+    public override string ToString() =>
+        Display.Of($"AppendResult {{ Offset = {Offset.Value}, StreamClosed = {StreamClosed} }}");
 }
 
 /// <summary>How to create a stream (<see cref="DurableStream.CreateAsync"/>).</summary>
+[DebuggerDisplay("{ToString(),nq}")]
 public sealed class CreateStreamOptions
 {
     /// <summary>The stream's content type, e.g. <c>application/json</c> (JSON mode: message boundaries preserved), <c>text/plain</c>; the server's default (usually <c>application/octet-stream</c>) when null. A fork inherits its source's.</summary>
@@ -118,6 +138,11 @@ public sealed class CreateStreamOptions
 
     /// <summary>For a fork: messages (JSON streams) or bytes (other streams) past <see cref="ForkOffset"/> to inherit; not negative.</summary>
     public long? ForkSubOffset { get; set; }
+
+    /// <summary>The options' fields (the initial data by size only, the fork source without secrets): <c>CreateStreamOptions { ContentType = ..., ... }</c>.</summary>
+    /// <returns>The text.</returns>
+    public override string ToString() =>
+        Display.Of($"CreateStreamOptions {{ ContentType = {Display.Value(ContentType)}, Ttl = {Display.Value(Ttl)}, ExpiresAt = {Display.Value(ExpiresAt)}, InitialData = {(InitialData is { } data ? $"{data.Length} bytes" : "null")}, Closed = {Closed}, ForkFrom = {Display.Url(ForkFrom)}, ForkOffset = {Display.Value(ForkOffset)}, ForkSubOffset = {Display.Value(ForkSubOffset)} }}");
 
     internal void Validate()
     {
@@ -164,6 +189,7 @@ public sealed class CreateStreamOptions
 }
 
 /// <summary>The outcome of creating a stream.</summary>
+[DebuggerDisplay("{ToString(),nq}")]
 public sealed class CreateStreamResult
 {
     internal CreateStreamResult(bool created, Offset? offset, string? contentType, bool closed)
@@ -185,9 +211,15 @@ public sealed class CreateStreamResult
 
     /// <summary>Whether the stream is closed.</summary>
     public bool Closed { get; }
+
+    /// <summary>The result's fields: <c>CreateStreamResult { Created = ..., Offset = ..., ContentType = ..., Closed = ... }</c>.</summary>
+    /// <returns>The text.</returns>
+    public override string ToString() =>
+        Display.Of($"CreateStreamResult {{ Created = {Created}, Offset = {Display.Value(Offset)}, ContentType = {Display.Value(ContentType)}, Closed = {Closed} }}");
 }
 
 /// <summary>A stream's metadata (<see cref="DurableStream.HeadAsync"/>).</summary>
+[DebuggerDisplay("{ToString(),nq}")]
 public sealed class StreamMetadata
 {
     internal StreamMetadata(Offset offset, string? contentType, bool streamClosed, TimeSpan? ttl, DateTimeOffset? expiresAt, string? expiresAtRaw)
@@ -217,4 +249,9 @@ public sealed class StreamMetadata
 
     /// <summary>The <c>Stream-Expires-At</c> header exactly as the server sent it.</summary>
     public string? ExpiresAtRaw { get; }
+
+    /// <summary>The metadata's fields: <c>StreamMetadata { Offset = ..., ContentType = ..., StreamClosed = ..., Ttl = ..., ExpiresAt = ... }</c>.</summary>
+    /// <returns>The text.</returns>
+    public override string ToString() =>
+        Display.Of($"StreamMetadata {{ Offset = {Offset.Value}, ContentType = {Display.Value(ContentType)}, StreamClosed = {StreamClosed}, Ttl = {Display.Value(Ttl)}, ExpiresAt = {Display.Value((object?)ExpiresAt ?? ExpiresAtRaw)} }}");
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -11,6 +12,7 @@ namespace DurableStreams;
 /// <see cref="StreamOptions.Checkpoint"/> to continue exactly where you left off.
 /// </summary>
 [JsonConverter(typeof(StreamCheckpointJsonConverter))]
+[DebuggerDisplay("{DebuggerDisplay,nq}")]
 public sealed class StreamCheckpoint : IEquatable<StreamCheckpoint>
 {
     /// <summary>A checkpoint at <paramref name="offset"/> with an optional cursor.</summary>
@@ -35,6 +37,9 @@ public sealed class StreamCheckpoint : IEquatable<StreamCheckpoint>
     /// </summary>
     /// <returns>The serialized checkpoint.</returns>
     public override string ToString() => Cursor is null ? Offset.Value : $"{Offset.Value},{Cursor}";
+
+    /// <summary>The debugger's view: the fields by name (<see cref="ToString"/> is the compact saved form).</summary>
+    private string DebuggerDisplay => $"StreamCheckpoint {{ Offset = {Offset.Value}, Cursor = {Cursor ?? "null"} }}";
 
     /// <summary>Reads a checkpoint written by <see cref="ToString"/>.</summary>
     /// <param name="value">The serialized checkpoint.</param>

@@ -71,6 +71,10 @@ public partial class StreamResponse
     private async ValueTask<ChunkData?> NextAsync(CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        if (_sessionToken.IsCancellationRequested)
+        {
+            throw SessionCancelled(null);
+        }
         ChunkData? chunk;
         if (_prefetched is not null)
         {
@@ -79,6 +83,8 @@ public partial class StreamResponse
         }
         else if (_finished)
         {
+            UnscopeSession();
+            StopActivity(null);
             return null;
         }
         else
@@ -87,6 +93,7 @@ public partial class StreamResponse
             if (chunk is null)
             {
                 _finished = true;
+                UnscopeSession();
                 StopActivity(null);
                 return null;
             }
@@ -94,7 +101,12 @@ public partial class StreamResponse
         _checkpoint = chunk.Checkpoint;
         RecordChunk(chunk);
         _upToDate = chunk.UpToDate;
-        _streamClosed |= chunk.Closed;
+        if (chunk.Closed)
+        {
+            // The end of the stream ends the session: nothing is read (or reported) after it.
+            _streamClosed = true;
+            _finished = true;
+        }
         return chunk;
     }
 
@@ -133,11 +145,18 @@ public partial class StreamResponse
         _reader?.Cancel();
     }
 
+    private OperationCanceledException SessionCancelled(Exception? inner) =>
+        new($"The read of {SafeUrl} was cancelled by the token passed to DurableStream.StreamAsync (it scopes the whole session).", inner, _sessionToken);
+
     private Exception CancellationFailure(OperationCanceledException e, CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested)
         {
             return new OperationCanceledException($"The read of {SafeUrl} was cancelled.", e, cancellationToken);
+        }
+        if (_sessionToken.IsCancellationRequested)
+        {
+            return SessionCancelled(e);
         }
         if (Volatile.Read(ref _disposed) != 0)
         {

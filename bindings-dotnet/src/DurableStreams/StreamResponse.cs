@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using DurableStreams.Interop;
 
 namespace DurableStreams;
@@ -13,13 +14,15 @@ namespace DurableStreams;
 /// throws <see cref="InvalidOperationException"/> (for the enumerables, when enumeration starts).
 /// </para>
 /// <para>
-/// <b>Cancellation:</b> cancelling a Read method's token (or <c>WithCancellation</c>), or calling
-/// <see cref="Cancel"/>, ends the session: the pending read stops promptly with
+/// <b>Cancellation:</b> cancelling the token passed to <see cref="DurableStream.StreamAsync"/>
+/// (it scopes the whole session, the enumeration that follows included), a Read method's token
+/// (or <c>WithCancellation</c>), or calling <see cref="Cancel"/>, ends the session: the pending read stops promptly with
 /// <see cref="OperationCanceledException"/> and the session cannot be read again (start a new
 /// one from <see cref="Checkpoint"/>).
 /// </para>
 /// <para>Disposing the session stops any pending read (it then throws <see cref="ObjectDisposedException"/>).</para>
 /// </remarks>
+[DebuggerDisplay("{ToString(),nq}")]
 public partial class StreamResponse : IAsyncDisposable
 {
     private readonly DurableStream? _stream;
@@ -34,6 +37,8 @@ public partial class StreamResponse : IAsyncDisposable
     private StreamCheckpoint _checkpoint;
     private volatile bool _upToDate;
     private volatile bool _streamClosed;
+    private CancellationToken _sessionToken;
+    private CancellationTokenRegistration _sessionRegistration;
 
     /// <summary>For mocking frameworks and test doubles; a response created this way has no session behind it.</summary>
     protected StreamResponse()
@@ -55,6 +60,27 @@ public partial class StreamResponse : IAsyncDisposable
     /// <summary>Opens the native session (no I/O; <see cref="PrefetchAsync"/> fetches the first chunk).</summary>
     internal static StreamResponse Open(DurableStream stream, Offset offset, string? cursor, LiveMode live, int? maxChunkBytes) =>
         new(stream, NativeReader.Open(stream.Native, offset.Value, cursor, live, maxChunkBytes), offset, cursor, live);
+
+    /// <summary>
+    /// Scopes the whole session to <paramref name="token"/> (the one passed to
+    /// <see cref="DurableStream.StreamAsync"/>): when it fires, a pending read stops and later
+    /// reads throw <see cref="OperationCanceledException"/> for it, whatever token the Read method got.
+    /// </summary>
+    internal void ScopeTo(CancellationToken token)
+    {
+        if (!token.CanBeCanceled)
+        {
+            return;
+        }
+        _sessionToken = token;
+        _sessionRegistration = token.UnsafeRegister(static state => ((StreamResponse)state!).OnTokenCancelled(), this);
+    }
+
+    /// <summary>Releases the registration on the session token (the session ended or was disposed).</summary>
+    private void UnscopeSession()
+    {
+        _sessionRegistration.Dispose(); // idempotent
+    }
 
     // ------------------------------------------------------------------ state
 
@@ -106,10 +132,28 @@ public partial class StreamResponse : IAsyncDisposable
             GC.SuppressFinalize(this);
             return;
         }
+        UnscopeSession();
         await _reader.DisposeAsync().ConfigureAwait(false);
         _prefetched = null;
         StopActivity(null);
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>
+    /// The session's fields (the URL without user info or query values):
+    /// <c>StreamResponse { Url = ..., Live = ..., StartOffset = ..., Offset = ..., ... }</c>.
+    /// </summary>
+    /// <returns>The text.</returns>
+    public override string ToString()
+    {
+        if (_reader is null)
+        {
+            return "StreamResponse (test double)";
+        }
+        var state = Volatile.Read(ref _disposed) != 0 ? "disposed" : _finished && _prefetched is null ? "ended" : _consumerName is null ? "not read yet" : "reading";
+        var checkpoint = _checkpoint;
+        return Display.Of(
+            $"StreamResponse {{ Url = {Display.Url(_stream?.Url)}, Live = {Live}, StartOffset = {StartOffset.Value}, Offset = {checkpoint.Offset.Value}, Cursor = {Display.Value(checkpoint.Cursor)}, UpToDate = {_upToDate}, StreamClosed = {_streamClosed}, ContentType = {Display.Value(_stream?.ContentType)}, Consumer = {Display.Value(_consumerName)}, State = {state} }}");
     }
 
     private void Claim(string method)

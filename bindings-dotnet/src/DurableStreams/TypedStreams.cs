@@ -200,7 +200,7 @@ public sealed class IdempotentProducer<T> : IAsyncDisposable
     /// <summary>Messages buffered or in flight and not yet acknowledged.</summary>
     public int PendingCount => Producer.PendingCount;
 
-    /// <summary>Appends one message without blocking (it waits in an unbounded overflow queue when the buffer is full).</summary>
+    /// <summary>Appends one message; when the buffer is full it blocks for at most <see cref="IdempotentProducerOptions.BufferFullTimeout"/> (see <see cref="IdempotentProducer.Append(ReadOnlyMemory{byte})"/>).</summary>
     /// <param name="message">The message.</param>
     public void Append(T message) => Producer.Append(message, _jsonTypeInfo);
 

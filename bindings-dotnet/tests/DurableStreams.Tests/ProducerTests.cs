@@ -215,7 +215,7 @@ public class ProducerTests : ServerTest
         Assert.True(producer.TryAppend("c"));
         Assert.False(producer.TryAppend("d")); // full: the three are sent now, and room comes with their acknowledgement
 
-        // Append never blocks: while the buffer is full it queues, in order.
+        // On a full buffer Append waits for room (at most BufferFullTimeout), in order.
         producer.Append("d");
         producer.Append("e");
         var appendAsync = producer.AppendAsync(Encoding.UTF8.GetBytes("f"));
@@ -238,7 +238,7 @@ public class ProducerTests : ServerTest
         {
             for (var i = 0; i < count; i++)
             {
-                producer.Append(new MyEvent("o", i)); // mostly goes through the overflow queue
+                producer.Append(new MyEvent("o", i)); // mostly waits for room (the buffer is full)
             }
             await producer.FlushAsync(Timeout(30));
         }

@@ -5,11 +5,11 @@ namespace DurableStreams.ConformanceAdapter;
 internal sealed partial class Adapter
 {
     /// <summary>
-    /// The producer for (path, producerId, epoch), created on first use and kept across commands
-    /// so that its sequence numbers continue (a new producer with the same epoch would restart at
-    /// sequence 0 and be taken for a duplicate).
+    /// The producer of idempotent-append and idempotent-close for (path, producerId, epoch),
+    /// created on first use and kept across commands so that its sequence numbers continue (a new
+    /// producer with the same epoch would restart at sequence 0 and be taken for a duplicate).
     /// </summary>
-    private ProducerEntry Producer(Command command, string path, int? maxInFlight = null)
+    private ProducerEntry Producer(Command command, string path)
     {
         var producerId = command.RequireString("producerId");
         var epoch = command.OptionalLong("epoch") ?? 0;
@@ -17,12 +17,27 @@ internal sealed partial class Adapter
         {
             return entry;
         }
+        entry = new ProducerEntry(NewProducer(command, path, maxInFlight: null, oneBatch: false));
+        _producers[(path, producerId, epoch)] = entry;
+        return entry;
+    }
+
+    /// <summary>
+    /// A new producer for the command's (path, producerId, epoch, autoClaim), not cached. With
+    /// <paramref name="oneBatch"/> the messages wait for the flush (a long linger), so that the
+    /// items of one command form one batch, as in the suite's adapters: a repeated command then
+    /// sends the same batch under the same sequence number, which the server drops.
+    /// </summary>
+    private IdempotentProducer NewProducer(Command command, string path, int? maxInFlight, bool oneBatch)
+    {
+        var producerId = command.RequireString("producerId");
+        var epoch = command.OptionalLong("epoch") ?? 0;
         var stream = Stream(command, path);
         var options = new IdempotentProducerOptions
         {
             Epoch = epoch,
             AutoClaim = command.Bool("autoClaim"),
-            Linger = TimeSpan.Zero,
+            Linger = oneBatch ? TimeSpan.FromSeconds(1) : TimeSpan.Zero,
             MaxInFlight = maxInFlight ?? 1,
         };
         if (maxInFlight > 1)
@@ -41,9 +56,7 @@ internal sealed partial class Adapter
         }
         producer.OnError += (_, e) =>
             _log.WriteLine($"[adapter] producer {producerId}@{path} epoch {e.Epoch}: {e.Exception.Message}");
-        entry = new ProducerEntry(producer);
-        _producers[(path, producerId, epoch)] = entry;
-        return entry;
+        return producer;
     }
 
     private async Task<JsonObject> IdempotentAppendAsync(Command command, CancellationToken token)
@@ -83,15 +96,28 @@ internal sealed partial class Adapter
         {
             throw AdapterException.InvalidArgument("maxInFlight", "must be at least 1");
         }
-        var entry = Producer(command, path, (int?)maxInFlight);
-        foreach (var message in messages)
+        // A fresh producer per command, flushed and detached before the reply, as the suite's own
+        // adapters do: the batch is sent from sequence 0 of its epoch, so a repeated command is a
+        // duplicate the server drops (not a continuation stored twice), and the producer of
+        // idempotent-append commands is left alone.
+        var producer = NewProducer(command, path, (int?)maxInFlight, oneBatch: maxInFlight is null or 1);
+        try
         {
-            Append(entry, message);
+            foreach (var message in messages)
+            {
+                producer.Append(message);
+            }
+            await producer.FlushAsync(token).ConfigureAwait(false);
+            var producerSeq = LastSeq(producer);
+            await producer.DetachAsync(token).ConfigureAwait(false);
+            return Replies.Success("idempotent-append-batch")
+                .With("status", 200)
+                .With("producerSeq", producerSeq);
         }
-        await FlushAsync(command, path, entry, token).ConfigureAwait(false);
-        return Replies.Success("idempotent-append-batch")
-            .With("status", 200)
-            .With("producerSeq", LastSeq(entry.Producer));
+        finally
+        {
+            await Task.WhenAny(DisposeQuietlyAsync(producer), Task.Delay(TimeSpan.FromSeconds(1))).ConfigureAwait(false);
+        }
     }
 
     private async Task<JsonObject> IdempotentCloseAsync(Command command, CancellationToken token)

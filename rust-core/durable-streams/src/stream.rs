@@ -140,8 +140,9 @@ impl Stream {
 
     /// Creates the stream (`PUT`), or confirms that an identical one exists.
     ///
-    /// Fails with [`ErrorKind::Conflict`] when a stream with a different configuration exists, and
-    /// with [`ErrorKind::NotFound`] when forking from a source that does not exist.
+    /// Fails with [`ErrorKind::Conflict`] when a stream with a different configuration exists (the
+    /// message says when that stream is closed), and with [`ErrorKind::NotFound`] when forking
+    /// from a source that does not exist.
     pub async fn create(&self, options: CreateOptions) -> Result<CreateResult> {
         let mut request = self.request(Operation::Create, Method::PUT);
         if let Some(content_type) = &options.content_type {
@@ -185,10 +186,15 @@ impl Stream {
             }
         }
         request.body = options.body.clone();
-        let reply = self
+        let reply = match self
             .client
             .execute_with_retries(&request, ErrorContext::default())
-            .await?;
+            .await
+        {
+            Ok(reply) => reply,
+            Err(e) if e.status() == Some(409) => return Err(self.explain_create_conflict(e).await),
+            Err(e) => return Err(e),
+        };
         let headers = reply.headers();
         let content_type = headers
             .content_type()
@@ -203,6 +209,33 @@ impl Stream {
             content_type,
             closed: headers.closed(),
         })
+    }
+
+    /// A create refused with 409: when the stream exists but is closed, says so (servers answer
+    /// only "different configuration", without `Stream-Closed`: a closed stream accepts a create
+    /// only with the same configuration and `closed` set). Learned with one `HEAD`; any other
+    /// conflict, or a `HEAD` that fails, keeps the original error.
+    async fn explain_create_conflict(&self, error: Error) -> Error {
+        if !matches!(error.kind(), ErrorKind::Conflict | ErrorKind::StreamClosed) {
+            return error;
+        }
+        let closed = error.kind() == ErrorKind::StreamClosed
+            || self.head().await.is_ok_and(|info| info.closed);
+        if !closed {
+            return error;
+        }
+        let message = format!(
+            "the stream already exists and is closed (re-creating a closed stream succeeds only with \
+             the same configuration and closed set); the server said: {}",
+            error.message()
+        );
+        let mut explained = Error::new(error.kind(), message)
+            .with_status(409)
+            .with_detail(*error.detail());
+        if let Some(url) = error.url() {
+            explained = explained.with_url(url.to_owned());
+        }
+        explained.with_source(error)
     }
 
     /// Resolves a fork's source: a URL, or a path (relative to the client's base URL when it has

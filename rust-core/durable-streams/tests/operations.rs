@@ -24,6 +24,7 @@ server_tests!(
     create_closed_stream_rejects_appends,
     create_closed_with_body_reads_body_then_eof,
     create_compares_closure_status_for_idempotence,
+    create_over_a_closed_stream_says_it_is_closed,
     invalid_ttl_and_expiry_are_rejected,
     head_reports_tail_content_type_and_open_state,
     head_on_missing_stream_is_not_found_with_status_url_and_message,
@@ -492,6 +493,32 @@ async fn create_compares_closure_status_for_idempotence(ctx: Ctx) {
         ErrorKind::Conflict,
         "closed PUT on an open stream: {err}"
     );
+}
+
+async fn create_over_a_closed_stream_says_it_is_closed(ctx: Ctx) {
+    // Servers answer only "different configuration" (no Stream-Closed on the 409).
+    let stream = ctx.create("create-over-closed", "text/plain").await;
+    stream.close().await.unwrap();
+    let err = stream
+        .create(CreateOptions::new().content_type("text/plain"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    assert_eq!(err.status(), Some(409));
+    assert_eq!(err.url(), Some(stream.url()));
+    assert!(
+        err.message().contains("exists and is closed"),
+        "the message says the stream is closed: {err}"
+    );
+
+    // A conflict on an open stream does not claim it is closed.
+    let open = ctx.create("create-over-open", "text/plain").await;
+    let err = open
+        .create(CreateOptions::new().content_type("application/json"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    assert!(!err.message().contains("closed"), "{err}");
 }
 
 async fn invalid_ttl_and_expiry_are_rejected(ctx: Ctx) {

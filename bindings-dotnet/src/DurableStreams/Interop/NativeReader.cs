@@ -112,14 +112,10 @@ internal sealed class NativeReader : NativeObject
         var pending = Volatile.Read(ref _pending);
         if (pending is not null)
         {
-            try
-            {
-                await pending.ConfigureAwait(false);
-            }
-            catch (Exception)
-            {
-                // The consumer awaiting it observes the outcome.
-            }
+            // Not awaited with a throw: rethrowing a failed read here would rewrite the stack trace
+            // of the exception its consumer is propagating (this method then showed as its top frame).
+            // The consumer awaiting it observes the outcome.
+            await pending.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
         _cancel.Dispose();
     }
@@ -140,7 +136,7 @@ internal sealed class ChunkData
         Closed = closed;
     }
 
-    /// <summary>The raw bytes (for JSON streams, the JSON array text).</summary>
+    /// <summary>The raw bytes (for JSON streams, the JSON array text; empty when there is no message).</summary>
     public byte[] Data { get; }
 
     /// <summary>For JSON streams, each message's JSON text; null for other content types.</summary>
@@ -170,9 +166,11 @@ internal sealed class ChunkData
     {
         nuint length = 0;
         var data = NativeMethods.ds_chunk_data(chunk, &length);
+        var count = NativeMethods.ds_chunk_message_count(chunk);
         byte[] bytes;
-        if (length == 0 || data == null)
+        if (length == 0 || data == null || count == 0)
         {
+            // A JSON chunk without messages (the server's "[]") holds no data: empty, like any other empty chunk.
             bytes = Array.Empty<byte>();
         }
         else
@@ -184,7 +182,6 @@ internal sealed class ChunkData
         }
 
         ReadOnlyMemory<byte>[]? messages = null;
-        var count = NativeMethods.ds_chunk_message_count(chunk);
         if (count >= 0)
         {
             messages = count == 0 ? Array.Empty<ReadOnlyMemory<byte>>() : new ReadOnlyMemory<byte>[count];
