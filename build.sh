@@ -350,6 +350,8 @@ bench_all() {
     --json "$BENCH_OUT/live-long-poll.json"
   section "Bench: producer memory under back-pressure (rust-core)"
   bench_step producer-memory "$bin/producer-memory" --json "$BENCH_OUT/producer-memory.json"
+  section "Bench: soak, producer + live SSE reader through faults (rust-core, ${DS_SOAK_SECONDS:-60} s)"
+  bench_step soak "$bin/soak" --seconds "${DS_SOAK_SECONDS:-60}" --json "$BENCH_OUT/soak.json"
 }
 
 # The .NET layer (bindings-dotnet/bench/DurableStreams.Benchmarks): the DurableStreams package
