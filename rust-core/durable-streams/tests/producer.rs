@@ -4,14 +4,14 @@
 #[macro_use]
 mod common;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Ctx, client_builder, read_all, within};
+use common::{Ctx, client_builder, error_sink, read_all, within};
 use durable_streams_core::{
-    Decorations, ErrorKind, Operation, Producer, ProducerError, ProducerOptions, Stream,
-    TryAppendStatus, decorator_fn,
+    Decorations, ErrorKind, Operation, Producer, ProducerOptions, Stream, TryAppendStatus,
+    decorator_fn,
 };
 use durable_streams_test_harness::{FaultPlan, FaultProxy};
 
@@ -35,19 +35,6 @@ server_tests!(
     exactly_once_through_dropped_connections_5xx_429_and_delays,
     exactly_once_for_json_through_faults_after_the_server_stored_the_batch,
 );
-
-/// Collects background errors.
-fn error_sink() -> (Arc<Mutex<Vec<ProducerError>>>, ProducerOptions) {
-    let errors = Arc::new(Mutex::new(Vec::new()));
-    let sink = errors.clone();
-    let options = ProducerOptions {
-        on_error: Some(Arc::new(move |e: &ProducerError| {
-            sink.lock().unwrap().push(e.clone());
-        })),
-        ..ProducerOptions::default()
-    };
-    (errors, options)
-}
 
 fn numbered_lines(count: usize) -> impl Iterator<Item = String> {
     (0..count).map(|i| format!("{i}\n"))

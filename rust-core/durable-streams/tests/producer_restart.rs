@@ -12,10 +12,11 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Ctx, FakeServer, client_builder, http_response, read_all, unique_name, within};
+use common::{
+    Ctx, FakeServer, client_builder, error_sink, http_response, read_all, unique_name, within,
+};
 use durable_streams_core::{
-    CreateOptions, ErrorKind, EventKind, EventLevel, Producer, ProducerError, ProducerOptions,
-    Stream, event_fn,
+    CreateOptions, ErrorKind, EventKind, EventLevel, Producer, ProducerOptions, Stream, event_fn,
 };
 use durable_streams_test_harness::{FaultPlan, FaultProxy, ServerKind, TestServer};
 
@@ -27,19 +28,6 @@ const MESSAGES: usize = 30_000;
 const RESTARTS: u64 = 4;
 const MAX_BATCH_ITEMS: usize = 100;
 const MAX_IN_FLIGHT: usize = 2;
-
-/// Collects background errors.
-fn error_sink() -> (Arc<Mutex<Vec<ProducerError>>>, ProducerOptions) {
-    let errors = Arc::new(Mutex::new(Vec::new()));
-    let sink = errors.clone();
-    let options = ProducerOptions {
-        on_error: Some(Arc::new(move |e: &ProducerError| {
-            sink.lock().unwrap().push(e.clone());
-        })),
-        ..ProducerOptions::default()
-    };
-    (errors, options)
-}
 
 fn run_options(base: ProducerOptions) -> ProducerOptions {
     ProducerOptions {

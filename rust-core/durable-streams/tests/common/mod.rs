@@ -380,3 +380,21 @@ impl Ctx {
             .to_string()
     }
 }
+
+/// Producer options whose error callback collects background errors, and the collection.
+pub fn error_sink() -> (
+    std::sync::Arc<std::sync::Mutex<Vec<durable_streams_core::ProducerError>>>,
+    durable_streams_core::ProducerOptions,
+) {
+    let errors = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = errors.clone();
+    let options = durable_streams_core::ProducerOptions {
+        on_error: Some(std::sync::Arc::new(
+            move |e: &durable_streams_core::ProducerError| {
+                sink.lock().unwrap().push(e.clone());
+            },
+        )),
+        ..durable_streams_core::ProducerOptions::default()
+    };
+    (errors, options)
+}
