@@ -51,7 +51,10 @@
 
 // The version of this ABI. It changes only when a function's signature or behaviour changes
 // incompatibly; additions keep it. Bindings compare it with `ds_abi_version()` at load time.
-#define DS_ABI_VERSION 2
+//
+// Version 3 appended `headers` and `header_count` to `DsAppendArgs`: the library reads them,
+// so a caller compiled against a version 2 header (a shorter struct) must not load it.
+#define DS_ABI_VERSION 3
 
 // `ds_producer_try_append` accepted the message.
 #define DS_APPEND_OK 0
@@ -324,8 +327,32 @@ typedef void (*DsEpochCallback)(void *user_data, struct DsError *error, uint64_t
 //   the session has ended and later calls report the end.
 typedef void (*DsChunkCallback)(void *user_data, struct DsError *error, struct DsChunk *chunk);
 
+// One HTTP header of a single operation (`DsAppendArgs.headers`, `ds_reader_set_headers`).
+// Both strings are NUL-terminated UTF-8, neither may be NULL, and both are borrowed for the
+// call only (copied before it returns).
+//
+// Names must be HTTP tokens and values printable ASCII (no CR, LF or other control
+// characters) of at most 8192 bytes; otherwise the operation fails with
+// `DS_ERROR_INVALID_ARGUMENT` naming the header (its value is never quoted). A name given
+// twice keeps the last value.
+//
+// Precedence, lowest to highest: the client's `"headers"`, then dynamic headers
+// (`DsDecorateCallback`), then these, then the protocol headers the library sets for the
+// request itself (`Content-Type`, `Stream-Seq`, `Stream-Closed`, `Stream-TTL`, fork
+// headers...): a per-operation header replaces a client or dynamic header of the same name
+// but never a protocol header. A protocol header the library does not set for that request
+// (say `Stream-TTL` on a create without `"ttl_seconds"`) is sent as given.
+typedef struct DsHeader {
+  // The header name, e.g. `"X-Tenant"`.
+  const char *name;
+  // The header value.
+  const char *value;
+} DsHeader;
+
 // The per-call arguments of `ds_stream_append`. Every field is optional: a zeroed struct (or
-// a NULL `args` pointer) is a plain append. Strings are borrowed for the call only.
+// a NULL `args` pointer) is a plain append. Strings and the header array are borrowed for the
+// call only. Fields may be added at the end in later versions: initialize the struct with
+// zeros (`= {0}` or designated initializers) so that they stay unset.
 typedef struct DsAppendArgs {
   // `Stream-Seq`: a writer sequence the server requires to increase strictly
   // (lexicographically), else `DS_ERROR_SEQUENCE_CONFLICT`. NULL: none.
@@ -333,8 +360,15 @@ typedef struct DsAppendArgs {
   // The content type to send. NULL: the stream's, learned once per client (from a create, a
   // head or a read through any handle of that client; one `HEAD` otherwise).
   const char *content_type;
-  // Close the stream atomically with this append (`len` may then be 0).
+  // Close the stream atomically with this append (`len` may then be 0: a close that sends
+  // `headers`, idempotent like `ds_stream_close`).
   bool close;
+  // Extra HTTP headers for this append only (see `DsHeader` for checks and precedence);
+  // also sent on the `HEAD` that learns the content type when it is not known yet. NULL
+  // when `header_count` is 0.
+  const struct DsHeader *headers;
+  // The number of entries in `headers`.
+  size_t header_count;
 } DsAppendArgs;
 
 // The result of `ds_stream_append` and `ds_stream_close`. Borrowed for the duration of the
@@ -894,6 +928,24 @@ struct DsError *ds_reader_open(const struct DsStream *stream,
                                const char *cursor,
                                struct DsReader **out);
 
+// Sets extra HTTP headers sent on every request of the read from the next one on: catch-up
+// requests, each long-poll and every SSE (re)connection (an SSE connection already open
+// keeps the headers it was opened with). Replaces the headers set before; `count` 0 clears
+// them. `headers` (`count` entries, NULL when `count` is 0) is copied before this returns;
+// see `DsHeader` for the checks and precedence.
+//
+// Call it before the first `ds_reader_next` or between two. Returns NULL, or an owned
+// `DS_ERROR_INVALID_ARGUMENT` error for a NULL reader, while a `ds_reader_next` is in flight,
+// for a NULL `headers` with a non-zero `count`, a NULL or non-UTF-8 name or value, or an
+// invalid header (named, its value never quoted); the reader's headers are then unchanged.
+//
+// # Safety
+// `reader` must be NULL or a live `DsReader`; `headers` NULL or valid for `count` entries
+// whose strings are NULL or NUL-terminated.
+struct DsError *ds_reader_set_headers(const struct DsReader *reader,
+                                      const struct DsHeader *headers,
+                                      size_t count);
+
 // Bounds the bytes of one chunk of a non-JSON stream, from the next response on; 0 (the
 // default) returns each response whole, however large (a server may answer a catch-up of a
 // 1 GiB stream with one 1 GiB response). A larger response then arrives in pieces as it is
@@ -914,7 +966,7 @@ struct DsError *ds_reader_set_max_chunk_bytes(const struct DsReader *reader,
 //
 // On a JSON stream `data` must be JSON; a top-level array is stored as one message per
 // element. `args` may be NULL (a plain append) or point to a `DsAppendArgs` (sequence,
-// content type, close), read before this function returns.
+// content type, close, headers), read before this function returns.
 //
 // Completes through `callback` exactly once (see `DsAppendCallback`);
 // `DS_ERROR_STREAM_CLOSED` if the stream is closed. `cancel` may be NULL. A NULL `callback`
@@ -922,7 +974,8 @@ struct DsError *ds_reader_set_max_chunk_bytes(const struct DsReader *reader,
 //
 // # Safety
 // Pointers must be NULL or valid for their documented use; `data` readable for `len` bytes
-// when not NULL; the strings in `args` NULL or NUL-terminated.
+// when not NULL; the strings in `args` NULL or NUL-terminated; `args->headers` NULL or valid
+// for `args->header_count` entries.
 void ds_stream_append(const struct DsStream *stream,
                       const uint8_t *data,
                       size_t len,
@@ -961,6 +1014,9 @@ char *ds_stream_content_type(const struct DsStream *stream);
 // - `"fork"`: `{"source": url-or-path, "offset": offset (default: the source's tail),
 //   "sub_offset": integer}`: fork `source` (same server) at that point; the fork shares the
 //   source's data before it
+// - `"headers"`: `{"Name": "value", ...}` (string values only): extra HTTP headers for this
+//   create only, with the checks and precedence of `DsHeader`; also sent on the `HEAD` that
+//   explains a conflict
 //
 // `body` (`body_len` bytes; NULL when `body_len` is 0) is the initial content; it is copied
 // before this function returns.

@@ -15,7 +15,7 @@ static const TestServer *server;
 
 static void test_versions_and_null_handling(void) {
     CHECK(ds_abi_version() == DS_ABI_VERSION, "abi %u", ds_abi_version());
-    CHECK(DS_ABI_VERSION == 2, "abi constant");
+    CHECK(DS_ABI_VERSION == 3, "abi constant");
     const char *version = ds_version();
     CHECK(version != NULL && version[0] >= '0' && version[0] <= '9', "version %s", version);
     CHECK(ds_version() == version, "ds_version is a static string");
@@ -281,6 +281,31 @@ static void test_async_argument_errors(void) {
     CHECK_KIND_MSG(sync_error(&w), DS_ERROR_INVALID_ARGUMENT, "reader");
     waiter_reset(&w);
 
+    /* Per-request headers: a NULL array with a count, NULL strings, a wrong JSON type. */
+    DsAppendArgs no_array = {.header_count = 1};
+    ds_stream_append(stream, (const uint8_t *)"x", 1, &no_array, NULL, on_append, &w);
+    CHECK_KIND_MSG(sync_error(&w), DS_ERROR_INVALID_ARGUMENT, "args.headers");
+    waiter_reset(&w);
+    DsHeader null_value[] = {{"X-Tenant", "t1"}, {"X-Trace", NULL}};
+    DsAppendArgs with_null = {.headers = null_value, .header_count = 2};
+    ds_stream_append(stream, (const uint8_t *)"x", 1, &with_null, NULL, on_append, &w);
+    CHECK_KIND_MSG(sync_error(&w), DS_ERROR_INVALID_ARGUMENT, "args.headers[1].value");
+    waiter_reset(&w);
+    ds_stream_create(stream, "{\"headers\":{\"X-Tenant\":1}}", NULL, 0, NULL, on_create, &w);
+    CHECK_KIND_MSG(sync_error(&w), DS_ERROR_INVALID_ARGUMENT, "headers.X-Tenant");
+    waiter_reset(&w);
+    ds_stream_create(stream, "{\"headers\":[\"X-Tenant\"]}", NULL, 0, NULL, on_create, &w);
+    CHECK_KIND_MSG(sync_error(&w), DS_ERROR_INVALID_ARGUMENT, "headers");
+    waiter_reset(&w);
+    /* An invalid header fails the operation (before any request), naming it, not its value. */
+    DsHeader injected[] = {{"authorization", "Bearer S3CRET-SENTINEL\r\nX-Injected: 1"}};
+    DsAppendArgs bad_header = {.headers = injected, .header_count = 1};
+    ds_stream_append(stream, (const uint8_t *)"x", 1, &bad_header, NULL, on_append, &w);
+    DsError *error = waiter_wait(&w, WAIT_MS);
+    CHECK(strstr(ds_error_message(error), "S3CRET") == NULL, "%s", ds_error_message(error));
+    CHECK_KIND_MSG(error, DS_ERROR_INVALID_ARGUMENT, "\"authorization\"");
+    waiter_reset(&w);
+
     /* A NULL callback makes the call a no-op (nothing to report to). */
     ds_stream_head(stream, NULL, NULL, NULL);
     ds_stream_append(stream, (const uint8_t *)"x", 1, NULL, NULL, NULL, NULL);
@@ -310,6 +335,16 @@ static void test_async_argument_errors(void) {
     CHECK(strcmp(offset, "now") == 0 && strcmp(cursor, "c1") == 0, "%s %s", offset, cursor);
     ds_string_free(offset);
     ds_string_free(cursor);
+    DsHeader tenant[] = {{"X-Tenant", "t1"}};
+    CHECK_OK(ds_reader_set_headers(reader, tenant, 1));
+    CHECK_OK(ds_reader_set_headers(reader, NULL, 0));
+    CHECK_KIND_MSG(ds_reader_set_headers(NULL, tenant, 1), DS_ERROR_INVALID_ARGUMENT, "reader");
+    CHECK_KIND_MSG(ds_reader_set_headers(reader, NULL, 1), DS_ERROR_INVALID_ARGUMENT, "headers");
+    CHECK_KIND_MSG(ds_reader_set_headers(reader, null_value, 2), DS_ERROR_INVALID_ARGUMENT,
+                   "headers[1].value");
+    error = ds_reader_set_headers(reader, injected, 1);
+    CHECK(strstr(ds_error_message(error), "S3CRET") == NULL, "%s", ds_error_message(error));
+    CHECK_KIND_MSG(error, DS_ERROR_INVALID_ARGUMENT, "\"authorization\"");
     ds_reader_free(reader);
 
     waiter_destroy(&w);
@@ -606,6 +641,80 @@ static DsChunk *next_chunk(DsReader *reader) {
     DsChunk *chunk = w.chunk;
     waiter_destroy(&w);
     return chunk;
+}
+
+/* Per-request headers on a real server. Servers ignore unknown headers, so the checks use
+ * protocol headers the library leaves to the caller when it does not set them itself:
+ * Stream-TTL on a create without ttl_seconds, Stream-Seq on an append without args.seq. */
+static void test_append_headers(void) {
+    DsClient *client = client_for_server();
+    char *name = unique_name("append-headers");
+    DsStream *stream = new_stream(client, name);
+    Waiter w;
+    waiter_init(&w);
+
+    create_stream(stream, "{\"content_type\":\"text/plain\","
+                          "\"headers\":{\"X-Tenant\":\"t1\",\"Stream-TTL\":\"3600\"}}");
+    ds_stream_head(stream, NULL, on_head, &w);
+    CHECK_OK(waiter_wait(&w, WAIT_MS));
+    CHECK(w.ttl_seconds == 3600, "the create's header reached the server: ttl %lld",
+          (long long)w.ttl_seconds);
+    waiter_reset(&w);
+
+    DsHeader seq_100[] = {{"X-Tenant", "t1"}, {"Stream-Seq", "0100"}};
+    DsAppendArgs first = {.headers = seq_100, .header_count = 2};
+    ds_stream_append(stream, (const uint8_t *)"one ", 4, &first, NULL, on_append, &w);
+    CHECK_OK(waiter_wait(&w, WAIT_MS));
+    waiter_reset(&w);
+    /* The server saw Stream-Seq 0100: 0050 is a sequence conflict. */
+    DsHeader seq_050[] = {{"Stream-Seq", "0050"}};
+    DsAppendArgs stale = {.headers = seq_050, .header_count = 1};
+    ds_stream_append(stream, (const uint8_t *)"old ", 4, &stale, NULL, on_append, &w);
+    CHECK_KIND(waiter_wait(&w, WAIT_MS), DS_ERROR_SEQUENCE_CONFLICT);
+    waiter_reset(&w);
+    /* args.seq is the protocol's: it beats a per-request Stream-Seq (0050 would conflict). */
+    DsAppendArgs protocol_wins = {.seq = "0200", .headers = seq_050, .header_count = 1};
+    ds_stream_append(stream, (const uint8_t *)"two", 3, &protocol_wins, NULL, on_append, &w);
+    CHECK_OK(waiter_wait(&w, WAIT_MS));
+    waiter_reset(&w);
+
+    /* Closing with an empty append and headers, twice: idempotent like ds_stream_close. */
+    DsHeader tenant[] = {{"X-Tenant", "t1"}};
+    DsAppendArgs close = {.close = true, .headers = tenant, .header_count = 1};
+    ds_stream_append(stream, NULL, 0, &close, NULL, on_append, &w);
+    CHECK_OK(waiter_wait(&w, WAIT_MS));
+    CHECK(w.closed, "closed");
+    char *final_offset = strdup(w.next_offset);
+    waiter_reset(&w);
+    ds_stream_append(stream, NULL, 0, &close, NULL, on_append, &w);
+    CHECK_OK(waiter_wait(&w, WAIT_MS));
+    CHECK(w.closed && strcmp(w.next_offset, final_offset) == 0, "idempotent close");
+    waiter_reset(&w);
+
+    /* A read whose every request carries the header. */
+    DsReader *reader = NULL;
+    CHECK_OK(ds_reader_open(stream, NULL, DS_LIVE_OFF, NULL, &reader));
+    CHECK_OK(ds_reader_set_headers(reader, tenant, 1));
+    char text[64] = "";
+    DsChunk *chunk;
+    while ((chunk = next_chunk(reader)) != NULL) {
+        size_t len = 0;
+        const uint8_t *data = ds_chunk_data(chunk, &len);
+        CHECK(strlen(text) + len < sizeof text, "too much data");
+        strncat(text, (const char *)data, len);
+        bool closed = ds_chunk_closed(chunk);
+        ds_chunk_free(chunk);
+        CHECK_OK(ds_reader_set_headers(reader, tenant, 1)); /* allowed between reads */
+        if (closed) break;
+    }
+    CHECK(strcmp(text, "one two") == 0, "content %s", text);
+    ds_reader_free(reader);
+
+    waiter_destroy(&w);
+    ds_stream_free(stream);
+    ds_client_free(client);
+    free(name);
+    free(final_offset);
 }
 
 /* Appends `text` from another thread after `delay_ms`. */
@@ -1727,6 +1836,7 @@ int main(void) {
         {"create_head_delete", test_create_head_delete},
         {"fork", test_fork},
         {"append", test_append},
+        {"append_headers", test_append_headers},
         {"reads_in_every_live_mode", test_reads_in_every_live_mode},
         {"json_chunks", test_json_chunks},
         {"bounded_chunks", test_bounded_chunks},

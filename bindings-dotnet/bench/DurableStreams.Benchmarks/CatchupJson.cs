@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace DurableStreams.Benchmarks;
 
@@ -13,6 +14,14 @@ namespace DurableStreams.Benchmarks;
 /// <see cref="Utf8JsonReader"/> (which validates), taking each array element's raw bytes. Every
 /// chunk's first and last message must carry the expected sequence number, and the total must
 /// match. Median of <c>--runs</c> reads after a warm-up read.
+///
+/// The user paths, as a user writes them with default options: "dotnet-messages" loops over
+/// <see cref="ByteChunk.Messages"/> and parses every message's sequence number;
+/// "dotnet-json" is <see cref="StreamResponse.ReadJsonAsync{T}(CancellationToken)"/> (reflection
+/// metadata), "dotnet-json-sourcegen" the same with a source-generated <c>JsonTypeInfo</c>,
+/// "dotnet-batches-sourcegen" <see cref="StreamResponse.ReadJsonBatchesAsync{T}(System.Text.Json.Serialization.Metadata.JsonTypeInfo{T}, CancellationToken)"/>;
+/// their floor "dotnet-httpclient-json" is a GET loop deserializing each body once as a list (what
+/// a pure-managed client does). Every message object is checked (its <c>i</c>).
 /// </summary>
 internal static class CatchupJson
 {
@@ -43,6 +52,27 @@ internal static class CatchupJson
         {
             var buffer = new Ref<byte[]>(new byte[64 * 1024]);
             layers.Add((Layer.HttpClient, () => PlainAsync(http, url, messages, buffer)));
+        }
+        if (flags.Runs("dotnet-messages"))
+        {
+            layers.Add(("dotnet-messages", () => MessagesLoopAsync(client, url, messages)));
+        }
+        if (flags.Runs("dotnet-json"))
+        {
+            layers.Add(("dotnet-json", () => ObjectsAsync(client, url, messages, "dotnet-json", r => r.ReadJsonAsync<BenchMessage>())));
+        }
+        if (flags.Runs("dotnet-json-sourcegen"))
+        {
+            layers.Add(("dotnet-json-sourcegen", () => ObjectsAsync(client, url, messages, "dotnet-json-sourcegen", r => r.ReadJsonAsync(BenchJson.Default.BenchMessage))));
+        }
+        if (flags.Runs("dotnet-batches-sourcegen"))
+        {
+            layers.Add(("dotnet-batches-sourcegen", () => BatchesAsync(client, url, messages)));
+        }
+        if (flags.Runs("dotnet-httpclient-json"))
+        {
+            var buffer = new Ref<byte[]>(new byte[64 * 1024]);
+            layers.Add(("dotnet-httpclient-json", () => PlainObjectsAsync(http, url, messages, buffer)));
         }
         foreach (var (layer, read) in layers)
         {
@@ -168,6 +198,102 @@ internal static class CatchupJson
         return new Read(count, bytes, chunks, cost);
     }
 
+    private static async Task<Read> MessagesLoopAsync(DurableStreamClient client, string url, long expected)
+    {
+        var probe = Cost.Start();
+        long count = 0, bytes = 0, chunks = 0;
+        await using (var response = await client.GetStream(url).StreamAsync().ConfigureAwait(false))
+        {
+            await foreach (var chunk in response.ReadBytesAsync().ConfigureAwait(false))
+            {
+                foreach (var message in chunk.Messages ?? throw new BenchFailure($"{Bench}: the stream was not read as JSON"))
+                {
+                    Expect(SequenceOf(message.Span), count, "dotnet-messages");
+                    bytes += message.Length;
+                    count++;
+                }
+                chunks++;
+            }
+        }
+        return Finish(probe, count, bytes, chunks, expected, "dotnet-messages");
+    }
+
+    private static async Task<Read> ObjectsAsync(DurableStreamClient client, string url, long expected, string layer, Func<StreamResponse, IAsyncEnumerable<BenchMessage?>> read)
+    {
+        var probe = Cost.Start();
+        long count = 0;
+        await using (var response = await client.GetStream(url).StreamAsync().ConfigureAwait(false))
+        {
+            await foreach (var message in read(response).ConfigureAwait(false))
+            {
+                Expect(message?.I ?? -1, count, layer);
+                count++;
+            }
+        }
+        return Finish(probe, count, 0, 0, expected, layer);
+    }
+
+    private static async Task<Read> BatchesAsync(DurableStreamClient client, string url, long expected)
+    {
+        const string layer = "dotnet-batches-sourcegen";
+        var probe = Cost.Start();
+        long count = 0, chunks = 0;
+        await using (var response = await client.GetStream(url).StreamAsync().ConfigureAwait(false))
+        {
+            await foreach (var batch in response.ReadJsonBatchesAsync(BenchJson.Default.BenchMessage).ConfigureAwait(false))
+            {
+                foreach (var message in batch.Items)
+                {
+                    Expect(message?.I ?? -1, count, layer);
+                    count++;
+                }
+                chunks++;
+            }
+        }
+        return Finish(probe, count, 0, chunks, expected, layer);
+    }
+
+    private static async Task<Read> PlainObjectsAsync(HttpClient http, string url, long expected, Ref<byte[]> buffer)
+    {
+        const string layer = "dotnet-httpclient-json";
+        var probe = Cost.Start();
+        long count = 0;
+        var chunks = await PlainHttp.CatchUpAsync(http, url, Bench, async response =>
+        {
+            var length = await PlainHttp.ReadBodyAsync(response, buffer).ConfigureAwait(false);
+            if (length == 0)
+            {
+                return;
+            }
+            var list = JsonSerializer.Deserialize(buffer.Value.AsSpan(0, length), BenchJson.Default.ListBenchMessage)
+                ?? throw new BenchFailure($"{Bench} [{layer}]: a null body");
+            foreach (var message in list)
+            {
+                Expect(message.I, count, layer);
+                count++;
+            }
+        }).ConfigureAwait(false);
+        return Finish(probe, count, 0, chunks, expected, layer);
+    }
+
+    private static void Expect(long actual, long expected, string layer)
+    {
+        if (actual != expected)
+        {
+            throw new BenchFailure($"{Bench} [{layer}]: message {expected} carries sequence number {actual}");
+        }
+    }
+
+    private static Read Finish(Cost.Probe probe, long count, long bytes, long chunks, long expected, string layer)
+    {
+        var cost = probe.Stop();
+        if (count != expected)
+        {
+            throw new BenchFailure($"{Bench} [{layer}]: read {count} messages, expected {expected}");
+        }
+        return new Read(count, bytes, chunks, cost);
+    }
+
     private static async Task<Read> PlainAsync(HttpClient http, string url, long expected, Ref<byte[]> buffer)
     {
         var probe = Cost.Start();
@@ -224,3 +350,11 @@ internal static class CatchupJson
         return (count, bytes);
     }
 }
+
+/// <summary>The benchmark's message, <c>{"i":N,"v":"xxxxxxxxxx"}</c>.</summary>
+internal sealed record BenchMessage([property: JsonPropertyName("i")] long I, [property: JsonPropertyName("v")] string V);
+
+/// <summary>Source-generated metadata for the benchmark's messages.</summary>
+[JsonSerializable(typeof(BenchMessage))]
+[JsonSerializable(typeof(List<BenchMessage>))]
+internal sealed partial class BenchJson : JsonSerializerContext;

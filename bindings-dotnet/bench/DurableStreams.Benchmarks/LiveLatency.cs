@@ -58,7 +58,7 @@ internal static partial class LiveLatency
         {
             var url = server.StreamUrl($"live-latency-{layer}");
             var stream = await client.CreateStreamAsync(url, new CreateStreamOptions { ContentType = "application/json" }).ConfigureAwait(false);
-            var tail = (await stream.HeadAsync().ConfigureAwait(false)).Offset;
+            var tail = (await stream.HeadAsync().ConfigureAwait(false)).Offset ?? Offset.Beginning;
             var delivered = Channel.CreateUnbounded<(long Seq, long Arrived)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
             using var stop = new CancellationTokenSource();
             var reader = layer == Layer.Ours

@@ -27,7 +27,7 @@ await using (var producer = stream.CreateProducer("aot-smoke"))
 var readings = new List<Reading>();
 await foreach (var reading in stream.ReadAsync())
 {
-    readings.Add(reading);
+    readings.Add(reading!);
 }
 var text = string.Join(",", readings.Select(r => $"{r.Sensor}={r.Value}"));
 Console.WriteLine(text);

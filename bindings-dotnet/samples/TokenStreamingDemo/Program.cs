@@ -147,6 +147,10 @@ async Task<Offset> ReadAsync(DurableStreamClient client, CancellationToken token
     {
         foreach (var message in batch.Items)
         {
+            if (message is null)
+            {
+                continue; // a JSON null message: nothing to render
+            }
             received.Add(message);
             Render(message.Token);
         }

@@ -39,7 +39,7 @@ public static class DurableStreamsConfiguration
         {
             if (header.Value is not null)
             {
-                options.DefaultHeaders[header.Key] = header.Value;
+                (options.DefaultHeaders ??= new(StringComparer.OrdinalIgnoreCase))[header.Key] = header.Value;
             }
         }
         if (section["MaxRetries"] is { } maxRetries)

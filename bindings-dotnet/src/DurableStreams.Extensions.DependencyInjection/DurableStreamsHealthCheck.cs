@@ -47,7 +47,7 @@ namespace DurableStreams.Extensions.DependencyInjection
                 var metadata = await _client.GetStream(_options.StreamPath).HeadAsync(cancellationToken).ConfigureAwait(false);
                 return HealthCheckResult.Healthy(
                     "The Durable Streams server is reachable.",
-                    new Dictionary<string, object> { ["offset"] = metadata.Offset.Value, ["closed"] = metadata.StreamClosed });
+                    new Dictionary<string, object> { ["offset"] = metadata.Offset?.Value ?? string.Empty, ["closed"] = metadata.StreamClosed });
             }
             catch (StreamNotFoundException) when (_options.NotFoundIsHealthy)
             {

@@ -123,7 +123,7 @@ public class DurableStream
     [RequiresUnreferencedCode("JSON serialization of T may need types that trimming removes; use the JsonTypeInfo<T> overload.")]
     [RequiresDynamicCode("JSON serialization of T may need runtime code generation; use the JsonTypeInfo<T> overload.")]
     [OverloadResolutionPriority(1)] // a literal null/default argument picks the documented overload
-    public virtual Task<AppendResult> AppendJsonAsync<T>(T data, AppendOptions? options = null, CancellationToken cancellationToken = default)
+    public virtual Task<AppendResult> AppendJsonAsync<T>(T? data, AppendOptions? options = null, CancellationToken cancellationToken = default)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer))
@@ -157,24 +157,44 @@ public class DurableStream
         return AppendCore(buffer.WrittenSpan, options, options?.ContentType ?? JsonContentType, cancellationToken);
     }
 
-    /// <summary>Closes the stream: no more appends are accepted. Idempotent.</summary>
+    /// <summary>
+    /// Closes the stream: no more appends are accepted. With <see cref="CloseOptions.Data"/>, that
+    /// data is appended and the stream closed in one atomic step. Closing without data is
+    /// idempotent (closing a closed stream succeeds).
+    /// </summary>
+    /// <param name="options">Final data, its content type, per-request headers; null: just close.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The final tail offset.</returns>
-    public virtual Task<AppendResult> CloseAsync(CancellationToken cancellationToken = default)
+    /// <exception cref="StreamClosedException">Final data was given and the stream was already closed.</exception>
+    /// <exception cref="StreamNotFoundException">The stream does not exist.</exception>
+    public virtual async Task<CloseResult> CloseAsync(CloseOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var scope = Telemetry.Begin("close", this, 0);
-        return scope.End(Native.CloseAsync(cancellationToken));
+        var data = options?.Data ?? [];
+        if (data.Length == 0 && options?.Headers is null or { Count: 0 })
+        {
+            // A bare close is safe to repeat, so it is retried like the other idempotent operations.
+            var scope = Telemetry.Begin("close", this, 0);
+            return new CloseResult((await scope.End(Native.CloseAsync(cancellationToken)).ConfigureAwait(false)).Offset);
+        }
+        var append = new AppendOptions { Close = true, ContentType = options?.ContentType, Headers = options?.Headers };
+        var result = await AppendCore(data, append, overrideContentType: null, cancellationToken).ConfigureAwait(false);
+        return new CloseResult(result.Offset);
     }
 
-    /// <summary>Appends <paramref name="finalData"/> and closes the stream in one atomic step.</summary>
-    /// <param name="finalData">The last bytes of the stream (may be empty: then this only closes).</param>
+    /// <summary>Appends <paramref name="finalData"/> and closes the stream in one atomic step (just closes when it is empty).</summary>
+    /// <param name="finalData">The last bytes of the stream (may be empty: then this only closes, idempotently).</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The final tail offset.</returns>
-    /// <exception cref="StreamClosedException">The stream was already closed.</exception>
-    public virtual Task<AppendResult> CloseAsync(ReadOnlyMemory<byte> finalData, CancellationToken cancellationToken = default) =>
-        finalData.IsEmpty
-            ? CloseAsync(cancellationToken)
-            : AppendCore(finalData.Span, new AppendOptions { Close = true }, null, cancellationToken);
+    /// <exception cref="StreamClosedException">Final data was given and the stream was already closed.</exception>
+    public virtual async Task<CloseResult> CloseAsync(ReadOnlyMemory<byte> finalData, CancellationToken cancellationToken = default)
+    {
+        if (finalData.IsEmpty)
+        {
+            return await CloseAsync(options: null, cancellationToken).ConfigureAwait(false);
+        }
+        var result = await AppendCore(finalData.Span, new AppendOptions { Close = true }, null, cancellationToken).ConfigureAwait(false);
+        return new CloseResult(result.Offset);
+    }
 
     private Task<AppendResult> AppendCore(ReadOnlySpan<byte> data, AppendOptions? options, string? overrideContentType, CancellationToken cancellationToken)
     {
@@ -183,7 +203,7 @@ public class DurableStream
         NativeString.ThrowIfNul(options?.Seq, nameof(options));
         NativeString.ThrowIfNul(overrideContentType ?? options?.ContentType, nameof(options));
         var scope = Telemetry.Begin(close && data.IsEmpty ? "close" : "append", this, data.Length);
-        return scope.End(Native.AppendAsync(data, options?.Seq, overrideContentType ?? options?.ContentType, close, nameof(options), cancellationToken));
+        return scope.End(Native.AppendAsync(data, options?.Seq, overrideContentType ?? options?.ContentType, close, options?.Headers, nameof(options), cancellationToken));
     }
 
     // ------------------------------------------------------------------ reads
@@ -204,7 +224,7 @@ public class DurableStream
     /// <exception cref="StreamNotFoundException">The stream does not exist.</exception>
     public virtual async Task<StreamResponse> StreamAsync(StreamOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var offset = options?.Offset ?? Offset.Beginning;
+        var offset = options?.Offset is { HasValue: true } start ? start : Offset.Beginning;
         var live = options?.Live ?? LiveMode.Off;
         if (!Enum.IsDefined(live))
         {
@@ -215,7 +235,7 @@ public class DurableStream
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxChunkBytes, "StreamOptions.MaxChunkBytes must be at least 1.");
         }
         cancellationToken.ThrowIfCancellationRequested();
-        var response = StreamResponse.Open(this, offset, options?.Cursor, live, options?.MaxChunkBytes);
+        var response = StreamResponse.Open(this, offset, options?.Cursor, live, options?.MaxChunkBytes, options?.Headers);
         response.ScopeTo(cancellationToken);
         var waitsForData = offset.IsNow && live is LiveMode.LongPoll or LiveMode.Auto;
         if (!waitsForData)
@@ -247,14 +267,24 @@ public class DurableStream
         return scope.End(Native.HeadAsync(cancellationToken));
     }
 
-    /// <summary>Creates the stream (<c>PUT</c>), or confirms that an identical one exists (<see cref="CreateStreamResult.Created"/> false).</summary>
-    /// <param name="options">Content type, TTL or expiry, initial data, closed, fork source.</param>
+    /// <summary>Creates the stream (<c>PUT</c>), or confirms that an identical one exists (<see cref="CreateStreamResult.AlreadyExisted"/>).</summary>
+    /// <param name="options">Content type, TTL or expiry, initial data, closed, fork source, headers.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
-    /// <returns>The outcome.</returns>
+    /// <returns>Whether the stream was created or already existed (<see cref="CreateWithDetailsAsync"/> also gives its tail offset and state).</returns>
     /// <exception cref="ArgumentException">An option is invalid (the exception names it).</exception>
-    /// <exception cref="StreamConflictException">A stream with a different configuration exists.</exception>
+    /// <exception cref="StreamConflictException">A stream with a different configuration exists, or it exists and is closed (the message says which).</exception>
     /// <exception cref="StreamNotFoundException">The fork source does not exist.</exception>
-    public virtual Task<CreateStreamResult> CreateAsync(CreateStreamOptions? options = null, CancellationToken cancellationToken = default)
+    public virtual async Task<CreateStreamResult> CreateAsync(CreateStreamOptions? options = null, CancellationToken cancellationToken = default) =>
+        (await CreateWithDetailsAsync(options, cancellationToken).ConfigureAwait(false)).Result;
+
+    /// <summary>Creates the stream like <see cref="CreateAsync"/>, and returns what the server said about it: tail offset, content type, closure.</summary>
+    /// <param name="options">Content type, TTL or expiry, initial data, closed, fork source, headers.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The outcome with the stream's state.</returns>
+    /// <exception cref="ArgumentException">An option is invalid (the exception names it).</exception>
+    /// <exception cref="StreamConflictException">A stream with a different configuration exists, or it exists and is closed.</exception>
+    /// <exception cref="StreamNotFoundException">The fork source does not exist.</exception>
+    public virtual Task<CreateStreamDetails> CreateWithDetailsAsync(CreateStreamOptions? options = null, CancellationToken cancellationToken = default)
     {
         options?.Validate();
         var scope = Telemetry.Begin("create", this, options?.InitialData?.Length ?? 0);

@@ -14,18 +14,46 @@ namespace DurableStreams;
 /// Disposing the client makes further calls on it and on its <see cref="DurableStream"/> handles
 /// throw <see cref="ObjectDisposedException"/>. Operations already running complete normally.
 /// Its public members are virtual (and <see cref="DurableStream"/>'s are too), so mocking
-/// frameworks such as Moq can stand in for it in tests (see the protected constructor).
+/// frameworks such as Moq can stand in for it in tests.
 /// </remarks>
 [System.Diagnostics.DebuggerDisplay("{ToString(),nq}")]
 public class DurableStreamClient : IAsyncDisposable, IDisposable
 {
-    private readonly NativeClient? _native;
-    private readonly string _description = "DurableStreamClient (test double)";
+    private readonly NativeClient _native;
+    private readonly string _description;
 
-    /// <summary>For mocking frameworks and test doubles; a client created this way has no native client behind it (its non-overridden members throw <see cref="InvalidOperationException"/>).</summary>
-    protected DurableStreamClient()
+    /// <summary>
+    /// Creates a client with the default options (every stream URL absolute). No network I/O
+    /// happens here. Mocking frameworks such as Moq use this constructor too: a mock is a real,
+    /// idle client whose virtual members it replaces.
+    /// </summary>
+    public DurableStreamClient()
+        : this(new DurableStreamClientOptions())
     {
-        JsonSerializerOptions = JsonDefaults.Options;
+    }
+
+    /// <summary>
+    /// Creates a client configured from <paramref name="options"/> and from
+    /// <paramref name="httpClient"/>'s settings, for code written against clients that send their
+    /// requests through an <see cref="HttpClient"/>. This client sends its requests through its
+    /// own native HTTP stack (that is where its speed comes from), so it takes from
+    /// <paramref name="httpClient"/> only what can be carried over: its
+    /// <see cref="HttpClient.BaseAddress"/> (when <see cref="DurableStreamClientOptions.BaseUrl"/>
+    /// is not set), its <see cref="HttpClient.DefaultRequestHeaders"/> (added to
+    /// <see cref="DurableStreamClientOptions.DefaultHeaders"/>, which win on a name clash) and its
+    /// <see cref="HttpClient.Timeout"/> (when <see cref="DurableStreamClientOptions.Timeout"/> is
+    /// the default and the HttpClient's is finite). Message handlers, proxies and certificate
+    /// settings of the HttpClient are NOT used: configure those with the options, or keep using an
+    /// HttpClient-based client. The HttpClient is not disposed by this client and may be disposed
+    /// right after this call. No network I/O happens here.
+    /// </summary>
+    /// <param name="options">The configuration (not modified).</param>
+    /// <param name="httpClient">The HttpClient whose base address, default headers and timeout to carry over.</param>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException">An option or carried-over header is invalid (the exception names it).</exception>
+    public DurableStreamClient(DurableStreamClientOptions options, HttpClient httpClient)
+        : this(HttpClientSettings.Merge(options, httpClient))
+    {
     }
 
     /// <summary>Creates a client. No network I/O happens here.</summary>
@@ -44,7 +72,7 @@ public class DurableStreamClient : IAsyncDisposable, IDisposable
         _description = "DurableStreamClient " + options.Fields();
         if (Logger is not null)
         {
-            Log.ClientCreated(Logger, options.BaseUrl is null ? "(absolute URLs)" : new TelemetryTarget(options.BaseUrl).SafeUrl, options.MaxRetries, options.RequestTimeout, options.DefaultHeaders.Count);
+            Log.ClientCreated(Logger, options.BaseUrl is null ? "(absolute URLs)" : new TelemetryTarget(options.BaseUrl).SafeUrl, options.MaxRetries, options.RequestTimeout, options.DefaultHeaders?.Count ?? 0);
         }
     }
 
@@ -172,13 +200,13 @@ public class DurableStreamClient : IAsyncDisposable, IDisposable
         GC.SuppressFinalize(this);
     }
 
-    /// <summary>Releases the native client (a test double has none); override to release what a derived class holds.</summary>
+    /// <summary>Releases the native client; override to release what a derived class holds.</summary>
     /// <param name="disposing">True when called from <see cref="Dispose()"/>.</param>
     protected virtual void Dispose(bool disposing)
     {
         if (disposing)
         {
-            _native?.Dispose();
+            _native.Dispose();
         }
     }
 
@@ -186,10 +214,9 @@ public class DurableStreamClient : IAsyncDisposable, IDisposable
     /// <returns>A description of the client.</returns>
     public override string ToString() => IsDisposed ? _description + " (disposed)" : _description;
 
-    internal bool IsDisposed => _native?.IsDisposed ?? false;
+    internal bool IsDisposed => _native.IsDisposed;
 
-    private NativeClient Native => _native ?? throw new InvalidOperationException("This DurableStreamClient was created for a test double and has no native client behind it.");
-
+    private NativeClient Native => _native;
 
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(IsDisposed, this);
 

@@ -5,7 +5,7 @@ namespace DurableStreams;
 
 /// <summary>Configuration of a <see cref="DurableStreamClient"/>.</summary>
 [System.Diagnostics.DebuggerDisplay("{ToString(),nq}")]
-public sealed class DurableStreamClientOptions
+public class DurableStreamClientOptions
 {
     /// <summary>
     /// The base URL that relative stream paths are appended to, e.g.
@@ -13,8 +13,8 @@ public sealed class DurableStreamClientOptions
     /// </summary>
     public string? BaseUrl { get; set; }
 
-    /// <summary>Headers sent with every request (dynamic headers of the same name take precedence).</summary>
-    public IDictionary<string, string> DefaultHeaders { get; set; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+    /// <summary>Headers sent with every request (dynamic headers of the same name take precedence). Null is treated as empty.</summary>
+    public Dictionary<string, string>? DefaultHeaders { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
     /// Headers computed per operation (e.g. rotating auth tokens): evaluated at the start of each
@@ -23,8 +23,8 @@ public sealed class DurableStreamClientOptions
     /// a provider awaits); the token is cancelled when the client is disposed. An exception from a
     /// provider fails the operation.
     /// </summary>
-    public IDictionary<string, Func<CancellationToken, ValueTask<string>>> DynamicHeaders { get; set; } =
-        new Dictionary<string, Func<CancellationToken, ValueTask<string>>>(StringComparer.OrdinalIgnoreCase);
+    public Dictionary<string, Func<CancellationToken, ValueTask<string>>>? DynamicHeaders { get; set; } =
+        new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
     /// Query parameters computed per request, like <see cref="DynamicHeaders"/> (same evaluation
@@ -33,8 +33,8 @@ public sealed class DurableStreamClientOptions
     /// tracing parameters. The protocol's own parameter names (<c>offset</c>, <c>live</c>,
     /// <c>cursor</c>) are rejected.
     /// </summary>
-    public IDictionary<string, Func<CancellationToken, ValueTask<string>>> DynamicQueryParameters { get; set; } =
-        new Dictionary<string, Func<CancellationToken, ValueTask<string>>>(StringComparer.Ordinal);
+    public Dictionary<string, Func<CancellationToken, ValueTask<string>>>? DynamicQueryParameters { get; set; } =
+        new(StringComparer.Ordinal);
 
     /// <summary>Options for JSON (de)serialization of messages; <see cref="JsonSerializerOptions.Default"/> when null.</summary>
     public JsonSerializerOptions? JsonSerializerOptions { get; set; }
@@ -68,7 +68,19 @@ public sealed class DurableStreamClientOptions
     public double RetryMultiplier { get; set; } = 2.0;
 
     /// <summary>Time limit of one request (excluding live reads). Default 30 s.</summary>
-    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan RequestTimeout { get; set; } = DefaultRequestTimeout;
+
+    /// <summary>
+    /// The name code written for other Durable Streams .NET clients uses for <see cref="RequestTimeout"/>:
+    /// reading returns it, setting sets it, and null restores the default (30 s).
+    /// </summary>
+    public TimeSpan? Timeout
+    {
+        get => RequestTimeout;
+        set => RequestTimeout = value ?? DefaultRequestTimeout;
+    }
+
+    private static readonly TimeSpan DefaultRequestTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>Time limit for establishing a connection. Default 10 s.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
@@ -92,6 +104,9 @@ public sealed class DurableStreamClientOptions
 
     private static string Names(ICollection<string>? names) => names is null ? string.Empty : string.Join(", ", names);
 
+    /// <summary>A shallow copy (the dictionaries are shared until replaced).</summary>
+    internal DurableStreamClientOptions Copy() => (DurableStreamClientOptions)MemberwiseClone();
+
     internal void Validate()
     {
         if (BaseUrl is not null)
@@ -102,19 +117,11 @@ public sealed class DurableStreamClientOptions
                 throw new ArgumentException($"BaseUrl must be an absolute http or https URL, got \"{Diagnostics.Redaction.Url(BaseUrl)}\".", nameof(BaseUrl));
             }
         }
-        if (DefaultHeaders is null)
-        {
-            throw new ArgumentNullException(nameof(DefaultHeaders));
-        }
         if (!Enum.IsDefined(AppendRetry))
         {
             throw new ArgumentOutOfRangeException(nameof(AppendRetry), AppendRetry, "AppendRetry must be Never, WhenNotStored or AtLeastOnce.");
         }
-        if (DynamicHeaders is null)
-        {
-            throw new ArgumentNullException(nameof(DynamicHeaders));
-        }
-        foreach (var (name, value) in DefaultHeaders)
+        foreach (var (name, value) in DefaultHeaders ?? [])
         {
             if (string.IsNullOrWhiteSpace(name))
             {
@@ -127,7 +134,7 @@ public sealed class DurableStreamClientOptions
             Interop.NativeString.ThrowIfNul(name, nameof(DefaultHeaders));
             Interop.NativeString.ThrowIfNul(value, nameof(DefaultHeaders));
         }
-        foreach (var (name, provider) in DynamicHeaders)
+        foreach (var (name, provider) in DynamicHeaders ?? [])
         {
             if (string.IsNullOrWhiteSpace(name))
             {
@@ -139,11 +146,7 @@ public sealed class DurableStreamClientOptions
             }
             Interop.NativeString.ThrowIfNul(name, nameof(DynamicHeaders));
         }
-        if (DynamicQueryParameters is null)
-        {
-            throw new ArgumentNullException(nameof(DynamicQueryParameters));
-        }
-        foreach (var (name, provider) in DynamicQueryParameters)
+        foreach (var (name, provider) in DynamicQueryParameters ?? [])
         {
             if (string.IsNullOrEmpty(name))
             {

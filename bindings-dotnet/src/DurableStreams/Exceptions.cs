@@ -1,6 +1,11 @@
 namespace DurableStreams;
 
-/// <summary>What went wrong, coarsely enough to branch on. Mirrors the native core's error kinds.</summary>
+/// <summary>
+/// What went wrong, coarsely enough to branch on. Members 0 to 14 have the names and values other
+/// Durable Streams .NET clients use; the rest are finer kinds only this package reports.
+/// <see cref="DurableStreamException.CodeName"/> always names the core's exact kind (for example
+/// <c>STALE_EPOCH</c> where <see cref="DurableStreamException.Code"/> is <see cref="Forbidden"/>).
+/// </summary>
 public enum DurableStreamErrorCode
 {
     /// <summary>An error kind this version of the package does not know.</summary>
@@ -9,59 +14,70 @@ public enum DurableStreamErrorCode
     /// <summary>The stream (or a fork's source stream) does not exist (HTTP 404).</summary>
     NotFound = 1,
 
-    /// <summary>The stream was deleted but is retained for its forks (HTTP 410), or the offset is older than the server retains.</summary>
-    Gone = 2,
+    /// <summary>
+    /// A sequence conflict (HTTP 409): an <see cref="AppendOptions.Seq"/> not greater than the last
+    /// one the server accepted, or a producer sequence gap (<see cref="SequenceGapException"/>).
+    /// </summary>
+    ConflictSeq = 2,
 
     /// <summary>The stream exists with a different configuration, or the content type does not match (HTTP 409).</summary>
-    Conflict = 3,
-
-    /// <summary>A <see cref="AppendOptions.Seq"/> was not greater than the last one the server accepted (HTTP 409).</summary>
-    SequenceConflict = 4,
-
-    /// <summary>The stream is closed and accepts no more appends (HTTP 409 with <c>Stream-Closed: true</c>).</summary>
-    StreamClosed = 5,
-
-    /// <summary>Another producer claimed a newer epoch for this producer id (HTTP 403).</summary>
-    StaleEpoch = 6,
-
-    /// <summary>The server expected a different producer sequence number (HTTP 409).</summary>
-    SequenceGap = 7,
-
-    /// <summary>The offset is malformed or was rejected by the server.</summary>
-    InvalidOffset = 8,
+    ConflictExists = 3,
 
     /// <summary>The server rejected the request as malformed (HTTP 400).</summary>
-    BadRequest = 9,
+    BadRequest = 4,
 
     /// <summary>Authentication is missing or wrong (HTTP 401).</summary>
-    Unauthorized = 10,
+    Unauthorized = 5,
 
-    /// <summary>The server refused the request (HTTP 403).</summary>
-    Forbidden = 11,
-
-    /// <summary>The request body is larger than the server accepts (HTTP 413).</summary>
-    PayloadTooLarge = 12,
+    /// <summary>The server refused the request (HTTP 403), including a producer's stale epoch (<see cref="StaleEpochException"/>).</summary>
+    Forbidden = 6,
 
     /// <summary>The server asked the client to slow down (HTTP 429) and retries were exhausted.</summary>
-    RateLimited = 13,
+    RateLimited = 7,
 
-    /// <summary>The server failed (HTTP 5xx) and retries, if allowed, were exhausted.</summary>
-    ServerError = 14,
+    /// <summary>
+    /// Not raised by this package: a server that refuses SSE answers an explicit
+    /// <see cref="LiveMode.Sse"/> read with <see cref="BadRequest"/>; <see cref="LiveMode.Auto"/>
+    /// falls back to long-poll by itself. Kept so that code naming it compiles.
+    /// </summary>
+    SseNotSupported = 8,
 
-    /// <summary>The server answered with a status the client does not expect for the operation.</summary>
-    UnexpectedStatus = 15,
+    /// <summary>
+    /// Not raised by this package: closing a closed stream succeeds, appending to one is
+    /// <see cref="StreamClosed"/>, and a closed producer reports <see cref="ProducerClosed"/>.
+    /// Kept so that code naming it compiles.
+    /// </summary>
+    AlreadyClosed = 9,
 
-    /// <summary>An argument or option was rejected by the native core; the message names it.</summary>
-    InvalidArgument = 16,
-
-    /// <summary>A response body, header or SSE event (or the stream's data, e.g. invalid UTF-8 or JSON) could not be parsed.</summary>
-    ParseError = 17,
+    /// <summary>The stream was deleted but is retained for its forks, or the offset is older than the server retains (HTTP 410).</summary>
+    OffsetGone = 10,
 
     /// <summary>The connection failed or broke.</summary>
-    NetworkError = 18,
+    NetworkError = 11,
 
     /// <summary>The operation did not finish within its time limit.</summary>
-    Timeout = 19,
+    Timeout = 12,
+
+    /// <summary>A response body, header or SSE event (or the stream's data, e.g. invalid UTF-8 or JSON) could not be parsed.</summary>
+    ParseError = 13,
+
+    /// <summary>The stream is closed and accepts no more appends (HTTP 409 with <c>Stream-Closed: true</c>).</summary>
+    StreamClosed = 14,
+
+    /// <summary>The offset is malformed or was rejected by the server.</summary>
+    InvalidOffset = 15,
+
+    /// <summary>The request body is larger than the server accepts (HTTP 413).</summary>
+    PayloadTooLarge = 16,
+
+    /// <summary>The server failed (HTTP 5xx) and retries, if allowed, were exhausted.</summary>
+    ServerError = 17,
+
+    /// <summary>The server answered with a status the client does not expect for the operation.</summary>
+    UnexpectedStatus = 18,
+
+    /// <summary>An argument or option was rejected by the native core; the message names it.</summary>
+    InvalidArgument = 19,
 
     /// <summary>The operation was cancelled (surfaced as <see cref="OperationCanceledException"/>).</summary>
     Cancelled = 20,
@@ -111,7 +127,7 @@ public class DurableStreamException : Exception
     /// <param name="message">The message.</param>
     /// <param name="innerException">The cause.</param>
     public DurableStreamException(string message, Exception? innerException)
-        : this(message, DurableStreamErrorCode.Unknown, statusCode: null, url: null, innerException)
+        : this(message, DurableStreamErrorCode.Unknown, statusCode: null, streamUrl: null, innerException)
     {
     }
 
@@ -119,14 +135,54 @@ public class DurableStreamException : Exception
     /// <param name="message">The full message.</param>
     /// <param name="code">What went wrong.</param>
     /// <param name="statusCode">The HTTP status, when the server answered.</param>
-    /// <param name="url">The stream URL the error concerns, when there is one.</param>
+    /// <param name="streamUrl">The stream URL the error concerns, when there is one.</param>
     /// <param name="innerException">The cause.</param>
-    public DurableStreamException(string message, DurableStreamErrorCode code, int? statusCode = null, string? url = null, Exception? innerException = null)
+    public DurableStreamException(string message, DurableStreamErrorCode code, int? statusCode = null, string? streamUrl = null, Exception? innerException = null)
         : base(message, innerException)
     {
         Code = code;
         StatusCode = statusCode;
-        Url = url;
+        StreamUrl = streamUrl;
+    }
+
+    /// <summary>
+    /// The exception for an HTTP error status: <see cref="StreamNotFoundException"/> for 404,
+    /// <see cref="StreamClosedException"/> never (a 409 alone does not say why), otherwise a
+    /// <see cref="DurableStreamException"/> whose <see cref="Code"/> classifies the status
+    /// (400 <see cref="DurableStreamErrorCode.BadRequest"/>, 401, 403, 409
+    /// <see cref="DurableStreamErrorCode.ConflictExists"/>, 410 <see cref="DurableStreamErrorCode.OffsetGone"/>,
+    /// 413, 429, 5xx <see cref="DurableStreamErrorCode.ServerError"/>, others
+    /// <see cref="DurableStreamErrorCode.UnexpectedStatus"/>).
+    /// </summary>
+    /// <param name="statusCode">The HTTP status.</param>
+    /// <param name="url">The stream URL.</param>
+    /// <param name="message">The message; by default one naming the status and the stream.</param>
+    /// <returns>The exception (not thrown).</returns>
+    public static DurableStreamException FromStatusCode(int statusCode, string url, string? message = null)
+    {
+        var text = message ?? string.Create(
+            System.Globalization.CultureInfo.InvariantCulture,
+            $"HTTP {statusCode} from {Diagnostics.Redaction.Url(url) ?? "the server"}");
+        DurableStreamErrorCode code = statusCode switch
+        {
+            400 => DurableStreamErrorCode.BadRequest,
+            401 => DurableStreamErrorCode.Unauthorized,
+            403 => DurableStreamErrorCode.Forbidden,
+            404 => DurableStreamErrorCode.NotFound,
+            409 => DurableStreamErrorCode.ConflictExists,
+            410 => DurableStreamErrorCode.OffsetGone,
+            413 => DurableStreamErrorCode.PayloadTooLarge,
+            429 => DurableStreamErrorCode.RateLimited,
+            >= 500 and <= 599 => DurableStreamErrorCode.ServerError,
+            _ => DurableStreamErrorCode.UnexpectedStatus,
+        };
+        return code switch
+        {
+            DurableStreamErrorCode.NotFound => new StreamNotFoundException(text, statusCode, url),
+            DurableStreamErrorCode.OffsetGone => new StreamGoneException(text, statusCode, url),
+            DurableStreamErrorCode.ConflictExists => new StreamConflictException(text, code, statusCode, url),
+            _ => new DurableStreamException(text, code, statusCode, url),
+        };
     }
 
     /// <summary>What went wrong.</summary>
@@ -136,7 +192,10 @@ public class DurableStreamException : Exception
     public int? StatusCode { get; }
 
     /// <summary>The URL of the stream the error concerns, when there is one.</summary>
-    public string? Url { get; }
+    public string? StreamUrl { get; }
+
+    /// <summary>The same as <see cref="StreamUrl"/>.</summary>
+    public string? Url => StreamUrl;
 
     /// <summary>The server's own error message (response body or reason), when there was one.</summary>
     public string? ServerMessage { get; internal set; }
@@ -168,10 +227,10 @@ public class StreamNotFoundException : DurableStreamException
     {
     }
 
-    /// <summary>Creates the exception with a message.</summary>
-    /// <param name="message">The message.</param>
-    public StreamNotFoundException(string message)
-        : this(message, innerException: null)
+    /// <summary>Creates the exception for the stream at <paramref name="url"/> (message <c>Stream not found: url</c>).</summary>
+    /// <param name="url">The stream URL.</param>
+    public StreamNotFoundException(string url)
+        : base($"Stream not found: {Diagnostics.Redaction.Url(url)}", DurableStreamErrorCode.NotFound, 404, url)
     {
     }
 
@@ -213,7 +272,7 @@ public class StreamGoneException : DurableStreamException
     /// <param name="message">The message.</param>
     /// <param name="innerException">The cause.</param>
     public StreamGoneException(string message, Exception? innerException)
-        : base(message, DurableStreamErrorCode.Gone, 410, null, innerException)
+        : base(message, DurableStreamErrorCode.OffsetGone, 410, null, innerException)
     {
     }
 
@@ -222,7 +281,7 @@ public class StreamGoneException : DurableStreamException
     /// <param name="statusCode">The HTTP status (410).</param>
     /// <param name="url">The stream URL.</param>
     public StreamGoneException(string message, int? statusCode, string? url)
-        : base(message, DurableStreamErrorCode.Gone, statusCode, url)
+        : base(message, DurableStreamErrorCode.OffsetGone, statusCode, url)
     {
     }
 }
@@ -230,7 +289,7 @@ public class StreamGoneException : DurableStreamException
 /// <summary>
 /// The stream exists with a different configuration, the content type does not match, or a
 /// <see cref="AppendOptions.Seq"/> regressed (HTTP 409). <see cref="DurableStreamException.Code"/>
-/// is <see cref="DurableStreamErrorCode.Conflict"/> or <see cref="DurableStreamErrorCode.SequenceConflict"/>.
+/// is <see cref="DurableStreamErrorCode.ConflictExists"/> or <see cref="DurableStreamErrorCode.ConflictSeq"/>.
 /// </summary>
 public class StreamConflictException : DurableStreamException
 {
@@ -251,13 +310,13 @@ public class StreamConflictException : DurableStreamException
     /// <param name="message">The message.</param>
     /// <param name="innerException">The cause.</param>
     public StreamConflictException(string message, Exception? innerException)
-        : base(message, DurableStreamErrorCode.Conflict, 409, null, innerException)
+        : base(message, DurableStreamErrorCode.ConflictExists, 409, null, innerException)
     {
     }
 
     /// <summary>Creates the exception with all details.</summary>
     /// <param name="message">The full message.</param>
-    /// <param name="code"><see cref="DurableStreamErrorCode.Conflict"/> or <see cref="DurableStreamErrorCode.SequenceConflict"/>.</param>
+    /// <param name="code"><see cref="DurableStreamErrorCode.ConflictExists"/> or <see cref="DurableStreamErrorCode.ConflictSeq"/>.</param>
     /// <param name="statusCode">The HTTP status (409).</param>
     /// <param name="url">The stream URL.</param>
     public StreamConflictException(string message, DurableStreamErrorCode code, int? statusCode, string? url)
@@ -275,10 +334,10 @@ public class StreamClosedException : DurableStreamException
     {
     }
 
-    /// <summary>Creates the exception with a message.</summary>
-    /// <param name="message">The message.</param>
-    public StreamClosedException(string message)
-        : this(message, innerException: null)
+    /// <summary>Creates the exception for the stream at <paramref name="url"/> (message <c>Stream is closed: url</c>).</summary>
+    /// <param name="url">The stream URL.</param>
+    public StreamClosedException(string url)
+        : base($"Stream is closed: {Diagnostics.Redaction.Url(url)}", DurableStreamErrorCode.StreamClosed, 409, url)
     {
     }
 
@@ -323,8 +382,21 @@ public class StaleEpochException : DurableStreamException
     /// <param name="message">The message.</param>
     /// <param name="innerException">The cause.</param>
     public StaleEpochException(string message, Exception? innerException)
-        : base(message, DurableStreamErrorCode.StaleEpoch, 403, null, innerException)
+        : base(message, DurableStreamErrorCode.Forbidden, 403, null, innerException)
     {
+    }
+
+    /// <summary>Creates the exception for a stale epoch, with the server's current epoch.</summary>
+    /// <param name="currentEpoch">The server's current epoch (64-bit in this package).</param>
+    /// <param name="url">The stream URL, when known.</param>
+    public StaleEpochException(long currentEpoch, string? url = null)
+        : base(
+            string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Producer epoch is stale: the server's current epoch is {currentEpoch}. Restart the producer or create one with a higher epoch."),
+            DurableStreamErrorCode.Forbidden,
+            403,
+            url)
+    {
+        CurrentEpoch = currentEpoch;
     }
 
     /// <summary>Creates the exception with all details.</summary>
@@ -333,7 +405,7 @@ public class StaleEpochException : DurableStreamException
     /// <param name="statusCode">The HTTP status (403).</param>
     /// <param name="url">The stream URL.</param>
     public StaleEpochException(string message, long currentEpoch, int? statusCode, string? url)
-        : base(message, DurableStreamErrorCode.StaleEpoch, statusCode, url)
+        : base(message, DurableStreamErrorCode.Forbidden, statusCode, url)
     {
         CurrentEpoch = currentEpoch;
     }
@@ -364,8 +436,23 @@ public class SequenceGapException : DurableStreamException
     /// <param name="message">The message.</param>
     /// <param name="innerException">The cause.</param>
     public SequenceGapException(string message, Exception? innerException)
-        : base(message, DurableStreamErrorCode.SequenceGap, 409, null, innerException)
+        : base(message, DurableStreamErrorCode.ConflictSeq, 409, null, innerException)
     {
+    }
+
+    /// <summary>Creates the exception for a sequence gap.</summary>
+    /// <param name="expectedSeq">The sequence number the server expected (64-bit in this package).</param>
+    /// <param name="receivedSeq">The sequence number the server received.</param>
+    /// <param name="url">The stream URL, when known.</param>
+    public SequenceGapException(long expectedSeq, long receivedSeq, string? url = null)
+        : base(
+            string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Producer sequence gap: expected {expectedSeq}, received {receivedSeq}."),
+            DurableStreamErrorCode.ConflictSeq,
+            409,
+            url)
+    {
+        ExpectedSeq = expectedSeq;
+        ReceivedSeq = receivedSeq;
     }
 
     /// <summary>Creates the exception with all details.</summary>
@@ -375,7 +462,7 @@ public class SequenceGapException : DurableStreamException
     /// <param name="statusCode">The HTTP status (409).</param>
     /// <param name="url">The stream URL.</param>
     public SequenceGapException(string message, long expectedSeq, long receivedSeq, int? statusCode, string? url)
-        : base(message, DurableStreamErrorCode.SequenceGap, statusCode, url)
+        : base(message, DurableStreamErrorCode.ConflictSeq, statusCode, url)
     {
         ExpectedSeq = expectedSeq;
         ReceivedSeq = receivedSeq;

@@ -111,7 +111,7 @@ public partial class IdempotentProducer
             + "than messages are appended. The message was not buffered. Await AppendAsync to wait for room, poll TryAppend, or raise the limits.",
             DurableStreamErrorCode.BufferFull,
             statusCode: null,
-            url: url)
+            streamUrl: url)
         {
             CodeName = "BUFFER_FULL",
         };

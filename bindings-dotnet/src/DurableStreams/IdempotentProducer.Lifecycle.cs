@@ -44,16 +44,29 @@ public partial class IdempotentProducer
     /// <param name="finalData">The final message (empty: just close).</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>A task that completes when the stream is closed.</returns>
-    public virtual async Task CloseAsync(ReadOnlyMemory<byte> finalData, CancellationToken cancellationToken = default)
+    public virtual Task CloseAsync(ReadOnlyMemory<byte> finalData, CancellationToken cancellationToken = default) =>
+        CloseStreamAsync(finalData, cancellationToken);
+
+    /// <summary>
+    /// Delivers everything buffered, then appends <paramref name="data"/> (when not empty) and
+    /// closes the stream atomically, through the producer (so a retried close is deduplicated).
+    /// Idempotent.
+    /// </summary>
+    /// <param name="data">The final message; empty (the default): just close.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>The stream's final tail offset (<see cref="AppendResult.StreamClosed"/> is true).</returns>
+    public virtual async Task<AppendResult> CloseStreamAsync(ReadOnlyMemory<byte> data = default, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
+        Offset? finalOffset = null;
         await TraceFlushAsync("close", async () =>
         {
             var appended = Interlocked.Read(ref _accepted);
-                _finished = true;
-            await Native.CloseAsync(finalData.Span, cancellationToken).ConfigureAwait(false);
+            _finished = true;
+            finalOffset = await Native.CloseAsync(data.Span, cancellationToken).ConfigureAwait(false);
             Acknowledged(appended);
         }).ConfigureAwait(false);
+        return new AppendResult(finalOffset) { StreamClosed = true };
     }
 
     /// <summary>Delivers everything buffered, then stops without closing the stream (another instance may continue with a newer epoch).</summary>
@@ -154,7 +167,7 @@ public partial class IdempotentProducer
             + $"({unsent} never sent; {inFlight} batch(es) in flight may have been stored). The producer was released.",
             DurableStreamErrorCode.Timeout,
             statusCode: null,
-            url: url)
+            streamUrl: url)
         {
             CodeName = "TIMEOUT",
         };

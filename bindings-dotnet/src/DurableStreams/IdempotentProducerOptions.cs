@@ -2,7 +2,7 @@ namespace DurableStreams;
 
 /// <summary>How an <see cref="IdempotentProducer"/> batches, pipelines, buffers and retries.</summary>
 [System.Diagnostics.DebuggerDisplay("{ToString(),nq}")]
-public sealed class IdempotentProducerOptions
+public class IdempotentProducerOptions
 {
     /// <summary>The largest epoch the protocol allows (2^53 - 1).</summary>
     public const long MaxEpoch = (1L << 53) - 1;
@@ -131,41 +131,60 @@ public sealed class IdempotentProducerOptions
 
 /// <summary>An error of an <see cref="IdempotentProducer"/>'s background delivery (<see cref="IdempotentProducer.OnError"/>).</summary>
 [System.Diagnostics.DebuggerDisplay("{ToString(),nq}")]
-public sealed class ProducerErrorEventArgs : EventArgs
+public class ProducerErrorEventArgs : EventArgs
 {
+    /// <summary>Event data to be filled with an object initializer (all members are required).</summary>
+    public ProducerErrorEventArgs()
+    {
+    }
+
     /// <summary>Creates the event data.</summary>
     /// <param name="exception">What went wrong.</param>
     /// <param name="epoch">The epoch the affected batches were sent under.</param>
     /// <param name="firstSeq">The first affected batch sequence number, if any was sent.</param>
     /// <param name="lastSeq">The last affected batch sequence number, if any was sent.</param>
     /// <param name="messageCount">How many messages were not written.</param>
+    [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
     public ProducerErrorEventArgs(Exception exception, long epoch, long? firstSeq, long? lastSeq, long messageCount)
     {
         ArgumentNullException.ThrowIfNull(exception);
         Exception = exception;
         Epoch = epoch;
-        FirstSeq = firstSeq;
-        LastSeq = lastSeq;
-        MessageCount = messageCount;
+        SequenceRange = (firstSeq ?? -1, lastSeq ?? firstSeq ?? -1);
+        MessageCount = (int)Math.Clamp(messageCount, 0, int.MaxValue);
+        IsRetryable = IsTransient(exception);
     }
 
     /// <summary>
     /// What went wrong, e.g. <see cref="StaleEpochException"/> when another instance claimed a
     /// newer epoch (fencing), or a <see cref="DurableStreamException"/> after retries were exhausted.
     /// </summary>
-    public Exception Exception { get; }
+    public required Exception Exception { get; init; }
 
-    /// <summary>The epoch the affected batches were sent under.</summary>
-    public long Epoch { get; }
+    /// <summary>The epoch the affected batches were sent under (64-bit in this package).</summary>
+    public required long Epoch { get; init; }
 
-    /// <summary>The first sequence number of the affected batches; null if none was sent.</summary>
-    public long? FirstSeq { get; }
-
-    /// <summary>The last sequence number of the affected batches; null if none was sent.</summary>
-    public long? LastSeq { get; }
+    /// <summary>
+    /// Whether the failure was transient (network error, timeout, HTTP 429 or 5xx): the producer
+    /// already retried it as configured, but sending the same messages again later may succeed.
+    /// False for failures a retry cannot fix (a stale epoch, a closed stream, a rejected request).
+    /// </summary>
+    public required bool IsRetryable { get; init; }
 
     /// <summary>How many messages were not written.</summary>
-    public long MessageCount { get; }
+    public required int MessageCount { get; init; }
+
+    /// <summary>
+    /// The first and last sequence numbers of the affected batches (64-bit in this package);
+    /// <c>(-1, -1)</c> when none was sent.
+    /// </summary>
+    public required (long First, long Last) SequenceRange { get; init; }
+
+    /// <summary>The first sequence number of the affected batches; null if none was sent.</summary>
+    public long? FirstSeq => SequenceRange.First < 0 ? null : SequenceRange.First;
+
+    /// <summary>The last sequence number of the affected batches; null if none was sent.</summary>
+    public long? LastSeq => SequenceRange.Last < 0 ? null : SequenceRange.Last;
 
     /// <summary>The fields as text: the exception's type, code and message (not its stack trace), epoch, sequence range and message count.</summary>
     /// <returns>A description of the event.</returns>
@@ -173,6 +192,11 @@ public sealed class ProducerErrorEventArgs : EventArgs
     {
         var inv = System.Globalization.CultureInfo.InvariantCulture;
         var code = Exception is DurableStreamException d ? $" ({d.Code})" : string.Empty;
-        return string.Create(inv, $"ProducerErrorEventArgs {{ Exception = {Exception.GetType().Name}{code}: {Exception.Message}, Epoch = {Epoch}, FirstSeq = {(FirstSeq is { } f ? f.ToString(inv) : "null")}, LastSeq = {(LastSeq is { } l ? l.ToString(inv) : "null")}, MessageCount = {MessageCount} }}");
+        return string.Create(inv, $"ProducerErrorEventArgs {{ Exception = {Exception?.GetType().Name}{code}: {Exception?.Message}, Epoch = {Epoch}, FirstSeq = {(FirstSeq is { } f ? f.ToString(inv) : "null")}, LastSeq = {(LastSeq is { } l ? l.ToString(inv) : "null")}, MessageCount = {MessageCount}, IsRetryable = {IsRetryable} }}");
     }
+
+    private static bool IsTransient(Exception exception) => exception is DurableStreamException
+    {
+        Code: DurableStreamErrorCode.NetworkError or DurableStreamErrorCode.Timeout or DurableStreamErrorCode.ServerError or DurableStreamErrorCode.RateLimited,
+    };
 }

@@ -25,7 +25,7 @@ public enum LiveMode
 
 /// <summary>Where and how to read (<see cref="DurableStream.StreamAsync"/>).</summary>
 [DebuggerDisplay("{ToString(),nq}")]
-public sealed class StreamOptions
+public class StreamOptions
 {
     /// <summary>The start position; <see cref="DurableStreams.Offset.Beginning"/> when null.</summary>
     public Offset? Offset { get; set; }
@@ -36,13 +36,20 @@ public sealed class StreamOptions
     /// </summary>
     public StreamCheckpoint? Checkpoint
     {
-        get => Offset is null ? null : new StreamCheckpoint(Offset, Cursor);
+        get => Offset is { } offset ? new StreamCheckpoint(offset, Cursor) : null;
         set
         {
             Offset = value?.Offset;
             Cursor = value?.Cursor;
         }
     }
+
+    /// <summary>
+    /// Headers sent on every request of this read (catch-up, long-poll and SSE reconnects), on top
+    /// of <see cref="DurableStreamClientOptions.DefaultHeaders"/> and dynamic headers (a name here
+    /// replaces theirs). They never replace a header the protocol itself sets. Copied when the read starts.
+    /// </summary>
+    public Dictionary<string, string>? Headers { get; set; }
 
     /// <summary>What to do after catching up; <see cref="LiveMode.Off"/> by default.</summary>
     public LiveMode Live { get; set; } = LiveMode.Off;
@@ -60,20 +67,20 @@ public sealed class StreamOptions
     /// </summary>
     public int? MaxChunkBytes { get; set; }
 
-    /// <summary>The options' fields: <c>StreamOptions { Offset = ..., Live = ..., Cursor = ..., MaxChunkBytes = ... }</c>.</summary>
+    /// <summary>The options' fields (header names only, never values): <c>StreamOptions { Offset = ..., Live = ..., Cursor = ..., MaxChunkBytes = ..., Headers = [...] }</c>.</summary>
     /// <returns>The text.</returns>
     public override string ToString() =>
-        Display.Of($"StreamOptions {{ Offset = {Display.Value(Offset)}, Live = {Live}, Cursor = {Display.Value(Cursor)}, MaxChunkBytes = {Display.Value(MaxChunkBytes)} }}");
+        Display.Of($"StreamOptions {{ Offset = {Display.Value(Offset)}, Live = {Live}, Cursor = {Display.Value(Cursor)}, MaxChunkBytes = {Display.Value(MaxChunkBytes)}, Headers = {Display.HeaderNames(Headers)} }}");
 }
 
 /// <summary>Options of a single append (<see cref="DurableStream.AppendAsync(ReadOnlyMemory{byte}, AppendOptions?, CancellationToken)"/>).</summary>
 [DebuggerDisplay("{ToString(),nq}")]
-public sealed class AppendOptions
+public class AppendOptions
 {
     /// <summary>
     /// A writer sequence token (<c>Stream-Seq</c>): must be strictly greater (byte-wise
     /// lexicographically) than the previous one the server accepted, else the append fails with
-    /// <see cref="StreamConflictException"/> (<see cref="DurableStreamErrorCode.SequenceConflict"/>).
+    /// <see cref="StreamConflictException"/> (<see cref="DurableStreamErrorCode.ConflictSeq"/>).
     /// </summary>
     public string? Seq { get; set; }
 
@@ -83,37 +90,70 @@ public sealed class AppendOptions
     /// <summary>The content type to send; by default the stream's (learned with one HEAD when unknown).</summary>
     public string? ContentType { get; set; }
 
-    /// <summary>The options' fields: <c>AppendOptions { Seq = ..., Close = ..., ContentType = ... }</c>.</summary>
+    /// <summary>
+    /// Headers for this request, on top of <see cref="DurableStreamClientOptions.DefaultHeaders"/>
+    /// and dynamic headers (a name here replaces theirs). They never replace a header the protocol
+    /// itself sets (<c>Content-Type</c>, <c>Stream-Seq</c>, <c>Stream-Closed</c>...).
+    /// </summary>
+    public Dictionary<string, string>? Headers { get; set; }
+
+    /// <summary>The options' fields (header names only, never values): <c>AppendOptions { Seq = ..., Close = ..., ContentType = ..., Headers = [...] }</c>.</summary>
     /// <returns>The text.</returns>
     public override string ToString() =>
-        Display.Of($"AppendOptions {{ Seq = {Display.Value(Seq)}, Close = {Close}, ContentType = {Display.Value(ContentType)} }}");
+        Display.Of($"AppendOptions {{ Seq = {Display.Value(Seq)}, Close = {Close}, ContentType = {Display.Value(ContentType)}, Headers = {Display.HeaderNames(Headers)} }}");
 }
 
-/// <summary>The outcome of an append or close.</summary>
+/// <summary>The outcome of an append.</summary>
+/// <param name="NextOffset">The stream's tail offset after the append (null when the server did not say, e.g. a duplicate a producer resent).</param>
+/// <param name="Duplicate">Whether the server recognised the data as already appended (an idempotent producer's retry) and stored nothing.</param>
 [DebuggerDisplay("{ToString(),nq}")]
-public sealed class AppendResult
+public readonly record struct AppendResult(Offset? NextOffset, bool Duplicate = false)
 {
-    internal AppendResult(Offset offset, bool streamClosed)
-    {
-        Offset = offset;
-        StreamClosed = streamClosed;
-    }
-
-    /// <summary>The stream's tail offset after the append.</summary>
-    public Offset Offset { get; }
+    /// <summary>The stream's tail offset after the append: <see cref="NextOffset"/>, or <c>default</c> when the server did not send one.</summary>
+    public Offset Offset => NextOffset ?? default;
 
     /// <summary>Whether the stream is now closed.</summary>
-    public bool StreamClosed { get; }
+    public bool StreamClosed { get; init; }
 
-    /// <summary>The result's fields: <c>AppendResult { Offset = ..., StreamClosed = ... }</c>.</summary>
+    /// <summary>The result's fields: <c>AppendResult { NextOffset = ..., Duplicate = ..., StreamClosed = ... }</c>.</summary>
     /// <returns>The text.</returns>
     public override string ToString() =>
-        Display.Of($"AppendResult {{ Offset = {Offset.Value}, StreamClosed = {StreamClosed} }}");
+        Display.Of($"AppendResult {{ NextOffset = {Display.Value(NextOffset)}, Duplicate = {Duplicate}, StreamClosed = {StreamClosed} }}");
+}
+
+/// <summary>How to close a stream (<see cref="DurableStream.CloseAsync(CloseOptions?, CancellationToken)"/>).</summary>
+[DebuggerDisplay("{ToString(),nq}")]
+public class CloseOptions
+{
+    /// <summary>Final data appended atomically with the close; null or empty: close only (then closing an already closed stream succeeds).</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1819:Properties should not return arrays", Justification = "The official client's shape: code written for it assigns a byte[].")]
+    public byte[]? Data { get; set; }
+
+    /// <summary>The content type of <see cref="Data"/>; by default the stream's.</summary>
+    public string? ContentType { get; set; }
+
+    /// <summary>Headers for this request (see <see cref="AppendOptions.Headers"/>).</summary>
+    public Dictionary<string, string>? Headers { get; set; }
+
+    /// <summary>The options' fields (the data by size only, header names only): <c>CloseOptions { Data = 3 bytes, ContentType = ..., Headers = [...] }</c>.</summary>
+    /// <returns>The text.</returns>
+    public override string ToString() =>
+        Display.Of($"CloseOptions {{ Data = {(Data is { } data ? $"{data.Length} bytes" : "null")}, ContentType = {Display.Value(ContentType)}, Headers = {Display.HeaderNames(Headers)} }}");
+}
+
+/// <summary>The outcome of closing a stream.</summary>
+/// <param name="FinalOffset">The stream's final tail offset: a reader that reaches it has read everything.</param>
+[DebuggerDisplay("{ToString(),nq}")]
+public readonly record struct CloseResult(Offset FinalOffset)
+{
+    /// <summary>The result's field: <c>CloseResult { FinalOffset = ... }</c>.</summary>
+    /// <returns>The text.</returns>
+    public override string ToString() => Display.Of($"CloseResult {{ FinalOffset = {FinalOffset.Value} }}");
 }
 
 /// <summary>How to create a stream (<see cref="DurableStream.CreateAsync"/>).</summary>
 [DebuggerDisplay("{ToString(),nq}")]
-public sealed class CreateStreamOptions
+public class CreateStreamOptions
 {
     /// <summary>The stream's content type, e.g. <c>application/json</c> (JSON mode: message boundaries preserved), <c>text/plain</c>; the server's default (usually <c>application/octet-stream</c>) when null. A fork inherits its source's.</summary>
     public string? ContentType { get; set; }
@@ -125,7 +165,8 @@ public sealed class CreateStreamOptions
     public DateTimeOffset? ExpiresAt { get; set; }
 
     /// <summary>Initial content of the stream (for JSON streams, a JSON value or array of messages).</summary>
-    public ReadOnlyMemory<byte>? InitialData { get; set; }
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1819:Properties should not return arrays", Justification = "The official client's shape: code written for it assigns a byte[].")]
+    public byte[]? InitialData { get; set; }
 
     /// <summary>Create the stream already closed (with <see cref="InitialData"/> as its complete content).</summary>
     public bool Closed { get; set; }
@@ -139,10 +180,13 @@ public sealed class CreateStreamOptions
     /// <summary>For a fork: messages (JSON streams) or bytes (other streams) past <see cref="ForkOffset"/> to inherit; not negative.</summary>
     public long? ForkSubOffset { get; set; }
 
+    /// <summary>Headers for this request (see <see cref="AppendOptions.Headers"/>).</summary>
+    public Dictionary<string, string>? Headers { get; set; }
+
     /// <summary>The options' fields (the initial data by size only, the fork source without secrets): <c>CreateStreamOptions { ContentType = ..., ... }</c>.</summary>
     /// <returns>The text.</returns>
     public override string ToString() =>
-        Display.Of($"CreateStreamOptions {{ ContentType = {Display.Value(ContentType)}, Ttl = {Display.Value(Ttl)}, ExpiresAt = {Display.Value(ExpiresAt)}, InitialData = {(InitialData is { } data ? $"{data.Length} bytes" : "null")}, Closed = {Closed}, ForkFrom = {Display.Url(ForkFrom)}, ForkOffset = {Display.Value(ForkOffset)}, ForkSubOffset = {Display.Value(ForkSubOffset)} }}");
+        Display.Of($"CreateStreamOptions {{ ContentType = {Display.Value(ContentType)}, Ttl = {Display.Value(Ttl)}, ExpiresAt = {Display.Value(ExpiresAt)}, InitialData = {(InitialData is { } data ? $"{data.Length} bytes" : "null")}, Closed = {Closed}, ForkFrom = {Display.Url(ForkFrom)}, ForkOffset = {Display.Value(ForkOffset)}, ForkSubOffset = {Display.Value(ForkSubOffset)}, Headers = {Display.HeaderNames(Headers)} }}");
 
     internal void Validate()
     {
@@ -189,69 +233,52 @@ public sealed class CreateStreamOptions
 }
 
 /// <summary>The outcome of creating a stream.</summary>
-[DebuggerDisplay("{ToString(),nq}")]
-public sealed class CreateStreamResult
+public enum CreateStreamResult
 {
-    internal CreateStreamResult(bool created, Offset? offset, string? contentType, bool closed)
-    {
-        Created = created;
-        Offset = offset;
-        ContentType = contentType;
-        Closed = closed;
-    }
+    /// <summary>The server created the stream (HTTP 201).</summary>
+    Created = 0,
 
-    /// <summary>True when the stream was created (201); false when an identical stream already existed (200).</summary>
-    public bool Created { get; }
+    /// <summary>An identical stream already existed (HTTP 200); nothing changed.</summary>
+    AlreadyExisted = 1,
+}
 
-    /// <summary>The tail offset after any initial content (null if the server did not say).</summary>
-    public Offset? Offset { get; }
+/// <summary>
+/// The outcome of creating a stream with what the server said about it
+/// (<see cref="DurableStream.CreateWithDetailsAsync"/>).
+/// </summary>
+/// <param name="Result">Whether the stream was created or already existed.</param>
+/// <param name="NextOffset">The tail offset after any initial content (null if the server did not say).</param>
+/// <param name="ContentType">The stream's content type.</param>
+/// <param name="StreamClosed">Whether the stream is closed.</param>
+[DebuggerDisplay("{ToString(),nq}")]
+public readonly record struct CreateStreamDetails(CreateStreamResult Result, Offset? NextOffset, string? ContentType, bool StreamClosed)
+{
+    /// <summary>Whether the server created the stream (<see cref="Result"/> is <see cref="CreateStreamResult.Created"/>).</summary>
+    public bool Created => Result == CreateStreamResult.Created;
 
-    /// <summary>The stream's content type.</summary>
-    public string? ContentType { get; }
-
-    /// <summary>Whether the stream is closed.</summary>
-    public bool Closed { get; }
-
-    /// <summary>The result's fields: <c>CreateStreamResult { Created = ..., Offset = ..., ContentType = ..., Closed = ... }</c>.</summary>
+    /// <summary>The details' fields: <c>CreateStreamDetails { Result = ..., NextOffset = ..., ContentType = ..., StreamClosed = ... }</c>.</summary>
     /// <returns>The text.</returns>
     public override string ToString() =>
-        Display.Of($"CreateStreamResult {{ Created = {Created}, Offset = {Display.Value(Offset)}, ContentType = {Display.Value(ContentType)}, Closed = {Closed} }}");
+        Display.Of($"CreateStreamDetails {{ Result = {Result}, NextOffset = {Display.Value(NextOffset)}, ContentType = {Display.Value(ContentType)}, StreamClosed = {StreamClosed} }}");
 }
 
 /// <summary>A stream's metadata (<see cref="DurableStream.HeadAsync"/>).</summary>
+/// <param name="Exists">Whether the stream exists (always true on metadata returned by <see cref="DurableStream.HeadAsync"/>, which throws <see cref="StreamNotFoundException"/> for a missing stream).</param>
+/// <param name="ContentType">The stream's content type.</param>
+/// <param name="Offset">The tail offset: where the next append will land.</param>
+/// <param name="ETag">The response's <c>ETag</c>, when the server sent one.</param>
+/// <param name="CacheControl">The response's <c>Cache-Control</c>, when the server sent one.</param>
+/// <param name="Ttl">The sliding time-to-live, when the stream has one.</param>
+/// <param name="ExpiresAt">The absolute expiry time, when the stream has one (and it parses as a date).</param>
+/// <param name="StreamClosed">Whether the stream is closed (no more appends).</param>
 [DebuggerDisplay("{ToString(),nq}")]
-public sealed class StreamMetadata
+public readonly record struct StreamMetadata(bool Exists, string? ContentType, Offset? Offset, string? ETag, string? CacheControl, TimeSpan? Ttl, DateTimeOffset? ExpiresAt, bool StreamClosed = false)
 {
-    internal StreamMetadata(Offset offset, string? contentType, bool streamClosed, TimeSpan? ttl, DateTimeOffset? expiresAt, string? expiresAtRaw)
-    {
-        Offset = offset;
-        ContentType = contentType;
-        StreamClosed = streamClosed;
-        Ttl = ttl;
-        ExpiresAt = expiresAt;
-        ExpiresAtRaw = expiresAtRaw;
-    }
-
-    /// <summary>The tail offset: where the next append will land.</summary>
-    public Offset Offset { get; }
-
-    /// <summary>The stream's content type.</summary>
-    public string? ContentType { get; }
-
-    /// <summary>Whether the stream is closed (no more appends).</summary>
-    public bool StreamClosed { get; }
-
-    /// <summary>The sliding time-to-live, when the stream has one.</summary>
-    public TimeSpan? Ttl { get; }
-
-    /// <summary>The absolute expiry time, when the stream has one (and it parses as a date).</summary>
-    public DateTimeOffset? ExpiresAt { get; }
-
     /// <summary>The <c>Stream-Expires-At</c> header exactly as the server sent it.</summary>
-    public string? ExpiresAtRaw { get; }
+    public string? ExpiresAtRaw { get; init; }
 
-    /// <summary>The metadata's fields: <c>StreamMetadata { Offset = ..., ContentType = ..., StreamClosed = ..., Ttl = ..., ExpiresAt = ... }</c>.</summary>
+    /// <summary>The metadata's fields: <c>StreamMetadata { Exists = ..., Offset = ..., ContentType = ..., StreamClosed = ..., ... }</c>.</summary>
     /// <returns>The text.</returns>
     public override string ToString() =>
-        Display.Of($"StreamMetadata {{ Offset = {Offset.Value}, ContentType = {Display.Value(ContentType)}, StreamClosed = {StreamClosed}, Ttl = {Display.Value(Ttl)}, ExpiresAt = {Display.Value((object?)ExpiresAt ?? ExpiresAtRaw)} }}");
+        Display.Of($"StreamMetadata {{ Exists = {Exists}, Offset = {Display.Value(Offset)}, ContentType = {Display.Value(ContentType)}, StreamClosed = {StreamClosed}, Ttl = {Display.Value(Ttl)}, ExpiresAt = {Display.Value((object?)ExpiresAt ?? ExpiresAtRaw)}, ETag = {Display.Value(ETag)}, CacheControl = {Display.Value(CacheControl)} }}");
 }

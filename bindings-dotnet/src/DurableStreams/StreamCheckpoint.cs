@@ -11,29 +11,23 @@ namespace DurableStreams;
 /// compact string, <see cref="Parse"/> reads it back) and pass it to
 /// <see cref="StreamOptions.Checkpoint"/> to continue exactly where you left off.
 /// </summary>
+/// <param name="Offset">The offset to resume from.</param>
+/// <param name="Cursor">The server's cursor at that offset (echoed on live requests for CDN collapsing).</param>
 [JsonConverter(typeof(StreamCheckpointJsonConverter))]
 [DebuggerDisplay("{DebuggerDisplay,nq}")]
-public sealed class StreamCheckpoint : IEquatable<StreamCheckpoint>
+public readonly record struct StreamCheckpoint(Offset Offset, string? Cursor = null)
 {
-    /// <summary>A checkpoint at <paramref name="offset"/> with an optional cursor.</summary>
-    /// <param name="offset">The offset to resume from.</param>
-    /// <param name="cursor">The server's cursor at that offset (echoed on live requests for CDN collapsing).</param>
-    public StreamCheckpoint(Offset offset, string? cursor = null)
-    {
-        ArgumentNullException.ThrowIfNull(offset);
-        Offset = offset;
-        Cursor = string.IsNullOrEmpty(cursor) ? null : cursor;
-    }
-
     /// <summary>The offset to resume from.</summary>
-    public Offset Offset { get; }
+    public Offset Offset { get; init; } = Offset;
 
-    /// <summary>The server's cursor at <see cref="Offset"/>, when it sent one.</summary>
-    public string? Cursor { get; }
+    /// <summary>The server's cursor at <see cref="Offset"/>, when it sent one (an empty cursor is stored as null).</summary>
+    public string? Cursor { get; init; } = string.IsNullOrEmpty(Cursor) ? null : Cursor;
 
     /// <summary>
     /// The checkpoint as one string: the offset, followed by <c>,</c> and the cursor when there
-    /// is one (offsets never contain commas).
+    /// is one (offsets never contain commas). This is the form to save; <see cref="Parse"/> reads
+    /// it back. (A deliberate difference from a generated record <c>ToString</c>, which would
+    /// print the field names; the debugger shows those.)
     /// </summary>
     /// <returns>The serialized checkpoint.</returns>
     public override string ToString() => Cursor is null ? Offset.Value : $"{Offset.Value},{Cursor}";
@@ -41,7 +35,7 @@ public sealed class StreamCheckpoint : IEquatable<StreamCheckpoint>
     /// <summary>The debugger's view: the fields by name (<see cref="ToString"/> is the compact saved form).</summary>
     private string DebuggerDisplay => $"StreamCheckpoint {{ Offset = {Offset.Value}, Cursor = {Cursor ?? "null"} }}";
 
-    /// <summary>Reads a checkpoint written by <see cref="ToString"/>.</summary>
+    /// <summary>Reads a checkpoint written by <see cref="ToString"/> (an offset alone is a checkpoint without cursor).</summary>
     /// <param name="value">The serialized checkpoint.</param>
     /// <returns>The checkpoint.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="value"/> is null.</exception>
@@ -49,22 +43,22 @@ public sealed class StreamCheckpoint : IEquatable<StreamCheckpoint>
     public static StreamCheckpoint Parse(string value)
     {
         ArgumentNullException.ThrowIfNull(value);
+        if (TryParse(value, out var checkpoint))
+        {
+            return checkpoint;
+        }
         var comma = value.IndexOf(',', StringComparison.Ordinal);
         var offsetText = comma < 0 ? value : value[..comma];
-        if (!Offset.TryParse(offsetText, out var offset))
-        {
-            throw new ArgumentException($"\"{value}\" is not a stream checkpoint: \"{offsetText}\" is not a valid offset.", nameof(value));
-        }
-        return new StreamCheckpoint(offset, comma < 0 ? null : value[(comma + 1)..]);
+        throw new ArgumentException($"\"{value}\" is not a stream checkpoint: \"{offsetText}\" is not a valid offset.", nameof(value));
     }
 
     /// <summary>Reads a checkpoint written by <see cref="ToString"/>, returning false when it is malformed.</summary>
     /// <param name="value">The serialized checkpoint.</param>
-    /// <param name="checkpoint">The checkpoint, when valid.</param>
+    /// <param name="checkpoint">The checkpoint, when valid; <c>default</c> otherwise.</param>
     /// <returns>Whether <paramref name="value"/> is a valid checkpoint.</returns>
-    public static bool TryParse([NotNullWhen(true)] string? value, [NotNullWhen(true)] out StreamCheckpoint? checkpoint)
+    public static bool TryParse([NotNullWhen(true)] string? value, out StreamCheckpoint checkpoint)
     {
-        checkpoint = null;
+        checkpoint = default;
         if (value is null)
         {
             return false;
@@ -78,39 +72,22 @@ public sealed class StreamCheckpoint : IEquatable<StreamCheckpoint>
         return true;
     }
 
-    /// <inheritdoc/>
-    public bool Equals(StreamCheckpoint? other) =>
-        other is not null && Offset.Equals(other.Offset) && string.Equals(Cursor, other.Cursor, StringComparison.Ordinal);
+    /// <summary>A checkpoint at <paramref name="offset"/> without cursor.</summary>
+    /// <param name="offset">The offset.</param>
+    public static implicit operator StreamCheckpoint(Offset offset) => new(offset);
 
-    /// <inheritdoc/>
-    public override bool Equals(object? obj) => obj is StreamCheckpoint other && Equals(other);
-
-    /// <inheritdoc/>
-    public override int GetHashCode() => HashCode.Combine(Offset, Cursor is null ? 0 : StringComparer.Ordinal.GetHashCode(Cursor));
-
-    /// <summary>Whether two checkpoints are equal.</summary>
-    /// <param name="left">A checkpoint.</param>
-    /// <param name="right">Another checkpoint.</param>
-    /// <returns>Whether they are equal.</returns>
-    public static bool operator ==(StreamCheckpoint? left, StreamCheckpoint? right) => left is null ? right is null : left.Equals(right);
-
-    /// <summary>Whether two checkpoints differ.</summary>
-    /// <param name="left">A checkpoint.</param>
-    /// <param name="right">Another checkpoint.</param>
-    /// <returns>Whether they differ.</returns>
-    public static bool operator !=(StreamCheckpoint? left, StreamCheckpoint? right) => !(left == right);
+    /// <summary>A checkpoint from its saved form (<see cref="Parse"/>): an offset, optionally followed by <c>,</c> and a cursor.</summary>
+    /// <param name="offset">The saved checkpoint or offset.</param>
+    /// <exception cref="ArgumentException">The text does not start with a valid offset.</exception>
+    public static explicit operator StreamCheckpoint(string offset) => Parse(offset);
 }
 
 /// <summary>Serializes a <see cref="StreamCheckpoint"/> as its <see cref="StreamCheckpoint.ToString"/> string.</summary>
 public sealed class StreamCheckpointJsonConverter : JsonConverter<StreamCheckpoint>
 {
     /// <inheritdoc/>
-    public override StreamCheckpoint? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    public override StreamCheckpoint Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
-        if (reader.TokenType == JsonTokenType.Null)
-        {
-            return null;
-        }
         var value = reader.GetString();
         return StreamCheckpoint.TryParse(value, out var checkpoint)
             ? checkpoint
@@ -121,7 +98,6 @@ public sealed class StreamCheckpointJsonConverter : JsonConverter<StreamCheckpoi
     public override void Write(Utf8JsonWriter writer, StreamCheckpoint value, JsonSerializerOptions options)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        ArgumentNullException.ThrowIfNull(value);
         writer.WriteStringValue(value.ToString());
     }
 }

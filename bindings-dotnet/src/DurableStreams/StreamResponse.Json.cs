@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using DurableStreams.Interop;
+using DurableStreams.Json;
 
 namespace DurableStreams;
 
@@ -15,37 +16,36 @@ public partial class StreamResponse
     /// </summary>
     /// <typeparam name="T">The message type.</typeparam>
     /// <param name="cancellationToken">Cancels the read (and ends the session).</param>
-    /// <returns>The messages in stream order.</returns>
+    /// <returns>The messages in stream order (a JSON <c>null</c> message is a null item).</returns>
     /// <exception cref="InvalidOperationException">The stream is not an <c>application/json</c> stream.</exception>
     /// <exception cref="DurableStreamException">A message does not deserialize as <typeparamref name="T"/> (<see cref="DurableStreamErrorCode.ParseError"/>).</exception>
     [RequiresUnreferencedCode("JSON deserialization of T may need types that trimming removes; use the JsonTypeInfo<T> overload.")]
     [RequiresDynamicCode("JSON deserialization of T may need runtime code generation; use the JsonTypeInfo<T> overload.")]
     [OverloadResolutionPriority(1)] // a literal null/default argument picks the documented overload
-    public virtual Task<List<T>> ReadAllJsonAsync<T>(CancellationToken cancellationToken = default)
+    public virtual Task<List<T?>> ReadAllJsonAsync<T>(CancellationToken cancellationToken = default)
     {
         Claim(nameof(ReadAllJsonAsync));
-        var options = JsonOptions;
-        return ReadAllJsonCore(m => JsonSerializer.Deserialize<T>(m.Span, options)!, cancellationToken);
+        return ReadAllJsonCore(ReflectionTypeInfo<T>(), cancellationToken);
     }
 
     /// <summary>Reads until up to date (or the end) and returns every JSON message, deserialized with source-generated metadata (trimming/AOT-safe).</summary>
     /// <typeparam name="T">The message type.</typeparam>
     /// <param name="jsonTypeInfo">Deserialization metadata for <typeparamref name="T"/>.</param>
     /// <param name="cancellationToken">Cancels the read (and ends the session).</param>
-    /// <returns>The messages in stream order.</returns>
-    public virtual Task<List<T>> ReadAllJsonAsync<T>(JsonTypeInfo<T> jsonTypeInfo, CancellationToken cancellationToken = default)
+    /// <returns>The messages in stream order (a JSON <c>null</c> message is a null item).</returns>
+    public virtual Task<List<T?>> ReadAllJsonAsync<T>(JsonTypeInfo<T> jsonTypeInfo, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(jsonTypeInfo);
         Claim(nameof(ReadAllJsonAsync));
-        return ReadAllJsonCore(m => JsonSerializer.Deserialize(m.Span, jsonTypeInfo)!, cancellationToken);
+        return ReadAllJsonCore(jsonTypeInfo, cancellationToken);
     }
 
-    private async Task<List<T>> ReadAllJsonCore<T>(Func<ReadOnlyMemory<byte>, T> deserialize, CancellationToken cancellationToken)
+    private async Task<List<T?>> ReadAllJsonCore<T>(JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
     {
-        var items = new List<T>();
+        var items = new List<T?>();
         while (await NextAsync(cancellationToken).ConfigureAwait(false) is { } chunk)
         {
-            DeserializeInto(items, deserialize, chunk, nameof(ReadAllJsonAsync));
+            DeserializeInto(items, typeInfo, chunk, nameof(ReadAllJsonAsync));
             if (chunk.UpToDate || chunk.Closed)
             {
                 break;
@@ -57,41 +57,37 @@ public partial class StreamResponse
     /// <summary>Iterates over the JSON messages of the stream, deserialized with the client's <see cref="DurableStreamClientOptions.JsonSerializerOptions"/>.</summary>
     /// <typeparam name="T">The message type.</typeparam>
     /// <param name="cancellationToken">Cancels the iteration (and ends the session); combined with <c>WithCancellation</c>.</param>
-    /// <returns>The messages.</returns>
+    /// <returns>The messages (a JSON <c>null</c> message is a null item).</returns>
     /// <exception cref="InvalidOperationException">The stream is not an <c>application/json</c> stream.</exception>
     [RequiresUnreferencedCode("JSON deserialization of T may need types that trimming removes; use the JsonTypeInfo<T> overload.")]
     [RequiresDynamicCode("JSON deserialization of T may need runtime code generation; use the JsonTypeInfo<T> overload.")]
     [OverloadResolutionPriority(1)] // a literal null/default argument picks the documented overload
-    public virtual async IAsyncEnumerable<T> ReadJsonAsync<T>([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public virtual IAsyncEnumerable<T?> ReadJsonAsync<T>(CancellationToken cancellationToken = default)
     {
         Claim(nameof(ReadJsonAsync));
-        var options = JsonOptions;
-        var items = new List<T>();
-        while (await NextAsync(cancellationToken).ConfigureAwait(false) is { } chunk)
-        {
-            items.Clear();
-            DeserializeInto(items, m => JsonSerializer.Deserialize<T>(m.Span, options)!, chunk, nameof(ReadJsonAsync));
-            foreach (var item in items)
-            {
-                yield return item;
-            }
-        }
+        return ReadJsonCore(ReflectionTypeInfo<T>(), cancellationToken);
     }
 
     /// <summary>Iterates over the JSON messages of the stream, deserialized with source-generated metadata (trimming/AOT-safe).</summary>
     /// <typeparam name="T">The message type.</typeparam>
     /// <param name="jsonTypeInfo">Deserialization metadata for <typeparamref name="T"/>.</param>
     /// <param name="cancellationToken">Cancels the iteration (and ends the session); combined with <c>WithCancellation</c>.</param>
-    /// <returns>The messages.</returns>
-    public virtual async IAsyncEnumerable<T> ReadJsonAsync<T>(JsonTypeInfo<T> jsonTypeInfo, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    /// <returns>The messages (a JSON <c>null</c> message is a null item).</returns>
+    public virtual IAsyncEnumerable<T?> ReadJsonAsync<T>(JsonTypeInfo<T> jsonTypeInfo, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(jsonTypeInfo);
         Claim(nameof(ReadJsonAsync));
-        var items = new List<T>();
+        return ReadJsonCore(jsonTypeInfo, cancellationToken);
+    }
+
+    private async IAsyncEnumerable<T?> ReadJsonCore<T>(JsonTypeInfo<T> typeInfo, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // One list for the whole read: each chunk's messages are deserialized in one pass, then yielded.
+        var items = new List<T?>();
         while (await NextAsync(cancellationToken).ConfigureAwait(false) is { } chunk)
         {
             items.Clear();
-            DeserializeInto(items, m => JsonSerializer.Deserialize(m.Span, jsonTypeInfo)!, chunk, nameof(ReadJsonAsync));
+            DeserializeInto(items, typeInfo, chunk, nameof(ReadJsonAsync));
             foreach (var item in items)
             {
                 yield return item;
@@ -110,16 +106,10 @@ public partial class StreamResponse
     [RequiresUnreferencedCode("JSON deserialization of T may need types that trimming removes; use the JsonTypeInfo<T> overload.")]
     [RequiresDynamicCode("JSON deserialization of T may need runtime code generation; use the JsonTypeInfo<T> overload.")]
     [OverloadResolutionPriority(1)] // a literal null/default argument picks the documented overload
-    public virtual async IAsyncEnumerable<JsonBatch<T>> ReadJsonBatchesAsync<T>([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public virtual IAsyncEnumerable<JsonBatch<T>> ReadJsonBatchesAsync<T>(CancellationToken cancellationToken = default)
     {
         Claim(nameof(ReadJsonBatchesAsync));
-        var options = JsonOptions;
-        while (await NextAsync(cancellationToken).ConfigureAwait(false) is { } chunk)
-        {
-            var items = new List<T>(chunk.Messages?.Length ?? 0);
-            DeserializeInto(items, m => JsonSerializer.Deserialize<T>(m.Span, options)!, chunk, nameof(ReadJsonBatchesAsync));
-            yield return new JsonBatch<T>(items, chunk.Checkpoint, chunk.UpToDate, chunk.Closed);
-        }
+        return ReadJsonBatchesCore(ReflectionTypeInfo<T>(), cancellationToken);
     }
 
     /// <summary>Iterates over the JSON messages one response at a time, deserialized with source-generated metadata (trimming/AOT-safe).</summary>
@@ -127,16 +117,33 @@ public partial class StreamResponse
     /// <param name="jsonTypeInfo">Deserialization metadata for <typeparamref name="T"/>.</param>
     /// <param name="cancellationToken">Cancels the iteration (and ends the session); combined with <c>WithCancellation</c>.</param>
     /// <returns>The batches.</returns>
-    public virtual async IAsyncEnumerable<JsonBatch<T>> ReadJsonBatchesAsync<T>(JsonTypeInfo<T> jsonTypeInfo, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public virtual IAsyncEnumerable<JsonBatch<T>> ReadJsonBatchesAsync<T>(JsonTypeInfo<T> jsonTypeInfo, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(jsonTypeInfo);
         Claim(nameof(ReadJsonBatchesAsync));
+        return ReadJsonBatchesCore(jsonTypeInfo, cancellationToken);
+    }
+
+    private async IAsyncEnumerable<JsonBatch<T>> ReadJsonBatchesCore<T>(JsonTypeInfo<T> typeInfo, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         while (await NextAsync(cancellationToken).ConfigureAwait(false) is { } chunk)
         {
-            var items = new List<T>(chunk.Messages?.Length ?? 0);
-            DeserializeInto(items, m => JsonSerializer.Deserialize(m.Span, jsonTypeInfo)!, chunk, nameof(ReadJsonBatchesAsync));
-            yield return new JsonBatch<T>(items, chunk.Checkpoint, chunk.UpToDate, chunk.Closed);
+            // A new list per batch: the caller may keep it.
+            var items = new List<T?>(chunk.Messages?.Count ?? 0);
+            DeserializeInto(items, typeInfo, chunk, nameof(ReadJsonBatchesAsync));
+            yield return new JsonBatch<T>(items, chunk.Checkpoint, chunk.UpToDate) { StreamClosed = chunk.Closed };
         }
+    }
+
+    /// <summary>The metadata of <typeparamref name="T"/> from the client's (reflection-based) options.</summary>
+    [RequiresUnreferencedCode("JSON deserialization of T may need types that trimming removes; use the JsonTypeInfo<T> overload.")]
+    [RequiresDynamicCode("JSON deserialization of T may need runtime code generation; use the JsonTypeInfo<T> overload.")]
+    private JsonTypeInfo<T> ReflectionTypeInfo<T>()
+    {
+        var options = JsonOptions;
+        // Exactly what the first JsonSerializer call with these options would do to them.
+        options.MakeReadOnly(populateMissingResolver: true);
+        return (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
     }
 
     private static bool IsJsonOrUnknown(string? contentType) =>
@@ -144,36 +151,33 @@ public partial class StreamResponse
 
     private JsonSerializerOptions JsonOptions => _stream?.JsonSerializerOptions ?? JsonDefaults.Options;
 
-    private void DeserializeInto<T>(List<T> items, Func<ReadOnlyMemory<byte>, T> deserialize, ChunkData chunk, string method)
+    private void DeserializeInto<T>(List<T?> items, JsonTypeInfo<T> typeInfo, ChunkData chunk, string method)
     {
-        var messages = chunk.Messages;
-        if (messages is null && chunk.Data.Length == 0 && IsJsonOrUnknown(ContentType))
+        if (chunk.Messages is null)
         {
-            // An empty chunk on a handle that has not learned the content type (e.g. a closed
-            // stream read from Offset.Now with long-poll or auto: no response carried one) holds
-            // no message whatever the type: nothing to deserialize, nothing to complain about.
-            return;
-        }
-        if (messages is null)
-        {
+            if (chunk.Data.Length == 0 && IsJsonOrUnknown(ContentType))
+            {
+                // An empty chunk on a handle that has not learned the content type (e.g. a closed
+                // stream read from Offset.Now with long-poll or auto: no response carried one) holds
+                // no message whatever the type: nothing to deserialize, nothing to complain about.
+                return;
+            }
             throw new InvalidOperationException(
                 $"{method} needs an application/json stream, but {SafeUrl} has content type \"{ContentType ?? "unknown"}\"; use ReadBytesAsync or ReadTextAsync.");
         }
-        for (var i = 0; i < messages.Length; i++)
+        var before = items.Count;
+        try
         {
-            try
-            {
-                items.Add(deserialize(messages[i]));
-            }
-            catch (JsonException e)
-            {
-                throw new DurableStreamException(
-                    $"Message {i} of the chunk ending at offset {chunk.Offset} of stream {SafeUrl} cannot be deserialized as {typeof(T).Name}: {e.Message}",
-                    DurableStreamErrorCode.ParseError,
-                    statusCode: null,
-                    url: SafeUrl,
-                    innerException: e);
-            }
+            JsonArrayReader.DeserializeInto(chunk.Data, typeInfo, items);
+        }
+        catch (JsonException e)
+        {
+            throw new DurableStreamException(
+                $"Message {items.Count - before} of the chunk ending at offset {chunk.Offset} of stream {SafeUrl} cannot be deserialized as {typeof(T).Name}: {e.Message}",
+                DurableStreamErrorCode.ParseError,
+                statusCode: null,
+                streamUrl: SafeUrl,
+                innerException: e);
         }
     }
 }

@@ -51,7 +51,13 @@ public partial class StreamResponse
         Claim(nameof(ReadBytesAsync));
         while (await NextAsync(cancellationToken).ConfigureAwait(false) is { } chunk)
         {
-            yield return new ByteChunk(chunk.Data, chunk.Checkpoint, chunk.UpToDate, chunk.Closed, chunk.Messages, chunk.Partial, chunk.Status);
+            yield return new ByteChunk(chunk.Data, chunk.Checkpoint, chunk.UpToDate)
+            {
+                StreamClosed = chunk.Closed,
+                Messages = chunk.Messages,
+                IsPartial = chunk.Partial,
+                StatusCode = chunk.Status,
+            };
         }
     }
 

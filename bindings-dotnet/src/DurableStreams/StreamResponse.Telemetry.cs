@@ -35,7 +35,7 @@ public partial class StreamResponse
             Telemetry.ReadBytes.Add(chunk.Data.Length, server);
             if (chunk.Messages is { } messages)
             {
-                Telemetry.ReadMessages.Add(messages.Length, server);
+                Telemetry.ReadMessages.Add(messages.Count, server);
             }
         }
     }

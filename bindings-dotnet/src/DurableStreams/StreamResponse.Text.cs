@@ -45,7 +45,7 @@ public partial class StreamResponse
         while (await NextAsync(cancellationToken).ConfigureAwait(false) is { } chunk)
         {
             var text = Decode(decoder, chunk.Data, flush: chunk.Closed, chunk);
-            yield return new TextChunk(text, chunk.Checkpoint, chunk.UpToDate, chunk.Closed);
+            yield return new TextChunk(text, chunk.Checkpoint, chunk.UpToDate) { StreamClosed = chunk.Closed };
         }
         // The session ended: bytes of an incomplete character left over are invalid.
         Decode(decoder, Array.Empty<byte>(), flush: true, null);
@@ -73,7 +73,7 @@ public partial class StreamResponse
                 $"The data of stream {SafeUrl} is not valid UTF-8 ({where}): {e.Message}",
                 DurableStreamErrorCode.ParseError,
                 statusCode: null,
-                url: SafeUrl,
+                streamUrl: SafeUrl,
                 innerException: e);
         }
     }

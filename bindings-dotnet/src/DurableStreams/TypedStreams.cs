@@ -101,9 +101,9 @@ public sealed class DurableStream<T>
     /// </summary>
     /// <param name="options">Start offset or checkpoint, live mode.</param>
     /// <param name="cancellationToken">Cancels the iteration; combined with <c>WithCancellation</c>.</param>
-    /// <returns>The messages.</returns>
+    /// <returns>The messages (a JSON <c>null</c> message is a null item).</returns>
     /// <exception cref="StreamNotFoundException">The stream does not exist (thrown on the first <c>MoveNextAsync</c>).</exception>
-    public async IAsyncEnumerable<T> ReadAsync(StreamOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public async IAsyncEnumerable<T?> ReadAsync(StreamOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await using var response = await Stream.StreamAsync(options, cancellationToken).ConfigureAwait(false);
         await foreach (var item in response.ReadJsonAsync(JsonTypeInfo, cancellationToken).ConfigureAwait(false))
@@ -129,9 +129,9 @@ public sealed class DurableStream<T>
     /// <param name="options">Start offset or checkpoint (the live mode is ignored: catch-up only).</param>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The messages.</returns>
-    public async Task<List<T>> ReadAllAsync(StreamOptions? options = null, CancellationToken cancellationToken = default)
+    public async Task<List<T?>> ReadAllAsync(StreamOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var catchUp = new StreamOptions { Offset = options?.Offset, Cursor = options?.Cursor, Live = LiveMode.Off };
+        var catchUp = new StreamOptions { Offset = options?.Offset, Cursor = options?.Cursor, Headers = options?.Headers, MaxChunkBytes = options?.MaxChunkBytes, Live = LiveMode.Off };
         await using var response = await Stream.StreamAsync(catchUp, cancellationToken).ConfigureAwait(false);
         return await response.ReadAllJsonAsync(JsonTypeInfo, cancellationToken).ConfigureAwait(false);
     }
@@ -146,10 +146,11 @@ public sealed class DurableStream<T>
     /// <returns>A task that completes when the stream is deleted.</returns>
     public Task DeleteAsync(CancellationToken cancellationToken = default) => Stream.DeleteAsync(cancellationToken);
 
-    /// <summary>Closes the stream: no more appends are accepted. Idempotent.</summary>
+    /// <summary>Closes the stream: no more appends are accepted (see <see cref="DurableStream.CloseAsync(CloseOptions?, CancellationToken)"/>).</summary>
+    /// <param name="options">Final data, content type, headers; null: just close (idempotent).</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The final tail offset.</returns>
-    public Task<AppendResult> CloseAsync(CancellationToken cancellationToken = default) => Stream.CloseAsync(cancellationToken);
+    public Task<CloseResult> CloseAsync(CloseOptions? options = null, CancellationToken cancellationToken = default) => Stream.CloseAsync(options, cancellationToken);
 
     /// <summary>Creates a typed idempotent producer (batched, pipelined, exactly-once). No network I/O.</summary>
     /// <param name="producerId">A stable identifier of the logical producer.</param>

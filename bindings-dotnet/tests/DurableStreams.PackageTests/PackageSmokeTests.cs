@@ -45,7 +45,7 @@ public class PackageSmokeTests : ServerTest
         await using (var response = await stream.StreamAsync(new StreamOptions { Offset = Offset.Beginning, Live = LiveMode.Off }))
         {
             var events = await response.ReadAllJsonAsync<MyEvent>();
-            Assert.Equal(Enumerable.Range(1, 10), events.Select(e => e.N));
+            Assert.Equal(Enumerable.Range(1, 10), events.Select(e => e!.N));
             Assert.True(response.UpToDate);
         }
 

@@ -55,7 +55,7 @@ public class ClientTests : ServerTest
     [MemberData(nameof(Kinds))]
     public async Task A_failing_dynamic_header_provider_fails_the_operation(string kind)
     {
-        await using var client = NewClient(kind, o => o.DynamicHeaders["Authorization"] = async _ =>
+        await using var client = NewClient(kind, o => o.DynamicHeaders!["Authorization"] = async _ =>
         {
             await Task.Yield();
             throw new InvalidOperationException("token service down");
@@ -64,11 +64,11 @@ public class ClientTests : ServerTest
         Assert.Equal(DurableStreamErrorCode.InvalidArgument, e.Code);
         Assert.Contains("token service down", e.Message, StringComparison.Ordinal);
 
-        await using var syncThrow = NewClient(kind, o => o.DynamicHeaders["X"] = _ => throw new FormatException("sync boom"));
+        await using var syncThrow = NewClient(kind, o => o.DynamicHeaders!["X"] = _ => throw new FormatException("sync boom"));
         var e2 = await Assert.ThrowsAsync<DurableStreamException>(() => syncThrow.GetStream(NewPath("x")).HeadAsync());
         Assert.Contains("sync boom", e2.Message, StringComparison.Ordinal);
 
-        await using var nullValue = NewClient(kind, o => o.DynamicHeaders["X"] = _ => ValueTask.FromResult<string>(null!));
+        await using var nullValue = NewClient(kind, o => o.DynamicHeaders!["X"] = _ => ValueTask.FromResult<string>(null!));
         var e3 = await Assert.ThrowsAsync<DurableStreamException>(() => nullValue.GetStream(NewPath("x")).HeadAsync());
         Assert.Contains("returned null", e3.Message, StringComparison.Ordinal);
     }
@@ -138,7 +138,7 @@ public class ClientTests : ServerTest
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => stream.HeadAsync(cancelled.Token));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => stream.CreateAsync(null, cancelled.Token));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => stream.DeleteAsync(cancelled.Token));
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => stream.CloseAsync(cancelled.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => stream.CloseAsync(cancellationToken: cancelled.Token));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.ConnectAsync(stream.Url, cancelled.Token));
         // The stream is untouched.
         Assert.False((await stream.HeadAsync()).StreamClosed);

@@ -59,7 +59,7 @@ public partial class DocumentationSnippets
         var messages = await response.ReadAllJsonAsync<MyEvent>();
         foreach (var msg in messages)
         {
-            Console.WriteLine($"Event: {msg.Type}");
+            Console.WriteLine($"Event: {msg!.Type}");
         }
     }
 
@@ -76,7 +76,7 @@ public partial class DocumentationSnippets
         {
             foreach (var item in batch.Items)
             {
-                Console.WriteLine($"Received: {item.Type}");
+                Console.WriteLine($"Received: {item!.Type}");
             }
 
             // Save checkpoint for resumption
@@ -262,10 +262,10 @@ public partial class DocumentationSnippets
         StreamCheckpoint cp = response.Checkpoint;
         bool upToDate = response.UpToDate;
         byte[] bytes = await response.ReadAllBytesAsync();
-        List<MyEvent> list = await response.ReadAllJsonAsync<MyEvent>();
+        List<MyEvent?> list = await response.ReadAllJsonAsync<MyEvent>();
         string text = await response.ReadAllTextAsync();
         IAsyncEnumerable<ByteChunk> e1 = response.ReadBytesAsync();
-        IAsyncEnumerable<MyEvent> e2 = response.ReadJsonAsync<MyEvent>();
+        IAsyncEnumerable<MyEvent?> e2 = response.ReadJsonAsync<MyEvent>();
         IAsyncEnumerable<JsonBatch<MyEvent>> e3 = response.ReadJsonBatchesAsync<MyEvent>();
         IAsyncEnumerable<TextChunk> e4 = response.ReadTextAsync();
         response.Cancel();
@@ -359,7 +359,7 @@ public partial class DocumentationSnippets
         await using var response = await stream.StreamAsync(new StreamOptions { Offset = Offset.Beginning, Live = LiveMode.Sse });
         await foreach (var batch in response.ReadJsonBatchesAsync<ChatMessage>())
         {
-            foreach (var message in batch.Items) Console.WriteLine($"{message.From}: {message.Text}");
+            foreach (var message in batch.Items) Console.WriteLine($"{message!.From}: {message.Text}");
             await File.WriteAllTextAsync("checkpoint.txt", batch.Checkpoint.ToString());
         }
     }
@@ -387,7 +387,7 @@ public partial class DocumentationSnippets
         await orders.AppendAsync(new OrderPlaced("o-1", 42m));
 
         await foreach (var order in orders.ReadAsync(new StreamOptions { Live = LiveMode.Auto }, ct))
-            Console.WriteLine(order.OrderId);
+            Console.WriteLine(order!.OrderId);
 
         await using var producer = orders.CreateProducer("order-service-1");  // IdempotentProducer<OrderPlaced>
         producer.Append(new OrderPlaced("o-2", 7m));         // or TryAppend / AppendAsync

@@ -36,7 +36,7 @@ public class LeakTests : ServerTest
     private async Task ExerciseEverythingAsync(string kind)
     {
         var calls = 0;
-        await using var client = NewClient(kind, o => o.DynamicHeaders["X-N"] = _ => ValueTask.FromResult((++calls).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        await using var client = NewClient(kind, o => o.DynamicHeaders!["X-N"] = _ => ValueTask.FromResult((++calls).ToString(System.Globalization.CultureInfo.InvariantCulture)));
         var stream = await NewStreamAsync(client, "application/json");
         await stream.AppendJsonAsync(new MyEvent("a", 1));
         await stream.HeadAsync();

@@ -39,7 +39,7 @@ public class LiveReadTests : ServerTest
             await foreach (var batch in response.ReadJsonBatchesAsync<MyEvent>(Timeout(30)))
             {
                 batches++;
-                received.AddRange(batch.Items);
+                received.AddRange(batch.Items!);
                 if (batch.UpToDate)
                 {
                     seenUpToDate.TrySetResult();
@@ -260,7 +260,7 @@ public class LiveReadTests : ServerTest
             var items = new List<MyEvent>();
             await foreach (var e in r.ReadJsonAsync<MyEvent>(Timeout(30)))
             {
-                items.Add(e);
+                items.Add(e!);
             }
             return items;
         });

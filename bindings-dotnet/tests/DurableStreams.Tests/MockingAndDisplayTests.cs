@@ -56,7 +56,9 @@ public class MockingAndDisplayTests
         foreach (var type in new[] { typeof(DurableStreamClient), typeof(DurableStream) })
         {
             Assert.False(type.IsSealed, type.Name);
-            Assert.Contains(type.GetConstructors(BindingFlags.Instance | BindingFlags.NonPublic), c => c.IsFamily && c.GetParameters().Length == 0);
+            // A parameterless constructor for mocking frameworks: protected for the stream handle,
+            // public for the client (the official client has a public one: a default client).
+            Assert.Contains(type.GetConstructors(BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public), c => (c.IsFamily || c.IsPublic) && c.GetParameters().Length == 0);
             var sealedMembers = type.GetMethods(BindingFlags.Instance | BindingFlags.Public | BindingFlags.DeclaredOnly)
                 .Where(m => !m.IsVirtual || m.IsFinal)
                 .Select(m => m.Name)
@@ -73,10 +75,12 @@ public class MockingAndDisplayTests
         var stream = new DoubleStream();
         Assert.Equal("DurableStream (test double)", stream.ToString());
         Assert.Throws<InvalidOperationException>(() => stream.Url);
+        // A client subclass is a real, idle client with the default options (no I/O until used).
         var client = new DoubleClient();
-        Assert.Contains("test double", client.ToString(), StringComparison.Ordinal);
-        Assert.Throws<InvalidOperationException>(() => client.GetStream("/x"));
+        Assert.StartsWith("DurableStreamClient { BaseUrl = null,", client.ToString(), StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => client.GetStream("/x")); // relative, and no BaseUrl
         client.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => client.GetStream("http://127.0.0.1:1/x"));
     }
 
     private sealed class DoubleStream : DurableStream
@@ -93,9 +97,9 @@ public class MockingAndDisplayTests
         var options = new DurableStreamClientOptions
         {
             BaseUrl = $"https://user:{Secret}@example.com/v1/stream?token={Secret}",
-            DefaultHeaders = { ["Authorization"] = $"Bearer {Secret}" },
-            DynamicHeaders = { ["X-Token"] = _ => ValueTask.FromResult(Secret) },
-            DynamicQueryParameters = { ["sig"] = _ => ValueTask.FromResult(Secret) },
+            DefaultHeaders = new(StringComparer.OrdinalIgnoreCase) { ["Authorization"] = $"Bearer {Secret}" },
+            DynamicHeaders = new(StringComparer.OrdinalIgnoreCase) { ["X-Token"] = _ => ValueTask.FromResult(Secret) },
+            DynamicQueryParameters = new(StringComparer.Ordinal) { ["sig"] = _ => ValueTask.FromResult(Secret) },
             MaxRetries = 3,
             RequestTimeout = TimeSpan.FromSeconds(7),
         };
@@ -157,7 +161,7 @@ public class MockingAndDisplayTests
 
         var args = new ProducerErrorEventArgs(new StaleEpochException("fenced", 7, 403, "http://example.com/s"), 3, 10, 12, 42);
         var argsText = args.ToString();
-        Assert.Equal("ProducerErrorEventArgs { Exception = StaleEpochException (StaleEpoch): fenced, Epoch = 3, FirstSeq = 10, LastSeq = 12, MessageCount = 42 }", argsText);
+        Assert.Equal("ProducerErrorEventArgs { Exception = StaleEpochException (Forbidden): fenced, Epoch = 3, FirstSeq = 10, LastSeq = 12, MessageCount = 42, IsRetryable = False }", argsText);
         Assert.Equal(argsText, DebuggerText(args));
     }
 
@@ -167,7 +171,7 @@ public class MockingAndDisplayTests
         var e = new StaleEpochException("fenced", 7, 403, $"http://user:{Secret}@example.com/s?sig={Secret}");
         Assert.StartsWith("DurableStreams.StaleEpochException: fenced", e.ToString(), StringComparison.Ordinal); // Exception.ToString semantics
         var display = DebuggerText(e);
-        Assert.Equal("StaleEpochException { Code = StaleEpoch, CodeName = null, StatusCode = 403, Url = http://example.com/s?sig=<redacted>, CurrentEpoch = 7, Message = fenced }", display);
+        Assert.Equal("StaleEpochException { Code = Forbidden, CodeName = null, StatusCode = 403, Url = http://example.com/s?sig=<redacted>, CurrentEpoch = 7, Message = fenced }", display);
 
         var gap = DebuggerText(new SequenceGapException("gap", 5, 9, 409, null));
         Assert.Contains("ExpectedSeq = 5, ReceivedSeq = 9", gap, StringComparison.Ordinal);

@@ -17,7 +17,7 @@ public class ProducerTests : ServerTest
     private static async Task<List<MyEvent>> ReadJsonAsync(DurableStream stream)
     {
         await using var r = await stream.StreamAsync();
-        return await r.ReadAllJsonAsync<MyEvent>(Timeout());
+        return [.. (await r.ReadAllJsonAsync<MyEvent>(Timeout())).Select(e => e!)];
     }
 
     [Theory]
@@ -127,7 +127,8 @@ public class ProducerTests : ServerTest
         var flush = await Assert.ThrowsAsync<StaleEpochException>(() => old.FlushAsync(Timeout()));
         Assert.Equal(1, flush.CurrentEpoch);
         Assert.Equal(403, flush.StatusCode);
-        Assert.Equal(DurableStreamErrorCode.StaleEpoch, flush.Code);
+        Assert.Equal(DurableStreamErrorCode.Forbidden, flush.Code);
+        Assert.Equal("STALE_EPOCH", flush.CodeName);
 
         var raised = await errorRaised.Task.WaitAsync(Timeout());
         var stale = Assert.IsType<StaleEpochException>(raised.Exception);

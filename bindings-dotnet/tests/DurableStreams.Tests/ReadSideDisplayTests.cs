@@ -25,11 +25,12 @@ public class ReadSideDisplayTests : ServerTest
     [Fact]
     public void Options_show_their_fields_without_secrets()
     {
-        var stream = new StreamOptions { Checkpoint = new StreamCheckpoint(new Offset("0001_0002"), "c-9"), Live = LiveMode.Sse, MaxChunkBytes = 65536 };
-        AssertShows(stream, "StreamOptions { Offset = 0001_0002, Live = Sse, Cursor = c-9, MaxChunkBytes = 65536 }");
-        AssertShows(new StreamOptions(), "StreamOptions { Offset = null, Live = Off, Cursor = null, MaxChunkBytes = null }");
+        var stream = new StreamOptions { Checkpoint = new StreamCheckpoint(new Offset("0001_0002"), "c-9"), Live = LiveMode.Sse, MaxChunkBytes = 65536, Headers = new() { ["Authorization"] = $"Bearer {Secret}" } };
+        AssertShows(stream, "StreamOptions { Offset = 0001_0002, Live = Sse, Cursor = c-9, MaxChunkBytes = 65536, Headers = [Authorization] }");
+        AssertShows(new StreamOptions(), "StreamOptions { Offset = null, Live = Off, Cursor = null, MaxChunkBytes = null, Headers = null }");
 
-        AssertShows(new AppendOptions { Seq = "0007", Close = true, ContentType = "text/plain" }, "AppendOptions { Seq = 0007, Close = True, ContentType = text/plain }");
+        AssertShows(new AppendOptions { Seq = "0007", Close = true, ContentType = "text/plain" }, "AppendOptions { Seq = 0007, Close = True, ContentType = text/plain, Headers = null }");
+        AssertShows(new CloseOptions { Data = [1, 2, 3], Headers = new() { ["X-Token"] = Secret } }, "CloseOptions { Data = 3 bytes, ContentType = null, Headers = [X-Token] }");
 
         var create = new CreateStreamOptions
         {
@@ -42,7 +43,7 @@ public class ReadSideDisplayTests : ServerTest
             ForkSubOffset = 3,
         };
         var text = AssertShows(create,
-            $"CreateStreamOptions {{ ContentType = application/json, Ttl = 00:05:00, ExpiresAt = null, InitialData = {Secret.Length + 4} bytes, Closed = True, ForkFrom = https://example.com/v1/stream/source?sig=<redacted>, ForkOffset = 0001_0002, ForkSubOffset = 3 }}");
+            $"CreateStreamOptions {{ ContentType = application/json, Ttl = 00:05:00, ExpiresAt = null, InitialData = {Secret.Length + 4} bytes, Closed = True, ForkFrom = https://example.com/v1/stream/source?sig=<redacted>, ForkOffset = 0001_0002, ForkSubOffset = 3, Headers = null }}");
         Assert.DoesNotContain(Secret, text, StringComparison.Ordinal);
         Assert.Contains("ExpiresAt = 2030-01-02T03:04:05.0000000+00:00", new CreateStreamOptions { ExpiresAt = new DateTimeOffset(2030, 1, 2, 3, 4, 5, TimeSpan.Zero) }.ToString(), StringComparison.Ordinal);
     }
@@ -67,15 +68,15 @@ public class ReadSideDisplayTests : ServerTest
     {
         var checkpoint = new StreamCheckpoint(new Offset("0001_0002"), "c-9");
         var data = Encoding.UTF8.GetBytes($"[\"{Secret}\"]");
-        var bytes = new ByteChunk(data, checkpoint, upToDate: true, streamClosed: false, messages: [data.AsMemory(1, data.Length - 2)]);
+        var bytes = new ByteChunk(data, checkpoint, UpToDate: true) { Messages = [data.AsMemory(1, data.Length - 2)] };
         var text = AssertShows(bytes, $"ByteChunk {{ Bytes = {data.Length}, Messages = 1, Offset = 0001_0002, Cursor = c-9, UpToDate = True, StreamClosed = False, IsPartial = False }}");
         Assert.DoesNotContain(Secret, text, StringComparison.Ordinal);
-        AssertShows(new ByteChunk(data, checkpoint, false, true, null, isPartial: true), $"ByteChunk {{ Bytes = {data.Length}, Messages = null, Offset = 0001_0002, Cursor = c-9, UpToDate = False, StreamClosed = True, IsPartial = True }}");
+        AssertShows(new ByteChunk(data, checkpoint, false) { StreamClosed = true, IsPartial = true }, $"ByteChunk {{ Bytes = {data.Length}, Messages = null, Offset = 0001_0002, Cursor = c-9, UpToDate = False, StreamClosed = True, IsPartial = True }}");
 
-        var textChunk = new TextChunk(Secret, checkpoint, upToDate: false, streamClosed: true);
+        var textChunk = new TextChunk(Secret, checkpoint, UpToDate: false) { StreamClosed = true };
         Assert.DoesNotContain(Secret, AssertShows(textChunk, $"TextChunk {{ Length = {Secret.Length}, Offset = 0001_0002, Cursor = c-9, UpToDate = False, StreamClosed = True }}"), StringComparison.Ordinal);
 
-        var batch = new JsonBatch<MyEvent>([new MyEvent(Secret, 1), new MyEvent("b", 2)], new StreamCheckpoint(new Offset("0001_0002")), upToDate: true, streamClosed: true);
+        var batch = new JsonBatch<MyEvent>([new MyEvent(Secret, 1), new MyEvent("b", 2)], new StreamCheckpoint(new Offset("0001_0002")), UpToDate: true) { StreamClosed = true };
         Assert.DoesNotContain(Secret, AssertShows(batch, "JsonBatch<MyEvent> { Count = 2, Offset = 0001_0002, Cursor = null, UpToDate = True, StreamClosed = True }"), StringComparison.Ordinal);
     }
 
@@ -86,17 +87,17 @@ public class ReadSideDisplayTests : ServerTest
         await using var client = NewClient(kind);
         var path = NewPath("display") + $"?sig={Secret}";
         var stream = client.GetStream(path);
-        var created = await stream.CreateAsync(new CreateStreamOptions { ContentType = "text/plain", Ttl = TimeSpan.FromHours(1) });
+        var created = await stream.CreateWithDetailsAsync(new CreateStreamOptions { ContentType = "text/plain", Ttl = TimeSpan.FromHours(1) });
         var createdText = AssertShows(created, null);
-        Assert.StartsWith("CreateStreamResult { Created = True, Offset = ", createdText, StringComparison.Ordinal);
-        Assert.EndsWith(", ContentType = text/plain, Closed = False }", createdText, StringComparison.Ordinal);
+        Assert.StartsWith("CreateStreamDetails { Result = Created, NextOffset = ", createdText, StringComparison.Ordinal);
+        Assert.EndsWith(", ContentType = text/plain, StreamClosed = False }", createdText, StringComparison.Ordinal);
 
         var appended = await stream.AppendAsync($"hello {Secret}");
-        AssertShows(appended, $"AppendResult {{ Offset = {appended.Offset.Value}, StreamClosed = False }}");
+        AssertShows(appended, $"AppendResult {{ NextOffset = {appended.Offset.Value}, Duplicate = False, StreamClosed = False }}");
 
         var metadata = await stream.HeadAsync();
         var metadataText = AssertShows(metadata, null);
-        Assert.StartsWith($"StreamMetadata {{ Offset = {appended.Offset.Value}, ContentType = text/plain, StreamClosed = False, Ttl = ", metadataText, StringComparison.Ordinal);
+        Assert.StartsWith($"StreamMetadata {{ Exists = True, Offset = {appended.Offset.Value}, ContentType = text/plain, StreamClosed = False, Ttl = ", metadataText, StringComparison.Ordinal);
         Assert.Contains("Ttl = 01:00:00", metadataText, StringComparison.Ordinal);
 
         await using var response = await stream.StreamAsync(new StreamOptions { Live = LiveMode.Off });

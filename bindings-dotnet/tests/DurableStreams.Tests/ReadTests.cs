@@ -40,7 +40,7 @@ public class ReadTests : ServerTest
         Assert.Equal(stream.Url, response.Url);
         Assert.Equal(LiveMode.Off, response.Live);
         var messages = await response.ReadAllJsonAsync<MyEvent>();
-        Assert.Equal(Enumerable.Range(0, 5), messages.Select(m => m.N));
+        Assert.Equal(Enumerable.Range(0, 5), messages.Select(m => m!.N));
         Assert.True(response.UpToDate);
         Assert.False(response.StreamClosed);
         Assert.Equal((await stream.HeadAsync()).Offset, response.Offset);
@@ -170,14 +170,14 @@ public class ReadTests : ServerTest
 
         await using (var r = await stream.StreamAsync())
         {
-            Assert.Equal(["a", "b"], (await r.ReadAllJsonAsync(TestJsonContext.Default.MyEvent)).Select(e => e.Type));
+            Assert.Equal(["a", "b"], (await r.ReadAllJsonAsync(TestJsonContext.Default.MyEvent)).Select(e => e!.Type));
         }
         await using (var r = await stream.StreamAsync())
         {
             var items = new List<MyEvent>();
             await foreach (var e in r.ReadJsonAsync(TestJsonContext.Default.MyEvent))
             {
-                items.Add(e);
+                items.Add(e!);
             }
             Assert.Equal(2, items.Count);
         }
@@ -239,9 +239,9 @@ public class ReadTests : ServerTest
             }
             Assert.Equal(512, collected.Count);
             Assert.NotNull(last);
-            Assert.True(last!.UpToDate);
-            Assert.False(last.StreamClosed);
-            Assert.Equal(last.Offset, last.Checkpoint.Offset);
+            Assert.True(last.Value.UpToDate);
+            Assert.False(last.Value.StreamClosed);
+            Assert.Equal(last.Value.Offset, last.Value.Checkpoint.Offset);
         }
     }
 
@@ -278,7 +278,7 @@ public class ReadTests : ServerTest
         await using (var r = await json.StreamAsync(new StreamOptions { Live = LiveMode.Sse }))
         {
             // ReadAll* on a live read accumulates until up to date.
-            Assert.Equal(["x", "y"], (await r.ReadAllJsonAsync<MyEvent>(Timeout())).Select(e => e.Type));
+            Assert.Equal(["x", "y"], (await r.ReadAllJsonAsync<MyEvent>(Timeout())).Select(e => e!.Type));
         }
 
         var text = await NewStreamAsync(client, "text/plain");
@@ -317,7 +317,7 @@ public class ReadTests : ServerTest
             {
                 batches.Add(batch);
             }
-            Assert.Equal(["a", "b"], batches.SelectMany(b => b.Items).Select(e => e.Type));
+            Assert.Equal(["a", "b"], batches.SelectMany(b => b.Items).Select(e => e!.Type));
             saved = batches[^1].Checkpoint.ToString();
             Assert.Equal(batches[^1].Offset, r.Offset);
             Assert.Equal(r.Checkpoint, batches[^1].Checkpoint);
@@ -327,14 +327,14 @@ public class ReadTests : ServerTest
         await using (var r = await stream.StreamAsync(new StreamOptions { Checkpoint = StreamCheckpoint.Parse(saved) }))
         {
             Assert.Equal(StreamCheckpoint.Parse(saved).Offset, r.StartOffset);
-            Assert.Equal(["c"], (await r.ReadAllJsonAsync<MyEvent>()).Select(e => e.Type));
+            Assert.Equal(["c"], (await r.ReadAllJsonAsync<MyEvent>()).Select(e => e!.Type));
         }
         await using (var r = await stream.StreamAsync(new StreamOptions { Offset = StreamCheckpoint.Parse(saved).Offset }))
         {
             var items = new List<MyEvent>();
             await foreach (var e in r.ReadJsonAsync<MyEvent>())
             {
-                items.Add(e);
+                items.Add(e!);
             }
             Assert.Equal(["c"], items.Select(e => e.Type));
         }

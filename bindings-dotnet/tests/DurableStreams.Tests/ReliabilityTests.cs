@@ -95,10 +95,10 @@ public class ReliabilityTests : ServerTest
         Assert.Throws<ArgumentException>(() => new Offset("1\0"));
 
         AssertParam("BaseUrl", Assert.Throws<ArgumentException>(() => new DurableStreamClient(new() { BaseUrl = "http://127.0.0.1:1/a\0b" })));
-        AssertParam("DefaultHeaders", Assert.Throws<ArgumentException>(() => new DurableStreamClient(new() { DefaultHeaders = { ["X-A"] = "v\0w" } })));
-        AssertParam("DefaultHeaders", Assert.Throws<ArgumentException>(() => new DurableStreamClient(new() { DefaultHeaders = { ["X-A\0B"] = "v" } })));
-        AssertParam("DynamicHeaders", Assert.Throws<ArgumentException>(() => new DurableStreamClient(new() { DynamicHeaders = { ["X-A\0B"] = _ => ValueTask.FromResult("v") } })));
-        AssertParam("DynamicQueryParameters", Assert.Throws<ArgumentException>(() => new DurableStreamClient(new() { DynamicQueryParameters = { ["a\0b"] = _ => ValueTask.FromResult("v") } })));
+        AssertParam("DefaultHeaders", Assert.Throws<ArgumentException>(() => new DurableStreamClient(new() { DefaultHeaders = new(StringComparer.OrdinalIgnoreCase) { ["X-A"] = "v\0w" } })));
+        AssertParam("DefaultHeaders", Assert.Throws<ArgumentException>(() => new DurableStreamClient(new() { DefaultHeaders = new(StringComparer.OrdinalIgnoreCase) { ["X-A\0B"] = "v" } })));
+        AssertParam("DynamicHeaders", Assert.Throws<ArgumentException>(() => new DurableStreamClient(new() { DynamicHeaders = new(StringComparer.OrdinalIgnoreCase) { ["X-A\0B"] = _ => ValueTask.FromResult("v") } })));
+        AssertParam("DynamicQueryParameters", Assert.Throws<ArgumentException>(() => new DurableStreamClient(new() { DynamicQueryParameters = new(StringComparer.Ordinal) { ["a\0b"] = _ => ValueTask.FromResult("v") } })));
     }
 
     [Fact]
@@ -121,11 +121,11 @@ public class ReliabilityTests : ServerTest
             {
                 if (header)
                 {
-                    o.DynamicHeaders["X-Token"] = _ => ValueTask.FromResult("abc\0S3CRET-AFTER-NUL");
+                    o.DynamicHeaders!["X-Token"] = _ => ValueTask.FromResult("abc\0S3CRET-AFTER-NUL");
                 }
                 else
                 {
-                    o.DynamicQueryParameters["token"] = _ => ValueTask.FromResult("abc\0S3CRET-AFTER-NUL");
+                    o.DynamicQueryParameters!["token"] = _ => ValueTask.FromResult("abc\0S3CRET-AFTER-NUL");
                 }
             });
             var e = await Assert.ThrowsAnyAsync<DurableStreamException>(() => client.GetStream(stream.Url).HeadAsync(Timeout()));
@@ -264,7 +264,7 @@ public class ReliabilityTests : ServerTest
             var items = new List<MyEvent>();
             await foreach (var item in response.ReadJsonAsync<MyEvent>(Timeout()))
             {
-                items.Add(item);
+                items.Add(item!);
             }
             Assert.Empty(items);
         }

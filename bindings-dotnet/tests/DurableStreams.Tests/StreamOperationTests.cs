@@ -21,19 +21,20 @@ public class StreamOperationTests : ServerTest
         var stream = client.GetStream(NewPath("create"));
         Assert.Null(stream.ContentType);
 
-        var created = await stream.CreateAsync(new CreateStreamOptions { ContentType = "text/plain" });
+        var created = await stream.CreateWithDetailsAsync(new CreateStreamOptions { ContentType = "text/plain" });
+        Assert.Equal(CreateStreamResult.Created, created.Result);
         Assert.True(created.Created);
-        Assert.NotNull(created.Offset);
+        Assert.NotNull(created.NextOffset);
         Assert.StartsWith("text/plain", created.ContentType);
-        Assert.False(created.Closed);
+        Assert.False(created.StreamClosed);
         Assert.StartsWith("text/plain", stream.ContentType);
 
         var again = await stream.CreateAsync(new CreateStreamOptions { ContentType = "text/plain" });
-        Assert.False(again.Created);
+        Assert.Equal(CreateStreamResult.AlreadyExisted, again);
 
         var conflict = await Assert.ThrowsAsync<StreamConflictException>(() => stream.CreateAsync(new CreateStreamOptions { ContentType = "application/json" }));
         Assert.Equal(409, conflict.StatusCode);
-        Assert.Equal(DurableStreamErrorCode.Conflict, conflict.Code);
+        Assert.Equal(DurableStreamErrorCode.ConflictExists, conflict.Code);
         Assert.Contains(stream.Url, conflict.Message, StringComparison.Ordinal);
         Assert.Equal(stream.Url, conflict.Url);
     }
@@ -71,8 +72,8 @@ public class StreamOperationTests : ServerTest
         Assert.InRange((meta2.ExpiresAt!.Value - expiresAt).Duration(), TimeSpan.Zero, TimeSpan.FromSeconds(2));
 
         var closed = client.GetStream(NewPath("closed"));
-        var result = await closed.CreateAsync(new CreateStreamOptions { ContentType = "text/plain", Closed = true, InitialData = Encoding.UTF8.GetBytes("final") });
-        Assert.True(result.Closed);
+        var result = await closed.CreateWithDetailsAsync(new CreateStreamOptions { ContentType = "text/plain", Closed = true, InitialData = Encoding.UTF8.GetBytes("final") });
+        Assert.True(result.StreamClosed);
         Assert.True((await closed.HeadAsync()).StreamClosed);
         await Assert.ThrowsAsync<StreamClosedException>(() => closed.AppendAsync("more"));
     }
@@ -117,7 +118,7 @@ public class StreamOperationTests : ServerTest
         {
             if (batch.Items.Count > 0)
             {
-                Assert.Equal([1, 2], batch.Items.Select(e => e.N));
+                Assert.Equal([1, 2], batch.Items.Select(e => e!.N));
                 break;
             }
         }
@@ -173,7 +174,7 @@ public class StreamOperationTests : ServerTest
         await stream.AppendAsync("a", new AppendOptions { Seq = "0002" });
         await stream.AppendAsync("b", new AppendOptions { Seq = "0003" });
         var e = await Assert.ThrowsAsync<StreamConflictException>(() => stream.AppendAsync("c", new AppendOptions { Seq = "0001" }));
-        Assert.Equal(DurableStreamErrorCode.SequenceConflict, e.Code);
+        Assert.Equal(DurableStreamErrorCode.ConflictSeq, e.Code);
         Assert.Equal(409, e.StatusCode);
     }
 
@@ -185,8 +186,8 @@ public class StreamOperationTests : ServerTest
         var stream = await NewStreamAsync(client, "text/plain");
         await stream.AppendAsync("one");
         var closed = await stream.CloseAsync();
-        Assert.True(closed.StreamClosed);
-        Assert.True((await stream.CloseAsync()).StreamClosed); // idempotent
+        Assert.Equal((await stream.HeadAsync()).Offset, closed.FinalOffset);
+        Assert.Equal(closed, await stream.CloseAsync()); // idempotent
 
         var e = await Assert.ThrowsAsync<StreamClosedException>(() => stream.AppendAsync("two"));
         Assert.Equal(409, e.StatusCode);
@@ -195,8 +196,9 @@ public class StreamOperationTests : ServerTest
 
         var other = await NewStreamAsync(client, "text/plain");
         await other.AppendAsync("first ");
-        var final = await other.CloseAsync(Encoding.UTF8.GetBytes("last"));
-        Assert.True(final.StreamClosed);
+        var final = await other.CloseAsync(new CloseOptions { Data = Encoding.UTF8.GetBytes("last") });
+        Assert.True(final.FinalOffset.HasValue);
+        Assert.Equal((await other.HeadAsync()).Offset, final.FinalOffset);
         var viaOptions = await NewStreamAsync(client, "text/plain");
         Assert.True((await viaOptions.AppendAsync("x", new AppendOptions { Close = true })).StreamClosed);
         await using var r = await other.StreamAsync();
@@ -288,7 +290,7 @@ public class StreamOperationTests : ServerTest
         await source.DeleteAsync();
         var gone = await Assert.ThrowsAsync<StreamGoneException>(() => source.HeadAsync());
         Assert.Equal(410, gone.StatusCode);
-        Assert.Equal(DurableStreamErrorCode.Gone, gone.Code);
+        Assert.Equal(DurableStreamErrorCode.OffsetGone, gone.Code);
         await using var r = await fork.StreamAsync();
         Assert.Equal("data", await r.ReadAllTextAsync());
     }
@@ -336,9 +338,9 @@ public class StreamOperationTests : ServerTest
         await using var r = await client.GetStream(path).StreamAsync();
         var all = await r.ReadAllJsonAsync<MyEvent>();
         Assert.Equal(tasks * perTask, all.Count);
-        foreach (var group in all.GroupBy(e => e.Type))
+        foreach (var group in all.GroupBy(e => e!.Type))
         {
-            Assert.Equal(Enumerable.Range(0, perTask), group.Select(e => e.N)); // per-task order kept
+            Assert.Equal(Enumerable.Range(0, perTask), group.Select(e => e!.N)); // per-task order kept
         }
     }
 }

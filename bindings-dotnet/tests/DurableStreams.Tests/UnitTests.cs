@@ -117,10 +117,9 @@ public class OptionsValidationTests
         Assert.Equal("RetryMultiplier", Invalid(o => o.RetryMultiplier = 0.5).ParamName);
         Assert.Equal("RetryMultiplier", Invalid(o => o.RetryMultiplier = double.NaN).ParamName);
         Assert.Equal("RetryMultiplier", Invalid(o => o.RetryMultiplier = double.PositiveInfinity).ParamName);
-        Assert.Equal("DynamicQueryParameters", Invalid(o => o.DynamicQueryParameters = null!).ParamName);
-        Assert.Equal("DynamicQueryParameters", Invalid(o => o.DynamicQueryParameters[""] = _ => ValueTask.FromResult("x")).ParamName);
-        Assert.Equal("DynamicQueryParameters", Invalid(o => o.DynamicQueryParameters["p"] = null!).ParamName);
-        Assert.Equal("DynamicQueryParameters", Invalid(o => o.DynamicQueryParameters["offset"] = _ => ValueTask.FromResult("x")).ParamName);
+        Assert.Equal("DynamicQueryParameters", Invalid(o => o.DynamicQueryParameters![""] = _ => ValueTask.FromResult("x")).ParamName);
+        Assert.Equal("DynamicQueryParameters", Invalid(o => o.DynamicQueryParameters!["p"] = null!).ParamName);
+        Assert.Equal("DynamicQueryParameters", Invalid(o => o.DynamicQueryParameters!["offset"] = _ => ValueTask.FromResult("x")).ParamName);
         Assert.Equal("MaxRetryDelay", Invalid(o => o.MaxRetryDelay = TimeSpan.FromMilliseconds(1)).ParamName);
         Assert.Equal("RequestTimeout", Invalid(o => o.RequestTimeout = TimeSpan.Zero).ParamName);
         Assert.Equal("ConnectTimeout", Invalid(o => o.ConnectTimeout = TimeSpan.FromSeconds(-5)).ParamName);
@@ -128,8 +127,16 @@ public class OptionsValidationTests
         Assert.Equal("BaseUrl", Invalid(o => o.BaseUrl = "not a url").ParamName);
         Assert.Equal("BaseUrl", Invalid(o => o.BaseUrl = "ftp://host/x").ParamName);
         Assert.Equal("DefaultHeaders", Invalid(o => o.DefaultHeaders = new Dictionary<string, string> { [""] = "x" }).ParamName);
-        Assert.Equal("DynamicHeaders", Invalid(o => o.DynamicHeaders = null!).ParamName);
         Assert.Throws<ArgumentNullException>(() => new DurableStreamClient(null!));
+    }
+
+    [Fact]
+    public void Null_header_and_parameter_dictionaries_mean_none()
+    {
+        // The official client's options are nullable; null is an empty set, never a crash.
+        var options = new DurableStreamClientOptions { DefaultHeaders = null, DynamicHeaders = null, DynamicQueryParameters = null };
+        using var client = new DurableStreamClient(options);
+        Assert.Contains("DefaultHeaders = [], DynamicHeaders = [], DynamicQueryParameters = []", client.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -144,9 +151,9 @@ public class OptionsValidationTests
         Assert.Equal(TimeSpan.FromSeconds(30), o.RequestTimeout);
         Assert.Equal(TimeSpan.FromSeconds(10), o.ConnectTimeout);
         Assert.Equal(TimeSpan.FromSeconds(75), o.LiveTimeout);
-        Assert.Empty(o.DefaultHeaders);
-        Assert.Empty(o.DynamicHeaders);
-        Assert.Empty(o.DynamicQueryParameters);
+        Assert.Empty(o.DefaultHeaders!);
+        Assert.Empty(o.DynamicHeaders!);
+        Assert.Empty(o.DynamicQueryParameters!);
         Assert.Null(o.JsonSerializerOptions);
     }
 

@@ -256,7 +256,7 @@ internal sealed partial class Adapter : IAsyncDisposable
         };
         foreach (var (name, value) in headers)
         {
-            options.DefaultHeaders[name] = value;
+            options.DefaultHeaders![name] = value;
         }
         _dynamic.Install(options, headers.Select(h => h.Key).ToList());
         client = new DurableStreamClient(options);
@@ -363,9 +363,9 @@ internal sealed partial class Adapter : IAsyncDisposable
         }
 
         var stream = Stream(command, path);
-        var result = await stream.CreateAsync(options, token).ConfigureAwait(false);
+        var result = await stream.CreateWithDetailsAsync(options, token).ConfigureAwait(false);
         Remember(path, result.ContentType ?? contentType);
-        var offset = result.Offset?.Value ?? (await stream.HeadAsync(token).ConfigureAwait(false)).Offset.Value;
+        var offset = (result.NextOffset ?? (await stream.HeadAsync(token).ConfigureAwait(false)).Offset)?.Value;
         return Replies.Success("create")
             .With("status", result.Created ? 201 : 200)
             .With("offset", offset);
@@ -378,7 +378,7 @@ internal sealed partial class Adapter : IAsyncDisposable
         Remember(path, metadata.ContentType);
         return Replies.Success("connect")
             .With("status", 200)
-            .With("offset", metadata.Offset.Value);
+            .With("offset", metadata.Offset?.Value);
     }
 
     private async Task<JsonObject> HeadAsync(Command command, CancellationToken token)
@@ -388,7 +388,7 @@ internal sealed partial class Adapter : IAsyncDisposable
         Remember(path, metadata.ContentType);
         return Replies.Success("head")
             .With("status", 200)
-            .With("offset", metadata.Offset.Value)
+            .With("offset", metadata.Offset?.Value)
             .With("contentType", metadata.ContentType)
             .With("streamClosed", metadata.StreamClosed)
             .With("ttlSeconds", metadata.Ttl is { } ttl ? (long?)ttl.TotalSeconds : null)
@@ -434,19 +434,11 @@ internal sealed partial class Adapter : IAsyncDisposable
         var path = command.RequireString("path");
         var stream = Stream(command, path);
         var data = Payload(command, required: false);
-        AppendResult result;
-        if (data.Length == 0)
-        {
-            result = await stream.CloseAsync(token).ConfigureAwait(false);
-        }
-        else
-        {
-            var options = new AppendOptions { Close = true, ContentType = command.OptionalString("contentType") };
-            result = await stream.AppendAsync(data, options, token).ConfigureAwait(false);
-        }
+        var options = new CloseOptions { Data = data.Length == 0 ? null : data, ContentType = command.OptionalString("contentType") };
+        var result = await stream.CloseAsync(options, token).ConfigureAwait(false);
         return Replies.Success("close")
             .With("status", 200)
-            .With("finalOffset", result.Offset.Value);
+            .With("finalOffset", result.FinalOffset.Value);
     }
 
     // ------------------------------------------------------------------ dynamic headers

@@ -87,9 +87,9 @@ internal sealed partial class Adapter
         var stream = Client([]).GetStream(path); // a fresh stream: a fresh handle
 
         var start = Stopwatch.GetTimestamp();
-        var created = await stream.CreateAsync(new CreateStreamOptions { ContentType = contentType }, token).ConfigureAwait(false);
+        var created = await stream.CreateWithDetailsAsync(new CreateStreamOptions { ContentType = contentType }, token).ConfigureAwait(false);
         long received;
-        await using (var response = await stream.StreamAsync(new StreamOptions { Offset = created.Offset ?? Offset.Beginning, Live = live }, token).ConfigureAwait(false))
+        await using (var response = await stream.StreamAsync(new StreamOptions { Offset = created.NextOffset ?? Offset.Beginning, Live = live }, token).ConfigureAwait(false))
         {
             var reader = FirstDataAsync(response, ChunkText.IsJson(contentType), token);
             await stream.AppendAsync(payload, new AppendOptions { ContentType = contentType }, token).ConfigureAwait(false);

@@ -50,12 +50,12 @@ internal sealed class DynamicValues
         {
             if (!shadowed.Contains(name))
             {
-                options.DynamicHeaders[name] = Provider(isParam: false, name, value);
+                options.DynamicHeaders![name] = Provider(isParam: false, name, value);
             }
         }
         foreach (var (name, value) in _params)
         {
-            options.DynamicQueryParameters[name] = Provider(isParam: true, name, value);
+            options.DynamicQueryParameters![name] = Provider(isParam: true, name, value);
         }
     }
 

@@ -38,10 +38,9 @@ internal static class ErrorMapping
     public static string CodeOf(DurableStreamException exception) => exception.Code switch
     {
         DurableStreamErrorCode.NotFound => ErrorCodes.NotFound,
-        DurableStreamErrorCode.Conflict => ErrorCodes.Conflict,
-        DurableStreamErrorCode.SequenceConflict => ErrorCodes.SequenceConflict,
-        // A producer sequence the server did not expect (409 Producer-Expected-Seq).
-        DurableStreamErrorCode.SequenceGap => ErrorCodes.SequenceConflict,
+        DurableStreamErrorCode.ConflictExists => ErrorCodes.Conflict,
+        // A Stream-Seq regression, or a producer sequence the server did not expect (409 Producer-Expected-Seq).
+        DurableStreamErrorCode.ConflictSeq => ErrorCodes.SequenceConflict,
         DurableStreamErrorCode.StreamClosed => ErrorCodes.StreamClosed,
         DurableStreamErrorCode.InvalidOffset => ErrorCodes.InvalidOffset,
         DurableStreamErrorCode.ParseError => ErrorCodes.ParseError,
@@ -49,8 +48,7 @@ internal static class ErrorMapping
         DurableStreamErrorCode.Timeout => ErrorCodes.Timeout,
         DurableStreamErrorCode.InvalidArgument => ErrorCodes.InvalidArgument,
         // Gone (410), stale producer epoch (403), 400/401/403/413/429/5xx after retries.
-        DurableStreamErrorCode.Gone
-            or DurableStreamErrorCode.StaleEpoch
+        DurableStreamErrorCode.OffsetGone
             or DurableStreamErrorCode.BadRequest
             or DurableStreamErrorCode.Unauthorized
             or DurableStreamErrorCode.Forbidden

@@ -25,6 +25,7 @@ mod decorate;
 mod error;
 mod events;
 mod handles;
+mod headers;
 mod options;
 mod producer;
 mod reader;
@@ -52,6 +53,7 @@ pub use error::{
 };
 pub use events::{DsEventCallback, DsEventField, DsEventLevel, ds_client_set_event_callback};
 pub use handles::ds_test_live_handles;
+pub use headers::DsHeader;
 pub use producer::{
     DS_APPEND_ERROR, DS_APPEND_FULL, DS_APPEND_OK, DsEpochCallback, DsOffsetCallback, DsProducer,
     DsProducerErrorCallback, ds_producer_append, ds_producer_close, ds_producer_detach,
@@ -61,7 +63,7 @@ pub use producer::{
 };
 pub use reader::{
     DsChunkCallback, DsLiveMode, DsReader, ds_reader_cursor, ds_reader_free, ds_reader_next,
-    ds_reader_offset, ds_reader_open, ds_reader_set_max_chunk_bytes,
+    ds_reader_offset, ds_reader_open, ds_reader_set_headers, ds_reader_set_max_chunk_bytes,
 };
 pub use stream::{
     DsAppendArgs, DsAppendCallback, DsAppendResult, DsCreateCallback, DsCreateResult,
@@ -73,7 +75,10 @@ pub use strings::ds_string_free;
 
 /// The version of this ABI. It changes only when a function's signature or behaviour changes
 /// incompatibly; additions keep it. Bindings compare it with `ds_abi_version()` at load time.
-pub const DS_ABI_VERSION: u32 = 2;
+///
+/// Version 3 appended `headers` and `header_count` to `DsAppendArgs`: the library reads them,
+/// so a caller compiled against a version 2 header (a shorter struct) must not load it.
+pub const DS_ABI_VERSION: u32 = 3;
 
 /// The ABI version of the loaded library (`DS_ABI_VERSION` of the header it was built with).
 /// Thread-safe; never fails.

@@ -285,6 +285,7 @@ const CREATE_KEYS: &[&str] = &[
     "expires_at",
     "closed",
     "fork",
+    "headers",
 ];
 const FORK_KEYS: &[&str] = &["source", "offset", "sub_offset"];
 
@@ -299,6 +300,8 @@ pub(crate) fn create_options(json: Option<&str>) -> FfiResult<CreateOptions> {
             "expires_at" => options.expires_at = Some(field.string()?),
             "closed" => options.closed = field.boolean()?,
             "fork" => options.fork = Some(fork(field)?),
+            // Checked (names, values, lengths) by the core when the create starts.
+            "headers" => options.headers = field.string_pairs()?,
             _ => {} // each_field has rejected unknown keys
         }
         Ok(())
@@ -555,6 +558,30 @@ mod tests {
         assert_eq!(fork.source, "/src");
         assert_eq!(fork.offset.unwrap().as_str(), "0000_0001");
         assert_eq!(fork.sub_offset, Some(2));
+
+        let options =
+            create_options(Some(r#"{"headers":{"X-Tenant":"t1","X-Trace":"a"}}"#)).unwrap();
+        assert_eq!(
+            options.headers,
+            vec![
+                ("X-Tenant".into(), "t1".into()),
+                ("X-Trace".into(), "a".into())
+            ]
+        );
+        for (json, field) in [
+            (
+                r#"{"headers":{"authorization":["Bearer S3CRET-SENTINEL"]}}"#,
+                "headers.authorization:",
+            ),
+            (r#"{"headers":{"x-n":1}}"#, "headers.x-n:"),
+            (r#"{"headers":"Bearer S3CRET-SENTINEL"}"#, "headers:"),
+            (r#"{"headers":["S3CRET-SENTINEL"]}"#, "headers:"),
+        ] {
+            let (kind, text) = message(create_options(Some(json)));
+            assert_eq!(kind, DsErrorKind::INVALID_ARGUMENT, "{json}");
+            assert!(text.starts_with(field), "{json}: {text}");
+            assert!(!text.contains("S3CRET-SENTINEL"), "{json}: {text}");
+        }
 
         let (_, text) = message(create_options(Some(r#"{"fork":{}}"#)));
         assert!(text.starts_with("fork.source:"), "{text}");

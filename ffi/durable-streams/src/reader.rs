@@ -13,6 +13,7 @@ use crate::cancel::{self, DsCancel, with_token};
 use crate::chunk::DsChunk;
 use crate::error::{DsError, FfiResult};
 use crate::handles::{self, Live};
+use crate::headers::{DsHeader, header_pairs};
 use crate::runtime::runtime;
 use crate::stream::{DsStream, stream_arg};
 use crate::strings;
@@ -266,6 +267,40 @@ pub unsafe extern "C" fn ds_reader_set_max_chunk_bytes(
     })
 }
 
+/// Sets extra HTTP headers sent on every request of the read from the next one on: catch-up
+/// requests, each long-poll and every SSE (re)connection (an SSE connection already open
+/// keeps the headers it was opened with). Replaces the headers set before; `count` 0 clears
+/// them. `headers` (`count` entries, NULL when `count` is 0) is copied before this returns;
+/// see `DsHeader` for the checks and precedence.
+///
+/// Call it before the first `ds_reader_next` or between two. Returns NULL, or an owned
+/// `DS_ERROR_INVALID_ARGUMENT` error for a NULL reader, while a `ds_reader_next` is in flight,
+/// for a NULL `headers` with a non-zero `count`, a NULL or non-UTF-8 name or value, or an
+/// invalid header (named, its value never quoted); the reader's headers are then unchanged.
+///
+/// # Safety
+/// `reader` must be NULL or a live `DsReader`; `headers` NULL or valid for `count` entries
+/// whose strings are NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_reader_set_headers(
+    reader: *const DsReader,
+    headers: *const DsHeader,
+    count: usize,
+) -> *mut DsError {
+    catch_error("ds_reader_set_headers", || {
+        // SAFETY: NULL or a live reader per the contract.
+        let reader = unsafe { handles::required(reader, "reader") }?;
+        // SAFETY: NULL or valid for `count` entries per the contract.
+        let pairs = unsafe { header_pairs(headers, count, "headers") }?;
+        let mut session = lock(&reader.shared.session);
+        let Some(session) = session.as_mut() else {
+            return Err(Error::invalid_argument("reader", "a read is in progress").into());
+        };
+        session.set_headers(&pairs)?;
+        Ok(())
+    })
+}
+
 /// The offset after the last chunk delivered (the start offset before any): save it to resume
 /// later. Owned: free with `ds_string_free`. NULL for a NULL reader. Safe to call while a
 /// `ds_reader_next` is in flight.
@@ -318,6 +353,106 @@ pub unsafe extern "C" fn ds_reader_free(reader: *mut DsReader) {
 mod tests {
     use super::*;
     use crate::error::DsErrorKind;
+
+    /// Takes an owned error returned by an export: its kind and message (NULL: success).
+    fn outcome(error: *mut DsError) -> Option<(DsErrorKind, String)> {
+        if error.is_null() {
+            return None;
+        }
+        // SAFETY: a non-NULL error returned as owned by an export, freed once here.
+        let error = unsafe { Box::from_raw(error) };
+        Some((
+            error.kind,
+            error.server_message.to_str().unwrap().to_owned(),
+        ))
+    }
+
+    #[test]
+    fn set_headers_checks_its_arguments_and_the_reader_state() {
+        let secret = c"Bearer S3CRET-SENTINEL";
+        let good = [DsHeader {
+            name: c"X-Tenant".as_ptr(),
+            value: c"t1".as_ptr(),
+        }];
+        let null_value = [DsHeader {
+            name: c"X-Tenant".as_ptr(),
+            value: std::ptr::null(),
+        }];
+        let bad_name = [DsHeader {
+            name: c"bad name".as_ptr(),
+            value: secret.as_ptr(),
+        }];
+        let bad_value = [DsHeader {
+            name: c"authorization".as_ptr(),
+            value: c"Bearer S3CRET-SENTINEL\r\nX-Injected: 1".as_ptr(),
+        }];
+        let mut client = std::ptr::null_mut();
+        let mut stream = std::ptr::null_mut();
+        let mut reader = std::ptr::null_mut();
+        // SAFETY: every pointer is NULL, a live handle made here, or a live array of headers with
+        // static strings; each handle is freed once at the end.
+        unsafe {
+            let options = c"{\"base_url\":\"http://127.0.0.1:1/v1/stream\"}";
+            let none = crate::client::ds_client_new(
+                options.as_ptr(),
+                None,
+                std::ptr::null_mut(),
+                None,
+                &mut client,
+            );
+            assert!(outcome(none).is_none());
+            assert!(
+                outcome(crate::stream::ds_stream_new(
+                    client,
+                    c"s".as_ptr(),
+                    &mut stream
+                ))
+                .is_none()
+            );
+            let opened = ds_reader_open(stream, std::ptr::null(), 0, std::ptr::null(), &mut reader);
+            assert!(outcome(opened).is_none());
+
+            assert!(outcome(ds_reader_set_headers(reader, good.as_ptr(), 1)).is_none());
+            assert!(outcome(ds_reader_set_headers(reader, std::ptr::null(), 0)).is_none());
+            let (kind, text) =
+                outcome(ds_reader_set_headers(std::ptr::null(), good.as_ptr(), 1)).unwrap();
+            assert_eq!(kind, DsErrorKind::INVALID_ARGUMENT);
+            assert!(text.starts_with("reader:"), "{text}");
+            let (kind, text) = outcome(ds_reader_set_headers(reader, std::ptr::null(), 2)).unwrap();
+            assert_eq!(kind, DsErrorKind::INVALID_ARGUMENT);
+            assert!(text.starts_with("headers:"), "{text}");
+            let (kind, text) =
+                outcome(ds_reader_set_headers(reader, null_value.as_ptr(), 1)).unwrap();
+            assert_eq!(kind, DsErrorKind::INVALID_ARGUMENT);
+            assert!(text.starts_with("headers[0].value:"), "{text}");
+            for (array, named) in [
+                (&bad_name, "\"bad name\""),
+                (&bad_value, "\"authorization\""),
+            ] {
+                let (kind, text) =
+                    outcome(ds_reader_set_headers(reader, array.as_ptr(), 1)).unwrap();
+                assert_eq!(kind, DsErrorKind::INVALID_ARGUMENT);
+                assert!(
+                    text.starts_with("headers:") && text.contains(named),
+                    "{text}"
+                );
+                assert!(!text.contains("S3CRET-SENTINEL"), "{text}");
+            }
+
+            // While a `ds_reader_next` owns the session (simulated by taking it).
+            let shared = &(*reader).shared;
+            let session = lock(&shared.session).take();
+            let (kind, text) = outcome(ds_reader_set_headers(reader, good.as_ptr(), 1)).unwrap();
+            assert_eq!(kind, DsErrorKind::INVALID_ARGUMENT);
+            assert!(text.contains("in progress"), "{text}");
+            *lock(&shared.session) = session;
+            assert!(outcome(ds_reader_set_headers(reader, good.as_ptr(), 1)).is_none());
+
+            ds_reader_free(reader);
+            crate::stream::ds_stream_free(stream);
+            crate::client::ds_client_free(client);
+        }
+    }
 
     #[test]
     fn live_modes_are_validated() {

@@ -12,6 +12,7 @@ use crate::cancel::{self, DsCancel};
 use crate::client::DsClient;
 use crate::error::{DsError, FfiResult};
 use crate::handles::{self, Live};
+use crate::headers::{DsHeader, header_pairs};
 use crate::options;
 use crate::runtime::start;
 use crate::strings::{self, cstring, ptr_or_null};
@@ -300,6 +301,9 @@ pub unsafe extern "C" fn ds_stream_set_content_type(
 /// - `"fork"`: `{"source": url-or-path, "offset": offset (default: the source's tail),
 ///   "sub_offset": integer}`: fork `source` (same server) at that point; the fork shares the
 ///   source's data before it
+/// - `"headers"`: `{"Name": "value", ...}` (string values only): extra HTTP headers for this
+///   create only, with the checks and precedence of `DsHeader`; also sent on the `HEAD` that
+///   explains a conflict
 ///
 /// `body` (`body_len` bytes; NULL when `body_len` is 0) is the initial content; it is copied
 /// before this function returns.
@@ -402,7 +406,9 @@ pub unsafe extern "C" fn ds_stream_delete(
 }
 
 /// The per-call arguments of `ds_stream_append`. Every field is optional: a zeroed struct (or
-/// a NULL `args` pointer) is a plain append. Strings are borrowed for the call only.
+/// a NULL `args` pointer) is a plain append. Strings and the header array are borrowed for the
+/// call only. Fields may be added at the end in later versions: initialize the struct with
+/// zeros (`= {0}` or designated initializers) so that they stay unset.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct DsAppendArgs {
@@ -412,8 +418,15 @@ pub struct DsAppendArgs {
     /// The content type to send. NULL: the stream's, learned once per client (from a create, a
     /// head or a read through any handle of that client; one `HEAD` otherwise).
     pub content_type: *const c_char,
-    /// Close the stream atomically with this append (`len` may then be 0).
+    /// Close the stream atomically with this append (`len` may then be 0: a close that sends
+    /// `headers`, idempotent like `ds_stream_close`).
     pub close: bool,
+    /// Extra HTTP headers for this append only (see `DsHeader` for checks and precedence);
+    /// also sent on the `HEAD` that learns the content type when it is not known yet. NULL
+    /// when `header_count` is 0.
+    pub headers: *const DsHeader,
+    /// The number of entries in `headers`.
+    pub header_count: usize,
 }
 
 /// Appends `data` (`len` bytes, copied before returning) in one request. A plain append is sent
@@ -422,7 +435,7 @@ pub struct DsAppendArgs {
 ///
 /// On a JSON stream `data` must be JSON; a top-level array is stored as one message per
 /// element. `args` may be NULL (a plain append) or point to a `DsAppendArgs` (sequence,
-/// content type, close), read before this function returns.
+/// content type, close, headers), read before this function returns.
 ///
 /// Completes through `callback` exactly once (see `DsAppendCallback`);
 /// `DS_ERROR_STREAM_CLOSED` if the stream is closed. `cancel` may be NULL. A NULL `callback`
@@ -430,7 +443,8 @@ pub struct DsAppendArgs {
 ///
 /// # Safety
 /// Pointers must be NULL or valid for their documented use; `data` readable for `len` bytes
-/// when not NULL; the strings in `args` NULL or NUL-terminated.
+/// when not NULL; the strings in `args` NULL or NUL-terminated; `args->headers` NULL or valid
+/// for `args->header_count` entries.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ds_stream_append(
     stream: *const DsStream,
@@ -464,7 +478,8 @@ pub unsafe extern "C" fn ds_stream_append(
 /// The core's options for `args` (NULL: defaults).
 ///
 /// # Safety
-/// The strings in `args` must be NULL or NUL-terminated.
+/// The strings in `args` must be NULL or NUL-terminated, and `args.headers` NULL or valid for
+/// `args.header_count` entries.
 unsafe fn append_options(args: Option<&DsAppendArgs>) -> FfiResult<AppendOptions> {
     let mut options = AppendOptions::new();
     let Some(args) = args else {
@@ -479,6 +494,8 @@ unsafe fn append_options(args: Option<&DsAppendArgs>) -> FfiResult<AppendOptions
     if let Some(content_type) = content_type {
         options = options.content_type(content_type);
     }
+    // SAFETY: forwarded to the caller.
+    options.headers = unsafe { header_pairs(args.headers, args.header_count, "args.headers") }?;
     Ok(options.close(args.close))
 }
 
@@ -507,4 +524,66 @@ pub unsafe extern "C" fn ds_stream_close(
         // SAFETY: as above.
         start(once, unsafe { cancel::token(cancel) }, operation);
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::DsErrorKind;
+
+    #[test]
+    fn append_args_carry_their_headers() {
+        let headers = [
+            DsHeader {
+                name: c"X-Tenant".as_ptr(),
+                value: c"t1".as_ptr(),
+            },
+            DsHeader {
+                name: c"X-Trace".as_ptr(),
+                value: c"abc".as_ptr(),
+            },
+        ];
+        let args = DsAppendArgs {
+            seq: c"0001".as_ptr(),
+            content_type: std::ptr::null(),
+            close: true,
+            headers: headers.as_ptr(),
+            header_count: headers.len(),
+        };
+        // SAFETY: the strings are static; `headers` is a live array of `header_count` entries.
+        let options = unsafe { append_options(Some(&args)) }.unwrap();
+        assert_eq!(
+            options.headers,
+            vec![
+                ("X-Tenant".to_owned(), "t1".to_owned()),
+                ("X-Trace".to_owned(), "abc".to_owned())
+            ]
+        );
+        assert!(options.close);
+        assert_eq!(options.seq.as_deref(), Some("0001"));
+
+        // A zeroed struct (what a C caller's `= {0}` gives) has no headers.
+        let zeroed = DsAppendArgs {
+            seq: std::ptr::null(),
+            content_type: std::ptr::null(),
+            close: false,
+            headers: std::ptr::null(),
+            header_count: 0,
+        };
+        // SAFETY: all NULL.
+        let options = unsafe { append_options(Some(&zeroed)) }.unwrap();
+        assert!(options.headers.is_empty());
+
+        let missing = DsAppendArgs {
+            header_count: 1,
+            ..zeroed
+        };
+        // SAFETY: NULL headers with a count: refused before any read.
+        let Err(error) = (unsafe { append_options(Some(&missing)) }) else {
+            panic!("a NULL array with a count must fail");
+        };
+        assert_eq!(error.kind, DsErrorKind::INVALID_ARGUMENT);
+        let text = error.server_message.to_str().unwrap();
+        assert!(text.starts_with("args.headers:"), "{text}");
+    }
 }

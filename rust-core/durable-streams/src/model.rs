@@ -6,8 +6,9 @@ use bytes::Bytes;
 
 use crate::offset::Offset;
 
-/// Options for creating (or forking) a stream with `PUT`.
-#[derive(Debug, Clone, Default)]
+/// Options for creating (or forking) a stream with `PUT`. Its `Debug` output shows header
+/// names only: the values may be credentials.
+#[derive(Clone, Default)]
 pub struct CreateOptions {
     /// The stream's content type; the server's default (usually `application/octet-stream`) if
     /// unset. `application/json` selects JSON mode.
@@ -22,6 +23,9 @@ pub struct CreateOptions {
     pub closed: bool,
     /// Create a fork of another stream instead of an empty stream.
     pub fork: Option<ForkFrom>,
+    /// Extra HTTP headers for this create only (see [`AppendOptions::headers`] for precedence
+    /// and validation). Also sent on the `HEAD` a refused create makes to explain the conflict.
+    pub headers: Vec<(String, String)>,
 }
 
 impl CreateOptions {
@@ -63,6 +67,12 @@ impl CreateOptions {
     /// Makes this a fork of `source`.
     pub fn fork(mut self, source: ForkFrom) -> Self {
         self.fork = Some(source);
+        self
+    }
+
+    /// Adds a header sent with this create only (see [`CreateOptions::headers`]).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
         self
     }
 }
@@ -132,8 +142,9 @@ pub struct StreamInfo {
     pub expires_at: Option<String>,
 }
 
-/// Options for a plain append.
-#[derive(Debug, Clone, Default)]
+/// Options for a plain append. Its `Debug` output shows header names only: the values may be
+/// credentials.
+#[derive(Clone, Default)]
 pub struct AppendOptions {
     /// `Stream-Seq`: a writer sequence the server requires to increase strictly
     /// (lexicographically).
@@ -142,6 +153,20 @@ pub struct AppendOptions {
     pub content_type: Option<String>,
     /// Close the stream atomically with this append.
     pub close: bool,
+    /// Extra HTTP headers for this append only (tenant ids, per-call auth, tracing).
+    ///
+    /// Precedence, lowest to highest: the client's default headers, then its decorator's
+    /// headers, then these, then the protocol headers the client sets for the request itself
+    /// (`Content-Type`, `Stream-Seq`, `Stream-Closed`, ...): a header here replaces a default or
+    /// decorated header of the same name but never a protocol header (one the client does not
+    /// set for this request, such as `Stream-Seq` without [`AppendOptions::seq`], is sent as
+    /// given). They are checked when
+    /// the operation starts: an invalid name or value (control characters, non-ASCII, a value
+    /// over [`MAX_HEADER_VALUE_LEN`](crate::MAX_HEADER_VALUE_LEN) bytes) fails it with
+    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) naming the header,
+    /// never quoting its value. Also sent on the `HEAD` an append may make to learn the
+    /// stream's content type. A repeated name keeps the last value.
+    pub headers: Vec<(String, String)>,
 }
 
 impl AppendOptions {
@@ -167,6 +192,12 @@ impl AppendOptions {
         self.close = close;
         self
     }
+
+    /// Adds a header sent with this append only (see [`AppendOptions::headers`]).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
 }
 
 /// The result of an append or close.
@@ -176,4 +207,40 @@ pub struct AppendResult {
     pub next_offset: Offset,
     /// Whether the stream is now closed.
     pub closed: bool,
+}
+
+/// Shows the names of caller-supplied headers, never their values (often credentials).
+pub(crate) struct HeaderNames<'a>(pub(crate) &'a [(String, String)]);
+
+impl std::fmt::Debug for HeaderNames<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(name, _)| name))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for CreateOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateOptions")
+            .field("content_type", &self.content_type)
+            .field("ttl", &self.ttl)
+            .field("expires_at", &self.expires_at)
+            .field("body", &self.body)
+            .field("closed", &self.closed)
+            .field("fork", &self.fork)
+            .field("headers", &HeaderNames(&self.headers))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for AppendOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppendOptions")
+            .field("seq", &self.seq)
+            .field("content_type", &self.content_type)
+            .field("close", &self.close)
+            .field("headers", &HeaderNames(&self.headers))
+            .finish()
+    }
 }

@@ -3,6 +3,7 @@
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use url::Url;
@@ -16,7 +17,7 @@ use crate::protocol::{
     STREAM_FORKED_FROM, STREAM_SEQ, STREAM_TTL, is_json_content_type,
 };
 use crate::read::{ReadOptions, ReadSession};
-use crate::transport::{ErrorContext, Request};
+use crate::transport::{ErrorContext, Request, user_headers};
 
 /// A handle to one stream: its URL plus what has been learned about it. Creating one does no
 /// I/O; cloning is cheap; all methods take `&self` and may run concurrently.
@@ -110,10 +111,18 @@ impl Stream {
 
     /// The content type, asking the server with `HEAD` if this client does not know it yet.
     pub async fn resolve_content_type(&self) -> Result<Option<Arc<str>>> {
+        self.resolve_content_type_with(&HeaderMap::new()).await
+    }
+
+    /// [`Stream::resolve_content_type`], sending the operation's own headers on the `HEAD`.
+    pub(crate) async fn resolve_content_type_with(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<Option<Arc<str>>> {
         if let Some(known) = self.content_type() {
             return Ok(Some(known));
         }
-        self.head().await?;
+        self.head_with(headers).await?;
         Ok(self.content_type())
     }
 
@@ -145,6 +154,7 @@ impl Stream {
     /// from a source that does not exist.
     pub async fn create(&self, options: CreateOptions) -> Result<CreateResult> {
         let mut request = self.request(Operation::Create, Method::PUT);
+        request.user_headers = user_headers(&options.headers, &self.shared.url)?;
         if let Some(content_type) = &options.content_type {
             request.header("content-type", content_type)?;
         }
@@ -192,7 +202,9 @@ impl Stream {
             .await
         {
             Ok(reply) => reply,
-            Err(e) if e.status() == Some(409) => return Err(self.explain_create_conflict(e).await),
+            Err(e) if e.status() == Some(409) => {
+                return Err(self.explain_create_conflict(e, &request.user_headers).await);
+            }
             Err(e) => return Err(e),
         };
         let headers = reply.headers();
@@ -215,12 +227,12 @@ impl Stream {
     /// only "different configuration", without `Stream-Closed`: a closed stream accepts a create
     /// only with the same configuration and `closed` set). Learned with one `HEAD`; any other
     /// conflict, or a `HEAD` that fails, keeps the original error.
-    async fn explain_create_conflict(&self, error: Error) -> Error {
+    async fn explain_create_conflict(&self, error: Error, headers: &HeaderMap) -> Error {
         if !matches!(error.kind(), ErrorKind::Conflict | ErrorKind::StreamClosed) {
             return error;
         }
         let closed = error.kind() == ErrorKind::StreamClosed
-            || self.head().await.is_ok_and(|info| info.closed);
+            || self.head_with(headers).await.is_ok_and(|info| info.closed);
         if !closed {
             return error;
         }
@@ -263,7 +275,13 @@ impl Stream {
 
     /// Reads the stream's metadata (`HEAD`): tail offset, content type, closure, TTL and expiry.
     pub async fn head(&self) -> Result<StreamInfo> {
-        let request = self.request(Operation::Head, Method::HEAD);
+        self.head_with(&HeaderMap::new()).await
+    }
+
+    /// [`Stream::head`] with the caller's headers of the operation that needs it.
+    async fn head_with(&self, headers: &HeaderMap) -> Result<StreamInfo> {
+        let mut request = self.request(Operation::Head, Method::HEAD);
+        request.user_headers = headers.clone();
         let reply = self
             .client
             .execute_with_retries(&request, ErrorContext::default())
@@ -343,10 +361,14 @@ impl Stream {
             );
         }
         let mut request = self.request(Operation::Append, Method::POST);
+        request.user_headers = user_headers(&options.headers, &self.shared.url)?;
         if !data.is_empty() {
             let content_type = match options.content_type {
                 Some(ct) => Some(Arc::from(ct)),
-                None => self.resolve_content_type().await?,
+                None => {
+                    self.resolve_content_type_with(&request.user_headers)
+                        .await?
+                }
             };
             if let Some(ct) = content_type {
                 request.header("content-type", &ct)?;
@@ -360,7 +382,8 @@ impl Stream {
         }
         request.body = Some(data);
         let context = ErrorContext {
-            sent_stream_seq: options.seq.is_some(),
+            // A caller's own Stream-Seq header is a sequence too (a 409 is then its conflict).
+            sent_stream_seq: options.seq.is_some() || request.user_headers.contains_key(STREAM_SEQ),
             ..ErrorContext::default()
         };
         let append_retry = self.client.append_retry();

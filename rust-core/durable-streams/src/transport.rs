@@ -29,6 +29,10 @@ pub(crate) struct Request<'a> {
     pub(crate) url: &'a Url,
     /// Protocol query parameters (sent sorted by name together with decorated ones).
     pub(crate) params: Vec<(&'static str, String)>,
+    /// The caller's per-operation headers (already validated): above default and decorated
+    /// headers, below the protocol's own.
+    pub(crate) user_headers: HeaderMap,
+    /// Protocol headers, which nothing the caller supplies overrides.
     pub(crate) headers: HeaderMap,
     pub(crate) body: Option<Bytes>,
     pub(crate) timeout: Duration,
@@ -46,6 +50,7 @@ impl<'a> Request<'a> {
             method,
             url,
             params: Vec::new(),
+            user_headers: HeaderMap::new(),
             headers: HeaderMap::new(),
             body: None,
             timeout,
@@ -61,6 +66,12 @@ impl<'a> Request<'a> {
         self.headers.insert(HeaderName::from_static(name), value);
         Ok(())
     }
+}
+
+/// Checks the caller's per-operation headers (`AppendOptions::headers` and the like) and
+/// converts them; errors name the header, never its value.
+pub(crate) fn user_headers(pairs: &[(String, String)], stream_url: &Url) -> Result<HeaderMap> {
+    header_map(pairs, "headers").map_err(|e| e.with_url(stream_url.as_str()))
 }
 
 /// A complete response: status, headers and the whole body.
@@ -114,9 +125,12 @@ impl Client {
     ) -> Result<reqwest::Response> {
         let url = request_url(request.url, &request.params, decorations);
         let mut headers = self.inner.default_headers.clone();
+        // Later layers replace earlier ones name by name (`extend` replaces, never appends):
+        // defaults < decorations < the caller's per-operation headers < protocol headers.
         if let Some(decorations) = decorations {
             headers.extend(header_map(&decorations.headers, "dynamic header")?);
         }
+        headers.extend(request.user_headers.clone());
         headers.extend(request.headers.clone());
         let mut builder = self
             .inner

@@ -30,7 +30,7 @@ public class EventsController : ControllerBase
 
         await foreach (var item in response.ReadJsonAsync<MyEvent>(ct))
         {
-            yield return item;
+            yield return item!;
         }
     }
 }

@@ -30,7 +30,7 @@ internal static unsafe class NativeCallbacks
 
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     private static void OnCreate(void* userData, DsError* error, DsCreateResult* result) =>
-        NativeCall<CreateStreamResult>.Complete(userData, error, (nint)result, static r => ToCreateResult((DsCreateResult*)r));
+        NativeCall<CreateStreamDetails>.Complete(userData, error, (nint)result, static r => ToCreateResult((DsCreateResult*)r));
 
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     private static void OnHead(void* userData, DsError* error, DsStreamInfo* info) =>
@@ -86,11 +86,11 @@ internal static unsafe class NativeCallbacks
         }
     }
 
-    private static CreateStreamResult ToCreateResult(DsCreateResult* result)
+    private static CreateStreamDetails ToCreateResult(DsCreateResult* result)
     {
         var offset = NativeString.Read(result->NextOffset);
-        return new CreateStreamResult(
-            result->Created != 0,
+        return new CreateStreamDetails(
+            result->Created != 0 ? CreateStreamResult.Created : CreateStreamResult.AlreadyExisted,
             offset is null ? null : Offset.FromTrusted(offset),
             NativeString.Read(result->ContentType),
             result->Closed != 0);
@@ -104,16 +104,24 @@ internal static unsafe class NativeCallbacks
                 ? parsed
                 : null;
         return new StreamMetadata(
-            Offset.FromTrusted(NativeString.Read(info->NextOffset) ?? "-1"),
-            NativeString.Read(info->ContentType),
-            info->Closed != 0,
-            info->TtlSeconds >= 0 ? TimeSpan.FromSeconds(info->TtlSeconds) : null,
-            expiresAt,
-            expiresRaw);
+            Exists: true,
+            ContentType: NativeString.Read(info->ContentType),
+            Offset: Offset.FromTrusted(NativeString.Read(info->NextOffset) ?? "-1"),
+            ETag: null,
+            CacheControl: null,
+            Ttl: info->TtlSeconds >= 0 ? TimeSpan.FromSeconds(info->TtlSeconds) : null,
+            ExpiresAt: expiresAt,
+            StreamClosed: info->Closed != 0)
+        {
+            ExpiresAtRaw = expiresRaw,
+        };
     }
 
     private static AppendResult ToAppendResult(DsAppendResult* result) =>
-        new(Offset.FromTrusted(NativeString.Read(result->NextOffset) ?? "-1"), result->Closed != 0);
+        new(NativeString.Read(result->NextOffset) is { } offset ? Offset.FromTrusted(offset) : null)
+        {
+            StreamClosed = result->Closed != 0,
+        };
 
     /// <summary>
     /// An exception that cannot be delivered to any caller (a bug in this library). It must not

@@ -44,7 +44,7 @@ internal sealed unsafe class NativeClient : NativeObject
                 OptionsJson.WriteString(w, "base_url", o.BaseUrl.TrimEnd('/'), nameof(o.BaseUrl));
             }
             w.WriteStartObject("headers");
-            foreach (var (name, value) in o.DefaultHeaders)
+            foreach (var (name, value) in o.DefaultHeaders ?? [])
             {
                 OptionsJson.WriteString(w, name, value, nameof(o.DefaultHeaders));
             }
@@ -68,9 +68,9 @@ internal sealed unsafe class NativeClient : NativeObject
         });
 
         DynamicHeaderProvider? dynamicHeaders = null;
-        if (options.DynamicHeaders.Count > 0 || options.DynamicQueryParameters.Count > 0)
+        if (options.DynamicHeaders is { Count: > 0 } || options.DynamicQueryParameters is { Count: > 0 })
         {
-            dynamicHeaders = new DynamicHeaderProvider(options.DynamicHeaders, options.DynamicQueryParameters);
+            dynamicHeaders = new DynamicHeaderProvider(options.DynamicHeaders ?? [], options.DynamicQueryParameters ?? []);
         }
 
         var handle = new ClientHandle();

@@ -7,20 +7,22 @@ internal static unsafe class NativeErrors
 {
     /// <summary>
     /// The one list of error kinds: each code <c>ds_error_code</c> returns and the public code it
-    /// maps to. The header names each kind <c>DS_ERROR_</c> + its code, and the public member is
-    /// the code in PascalCase (<c>PARSE_ERROR</c> → <see cref="DurableStreamErrorCode.ParseError"/>);
-    /// <c>InteropDriftTests</c> checks this table against <c>include/durable_streams.h</c>. A code
-    /// missing here (a newer core) maps to <see cref="DurableStreamErrorCode.Unknown"/>.
+    /// maps to. The header names each kind <c>DS_ERROR_</c> + its code; the public names follow
+    /// the official .NET client's where it has one (<c>CONFLICT</c> → <see cref="DurableStreamErrorCode.ConflictExists"/>,
+    /// <c>STALE_EPOCH</c> → <see cref="DurableStreamErrorCode.Forbidden"/>, as its 403), otherwise the
+    /// code in PascalCase. <c>InteropDriftTests</c> checks this table against
+    /// <c>include/durable_streams.h</c>. A code missing here (a newer core) maps to
+    /// <see cref="DurableStreamErrorCode.Unknown"/>.
     /// </summary>
     internal static readonly IReadOnlyDictionary<string, DurableStreamErrorCode> Codes = new Dictionary<string, DurableStreamErrorCode>(StringComparer.Ordinal)
     {
         ["NOT_FOUND"] = DurableStreamErrorCode.NotFound,
-        ["GONE"] = DurableStreamErrorCode.Gone,
-        ["CONFLICT"] = DurableStreamErrorCode.Conflict,
-        ["SEQUENCE_CONFLICT"] = DurableStreamErrorCode.SequenceConflict,
+        ["GONE"] = DurableStreamErrorCode.OffsetGone,
+        ["CONFLICT"] = DurableStreamErrorCode.ConflictExists,
+        ["SEQUENCE_CONFLICT"] = DurableStreamErrorCode.ConflictSeq,
         ["STREAM_CLOSED"] = DurableStreamErrorCode.StreamClosed,
-        ["STALE_EPOCH"] = DurableStreamErrorCode.StaleEpoch,
-        ["SEQUENCE_GAP"] = DurableStreamErrorCode.SequenceGap,
+        ["STALE_EPOCH"] = DurableStreamErrorCode.Forbidden,
+        ["SEQUENCE_GAP"] = DurableStreamErrorCode.ConflictSeq,
         ["INVALID_OFFSET"] = DurableStreamErrorCode.InvalidOffset,
         ["BAD_REQUEST"] = DurableStreamErrorCode.BadRequest,
         ["UNAUTHORIZED"] = DurableStreamErrorCode.Unauthorized,
@@ -90,16 +92,16 @@ internal static unsafe class NativeErrors
                 : new OperationCanceledException(message);
         }
 
-        DurableStreamException exception = code switch
+        // By the exact native kind: several kinds share a public code (STALE_EPOCH and FORBIDDEN...).
+        DurableStreamException exception = codeName switch
         {
-            DurableStreamErrorCode.NotFound => new StreamNotFoundException(message, statusCode, url),
-            DurableStreamErrorCode.Gone => new StreamGoneException(message, statusCode, url),
-            DurableStreamErrorCode.Conflict or DurableStreamErrorCode.SequenceConflict =>
-                new StreamConflictException(message, code, statusCode, url),
-            DurableStreamErrorCode.StreamClosed => new StreamClosedException(message, statusCode, url),
-            DurableStreamErrorCode.StaleEpoch =>
+            "NOT_FOUND" => new StreamNotFoundException(message, statusCode, url),
+            "GONE" => new StreamGoneException(message, statusCode, url),
+            "CONFLICT" or "SEQUENCE_CONFLICT" => new StreamConflictException(message, code, statusCode, url),
+            "STREAM_CLOSED" => new StreamClosedException(message, statusCode, url),
+            "STALE_EPOCH" =>
                 new StaleEpochException(message, NativeMethods.ds_error_current_epoch(error), statusCode, url),
-            DurableStreamErrorCode.SequenceGap => new SequenceGapException(
+            "SEQUENCE_GAP" => new SequenceGapException(
                 message,
                 NativeMethods.ds_error_expected_seq(error),
                 NativeMethods.ds_error_received_seq(error),

@@ -59,6 +59,8 @@ internal unsafe struct DsAppendArgs
     public byte* Seq; // NULL: none
     public byte* ContentType; // NULL: the stream's
     public byte Close; // C bool
+    public DsHeader* Headers; // NULL when HeaderCount is 0
+    public nuint HeaderCount;
 }
 
 /// <summary><c>DsAppendResult</c>: borrowed for the duration of the append/close callback.</summary>
@@ -83,7 +85,7 @@ internal static unsafe partial class NativeMethods
     internal const string Library = "durable_streams";
 
     /// <summary>The ABI version this assembly was written against (<c>ds_abi_version()</c>).</summary>
-    internal const uint ExpectedAbiVersion = 2;
+    internal const uint ExpectedAbiVersion = 3;
 
     // ------------------------------------------------------------------ library
 
@@ -236,6 +238,9 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(Library)]
     internal static partial DsError* ds_reader_set_max_chunk_bytes(DsReader* reader, nuint maxChunkBytes);
+
+    [LibraryImport(Library)]
+    internal static partial DsError* ds_reader_set_headers(DsReader* reader, DsHeader* headers, nuint count);
 
     [LibraryImport(Library)]
     internal static partial void ds_reader_next(

@@ -1,3 +1,5 @@
+using DurableStreams.Json;
+
 namespace DurableStreams.Interop;
 
 /// <summary>
@@ -35,7 +37,7 @@ internal sealed class NativeReader : NativeObject
     /// e.g. <c>-1</c> or <c>now</c>). No I/O.
     /// </summary>
     /// <exception cref="ArgumentException">The core rejected an argument (parameter <c>options</c>).</exception>
-    internal static unsafe NativeReader Open(NativeStream stream, string offset, string? cursor, LiveMode live, int? maxChunkBytes)
+    internal static unsafe NativeReader Open(NativeStream stream, string offset, string? cursor, LiveMode live, int? maxChunkBytes, IReadOnlyDictionary<string, string>? headers)
     {
         var mode = ToNative(live);
         var reader = new ReaderHandle();
@@ -60,6 +62,29 @@ internal sealed class NativeReader : NativeObject
         {
             // A fresh reader has no read in flight: only a NULL reader could fail here.
             error = NativeMethods.ds_reader_set_max_chunk_bytes(pointer, (nuint)max);
+            if (error != null)
+            {
+                reader.Dispose();
+                throw NativeErrors.TakeAsArgumentException(error, "options");
+            }
+        }
+        if (headers is { Count: > 0 })
+        {
+            PinnedHeaders pinned;
+            try
+            {
+                pinned = PinnedHeaders.Pin(headers, "options");
+            }
+            catch
+            {
+                reader.Dispose();
+                throw;
+            }
+            using (pinned)
+            {
+                // Rejected here (before any request) when a name or value is not valid HTTP.
+                error = NativeMethods.ds_reader_set_headers(pointer, pinned.Pointer, pinned.Count);
+            }
             if (error != null)
             {
                 reader.Dispose();
@@ -124,7 +149,7 @@ internal sealed class NativeReader : NativeObject
 /// <summary>One chunk of a read, copied out of the native <c>DsChunk</c>.</summary>
 internal sealed class ChunkData
 {
-    private ChunkData(byte[] data, ReadOnlyMemory<byte>[]? messages, string offset, string? cursor, bool upToDate, bool closed, bool partial, int status)
+    private ChunkData(byte[] data, JsonMessageList? messages, string offset, string? cursor, bool upToDate, bool closed, bool partial, int status)
     {
         Partial = partial;
         Status = status;
@@ -139,8 +164,8 @@ internal sealed class ChunkData
     /// <summary>The raw bytes (for JSON streams, the JSON array text; empty when there is no message).</summary>
     public byte[] Data { get; }
 
-    /// <summary>For JSON streams, each message's JSON text; null for other content types.</summary>
-    public ReadOnlyMemory<byte>[]? Messages { get; }
+    /// <summary>For JSON streams, each message's JSON text (found lazily); null for other content types.</summary>
+    public JsonMessageList? Messages { get; }
 
     public string Offset { get; }
 
@@ -181,29 +206,9 @@ internal sealed class ChunkData
             new ReadOnlySpan<byte>(data, bytes.Length).CopyTo(bytes);
         }
 
-        ReadOnlyMemory<byte>[]? messages = null;
-        if (count >= 0)
-        {
-            messages = count == 0 ? Array.Empty<ReadOnlyMemory<byte>>() : new ReadOnlyMemory<byte>[count];
-            for (long i = 0; i < count; i++)
-            {
-                nuint messageLength = 0;
-                var message = NativeMethods.ds_chunk_message(chunk, (nuint)i, &messageLength);
-                if (message == null || messageLength == 0)
-                {
-                    messages[i] = ReadOnlyMemory<byte>.Empty;
-                }
-                else if (data != null && message >= data && message + messageLength <= data + length)
-                {
-                    // The message is a slice of the data already copied: share it.
-                    messages[i] = bytes.AsMemory(checked((int)(message - data)), checked((int)messageLength));
-                }
-                else
-                {
-                    messages[i] = new ReadOnlySpan<byte>(message, checked((int)messageLength)).ToArray();
-                }
-            }
-        }
+        // Only the count crosses the boundary: the messages are found in the managed copy, and
+        // only if someone asks for them (ByteChunk.Messages); ReadJson* parse the array directly.
+        var messages = count < 0 ? null : new JsonMessageList(bytes, checked((int)count));
 
         return new ChunkData(
             bytes,

@@ -74,8 +74,9 @@ internal sealed unsafe class NativeStream : NativeObject
     /// null for the stream's; <paramref name="close"/>: close the stream with this append.
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="seq"/> or <paramref name="contentType"/> holds a NUL (named <paramref name="paramName"/>).</exception>
-    internal Task<AppendResult> AppendAsync(ReadOnlySpan<byte> data, string? seq, string? contentType, bool close, string paramName, CancellationToken cancellationToken)
+    internal Task<AppendResult> AppendAsync(ReadOnlySpan<byte> data, string? seq, string? contentType, bool close, IReadOnlyDictionary<string, string>? headers, string paramName, CancellationToken cancellationToken)
     {
+        using var pinnedHeaders = PinnedHeaders.Pin(headers, paramName);
         var seqLength = NativeString.MaxUtf8ZLength(seq);
         var contentTypeLength = NativeString.MaxUtf8ZLength(contentType);
         Span<byte> seqBuffer = seqLength == 0 ? default
@@ -88,7 +89,14 @@ internal sealed unsafe class NativeStream : NativeObject
         fixed (byte* s = seqZ)
         fixed (byte* c = contentTypeZ)
         {
-            var args = new DsAppendArgs { Seq = s, ContentType = c, Close = close ? (byte)1 : (byte)0 };
+            var args = new DsAppendArgs
+            {
+                Seq = s,
+                ContentType = c,
+                Close = close ? (byte)1 : (byte)0,
+                Headers = pinnedHeaders.Pointer,
+                HeaderCount = pinnedHeaders.Count,
+            };
             return NativeCall<AppendResult>.Start(
                 this,
                 cancellationToken,
@@ -130,7 +138,7 @@ internal sealed unsafe class NativeStream : NativeObject
                 (DsStream*)stream, (DsCancel*)cancel, NativeCallbacks.Done, (void*)userData));
 
     /// <summary>Creates the stream (<c>PUT</c>) with <paramref name="options"/> (validated by the caller; null for defaults).</summary>
-    internal Task<CreateStreamResult> CreateAsync(CreateStreamOptions? options, CancellationToken cancellationToken)
+    internal Task<CreateStreamDetails> CreateAsync(CreateStreamOptions? options, CancellationToken cancellationToken)
     {
         var json = options is null ? null : OptionsJson.Build(options, static (w, o) =>
         {
@@ -150,13 +158,26 @@ internal sealed unsafe class NativeStream : NativeObject
             {
                 w.WriteBoolean("closed", true);
             }
+            if (o.Headers is { Count: > 0 } headers)
+            {
+                w.WriteStartObject("headers");
+                foreach (var (name, value) in headers)
+                {
+                    if (string.IsNullOrEmpty(name) || value is null)
+                    {
+                        throw new ArgumentException($"Headers cannot contain an empty name or a null value (\"{name}\").", nameof(o.Headers));
+                    }
+                    OptionsJson.WriteString(w, name, value, nameof(o.Headers));
+                }
+                w.WriteEndObject();
+            }
             if (o.ForkFrom is not null)
             {
                 w.WriteStartObject("fork");
                 OptionsJson.WriteString(w, "source", o.ForkFrom, nameof(o.ForkFrom));
-                if (o.ForkOffset is not null)
+                if (o.ForkOffset is { } forkOffset)
                 {
-                    OptionsJson.WriteString(w, "offset", o.ForkOffset.Value, nameof(o.ForkOffset));
+                    OptionsJson.WriteString(w, "offset", forkOffset.WireValue, nameof(o.ForkOffset));
                 }
                 if (o.ForkSubOffset is { } sub)
                 {
@@ -165,11 +186,11 @@ internal sealed unsafe class NativeStream : NativeObject
                 w.WriteEndObject();
             }
         });
-        var body = options?.InitialData ?? ReadOnlyMemory<byte>.Empty;
+        ReadOnlyMemory<byte> body = options?.InitialData ?? [];
         fixed (byte* j = json)
         fixed (byte* b = body.Span)
         {
-            return NativeCall<CreateStreamResult>.Start(
+            return NativeCall<CreateStreamDetails>.Start(
                 this,
                 cancellationToken,
                 null,

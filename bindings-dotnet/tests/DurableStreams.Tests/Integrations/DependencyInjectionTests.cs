@@ -42,7 +42,7 @@ public class DependencyInjectionTests : ServerTest
 
         var options = provider.GetRequiredService<IOptionsMonitor<DurableStreamClientOptions>>().Get(Options.DefaultName);
         Assert.Equal("http://127.0.0.1:1/v1/stream", options.BaseUrl);
-        Assert.Equal("Bearer abc", options.DefaultHeaders["authorization"]);
+        Assert.Equal("Bearer abc", options.DefaultHeaders!["authorization"]);
         Assert.Equal("t1", options.DefaultHeaders["X-Tenant"]);
         Assert.Equal(3, options.MaxRetries);
         Assert.Equal(TimeSpan.FromMilliseconds(250), options.InitialRetryDelay);

@@ -128,7 +128,7 @@ public class SecretRedactionTests : ServerTest
     private static void Configure(DurableStreamClientOptions o, Capture capture)
     {
         o.LoggerFactory = capture.Factory;
-        o.DynamicQueryParameters["token"] = _ => ValueTask.FromResult(DynamicSecret);
+        o.DynamicQueryParameters!["token"] = _ => ValueTask.FromResult(DynamicSecret);
     }
 
     [Theory]
@@ -204,7 +204,7 @@ public class SecretRedactionTests : ServerTest
             InitialRetryDelay = TimeSpan.FromMilliseconds(10),
             MaxRetryDelay = TimeSpan.FromMilliseconds(50),
             LoggerFactory = capture.Factory,
-            DynamicQueryParameters = { ["token"] = _ => ValueTask.FromResult(DynamicSecret) },
+            DynamicQueryParameters = new(StringComparer.Ordinal) { ["token"] = _ => ValueTask.FromResult(DynamicSecret) },
         });
         capture.Add("client ToString", client);
         var stream = client.GetStream("/down?sig=" + QuerySecret);

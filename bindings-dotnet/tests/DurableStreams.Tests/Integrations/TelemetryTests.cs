@@ -194,7 +194,7 @@ public class TelemetryTests : ServerTest
         await using var client = NewClient(kind, o =>
         {
             o.LoggerFactory = factory;
-            o.DefaultHeaders["Authorization"] = secret;
+            o.DefaultHeaders!["Authorization"] = secret;
         });
         var missing = NewPath("log-missing");
         await Assert.ThrowsAsync<StreamNotFoundException>(() => client.GetStream(missing).HeadAsync(Timeout()));

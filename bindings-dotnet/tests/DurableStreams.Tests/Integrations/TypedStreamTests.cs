@@ -21,7 +21,7 @@ public class TypedStreamTests : ServerTest
     {
         await using var client = NewClient(kind);
         var stream = client.GetStream(NewPath("typed"), IntegrationJsonContext.Default.OrderPlaced);
-        Assert.True((await stream.CreateAsync(cancellationToken: Timeout())).Created);
+        Assert.Equal(CreateStreamResult.Created, await stream.CreateAsync(cancellationToken: Timeout()));
 
         await stream.AppendAsync(Order(1), Timeout());
         await stream.AppendAsync(Order(2), Timeout());
@@ -30,7 +30,7 @@ public class TypedStreamTests : ServerTest
         var read = new List<OrderPlaced>();
         await foreach (var order in stream.ReadAsync(cancellationToken: Timeout()))
         {
-            read.Add(order);
+            read.Add(order!);
         }
         Assert.Equal(4, read.Count);
         for (var i = 0; i < 4; i++)
@@ -101,14 +101,14 @@ public class TypedStreamTests : ServerTest
             batches.Add(batch);
         }
         var all = batches.SelectMany(b => b.Items).ToList();
-        Assert.Equal(["order-1", "order-2", "order-3"], all.Select(o => o.OrderId));
+        Assert.Equal(["order-1", "order-2", "order-3"], all.Select(o => o!.OrderId));
         Assert.True(batches[^1].UpToDate);
 
         // Resume from the checkpoint: nothing new, then one more message.
         var checkpoint = batches[^1].Checkpoint;
         await stream.AppendAsync(Order(4), Timeout());
         var resumed = await stream.ReadAllAsync(new StreamOptions { Checkpoint = checkpoint }, Timeout());
-        Assert.Equal(["order-4"], resumed.Select(o => o.OrderId));
+        Assert.Equal(["order-4"], resumed.Select(o => o!.OrderId));
     }
 
     [Theory]
@@ -127,7 +127,7 @@ public class TypedStreamTests : ServerTest
         {
             await foreach (var order in stream.ReadAsync(new StreamOptions { Live = LiveMode.Auto }, cts.Token))
             {
-                received.Add(order);
+                received.Add(order!);
                 if (received.Count == 3)
                 {
                     break;

@@ -226,7 +226,8 @@ impl ReadSession {
     async fn open_sse(&mut self) -> Result<SseConnection> {
         if self.content_type.is_none() {
             // SSE responses do not carry the stream's content type; JSON mode must be known.
-            if let Some(content_type) = self.stream.resolve_content_type().await? {
+            let headers = &self.user_headers;
+            if let Some(content_type) = self.stream.resolve_content_type_with(headers).await? {
                 self.learn_content_type(&content_type);
             }
         }
@@ -273,6 +274,7 @@ impl ReadSession {
             .params
             .push(("offset", self.offset.as_str().to_owned()));
         request.params.push(("live", "sse".to_owned()));
+        request.user_headers = self.user_headers.clone();
         if let Some(cursor) = &self.cursor {
             request.params.push(("cursor", cursor.clone()));
         }

@@ -21,8 +21,9 @@ pub enum LiveMode {
     Auto,
 }
 
-/// Where and how to read.
-#[derive(Debug, Clone, Default)]
+/// Where and how to read. Its `Debug` output shows header names only: the values may be
+/// credentials.
+#[derive(Clone, Default)]
 pub struct ReadOptions {
     /// The start position; [`Offset::BEGINNING`] by default.
     pub offset: Offset,
@@ -46,6 +47,11 @@ pub struct ReadOptions {
     /// [`Chunk::partial`]: crate::Chunk::partial
     /// [`ReadSession::offset`]: crate::ReadSession::offset
     pub max_chunk_bytes: Option<usize>,
+    /// Extra HTTP headers sent on every request of the session: the catch-up requests, each
+    /// long-poll and every SSE (re)connection. Same precedence and checks as
+    /// [`AppendOptions::headers`](crate::AppendOptions::headers); an invalid header fails the
+    /// first [`ReadSession::next_chunk`](crate::ReadSession::next_chunk).
+    pub headers: Vec<(String, String)>,
 }
 
 impl ReadOptions {
@@ -76,5 +82,23 @@ impl ReadOptions {
     pub fn max_chunk_bytes(mut self, max: usize) -> Self {
         self.max_chunk_bytes = Some(max);
         self
+    }
+
+    /// Adds a header sent on every request of the session (see [`ReadOptions::headers`]).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+impl std::fmt::Debug for ReadOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadOptions")
+            .field("offset", &self.offset)
+            .field("live", &self.live)
+            .field("cursor", &self.cursor)
+            .field("max_chunk_bytes", &self.max_chunk_bytes)
+            .field("headers", &crate::model::HeaderNames(&self.headers))
+            .finish()
     }
 }

@@ -32,6 +32,7 @@ impl ReadSession {
         request
             .params
             .push(("offset", self.offset.as_str().to_owned()));
+        request.user_headers = self.user_headers.clone();
         if live {
             request.params.push(("live", "long-poll".to_owned()));
             if let Some(cursor) = &self.cursor {

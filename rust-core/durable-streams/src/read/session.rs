@@ -3,10 +3,13 @@
 
 use std::sync::Arc;
 
-use crate::error::{ErrorKind, Result};
+use reqwest::header::HeaderMap;
+
+use crate::error::{Error, ErrorKind, Result};
 use crate::offset::Offset;
 use crate::protocol::is_json_content_type;
 use crate::stream::Stream;
+use crate::transport::user_headers;
 
 use super::Chunk;
 use super::live_sse::SseConnection;
@@ -46,6 +49,11 @@ pub struct ReadSession {
     pub(super) max_chunk_bytes: Option<usize>,
     /// A catch-up or long-poll response being returned in pieces.
     pub(super) body: Option<OpenBody>,
+    /// The caller's headers, sent on every request of the session.
+    pub(super) user_headers: HeaderMap,
+    /// Why [`ReadOptions::headers`] were refused: reported by the first `next_chunk`, since
+    /// opening a session cannot fail.
+    header_error: Option<Error>,
 }
 
 impl std::fmt::Debug for ReadSession {
@@ -63,6 +71,11 @@ impl std::fmt::Debug for ReadSession {
 impl ReadSession {
     pub(crate) fn new(stream: Stream, options: ReadOptions) -> ReadSession {
         let content_type = stream.content_type();
+        let (user_headers, header_error) = match user_headers(&options.headers, &stream.shared.url)
+        {
+            Ok(headers) => (headers, None),
+            Err(e) => (HeaderMap::new(), Some(e)),
+        };
         let starts_live = options.offset.is_now() && options.live != LiveMode::Off;
         let phase = match options.live {
             LiveMode::Sse => Phase::Sse,
@@ -86,6 +99,8 @@ impl ReadSession {
             reconnecting: None,
             max_chunk_bytes: options.max_chunk_bytes,
             body: None,
+            user_headers,
+            header_error,
         }
     }
 
@@ -135,6 +150,16 @@ impl ReadSession {
         self.max_chunk_bytes = max;
     }
 
+    /// Replaces [`ReadOptions::headers`] from the next request on (an open SSE connection keeps
+    /// the headers it was opened with; its reconnects send the new ones). Checked here: an
+    /// invalid header fails with [`ErrorKind::InvalidArgument`] naming it (never quoting its
+    /// value) and leaves the headers as they were.
+    pub fn set_headers(&mut self, headers: &[(String, String)]) -> Result<()> {
+        self.user_headers = user_headers(headers, &self.stream.shared.url)?;
+        self.header_error = None;
+        Ok(())
+    }
+
     /// Whether the session has ended (closed stream, catch-up complete, or a failure).
     pub fn is_finished(&self) -> bool {
         self.finished
@@ -162,6 +187,9 @@ impl ReadSession {
     }
 
     async fn advance(&mut self) -> Result<Option<Chunk>> {
+        if let Some(error) = self.header_error.take() {
+            return Err(error);
+        }
         if self.max_chunk_bytes == Some(0) {
             return Err(self.stream.error(
                 ErrorKind::InvalidArgument,
