@@ -53,7 +53,8 @@
 // incompatibly; additions keep it. Bindings compare it with `ds_abi_version()` at load time.
 //
 // Version 3 appended `headers` and `header_count` to `DsAppendArgs`: the library reads them,
-// so a caller compiled against a version 2 header (a shorter struct) must not load it.
+// so a caller compiled against a version 2 header (a shorter struct) must not load it. It also
+// appended `etag` and `cache_control` to `DsStreamInfo`.
 #define DS_ABI_VERSION 3
 
 // `ds_producer_try_append` accepted the message.
@@ -418,6 +419,10 @@ typedef struct DsStreamInfo {
   int64_t ttl_seconds;
   // The absolute expiry (RFC 3339); NULL if none.
   const char *expires_at;
+  // The response's `ETag`; NULL if the server sent none. (Added in ABI 3.)
+  const char *etag;
+  // The response's `Cache-Control`; NULL if the server sent none. (Added in ABI 3.)
+  const char *cache_control;
 } DsStreamInfo;
 
 // Completion of `ds_stream_head`: on success `error` is NULL and `info` is borrowed for the

@@ -41,6 +41,24 @@ public class StreamOperationTests : ServerTest
 
     [Theory]
     [MemberData(nameof(Kinds))]
+    public async Task Head_reports_the_servers_cache_headers(string kind)
+    {
+        await using var client = NewClient(kind);
+        var stream = await client.CreateStreamAsync(NewPath("head-cache"), new CreateStreamOptions { ContentType = "text/plain" });
+        await stream.AppendAsync("x");
+        var meta = await stream.HeadAsync();
+        Assert.True(meta.Exists);
+        // Both servers forbid caching HEAD; the Node server also tags the state with an ETag.
+        Assert.Equal("no-store", meta.CacheControl);
+        if (kind == "node")
+        {
+            Assert.False(string.IsNullOrEmpty(meta.ETag));
+        }
+        Assert.Equal(meta, meta with { }); // value equality of the record struct
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
     public async Task Create_with_initial_data_ttl_and_closed(string kind)
     {
         await using var client = NewClient(kind);

@@ -77,7 +77,8 @@ pub use strings::ds_string_free;
 /// incompatibly; additions keep it. Bindings compare it with `ds_abi_version()` at load time.
 ///
 /// Version 3 appended `headers` and `header_count` to `DsAppendArgs`: the library reads them,
-/// so a caller compiled against a version 2 header (a shorter struct) must not load it.
+/// so a caller compiled against a version 2 header (a shorter struct) must not load it. It also
+/// appended `etag` and `cache_control` to `DsStreamInfo`.
 pub const DS_ABI_VERSION: u32 = 3;
 
 /// The ABI version of the loaded library (`DS_ABI_VERSION` of the header it was built with).

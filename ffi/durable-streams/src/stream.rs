@@ -61,6 +61,10 @@ pub struct DsStreamInfo {
     pub ttl_seconds: i64,
     /// The absolute expiry (RFC 3339); NULL if none.
     pub expires_at: *const c_char,
+    /// The response's `ETag`; NULL if the server sent none. (Added in ABI 3.)
+    pub etag: *const c_char,
+    /// The response's `Cache-Control`; NULL if the server sent none. (Added in ABI 3.)
+    pub cache_control: *const c_char,
 }
 
 /// The result of `ds_stream_append` and `ds_stream_close`. Borrowed for the duration of the
@@ -169,6 +173,8 @@ result_callback!(HeadReply, StreamInfo, DsStreamInfo, |info| {
     let next_offset = cstring(info.next_offset.as_str());
     let content_type = info.content_type.as_deref().map(cstring);
     let expires_at = info.expires_at.as_deref().map(cstring);
+    let etag = info.etag.as_deref().map(cstring);
+    let cache_control = info.cache_control.as_deref().map(cstring);
     let c_value = DsStreamInfo {
         next_offset: next_offset.as_ptr(),
         content_type: ptr_or_null(content_type.as_ref()),
@@ -178,8 +184,13 @@ result_callback!(HeadReply, StreamInfo, DsStreamInfo, |info| {
             .and_then(|ttl| i64::try_from(ttl.as_secs()).ok())
             .unwrap_or(-1),
         expires_at: ptr_or_null(expires_at.as_ref()),
+        etag: ptr_or_null(etag.as_ref()),
+        cache_control: ptr_or_null(cache_control.as_ref()),
     };
-    ((next_offset, content_type, expires_at), c_value)
+    (
+        (next_offset, content_type, expires_at, etag, cache_control),
+        c_value,
+    )
 });
 
 result_callback!(AppendReply, AppendResult, DsAppendResult, |r| {

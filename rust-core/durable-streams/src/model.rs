@@ -140,6 +140,10 @@ pub struct StreamInfo {
     pub ttl: Option<Duration>,
     /// The absolute expiry (RFC 3339), if set.
     pub expires_at: Option<String>,
+    /// The response's `ETag`, if the server sent one (identifies this state of the stream).
+    pub etag: Option<String>,
+    /// The response's `Cache-Control`, if the server sent one.
+    pub cache_control: Option<String>,
 }
 
 /// Options for a plain append. Its `Debug` output shows header names only: the values may be

@@ -95,6 +95,11 @@ impl ResponseHeaders<'_> {
             .map(str::to_owned)
     }
 
+    /// A header's text, when present and not empty.
+    pub(crate) fn non_empty(&self, name: &str) -> Option<String> {
+        self.text(name).filter(|v| !v.is_empty()).map(str::to_owned)
+    }
+
     pub(crate) fn number(&self, name: &str) -> Option<u64> {
         self.text(name).and_then(|v| v.parse().ok())
     }

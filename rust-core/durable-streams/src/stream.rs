@@ -299,6 +299,8 @@ impl Stream {
             closed: headers.closed(),
             ttl: headers.ttl().map_err(|e| e.with_url(self.url()))?,
             expires_at: headers.expires_at(),
+            etag: headers.non_empty("etag"),
+            cache_control: headers.non_empty("cache-control"),
         })
     }
 

@@ -107,8 +107,8 @@ internal static unsafe class NativeCallbacks
             Exists: true,
             ContentType: NativeString.Read(info->ContentType),
             Offset: Offset.FromTrusted(NativeString.Read(info->NextOffset) ?? "-1"),
-            ETag: null,
-            CacheControl: null,
+            ETag: NativeString.Read(info->ETag),
+            CacheControl: NativeString.Read(info->CacheControl),
             Ttl: info->TtlSeconds >= 0 ? TimeSpan.FromSeconds(info->TtlSeconds) : null,
             ExpiresAt: expiresAt,
             StreamClosed: info->Closed != 0)

@@ -50,6 +50,8 @@ internal unsafe struct DsStreamInfo
     public byte Closed; // C bool
     public long TtlSeconds; // -1: none
     public byte* ExpiresAt;
+    public byte* ETag; // NULL: none
+    public byte* CacheControl; // NULL: none
 }
 
 /// <summary><c>DsAppendArgs</c>: the per-call arguments of <c>ds_stream_append</c>, read before it returns.</summary>
