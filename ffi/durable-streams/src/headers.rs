@@ -12,9 +12,11 @@ use crate::strings;
 /// call only (copied before it returns).
 ///
 /// Names must be HTTP tokens and values printable ASCII (no CR, LF or other control
-/// characters) of at most 8192 bytes; otherwise the operation fails with
-/// `DS_ERROR_INVALID_ARGUMENT` naming the header (its value is never quoted). A name given
-/// twice keeps the last value.
+/// characters) of at most 8192 bytes, and the headers the HTTP layer sets itself for message
+/// framing and the connection (`Content-Length`, `Transfer-Encoding`, `Host`, `Connection`,
+/// `Keep-Alive`, `Proxy-Connection`, `TE`, `Trailer`, `Upgrade`, `Expect`) are refused, as in
+/// the client's `"headers"`; otherwise the operation fails with `DS_ERROR_INVALID_ARGUMENT`
+/// naming the header (its value is never quoted). A name given twice keeps the last value.
 ///
 /// Precedence, lowest to highest: the client's `"headers"`, then dynamic headers
 /// (`DsDecorateCallback`), then these, then the protocol headers the library sets for the

@@ -359,12 +359,41 @@ pub(crate) fn header_map(pairs: &[(String, String)], parameter: &str) -> Result<
                 ),
             )
         })?;
+        if is_connection_header(&header_name) {
+            return Err(Error::invalid_argument(
+                parameter,
+                format!(
+                    "{name:?} is set by the HTTP layer for each request (message framing and \
+                     connection management) and cannot be given"
+                ),
+            ));
+        }
         let header_value = header_value(value).map_err(|problem| {
             Error::invalid_argument(parameter, format!("the value of header {name:?} {problem}"))
         })?;
         map.insert(header_name, header_value);
     }
     Ok(map)
+}
+
+/// Headers that describe the message or the connection rather than the request: a caller's
+/// value would override the real body length or target host (truncating an append, or hanging
+/// the request), so they are refused wherever headers are accepted.
+fn is_connection_header(name: &HeaderName) -> bool {
+    use reqwest::header;
+    [
+        header::CONTENT_LENGTH,
+        header::TRANSFER_ENCODING,
+        header::HOST,
+        header::CONNECTION,
+        header::TE,
+        header::TRAILER,
+        header::UPGRADE,
+        header::EXPECT,
+    ]
+    .contains(name)
+        || name.as_str() == "keep-alive"
+        || name.as_str() == "proxy-connection"
 }
 
 /// Checks a single header value given as an option, naming the option.
@@ -471,6 +500,27 @@ mod tests {
             let err = c.stream(bad).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn framing_and_connection_headers_are_refused() {
+        for name in [
+            "Content-Length",
+            "transfer-encoding",
+            "Host",
+            "Connection",
+            "Keep-Alive",
+            "Upgrade",
+            "TE",
+            "Expect",
+        ] {
+            let err = header_map(&[(name.to_owned(), "secret-value".to_owned())], "headers")
+                .expect_err(name);
+            assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{name}");
+            assert!(err.message().contains(name), "{name}: {}", err.message());
+            assert!(!err.message().contains("secret-value"), "{}", err.message());
+        }
+        assert!(header_map(&[("X-Length".to_owned(), "1".to_owned())], "headers").is_ok());
     }
 
     #[test]
