@@ -333,9 +333,11 @@ typedef void (*DsChunkCallback)(void *user_data, struct DsError *error, struct D
 // call only (copied before it returns).
 //
 // Names must be HTTP tokens and values printable ASCII (no CR, LF or other control
-// characters) of at most 8192 bytes; otherwise the operation fails with
-// `DS_ERROR_INVALID_ARGUMENT` naming the header (its value is never quoted). A name given
-// twice keeps the last value.
+// characters) of at most 8192 bytes, and the headers the HTTP layer sets itself for message
+// framing and the connection (`Content-Length`, `Transfer-Encoding`, `Host`, `Connection`,
+// `Keep-Alive`, `Proxy-Connection`, `TE`, `Trailer`, `Upgrade`, `Expect`) are refused, as in
+// the client's `"headers"`; otherwise the operation fails with `DS_ERROR_INVALID_ARGUMENT`
+// naming the header (its value is never quoted). A name given twice keeps the last value.
 //
 // Precedence, lowest to highest: the client's `"headers"`, then dynamic headers
 // (`DsDecorateCallback`), then these, then the protocol headers the library sets for the
@@ -505,20 +507,33 @@ const uint8_t *ds_chunk_message(const struct DsChunk *chunk, size_t index, size_
 // `chunk` must be NULL or a live `DsChunk`.
 int64_t ds_chunk_message_count(const struct DsChunk *chunk);
 
-// The offset just past this chunk: where a later read resumes. Never NULL for a chunk (NULL
-// for a NULL chunk). Borrowed until `ds_chunk_free`.
+// Where a later read resumes: the offset just past this chunk, or for a partial chunk
+// (`ds_chunk_partial`) where its response began, to be used with `ds_chunk_resume_skip`. Never
+// NULL for a chunk (NULL for a NULL chunk). Borrowed until `ds_chunk_free`.
 //
 // # Safety
 // `chunk` must be NULL or a live `DsChunk`.
 const char *ds_chunk_offset(const struct DsChunk *chunk);
 
 // Whether more of the same response follows this chunk (only with
-// `ds_reader_set_max_chunk_bytes`): its offset is then where the response began, so resuming
-// from it reads the response again. False for NULL.
+// `ds_reader_set_max_chunk_bytes`): its offset is then where the response began (the server
+// mints offsets, so there is none inside a response) and `ds_chunk_resume_skip` counts the
+// bytes from there delivered so far. Resuming from the offset alone reads the response again;
+// resume exactly after the piece by also passing `ds_chunk_resume_skip` to
+// `ds_reader_set_skip_bytes`. False for NULL.
 //
 // # Safety
 // `chunk` must be NULL or a live `DsChunk`.
 bool ds_chunk_partial(const struct DsChunk *chunk);
+
+// The bytes from `ds_chunk_offset` delivered up to and including this chunk: to resume exactly
+// after it, open a reader at its offset (and cursor) and pass this to
+// `ds_reader_set_skip_bytes`. Non-zero only for a partial chunk (`ds_chunk_partial`); 0 for a
+// complete chunk, whose offset is already just past its data, and for NULL.
+//
+// # Safety
+// `chunk` must be NULL or a live `DsChunk`.
+uint64_t ds_chunk_resume_skip(const struct DsChunk *chunk);
 
 // The HTTP status of the response the chunk came from: 200, or 204 for a long-poll that ended
 // without new data (the chunk then only reports up-to-date or closed); SSE chunks are 200.
@@ -905,9 +920,9 @@ void ds_reader_next(struct DsReader *reader,
                     DsChunkCallback callback,
                     void *user_data);
 
-// The offset after the last chunk delivered (the start offset before any): save it to resume
-// later. Owned: free with `ds_string_free`. NULL for a NULL reader. Safe to call while a
-// `ds_reader_next` is in flight.
+// The offset after the last chunk delivered (the start offset before any): save it, with
+// `ds_reader_resume_skip`, to resume later. Owned: free with `ds_string_free`. NULL for a NULL
+// reader. Safe to call while a `ds_reader_next` is in flight.
 //
 // # Safety
 // `reader` must be NULL or a live `DsReader`.
@@ -933,6 +948,17 @@ struct DsError *ds_reader_open(const struct DsStream *stream,
                                const char *cursor,
                                struct DsReader **out);
 
+// The bytes from `ds_reader_offset` already delivered: pass it to `ds_reader_set_skip_bytes`
+// (with the offset and cursor) to resume exactly where this reader is. Non-zero while a large
+// response is being delivered in pieces (the last partial chunk's `ds_chunk_resume_skip`, also
+// when the read then failed) and while the reader is still skipping the bytes asked with
+// `ds_reader_set_skip_bytes`; 0 otherwise and for a NULL reader. Safe to call while a
+// `ds_reader_next` is in flight.
+//
+// # Safety
+// `reader` must be NULL or a live `DsReader`.
+uint64_t ds_reader_resume_skip(const struct DsReader *reader);
+
 // Sets extra HTTP headers sent on every request of the read from the next one on: catch-up
 // requests, each long-poll and every SSE (re)connection (an SSE connection already open
 // keeps the headers it was opened with). Replaces the headers set before; `count` 0 clears
@@ -955,7 +981,9 @@ struct DsError *ds_reader_set_headers(const struct DsReader *reader,
 // default) returns each response whole, however large (a server may answer a catch-up of a
 // 1 GiB stream with one 1 GiB response). A larger response then arrives in pieces as it is
 // received; all but the last are partial (`ds_chunk_partial`): their offset is where the
-// response began and they never report up-to-date or closed. JSON streams are never split.
+// response began, `ds_chunk_resume_skip` counts the bytes from there delivered so far (resume
+// exactly after a piece with `ds_reader_set_skip_bytes`), and they never report up-to-date or
+// closed. JSON streams are never split.
 //
 // Returns NULL, or an owned `DS_ERROR_INVALID_ARGUMENT` error for a NULL reader or while a
 // `ds_reader_next` is in flight.
@@ -964,6 +992,27 @@ struct DsError *ds_reader_set_headers(const struct DsReader *reader,
 // `reader` must be NULL or a live `DsReader`.
 struct DsError *ds_reader_set_max_chunk_bytes(const struct DsReader *reader,
                                               size_t max_chunk_bytes);
+
+// Skips the first `skip` bytes of the stream from the reader's start offset before
+// delivering any data (0, the default: none). Pass a saved `ds_chunk_resume_skip` (opening the
+// reader at that chunk's offset and cursor) to resume exactly after a partial chunk: no byte
+// twice, none missed. Stream data is immutable, so the skip may span several responses; chunks
+// whose data is skipped entirely are not delivered, but up-to-date and closed are reported as
+// without the skip.
+//
+// Only for non-JSON streams: on a JSON stream (JSON responses are never split) or from offset
+// `"now"`, a non-zero skip makes the first `ds_reader_next` fail with
+// `DS_ERROR_INVALID_ARGUMENT`. If the stream holds fewer bytes from the offset than the skip
+// when the read reaches its tail, `ds_reader_next` fails with `DS_ERROR_INVALID_OFFSET` ("the
+// resume point is past the data"), in live modes too (it does not wait for more data).
+//
+// Call it before the first `ds_reader_next` (the skip applies to the start of the read).
+// Returns NULL, or an owned `DS_ERROR_INVALID_ARGUMENT` error for a NULL reader, while a
+// `ds_reader_next` is in flight, or once a `ds_reader_next` has been called.
+//
+// # Safety
+// `reader` must be NULL or a live `DsReader`.
+struct DsError *ds_reader_set_skip_bytes(const struct DsReader *reader, uint64_t skip);
 
 // Appends `data` (`len` bytes, copied before returning) in one request. A plain append is sent
 // once (at-most-once) unless the client's `"append_retry"` option allows retries; use a

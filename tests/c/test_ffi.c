@@ -40,6 +40,8 @@ static void test_versions_and_null_handling(void) {
     len = 99;
     CHECK(ds_chunk_message(NULL, 0, &len) == NULL && len == 0, "chunk message");
     CHECK(ds_reader_offset(NULL) == NULL && ds_reader_cursor(NULL) == NULL, "reader");
+    CHECK(ds_chunk_resume_skip(NULL) == 0 && ds_reader_resume_skip(NULL) == 0, "resume skip");
+    CHECK_KIND_MSG(ds_reader_set_skip_bytes(NULL, 1), DS_ERROR_INVALID_ARGUMENT, "reader");
     CHECK(ds_stream_url(NULL) == NULL && ds_stream_content_type(NULL) == NULL, "stream");
     CHECK(ds_producer_epoch(NULL) == 0 && ds_producer_next_seq(NULL) == 0, "producer");
     CHECK(ds_producer_pending_count(NULL) == 0 && ds_producer_in_flight_count(NULL) == 0, "p");
@@ -889,6 +891,93 @@ static void test_bounded_chunks(void) {
     CHECK(ds_chunk_status(NULL) == 0, "NULL has no status");
     waiter_destroy(&w);
     ds_reader_free(reader);
+    free(payload);
+    ds_stream_free(stream);
+    ds_client_free(client);
+    free(url);
+}
+
+/* Resuming exactly after a partial chunk: its offset (where its response began), cursor and
+ * ds_chunk_resume_skip passed to ds_reader_set_skip_bytes give exactly the rest of the stream. */
+static void test_resume_inside_a_response(void) {
+    DsClient *client = client_for_server();
+    char *url = unique_url(server, "resume-skip");
+    DsStream *stream = new_stream(client, url);
+    create_stream(stream, "{\"content_type\":\"application/octet-stream\"}");
+    enum { TOTAL = 300 * 1024, MAX = 64 * 1024 };
+    uint8_t *payload = malloc(TOTAL);
+    CHECK(payload != NULL, "malloc");
+    /* Every 4-byte group holds its index: each position is recognizable. */
+    for (size_t i = 0; i < TOTAL; i++) payload[i] = (uint8_t)((i / 4) >> (8 * (3 - i % 4)));
+    Waiter w;
+    waiter_init(&w);
+    ds_stream_append(stream, payload, TOTAL, NULL, NULL, on_append, &w);
+    CHECK_OK(waiter_wait(&w, WAIT_MS));
+    waiter_reset(&w);
+
+    /* Read up to the second partial piece and save its position. */
+    DsReader *reader = NULL;
+    CHECK_OK(ds_reader_open(stream, NULL, DS_LIVE_OFF, NULL, &reader));
+    CHECK_OK(ds_reader_set_max_chunk_bytes(reader, MAX));
+    size_t used = 0;
+    int partial = 0;
+    char *offset = NULL;
+    char *cursor = NULL;
+    uint64_t skip = 0;
+    while (partial < 2) {
+        DsChunk *chunk = next_chunk(reader);
+        CHECK(chunk != NULL && ds_chunk_partial(chunk), "300 KiB come in several pieces");
+        size_t n = 0;
+        ds_chunk_data(chunk, &n);
+        used += n;
+        partial++;
+        CHECK(ds_chunk_resume_skip(chunk) == used, "skip %llu after %zu bytes",
+              (unsigned long long)ds_chunk_resume_skip(chunk), used);
+        CHECK(ds_reader_resume_skip(reader) == used, "the reader's skip");
+        offset = strdup(ds_chunk_offset(chunk));
+        cursor = ds_chunk_cursor(chunk) != NULL ? strdup(ds_chunk_cursor(chunk)) : NULL;
+        skip = ds_chunk_resume_skip(chunk);
+        ds_chunk_free(chunk);
+        if (partial < 2) {
+            free(offset);
+            free(cursor);
+        }
+    }
+    /* The skip applies to the start of a read: too late now. */
+    CHECK_KIND_MSG(ds_reader_set_skip_bytes(reader, 0), DS_ERROR_INVALID_ARGUMENT, "skip_bytes");
+    ds_reader_free(reader);
+
+    /* Resume from the saved position: exactly the rest, then up to date. */
+    CHECK_OK(ds_reader_open(stream, offset, DS_LIVE_OFF, cursor, &reader));
+    CHECK_OK(ds_reader_set_skip_bytes(reader, skip));
+    CHECK(ds_reader_resume_skip(reader) == skip, "the skip before the first read");
+    CHECK_OK(ds_reader_set_max_chunk_bytes(reader, MAX));
+    bool up_to_date = false;
+    size_t resumed_at = used;
+    for (;;) {
+        DsChunk *chunk = next_chunk(reader);
+        if (chunk == NULL) break;
+        size_t n = 0;
+        const uint8_t *data = ds_chunk_data(chunk, &n);
+        CHECK(used + n <= TOTAL && memcmp(payload + used, data, n) == 0, "bytes at %zu", used);
+        used += n;
+        up_to_date = ds_chunk_up_to_date(chunk);
+        ds_chunk_free(chunk);
+    }
+    CHECK(used == TOTAL, "resumed at %zu and read up to %zu of %d", resumed_at, used, TOTAL);
+    CHECK(up_to_date, "the resumed read ends up to date");
+    ds_reader_free(reader);
+
+    /* A skip past the data fails clearly instead of waiting (here in long-poll mode). */
+    CHECK_OK(ds_reader_open(stream, NULL, DS_LIVE_LONG_POLL, NULL, &reader));
+    CHECK_OK(ds_reader_set_skip_bytes(reader, TOTAL + 1));
+    ds_reader_next(reader, NULL, on_chunk, &w);
+    CHECK_KIND_MSG(waiter_wait(&w, WAIT_MS), DS_ERROR_INVALID_OFFSET, "past the data");
+    waiter_destroy(&w);
+    ds_reader_free(reader);
+
+    free(offset);
+    free(cursor);
     free(payload);
     ds_stream_free(stream);
     ds_client_free(client);
@@ -1840,6 +1929,7 @@ int main(void) {
         {"reads_in_every_live_mode", test_reads_in_every_live_mode},
         {"json_chunks", test_json_chunks},
         {"bounded_chunks", test_bounded_chunks},
+        {"resume_inside_a_response", test_resume_inside_a_response},
         {"cancel_pending_long_poll", test_cancel_pending_long_poll},
         {"free_reader_with_pending_next", test_free_reader_with_pending_next},
         {"producer_lifecycle", test_producer_lifecycle},

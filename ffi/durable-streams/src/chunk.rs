@@ -79,8 +79,9 @@ pub unsafe extern "C" fn ds_chunk_data(chunk: *const DsChunk, len: *mut usize) -
     })
 }
 
-/// The offset just past this chunk: where a later read resumes. Never NULL for a chunk (NULL
-/// for a NULL chunk). Borrowed until `ds_chunk_free`.
+/// Where a later read resumes: the offset just past this chunk, or for a partial chunk
+/// (`ds_chunk_partial`) where its response began, to be used with `ds_chunk_resume_skip`. Never
+/// NULL for a chunk (NULL for a NULL chunk). Borrowed until `ds_chunk_free`.
 ///
 /// # Safety
 /// `chunk` must be NULL or a live `DsChunk`.
@@ -145,8 +146,11 @@ pub unsafe extern "C" fn ds_chunk_status(chunk: *const DsChunk) -> u16 {
 }
 
 /// Whether more of the same response follows this chunk (only with
-/// `ds_reader_set_max_chunk_bytes`): its offset is then where the response began, so resuming
-/// from it reads the response again. False for NULL.
+/// `ds_reader_set_max_chunk_bytes`): its offset is then where the response began (the server
+/// mints offsets, so there is none inside a response) and `ds_chunk_resume_skip` counts the
+/// bytes from there delivered so far. Resuming from the offset alone reads the response again;
+/// resume exactly after the piece by also passing `ds_chunk_resume_skip` to
+/// `ds_reader_set_skip_bytes`. False for NULL.
 ///
 /// # Safety
 /// `chunk` must be NULL or a live `DsChunk`.
@@ -155,6 +159,21 @@ pub unsafe extern "C" fn ds_chunk_partial(chunk: *const DsChunk) -> bool {
     catch(false, || {
         // SAFETY: forwarded to the caller.
         unsafe { read(chunk) }.is_some_and(|c| c.chunk.partial())
+    })
+}
+
+/// The bytes from `ds_chunk_offset` delivered up to and including this chunk: to resume exactly
+/// after it, open a reader at its offset (and cursor) and pass this to
+/// `ds_reader_set_skip_bytes`. Non-zero only for a partial chunk (`ds_chunk_partial`); 0 for a
+/// complete chunk, whose offset is already just past its data, and for NULL.
+///
+/// # Safety
+/// `chunk` must be NULL or a live `DsChunk`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_chunk_resume_skip(chunk: *const DsChunk) -> u64 {
+    catch(0, || {
+        // SAFETY: forwarded to the caller.
+        unsafe { read(chunk) }.map_or(0, |c| c.chunk.resume_skip())
     })
 }
 
@@ -210,4 +229,19 @@ pub unsafe extern "C" fn ds_chunk_message(
 pub unsafe extern "C" fn ds_chunk_free(chunk: *mut DsChunk) {
     // SAFETY: forwarded to the caller.
     catch((), || unsafe { handles::free(chunk) });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accessors_of_a_null_chunk_report_nothing() {
+        // SAFETY: NULL is a valid argument for every accessor.
+        unsafe {
+            assert_eq!(ds_chunk_resume_skip(std::ptr::null()), 0);
+            assert!(!ds_chunk_partial(std::ptr::null()));
+            assert!(ds_chunk_offset(std::ptr::null()).is_null());
+        }
+    }
 }

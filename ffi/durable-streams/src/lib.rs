@@ -41,8 +41,8 @@ pub use cancel::{
 };
 pub use chunk::{
     DsChunk, ds_chunk_closed, ds_chunk_cursor, ds_chunk_data, ds_chunk_free, ds_chunk_message,
-    ds_chunk_message_count, ds_chunk_offset, ds_chunk_partial, ds_chunk_status,
-    ds_chunk_up_to_date,
+    ds_chunk_message_count, ds_chunk_offset, ds_chunk_partial, ds_chunk_resume_skip,
+    ds_chunk_status, ds_chunk_up_to_date,
 };
 pub use client::{DsClient, ds_client_free, ds_client_new};
 pub use decorate::{DsDecorateCallback, DsDecoration, DsRequestInfo, ds_decoration_complete};
@@ -63,7 +63,8 @@ pub use producer::{
 };
 pub use reader::{
     DsChunkCallback, DsLiveMode, DsReader, ds_reader_cursor, ds_reader_free, ds_reader_next,
-    ds_reader_offset, ds_reader_open, ds_reader_set_headers, ds_reader_set_max_chunk_bytes,
+    ds_reader_offset, ds_reader_open, ds_reader_resume_skip, ds_reader_set_headers,
+    ds_reader_set_max_chunk_bytes, ds_reader_set_skip_bytes,
 };
 pub use stream::{
     DsAppendArgs, DsAppendCallback, DsAppendResult, DsCreateCallback, DsCreateResult,

@@ -77,6 +77,8 @@ struct ReaderShared {
 struct Position {
     offset: Offset,
     cursor: Option<String>,
+    /// Bytes from `offset` already delivered (or to be skipped): `ReadSession::resume_skip`.
+    skip: u64,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -170,7 +172,11 @@ pub unsafe extern "C" fn ds_reader_open(
         let handle = handles::into_raw(DsReader {
             shared: Arc::new(ReaderShared {
                 session: Mutex::new(Some(Box::new(session))),
-                position: Mutex::new(Position { offset, cursor }),
+                position: Mutex::new(Position {
+                    offset,
+                    cursor,
+                    skip: 0,
+                }),
                 freed: CancellationToken::new(),
             }),
             _live: Live::new(),
@@ -231,6 +237,7 @@ pub unsafe extern "C" fn ds_reader_next(
                 let mut position = lock(&shared.position);
                 position.offset = session.offset().clone();
                 position.cursor = session.cursor().map(str::to_owned);
+                position.skip = session.resume_skip();
             }
             // Back before the callback, so that it may call ds_reader_next again.
             *lock(&shared.session) = Some(session);
@@ -243,7 +250,9 @@ pub unsafe extern "C" fn ds_reader_next(
 /// default) returns each response whole, however large (a server may answer a catch-up of a
 /// 1 GiB stream with one 1 GiB response). A larger response then arrives in pieces as it is
 /// received; all but the last are partial (`ds_chunk_partial`): their offset is where the
-/// response began and they never report up-to-date or closed. JSON streams are never split.
+/// response began, `ds_chunk_resume_skip` counts the bytes from there delivered so far (resume
+/// exactly after a piece with `ds_reader_set_skip_bytes`), and they never report up-to-date or
+/// closed. JSON streams are never split.
 ///
 /// Returns NULL, or an owned `DS_ERROR_INVALID_ARGUMENT` error for a NULL reader or while a
 /// `ds_reader_next` is in flight.
@@ -264,6 +273,60 @@ pub unsafe extern "C" fn ds_reader_set_max_chunk_bytes(
         };
         session.set_max_chunk_bytes((max_chunk_bytes > 0).then_some(max_chunk_bytes));
         Ok(())
+    })
+}
+
+/// Skips the first `skip` bytes of the stream from the reader's start offset before
+/// delivering any data (0, the default: none). Pass a saved `ds_chunk_resume_skip` (opening the
+/// reader at that chunk's offset and cursor) to resume exactly after a partial chunk: no byte
+/// twice, none missed. Stream data is immutable, so the skip may span several responses; chunks
+/// whose data is skipped entirely are not delivered, but up-to-date and closed are reported as
+/// without the skip.
+///
+/// Only for non-JSON streams: on a JSON stream (JSON responses are never split) or from offset
+/// `"now"`, a non-zero skip makes the first `ds_reader_next` fail with
+/// `DS_ERROR_INVALID_ARGUMENT`. If the stream holds fewer bytes from the offset than the skip
+/// when the read reaches its tail, `ds_reader_next` fails with `DS_ERROR_INVALID_OFFSET` ("the
+/// resume point is past the data"), in live modes too (it does not wait for more data).
+///
+/// Call it before the first `ds_reader_next` (the skip applies to the start of the read).
+/// Returns NULL, or an owned `DS_ERROR_INVALID_ARGUMENT` error for a NULL reader, while a
+/// `ds_reader_next` is in flight, or once a `ds_reader_next` has been called.
+///
+/// # Safety
+/// `reader` must be NULL or a live `DsReader`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_reader_set_skip_bytes(
+    reader: *const DsReader,
+    skip: u64,
+) -> *mut DsError {
+    catch_error("ds_reader_set_skip_bytes", || {
+        // SAFETY: NULL or a live reader per the contract.
+        let reader = unsafe { handles::required(reader, "reader") }?;
+        let mut session = lock(&reader.shared.session);
+        let Some(session) = session.as_mut() else {
+            return Err(Error::invalid_argument("reader", "a read is in progress").into());
+        };
+        session.set_skip_bytes(skip)?;
+        lock(&reader.shared.position).skip = skip;
+        Ok(())
+    })
+}
+
+/// The bytes from `ds_reader_offset` already delivered: pass it to `ds_reader_set_skip_bytes`
+/// (with the offset and cursor) to resume exactly where this reader is. Non-zero while a large
+/// response is being delivered in pieces (the last partial chunk's `ds_chunk_resume_skip`, also
+/// when the read then failed) and while the reader is still skipping the bytes asked with
+/// `ds_reader_set_skip_bytes`; 0 otherwise and for a NULL reader. Safe to call while a
+/// `ds_reader_next` is in flight.
+///
+/// # Safety
+/// `reader` must be NULL or a live `DsReader`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_reader_resume_skip(reader: *const DsReader) -> u64 {
+    catch(0, || {
+        // SAFETY: forwarded to the caller.
+        unsafe { handles::borrow(reader) }.map_or(0, |r| lock(&r.shared.position).skip)
     })
 }
 
@@ -301,9 +364,9 @@ pub unsafe extern "C" fn ds_reader_set_headers(
     })
 }
 
-/// The offset after the last chunk delivered (the start offset before any): save it to resume
-/// later. Owned: free with `ds_string_free`. NULL for a NULL reader. Safe to call while a
-/// `ds_reader_next` is in flight.
+/// The offset after the last chunk delivered (the start offset before any): save it, with
+/// `ds_reader_resume_skip`, to resume later. Owned: free with `ds_string_free`. NULL for a NULL
+/// reader. Safe to call while a `ds_reader_next` is in flight.
 ///
 /// # Safety
 /// `reader` must be NULL or a live `DsReader`.
@@ -447,6 +510,92 @@ mod tests {
             assert!(text.contains("in progress"), "{text}");
             *lock(&shared.session) = session;
             assert!(outcome(ds_reader_set_headers(reader, good.as_ptr(), 1)).is_none());
+
+            ds_reader_free(reader);
+            crate::stream::ds_stream_free(stream);
+            crate::client::ds_client_free(client);
+        }
+    }
+
+    /// A `DsChunkCallback` that sends the error it receives (as an address) through the
+    /// `Sender` that `user_data` points to; frees any chunk.
+    unsafe extern "C" fn send_error(
+        user_data: *mut c_void,
+        error: *mut DsError,
+        chunk: *mut DsChunk,
+    ) {
+        // SAFETY: `user_data` points to a `Sender` that outlives the call (the test waits for
+        // it); the chunk is owned by this callback.
+        unsafe {
+            crate::chunk::ds_chunk_free(chunk);
+            let sender = &*user_data.cast::<std::sync::mpsc::Sender<usize>>();
+            let _ = sender.send(error as usize);
+        }
+    }
+
+    #[test]
+    fn set_skip_bytes_checks_its_arguments_and_works_only_before_the_first_read() {
+        let mut client = std::ptr::null_mut();
+        let mut stream = std::ptr::null_mut();
+        let mut reader = std::ptr::null_mut();
+        let (sender, receiver) = std::sync::mpsc::channel::<usize>();
+        // SAFETY: every pointer is NULL or a live handle made here, freed once at the end; the
+        // callback's `user_data` is `sender`, alive until the callback has reported.
+        unsafe {
+            let options = c"{\"base_url\":\"http://127.0.0.1:1/v1/stream\"}";
+            let none = crate::client::ds_client_new(
+                options.as_ptr(),
+                None,
+                std::ptr::null_mut(),
+                None,
+                &mut client,
+            );
+            assert!(outcome(none).is_none());
+            let made = crate::stream::ds_stream_new(client, c"s".as_ptr(), &mut stream);
+            assert!(outcome(made).is_none());
+            let opened = ds_reader_open(
+                stream,
+                c"now".as_ptr(),
+                DsLiveMode::LONG_POLL as i32,
+                std::ptr::null(),
+                &mut reader,
+            );
+            assert!(outcome(opened).is_none());
+
+            assert_eq!(ds_reader_resume_skip(std::ptr::null()), 0);
+            assert_eq!(ds_reader_resume_skip(reader), 0);
+            let (kind, text) = outcome(ds_reader_set_skip_bytes(std::ptr::null(), 5)).unwrap();
+            assert_eq!(kind, DsErrorKind::INVALID_ARGUMENT);
+            assert!(text.starts_with("reader:"), "{text}");
+            assert!(outcome(ds_reader_set_skip_bytes(reader, 5)).is_none());
+            assert_eq!(ds_reader_resume_skip(reader), 5);
+
+            // While a `ds_reader_next` owns the session (simulated by taking it).
+            let shared = &(*reader).shared;
+            let session = lock(&shared.session).take();
+            let (kind, text) = outcome(ds_reader_set_skip_bytes(reader, 1)).unwrap();
+            assert_eq!(kind, DsErrorKind::INVALID_ARGUMENT);
+            assert!(text.contains("in progress"), "{text}");
+            *lock(&shared.session) = session;
+            assert!(outcome(ds_reader_set_skip_bytes(reader, 1)).is_none());
+
+            // A skip from "now" fails the first read at once, without I/O.
+            let user_data = (&raw const sender).cast_mut().cast::<c_void>();
+            ds_reader_next(reader, std::ptr::null(), Some(send_error), user_data);
+            let error = receiver
+                .recv_timeout(std::time::Duration::from_secs(10))
+                .expect("the read completes");
+            let (kind, text) = outcome(error as *mut DsError).expect("the read fails");
+            assert_eq!(kind, DsErrorKind::INVALID_ARGUMENT);
+            assert!(text.starts_with("skip_bytes:"), "{text}");
+
+            // After the first read the skip can no longer change.
+            let (kind, text) = outcome(ds_reader_set_skip_bytes(reader, 0)).unwrap();
+            assert_eq!(kind, DsErrorKind::INVALID_ARGUMENT);
+            assert!(
+                text.starts_with("skip_bytes:") && text.contains("before the first read"),
+                "{text}"
+            );
 
             ds_reader_free(reader);
             crate::stream::ds_stream_free(stream);

@@ -18,6 +18,7 @@ pub struct Chunk {
     up_to_date: bool,
     closed: bool,
     partial: bool,
+    resume_skip: u64,
     status: u16,
 }
 
@@ -38,6 +39,7 @@ impl Chunk {
             up_to_date,
             closed,
             partial: false,
+            resume_skip: 0,
             status: 200,
         }
     }
@@ -57,8 +59,14 @@ impl Chunk {
         self.status
     }
 
-    /// A piece of a response that continues: `offset` is where the response began.
-    pub(crate) fn piece(data: Bytes, offset: Offset, cursor: Option<String>) -> Chunk {
+    /// A piece of a response that continues: `offset` is where the response began and
+    /// `resume_skip` the bytes from there delivered up to and including this piece.
+    pub(crate) fn piece(
+        data: Bytes,
+        offset: Offset,
+        cursor: Option<String>,
+        resume_skip: u64,
+    ) -> Chunk {
         Chunk {
             data,
             messages: None,
@@ -67,13 +75,18 @@ impl Chunk {
             up_to_date: false,
             closed: false,
             partial: true,
+            resume_skip,
             status: 200,
         }
     }
 
     /// Whether more of the same response follows (only with [`crate::ReadOptions::max_chunk_bytes`]).
-    /// The offset of a partial chunk is where its response began: resuming from it reads the
-    /// response again from its start, so save offsets of complete chunks, or accept re-reading.
+    ///
+    /// The offset of a partial chunk is where its response began (the server mints offsets, so
+    /// there is none for a point inside a response); [`Chunk::resume_skip`] says how many bytes
+    /// from there have been delivered. Resume exactly after this piece with
+    /// `ReadOptions::new().offset(chunk.offset().clone()).skip_bytes(chunk.resume_skip())` (and
+    /// the cursor); resuming from the offset alone re-reads the response from its start.
     pub fn partial(&self) -> bool {
         self.partial
     }
@@ -118,9 +131,22 @@ impl Chunk {
         }
     }
 
-    /// The offset just past this chunk: where to resume.
+    /// Where to resume: for a complete chunk, the offset just past its data; for a
+    /// [`Chunk::partial`] piece, the offset where its response began, to be used together with
+    /// [`Chunk::resume_skip`].
     pub fn offset(&self) -> &Offset {
         &self.offset
+    }
+
+    /// The bytes from [`Chunk::offset`] that have been delivered up to and including this chunk:
+    /// pass it to [`crate::ReadOptions::skip_bytes`] with the offset and cursor to resume exactly
+    /// after this chunk (no byte twice, none missed).
+    ///
+    /// Non-zero only for a [`Chunk::partial`] piece (it counts the earlier pieces of the same
+    /// response, and bytes skipped at the start of a session resumed this way). A complete
+    /// chunk's offset is already just past its data, so it reports 0.
+    pub fn resume_skip(&self) -> u64 {
+        self.resume_skip
     }
 
     /// The server's cursor at this point (save it with the offset).

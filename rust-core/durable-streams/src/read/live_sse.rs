@@ -172,6 +172,8 @@ impl ReadSession {
             .map_err(|e| e.with_url(self.stream.url()))?;
         self.sse_failures = 0;
         let (data, messages) = self.assemble(pending)?;
+        // The data events of one control event are the stream's bytes from the current offset.
+        let data = self.skip_response_data(data, 0, control.up_to_date || control.stream_closed)?;
         self.offset = offset.clone();
         if let Some(cursor) = control.stream_cursor.filter(|c| !c.is_empty()) {
             self.cursor = Some(cursor);

@@ -37,16 +37,41 @@ pub struct ReadOptions {
     /// A server decides how much one response holds (Electric's answers a catch-up from the
     /// start of a 1 GiB stream with one 1 GiB response). With a bound, a larger response is
     /// returned in pieces as it arrives, so memory stays bounded. Every piece but the last is
-    /// [`Chunk::partial`]: its offset is where the response began (resuming from it reads the
-    /// whole response again) and it never reports up-to-date or closed. JSON streams are not
-    /// split (a message is never cut). Whole responses that break off are requested again under
-    /// the retry policy; a response returned in pieces that breaks off ends the session with the
-    /// error instead (its pieces are already delivered), and [`ReadSession::offset`] is still
-    /// where that response began.
+    /// [`Chunk::partial`]: its offset is where the response began and it never reports
+    /// up-to-date or closed; resume exactly after it with its [`Chunk::resume_skip`] as
+    /// [`ReadOptions::skip_bytes`] (the offset alone reads the whole response again). JSON
+    /// streams are not split (a message is never cut). Whole responses that break off are
+    /// requested again under the retry policy; a response returned in pieces that breaks off
+    /// ends the session with the error instead (its pieces are already delivered), and
+    /// [`ReadSession::offset`] is still where that response began, with
+    /// [`ReadSession::resume_skip`] the bytes delivered from there.
     ///
     /// [`Chunk::partial`]: crate::Chunk::partial
+    /// [`Chunk::resume_skip`]: crate::Chunk::resume_skip
     /// [`ReadSession::offset`]: crate::ReadSession::offset
+    /// [`ReadSession::resume_skip`]: crate::ReadSession::resume_skip
     pub max_chunk_bytes: Option<usize>,
+    /// Bytes of the stream from [`ReadOptions::offset`] that the caller already has and the
+    /// session discards before returning any data; 0 by default. Set it to a saved
+    /// [`Chunk::resume_skip`] (with that chunk's offset and cursor) to resume exactly after a
+    /// [`Chunk::partial`] piece.
+    ///
+    /// Stream data is immutable, so the bytes from an offset are always the same, however the
+    /// server cuts its responses; the skip may span several responses. Chunks whose data is
+    /// skipped entirely are not returned, but up-to-date and closed are reported as without the
+    /// skip. If the stream has fewer bytes from the offset than the skip when the read reaches
+    /// its tail, the session fails with [`ErrorKind::InvalidOffset`] ("the resume point is past
+    /// the data"), also in live modes (it does not wait for more data). Only for non-JSON
+    /// streams (JSON responses are never split): a non-zero skip on a JSON stream, or from
+    /// [`Offset::NOW`], fails the first [`ReadSession::next_chunk`] with
+    /// [`ErrorKind::InvalidArgument`] naming `skip_bytes`.
+    ///
+    /// [`Chunk::partial`]: crate::Chunk::partial
+    /// [`Chunk::resume_skip`]: crate::Chunk::resume_skip
+    /// [`ErrorKind::InvalidOffset`]: crate::ErrorKind::InvalidOffset
+    /// [`ErrorKind::InvalidArgument`]: crate::ErrorKind::InvalidArgument
+    /// [`ReadSession::next_chunk`]: crate::ReadSession::next_chunk
+    pub skip_bytes: u64,
     /// Extra HTTP headers sent on every request of the session: the catch-up requests, each
     /// long-poll and every SSE (re)connection. Same precedence and checks as
     /// [`AppendOptions::headers`](crate::AppendOptions::headers); an invalid header fails the
@@ -84,6 +109,12 @@ impl ReadOptions {
         self
     }
 
+    /// Skips the first `skip` bytes from the start offset (see [`ReadOptions::skip_bytes`]).
+    pub fn skip_bytes(mut self, skip: u64) -> Self {
+        self.skip_bytes = skip;
+        self
+    }
+
     /// Adds a header sent on every request of the session (see [`ReadOptions::headers`]).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
@@ -98,6 +129,7 @@ impl std::fmt::Debug for ReadOptions {
             .field("live", &self.live)
             .field("cursor", &self.cursor)
             .field("max_chunk_bytes", &self.max_chunk_bytes)
+            .field("skip_bytes", &self.skip_bytes)
             .field("headers", &crate::model::HeaderNames(&self.headers))
             .finish()
     }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use reqwest::StatusCode;
 
 use crate::error::Result;
@@ -21,6 +21,8 @@ pub(super) struct OpenBody {
     pending: Bytes,
     /// The longest wait for the next frame.
     idle: Duration,
+    /// Bytes of the response taken out of `pending` so far (skipped or put into pieces).
+    position: u64,
 }
 
 impl OpenBody {
@@ -31,6 +33,7 @@ impl OpenBody {
             response,
             pending: Bytes::new(),
             idle,
+            position: 0,
         }
     }
 }
@@ -50,7 +53,7 @@ impl ReadSession {
     }
 
     /// The next piece of the open response: a partial chunk of `max_chunk_bytes`, or the rest of
-    /// the response as a complete one.
+    /// the response as a complete one. Bytes the caller already has (`skip`) are dropped first.
     pub(super) async fn next_piece(&mut self) -> Result<Option<Chunk>> {
         let max = self.max_chunk_bytes.unwrap_or(usize::MAX);
         let Some(body) = self.body.as_mut() else {
@@ -72,12 +75,13 @@ impl ReadSession {
                         let Some(done) = self.body.take() else {
                             return Ok(None);
                         };
+                        let start = done.position - data.len() as u64;
                         let reply = Reply {
                             status: done.status,
                             headers: done.headers,
                             body: data,
                         };
-                        return self.finish_response(reply);
+                        return self.finish_response(reply, start);
                     }
                     Err(e) => {
                         self.body = None;
@@ -85,9 +89,18 @@ impl ReadSession {
                     }
                 }
             }
+            if body.position < self.skip {
+                let available = body.pending.len();
+                let discard = usize::try_from(self.skip - body.position)
+                    .map_or(available, |wanted| wanted.min(available));
+                body.pending.advance(discard);
+                body.position += discard as u64;
+                continue;
+            }
             let take = body
                 .pending
                 .split_to((max - filled).min(body.pending.len()));
+            body.position += take.len() as u64;
             match single.take() {
                 None if joined.is_empty() => single = Some(take),
                 earlier => {
@@ -99,10 +112,16 @@ impl ReadSession {
             }
         }
         let data = single.unwrap_or_else(|| joined.freeze());
+        let Some(body) = self.body.as_ref() else {
+            return Ok(None);
+        };
+        // Everything up to here is now the caller's: a resume from `offset` skips it.
+        self.skip = body.position;
         Ok(Some(Chunk::piece(
             data,
             self.offset.clone(),
             self.cursor.clone(),
+            self.skip,
         )))
     }
 }

@@ -46,7 +46,7 @@ impl ReadSession {
         if self.max_chunk_bytes.is_none() || self.is_json() {
             // Whole responses: a body that breaks off is requested again under the retry policy.
             let reply = client.execute_with_retries(&request, context).await?;
-            return self.finish_response(reply);
+            return self.finish_response(reply, 0);
         }
         let idle = request.timeout;
         let response = client.open_with_retries(&request, context).await?;
@@ -59,16 +59,18 @@ impl ReadSession {
             return self.next_piece().await;
         }
         let reply = read_reply(response, idle, self.stream.url()).await?;
-        self.finish_response(reply)
+        self.finish_response(reply, 0)
     }
 
-    /// Applies a whole catch-up or long-poll response; a chunk when there is something to report.
-    pub(super) fn finish_response(&mut self, reply: Reply) -> Result<Option<Chunk>> {
+    /// Applies a catch-up or long-poll response whose body is `reply.body` from position `start`
+    /// on (the bytes before were skipped or returned in pieces); a chunk when there is something
+    /// to report.
+    pub(super) fn finish_response(&mut self, reply: Reply, start: u64) -> Result<Option<Chunk>> {
         if reply.status == StatusCode::NO_CONTENT {
             return self.apply_timeout_reply(&reply);
         }
         let previous_offset = self.offset.clone();
-        let chunk = self.chunk_from_reply(reply)?;
+        let chunk = self.chunk_from_reply(reply, start)?;
         let became_up_to_date = chunk.up_to_date() && !self.up_to_date;
         self.up_to_date = chunk.up_to_date();
         if chunk.closed() {
@@ -98,6 +100,8 @@ impl ReadSession {
 
     /// A long-poll `204`: no new data before the server's timeout.
     fn apply_timeout_reply(&mut self, reply: &Reply) -> Result<Option<Chunk>> {
+        // No data from here: a skip still to do cannot be satisfied.
+        self.skip_response_data(Bytes::new(), 0, true)?;
         let headers = reply.headers();
         if let Some(offset) = headers
             .next_offset()
@@ -131,7 +135,7 @@ impl ReadSession {
         )
     }
 
-    fn chunk_from_reply(&mut self, reply: Reply) -> Result<Chunk> {
+    fn chunk_from_reply(&mut self, reply: Reply, start: u64) -> Result<Chunk> {
         let headers = reply.headers();
         let url = self.stream.url().to_owned();
         let offset = headers
@@ -143,8 +147,12 @@ impl ReadSession {
         if let Some(content_type) = headers.content_type().map(str::to_owned) {
             self.learn_content_type(&content_type);
         }
+        let status = reply.status.as_u16();
+        let body = self
+            .skip_response_data(reply.body, start, up_to_date || closed)
+            .map_err(|e| e.with_status(status))?;
         let messages = if self.is_json() {
-            Some(json::split_messages(&reply.body).map_err(|problem| {
+            Some(json::split_messages(&body).map_err(|problem| {
                 Error::new(ErrorKind::Parse, problem)
                     .with_url(&url)
                     .with_status(reply.status.as_u16())
@@ -157,9 +165,8 @@ impl ReadSession {
             self.cursor.clone_from(&cursor);
         }
         self.closed |= closed;
-        let status = reply.status.as_u16();
         Ok(Chunk::new(
-            reply.body,
+            body,
             messages,
             offset,
             self.cursor.clone(),

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use reqwest::header::HeaderMap;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -49,6 +50,14 @@ pub struct ReadSession {
     pub(super) max_chunk_bytes: Option<usize>,
     /// A catch-up or long-poll response being returned in pieces.
     pub(super) body: Option<OpenBody>,
+    /// Bytes of the stream from `offset` that the caller already has: the rest of
+    /// [`ReadOptions::skip_bytes`] still to discard, or the pieces of the open response returned
+    /// so far.
+    pub(super) skip: u64,
+    /// [`ReadOptions::skip_bytes`] as asked, for error messages.
+    skip_asked: u64,
+    /// Whether `next_chunk` has been called (the skip applies to the start of the session).
+    started: bool,
     /// The caller's headers, sent on every request of the session.
     pub(super) user_headers: HeaderMap,
     /// Why [`ReadOptions::headers`] were refused: reported by the first `next_chunk`, since
@@ -99,6 +108,9 @@ impl ReadSession {
             reconnecting: None,
             max_chunk_bytes: options.max_chunk_bytes,
             body: None,
+            skip: options.skip_bytes,
+            skip_asked: options.skip_bytes,
+            started: false,
             user_headers,
             header_error,
         }
@@ -114,9 +126,19 @@ impl ReadSession {
         &self.start_offset
     }
 
-    /// The offset to resume from: just past the last chunk returned.
+    /// The offset to resume from: just past the last chunk returned (while a response is being
+    /// returned in pieces, where that response began; see [`ReadSession::resume_skip`]).
     pub fn offset(&self) -> &Offset {
         &self.offset
+    }
+
+    /// The bytes from [`ReadSession::offset`] the caller already has: pass it to
+    /// [`ReadOptions::skip_bytes`] with the offset and cursor to resume exactly where this session
+    /// is. Non-zero while a response is being returned in pieces (the last piece's
+    /// [`Chunk::resume_skip`]), and while the session is still skipping
+    /// [`ReadOptions::skip_bytes`] across responses; 0 otherwise.
+    pub fn resume_skip(&self) -> u64 {
+        self.skip
     }
 
     /// The last cursor the server sent.
@@ -150,6 +172,21 @@ impl ReadSession {
         self.max_chunk_bytes = max;
     }
 
+    /// Sets [`ReadOptions::skip_bytes`]. It applies to the start of the session, so it fails with
+    /// [`ErrorKind::InvalidArgument`] (naming `skip_bytes`) once [`ReadSession::next_chunk`] has
+    /// been called, leaving the session as it was.
+    pub fn set_skip_bytes(&mut self, skip: u64) -> Result<()> {
+        if self.started {
+            return Err(Error::invalid_argument(
+                "skip_bytes",
+                "can only be set before the first read (it applies to the start of the session)",
+            ));
+        }
+        self.skip = skip;
+        self.skip_asked = skip;
+        Ok(())
+    }
+
     /// Replaces [`ReadOptions::headers`] from the next request on (an open SSE connection keeps
     /// the headers it was opened with; its reconnects send the new ones). Checked here: an
     /// invalid header fails with [`ErrorKind::InvalidArgument`] naming it (never quoting its
@@ -174,6 +211,7 @@ impl ReadSession {
         if self.finished {
             return Ok(None);
         }
+        self.started = true;
         let result = self.advance().await;
         match &result {
             Err(_) | Ok(None) => {
@@ -196,6 +234,15 @@ impl ReadSession {
                 "max_chunk_bytes: must be at least 1",
             ));
         }
+        if self.skip > 0 && self.body.is_none() {
+            self.check_skip_allowed()?;
+            if self.offset.is_now() {
+                return Err(self.stream.error(
+                    ErrorKind::InvalidArgument,
+                    "skip_bytes: cannot be used with offset \"now\" (it counts bytes from a saved offset)",
+                ));
+            }
+        }
         loop {
             let chunk = match (&self.body, self.phase) {
                 (Some(_), _) => self.next_piece().await?,
@@ -216,6 +263,56 @@ impl ReadSession {
         self.content_type
             .as_deref()
             .is_some_and(is_json_content_type)
+    }
+
+    /// Fails when bytes are to be skipped on a JSON stream: JSON responses are never split, so
+    /// a resume point inside one does not exist.
+    fn check_skip_allowed(&self) -> Result<()> {
+        if self.is_json() {
+            return Err(self.stream.error(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "skip_bytes: JSON streams cannot skip bytes (asked for {}); their responses are never split, so resume from a chunk's offset alone",
+                    self.skip_asked
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Drops the bytes of a response that the caller already has; returns the rest.
+    ///
+    /// `data` is the response's bytes from position `start` (its earlier bytes were already
+    /// skipped or returned in pieces); `at_tail` says the response reached the tail (up to date
+    /// or closed). Afterwards `skip` counts from the offset after the response, which the caller
+    /// moves to. A skip the stream's data cannot satisfy fails with
+    /// [`ErrorKind::InvalidOffset`] once the tail is reached, rather than waiting for more data.
+    pub(super) fn skip_response_data(
+        &mut self,
+        data: Bytes,
+        start: u64,
+        at_tail: bool,
+    ) -> Result<Bytes> {
+        if self.skip <= start {
+            self.skip = 0;
+            return Ok(data);
+        }
+        self.check_skip_allowed()?;
+        let length = data.len() as u64;
+        let discard = (self.skip - start).min(length);
+        let leftover = self.skip - start - discard;
+        if leftover > 0 && at_tail {
+            let available = self.skip_asked.saturating_sub(leftover);
+            return Err(self.stream.error(
+                ErrorKind::InvalidOffset,
+                format!(
+                    "the resume point is past the data: skip_bytes is {} from offset {}, but the stream has only {available} bytes from there",
+                    self.skip_asked, self.start_offset
+                ),
+            ));
+        }
+        self.skip = leftover;
+        Ok(data.slice(usize::try_from(discard).unwrap_or(data.len())..))
     }
 
     pub(super) fn learn_content_type(&mut self, content_type: &str) {
