@@ -229,6 +229,25 @@ internal static partial class Meter
         return u.Utime.Sec + u.Utime.Usec / 1e6 + u.Stime.Sec + u.Stime.Usec / 1e6;
     }
 
+    /// <summary>
+    /// Starts a new peak-RSS window (<c>VmHWM</c> back to the current RSS, by writing 5 to
+    /// <c>/proc/self/clear_refs</c>), so that a read's peak excludes the untimed write before it.
+    /// </summary>
+    public static void ResetPeakRss()
+    {
+        try
+        {
+            File.WriteAllText("/proc/self/clear_refs", "5");
+        }
+        catch (IOException)
+        {
+            // Not Linux, or not allowed: the peak then covers the whole process.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
     /// <summary>Peak resident set size in MiB (<c>VmHWM</c>).</summary>
     public static double PeakRssMib()
     {

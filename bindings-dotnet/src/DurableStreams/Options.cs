@@ -28,21 +28,41 @@ public enum LiveMode
 public class StreamOptions
 {
     /// <summary>The start position; <see cref="DurableStreams.Offset.Beginning"/> when null.</summary>
-    public Offset? Offset { get; set; }
+    public Offset? Offset
+    {
+        get => _offset;
+        set
+        {
+            _offset = value;
+            _skipBytes = 0; // a skip counts from the checkpoint's offset, not from another one
+        }
+    }
+
+    private Offset? _offset;
+    private long _skipBytes;
 
     /// <summary>
     /// A saved checkpoint to resume from. Setting it sets <see cref="Offset"/> and
-    /// <see cref="Cursor"/>; reading it returns them as a checkpoint (null when <see cref="Offset"/> is null).
+    /// <see cref="Cursor"/> (and remembers its <see cref="StreamCheckpoint.SkipBytes"/>, so a read
+    /// resumed after a piece of a response continues exactly after it); reading it returns them as
+    /// a checkpoint (null when <see cref="Offset"/> is null).
     /// </summary>
     public StreamCheckpoint? Checkpoint
     {
-        get => Offset is { } offset ? new StreamCheckpoint(offset, Cursor) : null;
+        get => Offset is { } offset ? new StreamCheckpoint(offset, Cursor) { SkipBytes = _skipBytes } : null;
         set
         {
             Offset = value?.Offset;
             Cursor = value?.Cursor;
+            _skipBytes = value?.SkipBytes ?? 0;
         }
     }
+
+    /// <summary>The bytes to skip from <see cref="Offset"/> (from <see cref="Checkpoint"/>).</summary>
+    internal long SkipBytes => _skipBytes;
+
+    /// <summary>The piece size used when <see cref="MaxChunkBytes"/> is null: 64 KiB, below the large-object heap.</summary>
+    public const int DefaultMaxChunkBytes = 64 * 1024;
 
     /// <summary>
     /// Headers sent on every request of this read (catch-up, long-poll and SSE reconnects), on top
@@ -58,12 +78,14 @@ public class StreamOptions
     public string? Cursor { get; set; }
 
     /// <summary>
-    /// The most bytes one chunk of a non-JSON stream holds; null (the default): a chunk is one whole
-    /// server response, however large (a server may answer a catch-up of a 1 GiB stream with one
-    /// 1 GiB response). With a bound, a larger response arrives in pieces as it is received, so
-    /// memory stays bounded; all but the last piece are <see cref="ByteChunk.IsPartial"/>: their
-    /// checkpoint is where the response began (resuming from it reads the response again) and they
-    /// are never up to date or closed. JSON streams are never split. At least 1.
+    /// The most bytes one chunk of a non-JSON stream holds; null (the default) means
+    /// <see cref="DefaultMaxChunkBytes"/> (64 KiB). A server may answer a catch-up of a 1 GiB
+    /// stream with one 1 GiB response: a larger response arrives in pieces as it is received, so
+    /// memory stays bounded whatever the stream's size. All but the last piece of a response are
+    /// <see cref="ByteChunk.IsPartial"/>, never up to date or closed; their checkpoint is exact
+    /// (the response's offset and <see cref="StreamCheckpoint.SkipBytes"/>), so resuming from any
+    /// chunk's checkpoint continues right after it. <see cref="int.MaxValue"/> returns every
+    /// response whole. JSON streams are never split. At least 1.
     /// </summary>
     public int? MaxChunkBytes { get; set; }
 

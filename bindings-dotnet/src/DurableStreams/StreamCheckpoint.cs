@@ -24,16 +24,39 @@ public readonly record struct StreamCheckpoint(Offset Offset, string? Cursor = n
     public string? Cursor { get; init; } = string.IsNullOrEmpty(Cursor) ? null : Cursor;
 
     /// <summary>
-    /// The checkpoint as one string: the offset, followed by <c>,</c> and the cursor when there
-    /// is one (offsets never contain commas). This is the form to save; <see cref="Parse"/> reads
-    /// it back. (A deliberate difference from a generated record <c>ToString</c>, which would
-    /// print the field names; the debugger shows those.)
+    /// The bytes from <see cref="Offset"/> already delivered: non-zero only after a piece of a
+    /// response delivered in pieces (<see cref="ByteChunk.IsPartial"/>), whose end has no offset of
+    /// its own (the server mints offsets per response). A read resumed from this checkpoint
+    /// requests <see cref="Offset"/> again and skips these bytes, so it continues exactly after
+    /// the piece. Not negative.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    public long SkipBytes
+    {
+        get => _skipBytes;
+        init => _skipBytes = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(SkipBytes), value, "SkipBytes cannot be negative.");
+    }
+
+    private readonly long _skipBytes;
+
+    /// <summary>
+    /// The checkpoint as one string: the offset, then <c>&amp;skip=</c> and <see cref="SkipBytes"/>
+    /// when they are not 0, then <c>,</c> and the cursor when there is one (offsets never contain
+    /// <c>&amp;</c> or <c>,</c>). This is the form to save; <see cref="Parse"/> reads it back. (A
+    /// deliberate difference from a generated record <c>ToString</c>, which would print the field
+    /// names; the debugger shows those.)
     /// </summary>
     /// <returns>The serialized checkpoint.</returns>
-    public override string ToString() => Cursor is null ? Offset.Value : $"{Offset.Value},{Cursor}";
+    public override string ToString()
+    {
+        var position = SkipBytes == 0 ? Offset.Value : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Offset.Value}{SkipMarker}{SkipBytes}");
+        return Cursor is null ? position : $"{position},{Cursor}";
+    }
+
+    private const string SkipMarker = "&skip=";
 
     /// <summary>The debugger's view: the fields by name (<see cref="ToString"/> is the compact saved form).</summary>
-    private string DebuggerDisplay => $"StreamCheckpoint {{ Offset = {Offset.Value}, Cursor = {Cursor ?? "null"} }}";
+    private string DebuggerDisplay => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"StreamCheckpoint {{ Offset = {Offset.Value}, Cursor = {Cursor ?? "null"}, SkipBytes = {SkipBytes} }}");
 
     /// <summary>Reads a checkpoint written by <see cref="ToString"/> (an offset alone is a checkpoint without cursor).</summary>
     /// <param name="value">The serialized checkpoint.</param>
@@ -64,11 +87,22 @@ public readonly record struct StreamCheckpoint(Offset Offset, string? Cursor = n
             return false;
         }
         var comma = value.IndexOf(',', StringComparison.Ordinal);
-        if (!Offset.TryParse(comma < 0 ? value : value[..comma], out var offset))
+        var position = comma < 0 ? value : value[..comma];
+        long skip = 0;
+        var marker = position.IndexOf(SkipMarker, StringComparison.Ordinal);
+        if (marker >= 0)
+        {
+            if (!long.TryParse(position.AsSpan(marker + SkipMarker.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out skip))
+            {
+                return false;
+            }
+            position = position[..marker];
+        }
+        if (!Offset.TryParse(position, out var offset))
         {
             return false;
         }
-        checkpoint = new StreamCheckpoint(offset, comma < 0 ? null : value[(comma + 1)..]);
+        checkpoint = new StreamCheckpoint(offset, comma < 0 ? null : value[(comma + 1)..]) { SkipBytes = skip };
         return true;
     }
 

@@ -42,16 +42,24 @@ public partial class StreamResponse
 
     private async Task<List<T?>> ReadAllJsonCore<T>(JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
     {
-        var items = new List<T?>();
+        List<T?>? items = null;
         while (await NextAsync(cancellationToken).ConfigureAwait(false) is { } chunk)
         {
-            DeserializeInto(items, typeInfo, chunk, nameof(ReadAllJsonAsync));
+            var batch = Deserialize(typeInfo, chunk, nameof(ReadAllJsonAsync));
+            if (items is null)
+            {
+                items = batch; // usually the only one: no copy
+            }
+            else
+            {
+                items.AddRange(batch);
+            }
             if (chunk.UpToDate || chunk.Closed)
             {
                 break;
             }
         }
-        return items;
+        return items ?? [];
     }
 
     /// <summary>Iterates over the JSON messages of the stream, deserialized with the client's <see cref="DurableStreamClientOptions.JsonSerializerOptions"/>.</summary>
@@ -82,13 +90,10 @@ public partial class StreamResponse
 
     private async IAsyncEnumerable<T?> ReadJsonCore<T>(JsonTypeInfo<T> typeInfo, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        // One list for the whole read: each chunk's messages are deserialized in one pass, then yielded.
-        var items = new List<T?>();
         while (await NextAsync(cancellationToken).ConfigureAwait(false) is { } chunk)
         {
-            items.Clear();
-            DeserializeInto(items, typeInfo, chunk, nameof(ReadJsonAsync));
-            foreach (var item in items)
+            // Each chunk's messages are deserialized in one call, then yielded.
+            foreach (var item in Deserialize(typeInfo, chunk, nameof(ReadJsonAsync)))
             {
                 yield return item;
             }
@@ -129,8 +134,7 @@ public partial class StreamResponse
         while (await NextAsync(cancellationToken).ConfigureAwait(false) is { } chunk)
         {
             // A new list per batch: the caller may keep it.
-            var items = new List<T?>(chunk.Messages?.Count ?? 0);
-            DeserializeInto(items, typeInfo, chunk, nameof(ReadJsonBatchesAsync));
+            var items = Deserialize(typeInfo, chunk, nameof(ReadJsonBatchesAsync));
             yield return new JsonBatch<T>(items, chunk.Checkpoint, chunk.UpToDate) { StreamClosed = chunk.Closed };
         }
     }
@@ -151,7 +155,7 @@ public partial class StreamResponse
 
     private JsonSerializerOptions JsonOptions => _stream?.JsonSerializerOptions ?? JsonDefaults.Options;
 
-    private void DeserializeInto<T>(List<T?> items, JsonTypeInfo<T> typeInfo, ChunkData chunk, string method)
+    private List<T?> Deserialize<T>(JsonTypeInfo<T> typeInfo, ChunkData chunk, string method)
     {
         if (chunk.Messages is null)
         {
@@ -160,20 +164,20 @@ public partial class StreamResponse
                 // An empty chunk on a handle that has not learned the content type (e.g. a closed
                 // stream read from Offset.Now with long-poll or auto: no response carried one) holds
                 // no message whatever the type: nothing to deserialize, nothing to complain about.
-                return;
+                return [];
             }
             throw new InvalidOperationException(
                 $"{method} needs an application/json stream, but {SafeUrl} has content type \"{ContentType ?? "unknown"}\"; use ReadBytesAsync or ReadTextAsync.");
         }
-        var before = items.Count;
         try
         {
-            JsonArrayReader.DeserializeInto(chunk.Data, typeInfo, items);
+            return JsonArrayReader.Deserialize(chunk.Data, typeInfo);
         }
         catch (JsonException e)
         {
+            var which = JsonArrayReader.ElementIndex(e) is { } index ? $"Message {index}" : "A message";
             throw new DurableStreamException(
-                $"Message {items.Count - before} of the chunk ending at offset {chunk.Offset} of stream {SafeUrl} cannot be deserialized as {typeof(T).Name}: {e.Message}",
+                $"{which} of the chunk ending at offset {chunk.Offset} of stream {SafeUrl} cannot be deserialized as {typeof(T).Name}: {e.Message}",
                 DurableStreamErrorCode.ParseError,
                 statusCode: null,
                 streamUrl: SafeUrl,

@@ -58,8 +58,8 @@ public partial class StreamResponse : IAsyncDisposable
     }
 
     /// <summary>Opens the native session (no I/O; <see cref="PrefetchAsync"/> fetches the first chunk).</summary>
-    internal static StreamResponse Open(DurableStream stream, Offset offset, string? cursor, LiveMode live, int? maxChunkBytes, IReadOnlyDictionary<string, string>? headers) =>
-        new(stream, NativeReader.Open(stream.Native, offset.Value, cursor, live, maxChunkBytes, headers), offset, cursor, live);
+    internal static StreamResponse Open(DurableStream stream, Offset offset, string? cursor, LiveMode live, int maxChunkBytes, long skipBytes, IReadOnlyDictionary<string, string>? headers) =>
+        new(stream, NativeReader.Open(stream.Native, offset.Value, cursor, live, maxChunkBytes, skipBytes, headers), offset, cursor, live);
 
     /// <summary>
     /// Scopes the whole session to <paramref name="token"/> (the one passed to

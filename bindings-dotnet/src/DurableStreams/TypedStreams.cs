@@ -131,7 +131,7 @@ public sealed class DurableStream<T>
     /// <returns>The messages.</returns>
     public async Task<List<T?>> ReadAllAsync(StreamOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var catchUp = new StreamOptions { Offset = options?.Offset, Cursor = options?.Cursor, Headers = options?.Headers, MaxChunkBytes = options?.MaxChunkBytes, Live = LiveMode.Off };
+        var catchUp = new StreamOptions { Checkpoint = options?.Checkpoint, Headers = options?.Headers, MaxChunkBytes = options?.MaxChunkBytes, Live = LiveMode.Off };
         await using var response = await Stream.StreamAsync(catchUp, cancellationToken).ConfigureAwait(false);
         return await response.ReadAllJsonAsync(JsonTypeInfo, cancellationToken).ConfigureAwait(false);
     }

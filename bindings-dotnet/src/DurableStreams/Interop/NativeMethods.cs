@@ -245,6 +245,12 @@ internal static unsafe partial class NativeMethods
     internal static partial DsError* ds_reader_set_headers(DsReader* reader, DsHeader* headers, nuint count);
 
     [LibraryImport(Library)]
+    internal static partial DsError* ds_reader_set_skip_bytes(DsReader* reader, ulong skip);
+
+    [LibraryImport(Library)]
+    internal static partial ulong ds_reader_resume_skip(DsReader* reader);
+
+    [LibraryImport(Library)]
     internal static partial void ds_reader_next(
         DsReader* reader,
         DsCancel* cancel,
@@ -283,6 +289,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)]
     [SuppressGCTransition] // trivial: reads the object, no lock, no callback, no blocking
     internal static partial byte ds_chunk_partial(DsChunk* chunk);
+
+    [LibraryImport(Library)]
+    internal static partial ulong ds_chunk_resume_skip(DsChunk* chunk);
 
     [LibraryImport(Library)]
     [SuppressGCTransition] // trivial: reads the object, no lock, no callback, no blocking

@@ -37,7 +37,7 @@ internal sealed class NativeReader : NativeObject
     /// e.g. <c>-1</c> or <c>now</c>). No I/O.
     /// </summary>
     /// <exception cref="ArgumentException">The core rejected an argument (parameter <c>options</c>).</exception>
-    internal static unsafe NativeReader Open(NativeStream stream, string offset, string? cursor, LiveMode live, int? maxChunkBytes, IReadOnlyDictionary<string, string>? headers)
+    internal static unsafe NativeReader Open(NativeStream stream, string offset, string? cursor, LiveMode live, int maxChunkBytes, long skipBytes, IReadOnlyDictionary<string, string>? headers)
     {
         var mode = ToNative(live);
         var reader = new ReaderHandle();
@@ -58,15 +58,16 @@ internal sealed class NativeReader : NativeObject
             throw NativeErrors.TakeAsArgumentException(error, "options");
         }
         reader.Adopt((nint)pointer);
-        if (maxChunkBytes is { } max)
+        // A fresh reader has no read in flight: only a NULL reader could fail these two.
+        error = NativeMethods.ds_reader_set_max_chunk_bytes(pointer, maxChunkBytes == int.MaxValue ? 0 : (nuint)maxChunkBytes);
+        if (error == null && skipBytes > 0)
         {
-            // A fresh reader has no read in flight: only a NULL reader could fail here.
-            error = NativeMethods.ds_reader_set_max_chunk_bytes(pointer, (nuint)max);
-            if (error != null)
-            {
-                reader.Dispose();
-                throw NativeErrors.TakeAsArgumentException(error, "options");
-            }
+            error = NativeMethods.ds_reader_set_skip_bytes(pointer, (ulong)skipBytes);
+        }
+        if (error != null)
+        {
+            reader.Dispose();
+            throw NativeErrors.TakeAsArgumentException(error, "options");
         }
         if (headers is { Count: > 0 })
         {
@@ -184,7 +185,10 @@ internal sealed class ChunkData
     private StreamCheckpoint? _checkpoint;
 
     /// <summary>The position after this chunk (offset and cursor).</summary>
-    public StreamCheckpoint Checkpoint => _checkpoint ??= new StreamCheckpoint(DurableStreams.Offset.FromTrusted(Offset), Cursor);
+    public StreamCheckpoint Checkpoint => _checkpoint ??= new StreamCheckpoint(DurableStreams.Offset.FromTrusted(Offset), Cursor) { SkipBytes = ResumeSkip };
+
+    /// <summary>For a partial piece, the bytes of its response delivered so far (see <see cref="StreamCheckpoint.SkipBytes"/>).</summary>
+    public long ResumeSkip { get; private init; }
 
     /// <summary>Copies a chunk (borrowed; the caller frees it).</summary>
     internal static unsafe ChunkData From(DsChunk* chunk)
@@ -210,6 +214,7 @@ internal sealed class ChunkData
         // only if someone asks for them (ByteChunk.Messages); ReadJson* parse the array directly.
         var messages = count < 0 ? null : new JsonMessageList(bytes, checked((int)count));
 
+        var resumeSkip = NativeMethods.ds_chunk_resume_skip(chunk);
         return new ChunkData(
             bytes,
             messages,
@@ -218,6 +223,9 @@ internal sealed class ChunkData
             NativeMethods.ds_chunk_up_to_date(chunk) != 0,
             NativeMethods.ds_chunk_closed(chunk) != 0,
             NativeMethods.ds_chunk_partial(chunk) != 0,
-            NativeMethods.ds_chunk_status(chunk));
+            NativeMethods.ds_chunk_status(chunk))
+        {
+            ResumeSkip = checked((long)resumeSkip),
+        };
     }
 }

@@ -1,35 +1,50 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 
 namespace DurableStreams.Json;
 
 /// <summary>
-/// Deserializes the elements of a JSON array body with one <see cref="Utf8JsonReader"/> over the
-/// whole body: no per-message reader, slice or copy (the native core already validated and
-/// framed the array).
+/// Deserializes the elements of a JSON array body in one <see cref="JsonSerializer"/> call over
+/// the whole body, as a list (the native core already validated and framed the array): no
+/// per-message reader, slice or copy, and no re-scan of each element to find its end (which
+/// deserializing element by element from one reader costs).
 /// </summary>
 internal static class JsonArrayReader
 {
-    /// <summary>
-    /// Appends each element of <paramref name="data"/> (a JSON array, or empty for none) to
-    /// <paramref name="items"/>. On a <see cref="JsonException"/> the elements before the failing
-    /// one are in <paramref name="items"/>, so the caller can tell which one failed.
-    /// </summary>
-    /// <exception cref="JsonException">An element does not deserialize as <typeparamref name="T"/>.</exception>
-    internal static void DeserializeInto<T>(ReadOnlySpan<byte> data, JsonTypeInfo<T> typeInfo, List<T?> items)
+    // One list metadata per element metadata, made on first use and kept as long as the element's.
+    private static readonly ConditionalWeakTable<JsonTypeInfo, JsonTypeInfo> s_lists = new();
+
+    /// <summary>The elements of <paramref name="data"/> (a JSON array, or empty for none), in a new list.</summary>
+    /// <exception cref="JsonException">An element does not deserialize as <typeparamref name="T"/> (<see cref="ElementIndex"/> finds which).</exception>
+    internal static List<T?> Deserialize<T>(ReadOnlySpan<byte> data, JsonTypeInfo<T> typeInfo)
     {
         if (data.IsEmpty)
         {
-            return;
+            return [];
         }
-        var reader = new Utf8JsonReader(data);
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
-        {
-            throw new JsonException("the chunk is not a JSON array");
-        }
-        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-        {
-            items.Add(JsonSerializer.Deserialize(ref reader, typeInfo));
-        }
+        var list = (JsonTypeInfo<List<T?>>)s_lists.GetValue(typeInfo, static element => ListOf((JsonTypeInfo<T>)element));
+        return JsonSerializer.Deserialize(data, list) ?? throw new JsonException("the chunk is the JSON literal null, not an array");
     }
+
+    /// <summary>The index of the array element a <see cref="JsonException"/> is about (its path starts <c>$[N]</c>), or null.</summary>
+    internal static int? ElementIndex(JsonException exception)
+    {
+        var path = exception.Path;
+        if (path is null || !path.StartsWith("$[", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        var end = path.IndexOf(']', StringComparison.Ordinal);
+        return end > 2 && int.TryParse(path.AsSpan(2, end - 2), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var index) ? index : null;
+    }
+
+    private static JsonTypeInfo<List<T?>> ListOf<T>(JsonTypeInfo<T> element) =>
+        JsonMetadataServices.CreateListInfo<List<T?>, T?>(
+            element.Options,
+            new JsonCollectionInfoValues<List<T?>>
+            {
+                ObjectCreator = static () => [],
+                ElementInfo = element,
+            });
 }
