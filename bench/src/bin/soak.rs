@@ -88,6 +88,11 @@ fn main() {
                 "0|1: malloc_trim(0) after every sample, recording RSS after it (default 0)",
             ),
             ("seed", "N: seed of the proxy's fault generator (default 7)"),
+            (
+                "events",
+                "FILE: write every client event at info level and above (retries, reconnects, \
+                 batch retries and failures), one line each with its time, to FILE",
+            ),
         ],
     );
     let seconds = flags.positive("seconds", 60) as u64;
@@ -101,6 +106,7 @@ fn main() {
     let max_slope: f64 = flags.get("max-slope", 0.1f64);
     let trim = flags.get("trim", 0u8) != 0;
     let seed = flags.get("seed", 7u64);
+    let events_path: Option<String> = flags.str("events").map(str::to_owned);
     if !(0.0..=1.0).contains(&proxy_rate) {
         fail(BENCH, "--proxy-fault-rate must be within 0..1");
     }
@@ -132,7 +138,11 @@ fn main() {
     let reader_url = rebase(&direct_url, server.base_url(), &reader_relay);
 
     let rt = runtime(BENCH);
-    let client = Client::new().unwrap_or_else(|e| fail(BENCH, e));
+    let client = match &events_path {
+        None => Client::new(),
+        Some(path) => Client::builder().event_sink(event_log(path)).build(),
+    }
+    .unwrap_or_else(|e| fail(BENCH, e));
     let setup_client = client.clone();
     rt.block_on(async move {
         setup_client
@@ -825,4 +835,34 @@ mod tests {
         assert_eq!(sequence_of(br#"{"i":42,"pad":"xx"}"#), Some(42));
         assert_eq!(sequence_of(br#"{"pad":"xx"}"#), None);
     }
+}
+
+/// An event sink that appends each event as one line (seconds since the start, kind, stream,
+/// fields, message) to `path`, so that a stall or a burst of retries in a long run can be read
+/// next to the samples afterwards.
+fn event_log(path: &str) -> std::sync::Arc<dyn durable_streams_core::EventSink> {
+    use std::io::Write;
+    let file = std::fs::File::create(path)
+        .unwrap_or_else(|e| fail(BENCH, format!("cannot create {path}: {e}")));
+    let file = std::sync::Mutex::new(std::io::LineWriter::new(file));
+    let started = Instant::now();
+    durable_streams_core::event_fn(durable_streams_core::EventLevel::Info, move |event| {
+        let fields = event
+            .fields
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut file = file.lock().unwrap_or_else(|p| p.into_inner());
+        // A failed write must not disturb the run: the log is a diagnostic aid.
+        let _ = writeln!(
+            file,
+            "{:.3} {} {} {} | {}",
+            started.elapsed().as_secs_f64(),
+            event.kind.name(),
+            event.stream_url,
+            fields,
+            event.message
+        );
+    })
 }
