@@ -818,25 +818,6 @@ fn set_linger_zero(stream: &TcpStream) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slope_is_least_squares_per_unit_of_x() {
-        let points: Vec<(f64, f64)> = (0..10).map(|i| (i as f64, 5.0 + 0.5 * i as f64)).collect();
-        assert!((slope(&points).unwrap() - 0.5).abs() < 1e-12);
-        assert_eq!(slope(&points[..2]), None);
-        assert_eq!(slope(&[(1.0, 1.0), (1.0, 2.0), (1.0, 3.0)]), None);
-    }
-
-    #[test]
-    fn sequence_numbers_are_read_from_the_message() {
-        assert_eq!(sequence_of(br#"{"i":42,"pad":"xx"}"#), Some(42));
-        assert_eq!(sequence_of(br#"{"pad":"xx"}"#), None);
-    }
-}
-
 /// An event sink that appends each event as one line (seconds since the start, kind, stream,
 /// fields, message) to `path`, so that a stall or a burst of retries in a long run can be read
 /// next to the samples afterwards.
@@ -865,4 +846,23 @@ fn event_log(path: &str) -> std::sync::Arc<dyn durable_streams_core::EventSink> 
             event.message
         );
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slope_is_least_squares_per_unit_of_x() {
+        let points: Vec<(f64, f64)> = (0..10).map(|i| (i as f64, 5.0 + 0.5 * i as f64)).collect();
+        assert!((slope(&points).unwrap() - 0.5).abs() < 1e-12);
+        assert_eq!(slope(&points[..2]), None);
+        assert_eq!(slope(&[(1.0, 1.0), (1.0, 2.0), (1.0, 3.0)]), None);
+    }
+
+    #[test]
+    fn sequence_numbers_are_read_from_the_message() {
+        assert_eq!(sequence_of(br#"{"i":42,"pad":"xx"}"#), Some(42));
+        assert_eq!(sequence_of(br#"{"pad":"xx"}"#), None);
+    }
 }
