@@ -157,9 +157,9 @@ public partial class StreamResponse
 
     private List<T?> Deserialize<T>(JsonTypeInfo<T> typeInfo, ChunkData chunk, string method)
     {
-        if (chunk.Messages is null)
+        if (!chunk.IsJson)
         {
-            if (chunk.Data.Length == 0 && IsJsonOrUnknown(ContentType))
+            if (chunk.Length == 0 && IsJsonOrUnknown(ContentType))
             {
                 // An empty chunk on a handle that has not learned the content type (e.g. a closed
                 // stream read from Offset.Now with long-poll or auto: no response carried one) holds
@@ -171,7 +171,8 @@ public partial class StreamResponse
         }
         try
         {
-            return JsonArrayReader.Deserialize(chunk.Data, typeInfo);
+            // Straight from the core's buffer: no managed copy of the body.
+            return chunk.Read(data => JsonArrayReader.Deserialize(data, typeInfo));
         }
         catch (JsonException e)
         {

@@ -76,6 +76,7 @@ public partial class StreamResponse
 
     private async ValueTask<ChunkData?> NextAsync(CancellationToken cancellationToken)
     {
+        Interlocked.Exchange(ref _current, null)?.Dispose();
         cancellationToken.ThrowIfCancellationRequested();
         if (_sessionToken.IsCancellationRequested)
         {
@@ -113,6 +114,7 @@ public partial class StreamResponse
             _streamClosed = true;
             _finished = true;
         }
+        _current = chunk;
         return chunk;
     }
 

@@ -27,15 +27,15 @@ public partial class StreamResponse
     private void RecordChunk(ChunkData chunk)
     {
         _chunkCount++;
-        _byteCount += chunk.Data.Length;
+        _byteCount += chunk.Length;
         if (Telemetry.ReadChunks.Enabled || Telemetry.ReadBytes.Enabled || Telemetry.ReadMessages.Enabled)
         {
             var server = new KeyValuePair<string, object?>("server.address", _stream?.Target.ServerAddress);
             Telemetry.ReadChunks.Add(1, server);
-            Telemetry.ReadBytes.Add(chunk.Data.Length, server);
-            if (chunk.Messages is { } messages)
+            Telemetry.ReadBytes.Add(chunk.Length, server);
+            if (chunk.IsJson)
             {
-                Telemetry.ReadMessages.Add(messages.Count, server);
+                Telemetry.ReadMessages.Add(chunk.MessageCount, server);
             }
         }
     }

@@ -21,7 +21,7 @@ public partial class StreamResponse
         while (await NextAsync(cancellationToken).ConfigureAwait(false) is { } chunk)
         {
             var last = chunk.UpToDate || chunk.Closed;
-            text.Append(Decode(decoder, chunk.Data, flush: last, chunk));
+            text.Append(chunk.Read(data => Decode(decoder, data, flush: last, chunk)));
             if (last)
             {
                 return text.ToString();
@@ -44,14 +44,14 @@ public partial class StreamResponse
         var decoder = s_strictUtf8.GetDecoder();
         while (await NextAsync(cancellationToken).ConfigureAwait(false) is { } chunk)
         {
-            var text = Decode(decoder, chunk.Data, flush: chunk.Closed, chunk);
+            var text = chunk.Read(data => Decode(decoder, data, flush: chunk.Closed, chunk));
             yield return new TextChunk(text, chunk.Checkpoint, chunk.UpToDate) { StreamClosed = chunk.Closed };
         }
         // The session ended: bytes of an incomplete character left over are invalid.
         Decode(decoder, Array.Empty<byte>(), flush: true, null);
     }
 
-    private string Decode(Decoder decoder, byte[] data, bool flush, ChunkData? chunk)
+    private string Decode(Decoder decoder, ReadOnlySpan<byte> data, bool flush, ChunkData? chunk)
     {
         try
         {

@@ -28,6 +28,10 @@ public partial class StreamResponse : IAsyncDisposable
     private readonly DurableStream? _stream;
     private readonly NativeReader? _reader;
     private ChunkData? _prefetched;
+
+    // The chunk last handed to a consumer: its native bytes are freed when the next is fetched or
+    // the session is disposed (consumers copy or decode what they keep before asking for more).
+    private ChunkData? _current;
     private bool _finished;
     private int _consumer;
     private string? _consumerName;
@@ -134,7 +138,9 @@ public partial class StreamResponse : IAsyncDisposable
         }
         UnscopeSession();
         await _reader.DisposeAsync().ConfigureAwait(false);
+        _prefetched?.Dispose();
         _prefetched = null;
+        Interlocked.Exchange(ref _current, null)?.Dispose();
         StopActivity(null);
         GC.SuppressFinalize(this);
     }

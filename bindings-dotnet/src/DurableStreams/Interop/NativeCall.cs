@@ -157,6 +157,11 @@ internal sealed unsafe class NativeCall<T>
             {
                 call._tcs.TrySetResult(value);
             }
+            else if (value is IDisposable unclaimed)
+            {
+                // Nobody will receive it (the call already ended): release what it holds now.
+                unclaimed.Dispose();
+            }
         }
         catch (Exception e)
         {

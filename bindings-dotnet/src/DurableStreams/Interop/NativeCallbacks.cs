@@ -45,21 +45,9 @@ internal static unsafe class NativeCallbacks
         NativeCall<AppendResult>.Complete(userData, error, (nint)result, static r => ToAppendResult((DsAppendResult*)r));
 
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
-    private static void OnChunk(void* userData, DsError* error, DsChunk* chunk)
-    {
-        try
-        {
-            NativeCall<ChunkData?>.Complete(userData, error, (nint)chunk, static c => c == 0 ? null : ChunkData.From((DsChunk*)c));
-        }
-        finally
-        {
-            // The chunk is owned by the callback; its data was copied above.
-            if (chunk != null)
-            {
-                NativeMethods.ds_chunk_free(chunk);
-            }
-        }
-    }
+    private static void OnChunk(void* userData, DsError* error, DsChunk* chunk) =>
+        // The callback owns the chunk: ChunkData adopts it (its bytes are read later, in place).
+        NativeCall<ChunkData?>.Complete(userData, error, (nint)chunk, static c => c == 0 ? null : ChunkData.Adopt((DsChunk*)c));
 
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     private static void OnOffset(void* userData, DsError* error, byte* offset) =>

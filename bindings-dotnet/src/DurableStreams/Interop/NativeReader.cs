@@ -1,5 +1,3 @@
-using DurableStreams.Json;
-
 namespace DurableStreams.Interop;
 
 /// <summary>
@@ -144,88 +142,5 @@ internal sealed class NativeReader : NativeObject
             await pending.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
         _cancel.Dispose();
-    }
-}
-
-/// <summary>One chunk of a read, copied out of the native <c>DsChunk</c>.</summary>
-internal sealed class ChunkData
-{
-    private ChunkData(byte[] data, JsonMessageList? messages, string offset, string? cursor, bool upToDate, bool closed, bool partial, int status)
-    {
-        Partial = partial;
-        Status = status;
-        Data = data;
-        Messages = messages;
-        Offset = offset;
-        Cursor = cursor;
-        UpToDate = upToDate;
-        Closed = closed;
-    }
-
-    /// <summary>The raw bytes (for JSON streams, the JSON array text; empty when there is no message).</summary>
-    public byte[] Data { get; }
-
-    /// <summary>For JSON streams, each message's JSON text (found lazily); null for other content types.</summary>
-    public JsonMessageList? Messages { get; }
-
-    public string Offset { get; }
-
-    public string? Cursor { get; }
-
-    public bool UpToDate { get; }
-
-    public bool Closed { get; }
-
-    /// <summary>More of the same response follows (bounded chunks); the offset is where the response began.</summary>
-    public bool Partial { get; }
-
-    /// <summary>The HTTP status of the response the chunk came from (200, or 204 for a long-poll timeout).</summary>
-    public int Status { get; }
-
-    private StreamCheckpoint? _checkpoint;
-
-    /// <summary>The position after this chunk (offset and cursor).</summary>
-    public StreamCheckpoint Checkpoint => _checkpoint ??= new StreamCheckpoint(DurableStreams.Offset.FromTrusted(Offset), Cursor) { SkipBytes = ResumeSkip };
-
-    /// <summary>For a partial piece, the bytes of its response delivered so far (see <see cref="StreamCheckpoint.SkipBytes"/>).</summary>
-    public long ResumeSkip { get; private init; }
-
-    /// <summary>Copies a chunk (borrowed; the caller frees it).</summary>
-    internal static unsafe ChunkData From(DsChunk* chunk)
-    {
-        nuint length = 0;
-        var data = NativeMethods.ds_chunk_data(chunk, &length);
-        var count = NativeMethods.ds_chunk_message_count(chunk);
-        byte[] bytes;
-        if (length == 0 || data == null || count == 0)
-        {
-            // A JSON chunk without messages (the server's "[]") holds no data: empty, like any other empty chunk.
-            bytes = Array.Empty<byte>();
-        }
-        else
-        {
-            // Overwritten entirely by the copy: no need for the GC to zero it first (that doubles
-            // the cost of a large catch-up chunk).
-            bytes = GC.AllocateUninitializedArray<byte>(checked((int)length));
-            new ReadOnlySpan<byte>(data, bytes.Length).CopyTo(bytes);
-        }
-
-        // Only the count crosses the boundary: the messages are found in the managed copy, and
-        // only if someone asks for them (ByteChunk.Messages); ReadJson* parse the array directly.
-        var messages = count < 0 ? null : new JsonMessageList(bytes, checked((int)count));
-
-        var resumeSkip = NativeMethods.ds_chunk_resume_skip(chunk);
-        return new ChunkData(
-            bytes,
-            messages,
-            NativeString.Read(NativeMethods.ds_chunk_offset(chunk)) ?? "-1",
-            NativeString.Read(NativeMethods.ds_chunk_cursor(chunk)),
-            NativeMethods.ds_chunk_up_to_date(chunk) != 0,
-            NativeMethods.ds_chunk_closed(chunk) != 0,
-            NativeMethods.ds_chunk_partial(chunk) != 0,
-            NativeMethods.ds_chunk_status(chunk))
-        {
-            ResumeSkip = checked((long)resumeSkip),
-        };
     }
 }

@@ -46,6 +46,16 @@ internal ref struct HandleLease
     }
 }
 
+/// <summary><c>DsChunk*</c>, freed with <c>ds_chunk_free</c>.</summary>
+internal sealed unsafe class ChunkHandle : NativeHandle
+{
+    protected override bool ReleaseHandle()
+    {
+        NativeMethods.ds_chunk_free((DsChunk*)handle);
+        return true;
+    }
+}
+
 /// <summary><c>DsClient*</c>, freed with <c>ds_client_free</c>.</summary>
 internal sealed unsafe class ClientHandle : NativeHandle
 {
