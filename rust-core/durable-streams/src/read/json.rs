@@ -1,31 +1,23 @@
 //! Splitting a JSON-mode body (a JSON array) into its messages without copying them.
 
 use bytes::Bytes;
-use serde_json::value::RawValue;
+
+use super::json_scan::element_ranges;
 
 /// Validates `body` as a JSON array and returns each element as a slice of `body`.
 ///
 /// An empty body counts as an empty array (some servers send nothing for an empty range). A body
 /// that is not a complete JSON array (truncated, corrupt, or another JSON type) is an error.
 pub(crate) fn split_messages(body: &Bytes) -> Result<Vec<Bytes>, String> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Vec::new());
-    }
-    let elements: Vec<&RawValue> = serde_json::from_slice(body).map_err(|e| {
+    let ranges = element_ranges(body).map_err(|problem| {
         format!(
-            "the JSON body ({} bytes) is not a valid JSON array: {e}",
+            "the JSON body ({} bytes) is not a valid JSON array: {problem}",
             body.len()
         )
     })?;
-    let base = body.as_ptr() as usize;
-    Ok(elements
-        .iter()
-        .map(|raw| {
-            let text = raw.get();
-            // RawValue borrows from `body`, so its text is a sub-slice; slice instead of copying.
-            let start = text.as_ptr() as usize - base;
-            body.slice(start..start + text.len())
-        })
+    Ok(ranges
+        .into_iter()
+        .map(|(start, end)| body.slice(start..end))
         .collect())
 }
 

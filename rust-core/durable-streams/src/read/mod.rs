@@ -8,11 +8,13 @@
 //! - `pieces`: large responses returned in pieces of at most `max_chunk_bytes`.
 //! - `live_sse`: the SSE session (connections, control events, reconnects).
 //! - `chunk_stream`: [`ChunkStream`], the session as a `futures_core::Stream`.
-//! - `chunk`, `json`, `sse`: the [`Chunk`] type, JSON array splitting, and the SSE parser.
+//! - `chunk`, `json`, `sse`: the [`Chunk`] type, JSON array splitting, and the SSE parser;
+//!   `json_scan` is the validating scanner that finds a JSON array's elements.
 
 mod chunk;
 mod chunk_stream;
 mod json;
+mod json_scan;
 mod live_sse;
 mod options;
 mod pieces;
