@@ -430,6 +430,40 @@ mod tests {
         ))
     }
 
+    /// A client and a stream handle on an address nothing listens on (no test here makes a
+    /// request); free them with [`free_offline`].
+    fn offline_stream() -> (*mut crate::client::DsClient, *mut crate::stream::DsStream) {
+        let mut client = std::ptr::null_mut();
+        let mut stream = std::ptr::null_mut();
+        let options = c"{\"base_url\":\"http://127.0.0.1:1/v1/stream\"}";
+        // SAFETY: valid NUL-terminated strings and writable out-pointers; the handles made here
+        // are returned to the caller, who frees them once.
+        unsafe {
+            let none = crate::client::ds_client_new(
+                options.as_ptr(),
+                None,
+                std::ptr::null_mut(),
+                None,
+                &mut client,
+            );
+            assert!(outcome(none).is_none());
+            let made = crate::stream::ds_stream_new(client, c"s".as_ptr(), &mut stream);
+            assert!(outcome(made).is_none());
+        }
+        (client, stream)
+    }
+
+    /// Frees what [`offline_stream`] made.
+    fn free_offline(
+        (client, stream): (*mut crate::client::DsClient, *mut crate::stream::DsStream),
+    ) {
+        // SAFETY: live handles from `offline_stream`, freed once.
+        unsafe {
+            crate::stream::ds_stream_free(stream);
+            crate::client::ds_client_free(client);
+        }
+    }
+
     #[test]
     fn set_headers_checks_its_arguments_and_the_reader_state() {
         let secret = c"Bearer S3CRET-SENTINEL";
@@ -449,29 +483,12 @@ mod tests {
             name: c"authorization".as_ptr(),
             value: c"Bearer S3CRET-SENTINEL\r\nX-Injected: 1".as_ptr(),
         }];
-        let mut client = std::ptr::null_mut();
-        let mut stream = std::ptr::null_mut();
+        let handles = offline_stream();
+        let stream = handles.1;
         let mut reader = std::ptr::null_mut();
         // SAFETY: every pointer is NULL, a live handle made here, or a live array of headers with
         // static strings; each handle is freed once at the end.
         unsafe {
-            let options = c"{\"base_url\":\"http://127.0.0.1:1/v1/stream\"}";
-            let none = crate::client::ds_client_new(
-                options.as_ptr(),
-                None,
-                std::ptr::null_mut(),
-                None,
-                &mut client,
-            );
-            assert!(outcome(none).is_none());
-            assert!(
-                outcome(crate::stream::ds_stream_new(
-                    client,
-                    c"s".as_ptr(),
-                    &mut stream
-                ))
-                .is_none()
-            );
             let opened = ds_reader_open(stream, std::ptr::null(), 0, std::ptr::null(), &mut reader);
             assert!(outcome(opened).is_none());
 
@@ -512,9 +529,8 @@ mod tests {
             assert!(outcome(ds_reader_set_headers(reader, good.as_ptr(), 1)).is_none());
 
             ds_reader_free(reader);
-            crate::stream::ds_stream_free(stream);
-            crate::client::ds_client_free(client);
         }
+        free_offline(handles);
     }
 
     /// A `DsChunkCallback` that sends the error it receives (as an address) through the
@@ -535,24 +551,13 @@ mod tests {
 
     #[test]
     fn set_skip_bytes_checks_its_arguments_and_works_only_before_the_first_read() {
-        let mut client = std::ptr::null_mut();
-        let mut stream = std::ptr::null_mut();
+        let handles = offline_stream();
+        let stream = handles.1;
         let mut reader = std::ptr::null_mut();
         let (sender, receiver) = std::sync::mpsc::channel::<usize>();
         // SAFETY: every pointer is NULL or a live handle made here, freed once at the end; the
         // callback's `user_data` is `sender`, alive until the callback has reported.
         unsafe {
-            let options = c"{\"base_url\":\"http://127.0.0.1:1/v1/stream\"}";
-            let none = crate::client::ds_client_new(
-                options.as_ptr(),
-                None,
-                std::ptr::null_mut(),
-                None,
-                &mut client,
-            );
-            assert!(outcome(none).is_none());
-            let made = crate::stream::ds_stream_new(client, c"s".as_ptr(), &mut stream);
-            assert!(outcome(made).is_none());
             let opened = ds_reader_open(
                 stream,
                 c"now".as_ptr(),
@@ -598,9 +603,8 @@ mod tests {
             );
 
             ds_reader_free(reader);
-            crate::stream::ds_stream_free(stream);
-            crate::client::ds_client_free(client);
         }
+        free_offline(handles);
     }
 
     #[test]
