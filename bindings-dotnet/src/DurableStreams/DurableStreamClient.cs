@@ -40,7 +40,9 @@ public class DurableStreamClient : IAsyncDisposable, IDisposable
     /// <paramref name="httpClient"/> only what can be carried over: its
     /// <see cref="HttpClient.BaseAddress"/> (when <see cref="DurableStreamClientOptions.BaseUrl"/>
     /// is not set), its <see cref="HttpClient.DefaultRequestHeaders"/> (added to
-    /// <see cref="DurableStreamClientOptions.DefaultHeaders"/>, which win on a name clash) and its
+    /// <see cref="DurableStreamClientOptions.DefaultHeaders"/>, which win on a name clash; headers
+    /// that manage that HttpClient's connections, such as <c>Connection: close</c> or
+    /// <c>Expect</c>, are left out) and its
     /// <see cref="HttpClient.Timeout"/> (when <see cref="DurableStreamClientOptions.Timeout"/> is
     /// the default and the HttpClient's is finite). Message handlers, proxies and certificate
     /// settings of the HttpClient are NOT used: configure those with the options, or keep using an

@@ -52,6 +52,24 @@ public class HttpClientConstructorTests
     }
 
     [Fact]
+    public async Task The_HttpClients_connection_management_headers_are_left_out()
+    {
+        // ConnectionClose and ExpectContinue configure that HttpClient's own connections; the
+        // native stack manages its own, and refuses those headers as per-request ones.
+        await using var server = new FakeHttpServer(Ok);
+        using var http = new HttpClient { BaseAddress = new Uri(server.BaseUrl) };
+        http.DefaultRequestHeaders.ConnectionClose = true;
+        http.DefaultRequestHeaders.ExpectContinue = true;
+        http.DefaultRequestHeaders.Add("X-Kept", "yes");
+        await using var client = new DurableStreamClient(new DurableStreamClientOptions { MaxRetries = 0 }, http);
+        await client.GetStream("/s").HeadAsync();
+        var request = Assert.Single(server.Requests);
+        Assert.Equal(["yes"], RequestHeadersTests.Values(request, "X-Kept"));
+        Assert.DoesNotContain("connection: close", request, StringComparison.OrdinalIgnoreCase);
+        Assert.Empty(RequestHeadersTests.Values(request, "Expect"));
+    }
+
+    [Fact]
     public async Task The_options_base_url_wins_over_the_base_address()
     {
         await using var server = new FakeHttpServer(Ok);
