@@ -393,6 +393,9 @@ bench_dotnet() {
   bench_step dotnet-live-sse "$b" live-latency --mode sse --json "$parts/dotnet-live-sse.json"
   bench_step dotnet-live-long-poll "$b" live-latency --mode long-poll \
     --json "$parts/dotnet-live-long-poll.json"
+  section "Bench: soak of the .NET layer, producer + live SSE reader resuming from its checkpoint (dotnet, ${DS_SOAK_SECONDS:-60} s)"
+  # Its own file, like the Rust soak's: an endurance verdict, not a row of the comparison table.
+  bench_step dotnet-soak "$b" soak --seconds "${DS_SOAK_SECONDS:-60}" --json "$BENCH_OUT/dotnet-soak.json"
 }
 
 # ---------------------------------------------------------------- commands

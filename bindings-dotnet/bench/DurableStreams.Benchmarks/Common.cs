@@ -248,14 +248,19 @@ internal static partial class Meter
         }
     }
 
+    /// <summary>Current resident set size in MiB (<c>VmRSS</c>).</summary>
+    public static double RssMib() => StatusMib("VmRSS:");
+
     /// <summary>Peak resident set size in MiB (<c>VmHWM</c>).</summary>
-    public static double PeakRssMib()
+    public static double PeakRssMib() => StatusMib("VmHWM:");
+
+    private static double StatusMib(string field)
     {
         foreach (var line in File.ReadLines("/proc/self/status"))
         {
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            if (line.StartsWith(field, StringComparison.Ordinal))
             {
-                var kib = long.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+                var kib = long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
                 return kib / 1024.0;
             }
         }
@@ -345,6 +350,20 @@ internal static class Stats
     public static string Thousands(double n) => Math.Max(0, n).ToString("N0", CultureInfo.InvariantCulture);
 
     public static string F(double n, int digits = 1) => n.ToString("F" + digits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+
+    /// <summary>The least-squares slope of <c>(seconds, MiB)</c> points, in MiB per minute (0 for fewer than 2).</summary>
+    public static double SlopePerMinute(IReadOnlyList<(double Seconds, double Mib)> points)
+    {
+        if (points.Count < 2)
+        {
+            return 0;
+        }
+        var meanT = points.Average(p => p.Seconds);
+        var meanY = points.Average(p => p.Mib);
+        var covariance = points.Sum(p => (p.Seconds - meanT) * (p.Mib - meanY));
+        var variance = points.Sum(p => (p.Seconds - meanT) * (p.Seconds - meanT));
+        return variance == 0 ? 0 : covariance / variance * 60;
+    }
 
     public static JsonArray Array(IEnumerable<double> values) => new(values.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray());
 }

@@ -11,6 +11,7 @@ var commands = new Dictionary<string, Func<string[], Task>>(StringComparer.Ordin
     ["catchup-json"] = CatchupJson.RunAsync,
     ["live-latency"] = LiveLatency.RunAsync,
     ["call-overhead"] = CallOverhead.RunAsync,
+    ["soak"] = Soak.RunAsync,
 };
 if (args.Length == 0 || !commands.TryGetValue(args[0], out var command))
 {
