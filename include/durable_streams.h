@@ -500,6 +500,17 @@ void ds_chunk_free(struct DsChunk *chunk);
 // `chunk` must be NULL or a live `DsChunk`; `len` NULL or writable.
 const uint8_t *ds_chunk_message(const struct DsChunk *chunk, size_t index, size_t *len);
 
+// For JSON-mode streams, where each message lies in `ds_chunk_data`: writes message `i`'s
+// offset from the start of the data to `bounds[2 * i]` and its length to `bounds[2 * i + 1]`,
+// for the first `capacity` messages, and returns the number of messages (as
+// `ds_chunk_message_count`; call it with `capacity` 0 to size the array). One call instead of
+// one `ds_chunk_message` per message. -1 for other content types and for NULL.
+//
+// # Safety
+// `chunk` must be NULL or a live `DsChunk`; `bounds` NULL (then `capacity` must be 0) or
+// writable for `2 * capacity` values.
+int64_t ds_chunk_message_bounds(const struct DsChunk *chunk, uint64_t *bounds, size_t capacity);
+
 // For JSON-mode streams, the number of messages in the chunk (possibly 0); -1 for other
 // content types (and for NULL).
 //

@@ -39,6 +39,7 @@ static void test_versions_and_null_handling(void) {
     CHECK(ds_chunk_message_count(NULL) == -1, "chunk count");
     len = 99;
     CHECK(ds_chunk_message(NULL, 0, &len) == NULL && len == 0, "chunk message");
+    CHECK(ds_chunk_message_bounds(NULL, NULL, 0) == -1, "chunk message bounds");
     CHECK(ds_reader_offset(NULL) == NULL && ds_reader_cursor(NULL) == NULL, "reader");
     CHECK(ds_chunk_resume_skip(NULL) == 0 && ds_reader_resume_skip(NULL) == 0, "resume skip");
     CHECK_KIND_MSG(ds_reader_set_skip_bytes(NULL, 1), DS_ERROR_INVALID_ARGUMENT, "reader");
@@ -1011,6 +1012,23 @@ static void test_json_chunks(void) {
                           memcmp(message, expected, len) == 0,
                       "message %d: %.*s", seen, (int)len, (const char *)message);
                 seen++;
+            }
+            /* The same messages through one call: offsets into the data and lengths. */
+            CHECK(ds_chunk_message_bounds(chunk, NULL, 0) == count, "bounds count");
+            if (count > 0) {
+                uint64_t *bounds = calloc((size_t)(2 * count), sizeof *bounds);
+                CHECK(bounds != NULL, "calloc");
+                CHECK(ds_chunk_message_bounds(chunk, bounds, (size_t)count) == count, "bounds");
+                size_t data_len = 0;
+                const uint8_t *data = ds_chunk_data(chunk, &data_len);
+                for (int64_t i = 0; i < count; i++) {
+                    size_t message_len = 0;
+                    const uint8_t *message = ds_chunk_message(chunk, (size_t)i, &message_len);
+                    CHECK(bounds[2 * i] + bounds[2 * i + 1] <= data_len &&
+                              data + bounds[2 * i] == message && bounds[2 * i + 1] == message_len,
+                          "bounds of message %d", (int)i);
+                }
+                free(bounds);
             }
             size_t len = 7;
             CHECK(ds_chunk_message(chunk, (size_t)count, &len) == NULL && len == 0, "past end");

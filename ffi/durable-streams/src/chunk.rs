@@ -221,6 +221,47 @@ pub unsafe extern "C" fn ds_chunk_message(
     })
 }
 
+/// For JSON-mode streams, where each message lies in `ds_chunk_data`: writes message `i`'s
+/// offset from the start of the data to `bounds[2 * i]` and its length to `bounds[2 * i + 1]`,
+/// for the first `capacity` messages, and returns the number of messages (as
+/// `ds_chunk_message_count`; call it with `capacity` 0 to size the array). One call instead of
+/// one `ds_chunk_message` per message. -1 for other content types and for NULL.
+///
+/// # Safety
+/// `chunk` must be NULL or a live `DsChunk`; `bounds` NULL (then `capacity` must be 0) or
+/// writable for `2 * capacity` values.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_chunk_message_bounds(
+    chunk: *const DsChunk,
+    bounds: *mut u64,
+    capacity: usize,
+) -> i64 {
+    catch(-1, || {
+        // SAFETY: forwarded to the caller.
+        let Some(chunk) = (unsafe { read(chunk) }) else {
+            return -1;
+        };
+        let Some(messages) = chunk.chunk.messages() else {
+            return -1;
+        };
+        let data = chunk.chunk.data();
+        let base = data.as_ptr() as usize;
+        let count = messages
+            .len()
+            .min(if bounds.is_null() { 0 } else { capacity });
+        for (i, message) in messages.iter().take(count).enumerate() {
+            // Every message is a slice of the data (Chunk::messages); the offset is the distance.
+            let offset = (message.as_ptr() as usize).wrapping_sub(base) as u64;
+            // SAFETY: `bounds` is writable for `2 * capacity` values and `i < count <= capacity`.
+            unsafe {
+                bounds.add(2 * i).write(offset);
+                bounds.add(2 * i + 1).write(message.len() as u64);
+            }
+        }
+        i64::try_from(messages.len()).unwrap_or(i64::MAX)
+    })
+}
+
 /// Frees a chunk and everything borrowed from it. NULL is ignored.
 ///
 /// # Safety

@@ -40,7 +40,7 @@ internal sealed unsafe class ChunkData : IDisposable
     public byte[] Data => _copy ??= CopyOut();
 
     /// <summary>For JSON streams, each message's JSON text (slices of <see cref="Data"/>, found lazily); null for other content types.</summary>
-    public JsonMessageList? Messages => IsJson ? _messages ??= new JsonMessageList(Data, checked((int)MessageCount)) : null;
+    public JsonMessageList? Messages => IsJson ? _messages ??= new JsonMessageList(Data, checked((int)MessageCount), NativeBounds()) : null;
 
     public string Offset { get; private init; } = "-1";
 
@@ -74,6 +74,45 @@ internal sealed unsafe class ChunkData : IDisposable
         }
         using var lease = _native.Lease();
         return reader(new ReadOnlySpan<byte>(_bytes, Length));
+    }
+
+    /// <summary>
+    /// Each message's offset and length in the data, from the core in one call (it framed the
+    /// array already); null once the native chunk is freed (the list then finds them itself).
+    /// </summary>
+    private int[]? NativeBounds()
+    {
+        if (_native is null || MessageCount <= 0 || _native.IsClosed)
+        {
+            return null;
+        }
+        var count = checked((int)MessageCount);
+        var raw = System.Buffers.ArrayPool<ulong>.Shared.Rent(2 * count);
+        try
+        {
+            using var lease = _native.Lease();
+            fixed (ulong* bounds = raw)
+            {
+                if (NativeMethods.ds_chunk_message_bounds((DsChunk*)lease.Pointer, bounds, (nuint)count) != count)
+                {
+                    return null;
+                }
+            }
+            var result = new int[2 * count];
+            for (var i = 0; i < result.Length; i++)
+            {
+                result[i] = checked((int)raw[i]);
+            }
+            return result;
+        }
+        catch (ObjectDisposedException)
+        {
+            return null;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<ulong>.Shared.Return(raw);
+        }
     }
 
     /// <summary>Frees the native chunk (the managed copy, if made, stays valid).</summary>

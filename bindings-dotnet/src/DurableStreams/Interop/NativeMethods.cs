@@ -294,6 +294,9 @@ internal static unsafe partial class NativeMethods
     internal static partial ulong ds_chunk_resume_skip(DsChunk* chunk);
 
     [LibraryImport(Library)]
+    internal static partial long ds_chunk_message_bounds(DsChunk* chunk, ulong* bounds, nuint capacity);
+
+    [LibraryImport(Library)]
     [SuppressGCTransition] // trivial: reads the object, no lock, no callback, no blocking
     internal static partial ushort ds_chunk_status(DsChunk* chunk);
 

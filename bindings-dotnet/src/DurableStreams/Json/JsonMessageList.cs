@@ -4,8 +4,9 @@ using System.Text.Json;
 namespace DurableStreams.Json;
 
 /// <summary>
-/// The messages of a JSON chunk as slices of its data (the JSON array text), found on first
-/// access with one <see cref="Utf8JsonReader"/> pass. Reading with <c>ReadJson*</c> never touches
+/// The messages of a JSON chunk as slices of its data (the JSON array text): their bounds come
+/// from the native core in one call when the chunk is still native, else from one
+/// <see cref="Utf8JsonReader"/> pass on first access. Reading with <c>ReadJson*</c> never touches
 /// it, so a consumer that does not look at <see cref="ByteChunk.Messages"/> pays nothing for it.
 /// </summary>
 internal sealed class JsonMessageList : IReadOnlyList<ReadOnlyMemory<byte>>
@@ -13,10 +14,11 @@ internal sealed class JsonMessageList : IReadOnlyList<ReadOnlyMemory<byte>>
     private readonly byte[] _data;
     private int[]? _bounds; // start, length, start, length...
 
-    internal JsonMessageList(byte[] data, int count)
+    internal JsonMessageList(byte[] data, int count, int[]? bounds = null)
     {
         _data = data;
         Count = count;
+        _bounds = bounds;
     }
 
     /// <summary>The number of messages (known from the native core; no scan needed).</summary>

@@ -101,7 +101,8 @@ impl Chunk {
         self.data
     }
 
-    /// For JSON-mode streams, each message's JSON text; `None` for other content types.
+    /// For JSON-mode streams, each message's JSON text; `None` for other content types. Every
+    /// message is a slice of [`Chunk::data`] (no copy), in order.
     pub fn messages(&self) -> Option<&[Bytes]> {
         self.messages.as_deref()
     }

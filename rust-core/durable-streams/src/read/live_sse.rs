@@ -210,9 +210,13 @@ impl ReadSession {
         let data = match pending.len() {
             0 => Bytes::new(),
             1 => pending.into_iter().next().unwrap_or_default(),
-            _ => match &messages {
+            _ => match messages.take() {
                 // Several arrays make one: rebuild the text so `data` stays valid JSON.
-                Some(messages) => join_json(messages),
+                Some(split) => {
+                    let (data, sliced) = join_json(&split);
+                    messages = Some(sliced);
+                    data
+                }
                 None => pending
                     .iter()
                     .fold(BytesMut::new(), |mut acc, d| {
@@ -332,19 +336,27 @@ fn decode_base64(text: &[u8]) -> std::result::Result<Bytes, String> {
         .map_err(|e| format!("an SSE data event is not valid base64: {e}"))
 }
 
-/// One JSON array text holding `messages`, for a chunk made of several data events.
-fn join_json(messages: &[Bytes]) -> Bytes {
+/// One JSON array text holding `messages`, for a chunk made of several data events, and the
+/// messages again as slices of it (so that, as for every chunk, each message lies in the data).
+fn join_json(messages: &[Bytes]) -> (Bytes, Vec<Bytes>) {
     let size = messages.iter().map(|m| m.len() + 1).sum::<usize>() + 2;
     let mut out = BytesMut::with_capacity(size);
+    let mut ranges = Vec::with_capacity(messages.len());
     out.extend_from_slice(b"[");
     for (i, message) in messages.iter().enumerate() {
         if i > 0 {
             out.extend_from_slice(b",");
         }
+        ranges.push((out.len(), out.len() + message.len()));
         out.extend_from_slice(message);
     }
     out.extend_from_slice(b"]");
-    out.freeze()
+    let data = out.freeze();
+    let sliced = ranges
+        .into_iter()
+        .map(|(start, end)| data.slice(start..end))
+        .collect();
+    (data, sliced)
 }
 
 #[cfg(test)]
@@ -363,7 +375,15 @@ mod tests {
 
     #[test]
     fn several_json_arrays_join_into_one() {
-        let joined = join_json(&[Bytes::from_static(b"1"), Bytes::from_static(b"{\"a\":2}")]);
+        let (joined, messages) =
+            join_json(&[Bytes::from_static(b"1"), Bytes::from_static(b"{\"a\":2}")]);
         assert_eq!(joined.as_ref(), b"[1,{\"a\":2}]");
+        assert_eq!(messages[0].as_ref(), b"1");
+        assert_eq!(messages[1].as_ref(), b"{\"a\":2}");
+        // Each message lies in the joined data, as in every other chunk.
+        let data = joined.as_ptr() as usize..joined.as_ptr() as usize + joined.len();
+        for message in &messages {
+            assert!(data.contains(&(message.as_ptr() as usize)));
+        }
     }
 }
