@@ -533,18 +533,19 @@ mod tests {
         free_offline(handles);
     }
 
-    /// A `DsChunkCallback` that sends the error it receives (as an address) through the
-    /// `Sender` that `user_data` points to; frees any chunk.
+    /// A `DsChunkCallback` that sends the error it receives (as an address) through the boxed
+    /// `Sender` that `user_data` owns (the callback takes it: a borrowed one could be dropped by
+    /// the test while `send` is still returning); frees any chunk.
     unsafe extern "C" fn send_error(
         user_data: *mut c_void,
         error: *mut DsError,
         chunk: *mut DsChunk,
     ) {
-        // SAFETY: `user_data` points to a `Sender` that outlives the call (the test waits for
-        // it); the chunk is owned by this callback.
+        // SAFETY: `user_data` is a `Box<Sender>` leaked for this one callback, taken back here
+        // exactly once; the chunk is owned by this callback.
         unsafe {
             crate::chunk::ds_chunk_free(chunk);
-            let sender = &*user_data.cast::<std::sync::mpsc::Sender<usize>>();
+            let sender = Box::from_raw(user_data.cast::<std::sync::mpsc::Sender<usize>>());
             let _ = sender.send(error as usize);
         }
     }
@@ -556,7 +557,7 @@ mod tests {
         let mut reader = std::ptr::null_mut();
         let (sender, receiver) = std::sync::mpsc::channel::<usize>();
         // SAFETY: every pointer is NULL or a live handle made here, freed once at the end; the
-        // callback's `user_data` is `sender`, alive until the callback has reported.
+        // callback's `user_data` is a boxed clone of `sender` that the callback takes.
         unsafe {
             let opened = ds_reader_open(
                 stream,
@@ -585,7 +586,7 @@ mod tests {
             assert!(outcome(ds_reader_set_skip_bytes(reader, 1)).is_none());
 
             // A skip from "now" fails the first read at once, without I/O.
-            let user_data = (&raw const sender).cast_mut().cast::<c_void>();
+            let user_data = Box::into_raw(Box::new(sender.clone())).cast::<c_void>();
             ds_reader_next(reader, std::ptr::null(), Some(send_error), user_data);
             let error = receiver
                 .recv_timeout(std::time::Duration::from_secs(10))
