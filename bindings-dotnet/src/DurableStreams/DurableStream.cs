@@ -169,15 +169,9 @@ public class DurableStream
     /// <exception cref="StreamNotFoundException">The stream does not exist.</exception>
     public virtual async Task<CloseResult> CloseAsync(CloseOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var data = options?.Data ?? [];
-        if (data.Length == 0 && options?.Headers is null or { Count: 0 })
-        {
-            // A bare close is safe to repeat, so it is retried like the other idempotent operations.
-            var scope = Telemetry.Begin("close", this, 0);
-            return new CloseResult((await scope.End(Native.CloseAsync(cancellationToken)).ConfigureAwait(false)).Offset);
-        }
+        // One path: an empty append that closes is the core's idempotent close (retried as such).
         var append = new AppendOptions { Close = true, ContentType = options?.ContentType, Headers = options?.Headers };
-        var result = await AppendCore(data, append, overrideContentType: null, cancellationToken).ConfigureAwait(false);
+        var result = await AppendCore(options?.Data ?? [], append, overrideContentType: null, cancellationToken).ConfigureAwait(false);
         return new CloseResult(result.Offset);
     }
 
@@ -188,10 +182,6 @@ public class DurableStream
     /// <exception cref="StreamClosedException">Final data was given and the stream was already closed.</exception>
     public virtual async Task<CloseResult> CloseAsync(ReadOnlyMemory<byte> finalData, CancellationToken cancellationToken = default)
     {
-        if (finalData.IsEmpty)
-        {
-            return await CloseAsync(options: null, cancellationToken).ConfigureAwait(false);
-        }
         var result = await AppendCore(finalData.Span, new AppendOptions { Close = true }, null, cancellationToken).ConfigureAwait(false);
         return new CloseResult(result.Offset);
     }

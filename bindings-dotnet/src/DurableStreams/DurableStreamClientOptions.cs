@@ -121,19 +121,7 @@ public class DurableStreamClientOptions
         {
             throw new ArgumentOutOfRangeException(nameof(AppendRetry), AppendRetry, "AppendRetry must be Never, WhenNotStored or AtLeastOnce.");
         }
-        foreach (var (name, value) in DefaultHeaders ?? [])
-        {
-            if (string.IsNullOrWhiteSpace(name))
-            {
-                throw new ArgumentException("DefaultHeaders cannot contain an empty header name.", nameof(DefaultHeaders));
-            }
-            if (value is null)
-            {
-                throw new ArgumentException($"DefaultHeaders[\"{name}\"] is null.", nameof(DefaultHeaders));
-            }
-            Interop.NativeString.ThrowIfNul(name, nameof(DefaultHeaders));
-            Interop.NativeString.ThrowIfNul(value, nameof(DefaultHeaders));
-        }
+        Interop.HeaderChecks.Validate(DefaultHeaders, nameof(DefaultHeaders), nameof(DefaultHeaders));
         foreach (var (name, provider) in DynamicHeaders ?? [])
         {
             if (string.IsNullOrWhiteSpace(name))

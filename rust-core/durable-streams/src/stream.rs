@@ -362,7 +362,15 @@ impl Stream {
                 Error::invalid_argument("data", "an append cannot be empty").with_url(self.url())
             );
         }
-        let mut request = self.request(Operation::Append, Method::POST);
+        // An empty append that closes is the protocol's close: idempotent, so it is reported
+        // and retried as `close()` is, whatever `append_retry` says about appends.
+        let bare_close = data.is_empty() && options.close;
+        let operation = if bare_close {
+            Operation::Close
+        } else {
+            Operation::Append
+        };
+        let mut request = self.request(operation, Method::POST);
         request.user_headers = user_headers(&options.headers, &self.shared.url)?;
         if !data.is_empty() {
             let content_type = match options.content_type {
@@ -396,9 +404,15 @@ impl Stream {
         let reply = self
             .client
             .retrying(
-                Operation::Append,
+                operation,
                 self.url(),
-                |e| append_retry.allows(e),
+                |e| {
+                    if bare_close {
+                        e.is_transient()
+                    } else {
+                        append_retry.allows(e)
+                    }
+                },
                 || self.client.execute(&request, decorations.as_ref(), context),
             )
             .await?;

@@ -154,6 +154,49 @@ async fn closing_with_an_empty_append_sends_the_headers_and_stream_closed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_with_headers_is_retried_like_close() {
+    // The default append_retry (never) must not apply: a bare close is idempotent.
+    let attempts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = attempts.clone();
+    let fake = FakeServer::start(move |_head| {
+        if seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            http_response("503 Service Unavailable", &[], b"busy")
+        } else {
+            http_response(
+                "204 No Content",
+                &[("Stream-Next-Offset", "1_1"), ("Stream-Closed", "true")],
+                b"",
+            )
+        }
+    });
+    let stream = client_builder()
+        .build()
+        .unwrap()
+        .stream(&fake.url("/s"))
+        .unwrap();
+    let options = AppendOptions::new().close(true).header("x-tenant", "t1");
+    let result = within(
+        10,
+        "close",
+        stream.append_with(bytes::Bytes::new(), options),
+    )
+    .await
+    .unwrap();
+    assert!(result.closed);
+    assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // An append with data keeps the append policy: sent once.
+    attempts.store(0, std::sync::atomic::Ordering::SeqCst);
+    let once = stream
+        .append_with(
+            bytes::Bytes::from_static(b"x"),
+            AppendOptions::new().content_type("text/plain").close(true),
+        )
+        .await;
+    assert!(once.is_err());
+    assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_headers_are_sent_below_the_protocol_headers() {
     let fake = write_server();
     let stream = layered_client().stream(&fake.url("/s")).unwrap();

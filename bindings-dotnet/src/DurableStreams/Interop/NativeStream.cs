@@ -107,16 +107,6 @@ internal sealed unsafe class NativeStream : NativeObject
         }
     }
 
-    /// <summary>Closes the stream (no data).</summary>
-    internal Task<AppendResult> CloseAsync(CancellationToken cancellationToken) =>
-        NativeCall<AppendResult>.Start(
-            this,
-            cancellationToken,
-            null,
-            0,
-            static (_, stream, cancel, userData) => NativeMethods.ds_stream_close(
-                (DsStream*)stream, (DsCancel*)cancel, NativeCallbacks.Append, (void*)userData));
-
     /// <summary>Reads the stream's metadata (<c>HEAD</c>).</summary>
     internal Task<StreamMetadata> HeadAsync(CancellationToken cancellationToken) =>
         NativeCall<StreamMetadata>.Start(
@@ -161,13 +151,10 @@ internal sealed unsafe class NativeStream : NativeObject
             if (o.Headers is { Count: > 0 } headers)
             {
                 w.WriteStartObject("headers");
+                HeaderChecks.Validate(headers, "Headers", nameof(o.Headers));
                 foreach (var (name, value) in headers)
                 {
-                    if (string.IsNullOrEmpty(name) || value is null)
-                    {
-                        throw new ArgumentException($"Headers cannot contain an empty name or a null value (\"{name}\").", nameof(o.Headers));
-                    }
-                    OptionsJson.WriteString(w, name, value, nameof(o.Headers));
+                    w.WriteString(name, value);
                 }
                 w.WriteEndObject();
             }

@@ -35,23 +35,10 @@ internal unsafe struct PinnedHeaders : IDisposable
         {
             return default;
         }
+        HeaderChecks.Validate(headers, "Headers", paramName);
         var size = 0;
         foreach (var (name, value) in headers)
         {
-            if (string.IsNullOrEmpty(name))
-            {
-                throw new ArgumentException("Headers cannot contain an empty header name.", paramName);
-            }
-            if (value is null)
-            {
-                throw new ArgumentException($"Headers[\"{name}\"] is null.", paramName);
-            }
-            NativeString.ThrowIfNul(name, paramName);
-            // The value itself stays out of the message: header values are typically credentials.
-            if (value.Contains('\0', StringComparison.Ordinal))
-            {
-                throw new ArgumentException($"Headers[\"{name}\"] cannot contain a NUL character ('\\0'): native strings end at the first NUL.", paramName);
-            }
             size += Encoding.UTF8.GetByteCount(name) + Encoding.UTF8.GetByteCount(value) + 2;
         }
         var text = new byte[size];
