@@ -7,13 +7,15 @@
 #   ./build.sh test      format check, clippy, test servers, all tests
 #   ./build.sh test-c    only the C ABI tests (tests/c; needs the servers installed)
 #   ./build.sh test-dotnet  only the .NET tests (bindings-dotnet; needs the servers installed)
+#   ./build.sh test-s2   only the S2 tests, inside a network namespace of their own (s2 lite
+#                        listens on 0.0.0.0): unshare -n (root) or -rn, then ip link set lo up
 #   ./build.sh servers   install the real test servers (cached per version outside the checkout)
 #   ./build.sh pack      the NuGet packages, in bindings-dotnet/artifacts/packages
 #   ./build.sh bench     benchmarks vs the TypeScript client on Electric's server (memory mode);
 #                        table, bench/results/latest.json and latest.svg (bench/README.md)
 #   ./build.sh adapter   the .NET conformance adapter; prints the executable to start (last line)
 #
-# Environment: DS_TEST_SERVERS_DIR, DS_ELECTRIC_SERVER_BIN, DS_NODE_SERVER_DIR are
+# Environment: DS_TEST_SERVERS_DIR, DS_ELECTRIC_SERVER_BIN, DS_NODE_SERVER_DIR, S2_LITE_BIN are
 # honoured the same way as by the Rust test harness (tests/harness).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -23,6 +25,7 @@ ROOT=$(pwd)
 ELECTRIC_CRATE_VERSION=0.1.5
 NODE_PACKAGE=@durable-streams/server
 NODE_PACKAGE_VERSION=0.3.7
+S2_CLI_CRATE_VERSION=0.43.4 # s2-cli, whose `s2 lite` is the S2 test server
 # Shared by every clone on the machine, one folder per server and version.
 SERVERS_DIR=${DS_TEST_SERVERS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/durable-streams-native/test-servers}
 VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$ROOT/Cargo.toml" | head -n 1)
@@ -120,9 +123,31 @@ install_node_server() {
   # start.mjs is written next to node_modules by the harness when it starts the server.
 }
 
+# S2's `s2 lite` (crate s2-cli). Only ever started inside a network namespace of its own: see
+# run_isolated and test_s2.
+install_s2_server() {
+  section "Test server: S2 lite (s2-cli $S2_CLI_CRATE_VERSION)"
+  if [ -n "${S2_LITE_BIN:-}" ]; then
+    [ -x "$S2_LITE_BIN" ] || die "S2_LITE_BIN=$S2_LITE_BIN is not an executable"
+    echo "using $S2_LITE_BIN"
+    return
+  fi
+  local root="$SERVERS_DIR/s2-$S2_CLI_CRATE_VERSION"
+  local bin="$root/bin/s2"
+  if [ -x "$bin" ]; then
+    echo "already installed: $bin"
+    return
+  fi
+  echo "building (about 13-14 minutes) into $root"
+  env -u CARGO_TARGET_DIR cargo install --locked s2-cli \
+    --version "$S2_CLI_CRATE_VERSION" --root "$root"
+  [ -x "$bin" ] || die "cargo install finished but $bin is missing"
+}
+
 install_servers() {
   install_electric_server
   install_node_server
+  install_s2_server
 }
 
 # ---------------------------------------------------------------- test steps
@@ -162,6 +187,93 @@ test_c() {
   make -C tests/c valgrind
   section "C: example against a real server"
   smoke_c_example
+}
+
+# ---------------------------------------------------------------- S2 (isolated network namespace)
+
+# The Rust tests of the S2 backend, run with --include-ignored inside the namespace: one
+# `cargo test` per entry, entries separated by ';', each entry cargo arguments. Keep `--test s2` in
+# an entry of its own: it restricts every package of its entry to the test target named s2.
+S2_RUST_TEST_PACKAGES="-p durable-streams-test-harness --test s2"
+
+# The `ip` that brings loopback up inside the namespace (iproute2; installed with apt-get if
+# missing, as .ci/run does for valgrind).
+find_ip() {
+  local candidate
+  for candidate in "$(command -v ip 2>/dev/null || true)" /usr/sbin/ip /sbin/ip; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ]; then
+      IP_BIN=$candidate
+      return
+    fi
+  done
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+    apt-get update && apt-get install -y iproute2
+    IP_BIN=$(command -v ip 2>/dev/null || true)
+    [ -n "$IP_BIN" ] && return
+  fi
+  die "the S2 tests need 'ip' (package iproute2) to bring loopback up in their network namespace: install iproute2"
+}
+
+# run_isolated CMD...: runs CMD in a new network namespace whose only interface, lo, is brought up
+# first: s2 lite always listens on 0.0.0.0, so nothing outside this namespace may reach it (and it
+# reaches nothing). As root `unshare -n`, otherwise `unshare -rn` (a user namespace that maps us to
+# root inside). The environment (PATH, HOME, CARGO_HOME, DOTNET_*) is inherited unchanged; nothing
+# inside can reach a registry, so build everything first.
+run_isolated() {
+  need unshare
+  find_ip
+  local mode
+  if [ "$(id -u)" -eq 0 ] && unshare -n true 2>/dev/null; then
+    mode=-n
+  elif unshare -rn true 2>/dev/null; then
+    mode=-rn
+  else
+    die "the S2 tests need a network namespace of their own, because s2 lite always listens on 0.0.0.0 (every interface) and must not be reachable from this machine's network; but neither 'unshare -n' (as root) nor 'unshare -rn' (unprivileged user namespaces) works here. Run as root, or allow unprivileged user namespaces (sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone)"
+  fi
+  unshare "$mode" -- bash -c '"$1" link set lo up && shift && exec "$@"' run_isolated "$IP_BIN" "$@"
+}
+
+# The S2 tests: everything is built here, outside the namespace, then the tests run inside one
+# (./build.sh test-s2-isolated, through run_isolated).
+test_s2() {
+  install_s2_server
+  section "S2: build the tests outside the namespace"
+  local entry
+  local -a entries
+  IFS=';' read -r -a entries <<<"$S2_RUST_TEST_PACKAGES"
+  for entry in "${entries[@]}"; do
+    [ -n "${entry// /}" ] || continue
+    # shellcheck disable=SC2086 # an entry is a list of cargo arguments
+    cargo test --no-run $entry
+  done
+  cargo build -p durable-streams-test-harness
+  section "S2: tests in a network namespace of their own (unshare, ip link set lo up)"
+  run_isolated "$ROOT/build.sh" test-s2-isolated
+}
+
+# Inside run_isolated's namespace: the Rust tests, then the hook.
+test_s2_isolated() {
+  local interfaces entry
+  local -a entries
+  interfaces=$(awk -F: 'NR > 2 { gsub(/ /, "", $1); print $1 }' /proc/self/net/dev | tr '\n' ' ')
+  [ "$interfaces" = "lo " ] ||
+    die "test-s2-isolated runs only inside the network namespace of ./build.sh test-s2 (interfaces here: ${interfaces% })"
+  IFS=';' read -r -a entries <<<"$S2_RUST_TEST_PACKAGES"
+  for entry in "${entries[@]}"; do
+    [ -n "${entry// /}" ] || continue
+    section "S2: Rust tests (cargo test $entry -- --include-ignored)"
+    # shellcheck disable=SC2086 # an entry is a list of cargo arguments
+    cargo test $entry -- --include-ignored
+  done
+  test_s2_isolated_extra
+}
+
+# Hook for the C and .NET S2 tests: runs inside the namespace after the Rust tests. Start lite with
+# `"$ROOT/target/debug/ds-test-servers" s2` (prints `s2 <account-endpoint> <basin-endpoint>`, then
+# READY). Build what the tests need in test_s2, before the namespace: nothing inside reaches a
+# registry.
+test_s2_isolated_extra() {
+  : # no C or .NET S2 tests yet
 }
 
 # start_server KIND: starts one real server on a free 127.0.0.1 port through ds-test-servers
@@ -417,6 +529,7 @@ cmd_test() {
   test_dotnet
   test_adapter
   cmd_demo
+  test_s2
   section "test: all passed"
 }
 
@@ -487,7 +600,7 @@ cmd_demo() {
 }
 
 usage() {
-  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 main() {
@@ -509,6 +622,15 @@ main() {
     test-dotnet)
       need cargo
       test_dotnet
+      ;;
+    test-s2)
+      need cargo
+      test_s2
+      section "test-s2: all passed"
+      ;;
+    test-s2-isolated) # internal: run by test-s2 inside its namespace
+      need cargo
+      test_s2_isolated
       ;;
     adapter) cmd_adapter ;;
     pack)

@@ -1,8 +1,8 @@
-//! Finding, and if needed installing, the two servers.
+//! Finding, and if needed installing, the test servers (Electric's, Node's and `s2 lite`).
 //!
 //! Installs go to a cache outside the checkout, one folder per server and version, so that every
 //! clone on a machine shares them: `${XDG_CACHE_HOME:-$HOME/.cache}/durable-streams-native/
-//! test-servers/{electric-<version>,node-<version>}` (override the root: `DS_TEST_SERVERS_DIR`).
+//! test-servers/{electric-<version>,node-<version>,s2-<version>}` (override the root: `DS_TEST_SERVERS_DIR`).
 //! Each install runs at most once per process (a `OnceLock`) and at most once at a
 //! time across processes (a lock file created with `create_new`), because
 //! `cargo test` runs test binaries in parallel and every one of them may need a server.
@@ -20,6 +20,9 @@ use crate::HarnessError;
 pub const ELECTRIC_CRATE_VERSION: &str = "0.1.5";
 /// npm version of the Node.js reference server installed by the harness.
 pub const NODE_PACKAGE_VERSION: &str = "0.3.7";
+/// Version of the `s2-cli` crate whose `s2 lite` is the S2 test server (keep in sync with
+/// `S2_CLI_CRATE_VERSION` in `build.sh`).
+pub const S2_CLI_CRATE_VERSION: &str = "0.43.4";
 
 const NODE_PACKAGE: &str = "@durable-streams/server";
 const START_MJS: &str = include_str!("start.mjs");
@@ -43,6 +46,11 @@ pub fn test_servers_dir() -> PathBuf {
 /// The install folder of Electric's server (its `bin/` holds the binary).
 fn electric_dir(servers: &Path) -> PathBuf {
     servers.join(format!("electric-{ELECTRIC_CRATE_VERSION}"))
+}
+
+/// The install folder of `s2 lite` (its `bin/` holds the `s2` binary).
+fn s2_dir(servers: &Path) -> PathBuf {
+    servers.join(format!("s2-{S2_CLI_CRATE_VERSION}"))
 }
 
 /// The install folder of the Node server (holds `node_modules/`).
@@ -85,6 +93,83 @@ pub fn node_server_dir() -> Result<PathBuf, HarnessError> {
             what: "Node reference server",
             detail,
         })
+}
+
+/// Path of the `s2` binary whose `s2 lite` subcommand is the S2 test server, building it first
+/// (`cargo install s2-cli`, about 13-14 minutes) if it is missing.
+///
+/// `S2_LITE_BIN` names a prebuilt `s2` (it must be executable) and disables building.
+pub fn s2_lite_bin() -> Result<PathBuf, HarnessError> {
+    static RESULT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    RESULT
+        .get_or_init(|| find_or_build_s2().map_err(|e| e.to_string()))
+        .clone()
+        .map_err(|detail| HarnessError::Install {
+            what: "S2 lite server",
+            detail,
+        })
+}
+
+fn find_or_build_s2() -> Result<PathBuf, HarnessError> {
+    if let Some(bin) = non_empty_env("S2_LITE_BIN") {
+        let bin = PathBuf::from(bin);
+        return if is_executable(&bin) {
+            Ok(bin)
+        } else {
+            Err(HarnessError::Install {
+                what: "S2 lite server",
+                detail: format!("S2_LITE_BIN={} is not an executable file", bin.display()),
+            })
+        };
+    }
+    let servers = test_servers_dir();
+    let root = s2_dir(&servers);
+    let bin = root.join("bin").join(exe("s2"));
+    if is_executable(&bin) {
+        return Ok(bin);
+    }
+    create_dir(&servers)?;
+    let _lock = InstallLock::acquire(&servers.join(".s2-install.lock"), 60 * 60)?;
+    if is_executable(&bin) {
+        return Ok(bin); // another process built it while we waited
+    }
+    let log = servers.join("s2-install.log");
+    eprintln!(
+        "durable-streams-test-harness: building s2-cli {S2_CLI_CRATE_VERSION} for `s2 lite` \
+         (about 13-14 minutes), log: {}",
+        log.display()
+    );
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["install", "--locked", "s2-cli", "--version"])
+        .arg(S2_CLI_CRATE_VERSION)
+        .arg("--root")
+        .arg(&root);
+    if std::env::var("CARGO_NET_OFFLINE").is_ok_and(|v| v == "true") {
+        cmd.arg("--offline");
+    }
+    // As for Electric: the workspace's target dir may be locked by the running `cargo test`.
+    cmd.env_remove("CARGO_TARGET_DIR");
+    run_logged(cmd, &log, "cargo install s2-cli", "S2 lite server")?;
+    if is_executable(&bin) {
+        Ok(bin)
+    } else {
+        Err(HarnessError::Install {
+            what: "S2 lite server",
+            detail: format!("cargo install succeeded but {} is missing", bin.display()),
+        })
+    }
+}
+
+#[cfg(unix)]
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(path: &Path) -> bool {
+    path.is_file()
 }
 
 fn find_or_build_electric() -> Result<PathBuf, HarnessError> {
@@ -386,6 +471,24 @@ mod tests {
             node_dir(root),
             root.join(format!("node-{NODE_PACKAGE_VERSION}"))
         );
+        assert_eq!(
+            s2_dir(root),
+            root.join(format!("s2-{S2_CLI_CRATE_VERSION}"))
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_executable_files_count_as_executables() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("tool");
+        fs::write(&file, "#!/bin/sh\n").expect("write");
+        assert!(!is_executable(&file), "mode 0644");
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o755)).expect("chmod");
+        assert!(is_executable(&file));
+        assert!(!is_executable(dir.path()), "a directory");
+        assert!(!is_executable(&dir.path().join("missing")));
     }
 
     #[test]

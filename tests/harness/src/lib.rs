@@ -9,6 +9,10 @@
 //! [`TestServer::restart`] kills Electric's server (a crash) and starts it again on the same
 //! port and data directory, for tests of what survives a server restart.
 //!
+//! [`S2Lite`] runs S2's `s2 lite` for the S2 backend, only inside a network namespace of its own
+//! (it always listens on `0.0.0.0`; see [`s2`]), and [`TcpFaultProxy`] injects connection faults
+//! at the TCP level, for HTTP/2 clients.
+//!
 //! The API is blocking and needs no async runtime, so it works from plain `#[test]`s,
 //! from `#[tokio::test]`s and from the `ds-test-servers` binary used by other languages.
 //!
@@ -29,7 +33,9 @@
 pub mod http;
 mod install;
 pub mod proxy;
+pub mod s2;
 mod server_dir;
+pub mod tcp_proxy;
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
@@ -43,10 +49,12 @@ use std::time::{Duration, Instant};
 use server_dir::ServerDir;
 
 pub use install::{
-    ELECTRIC_CRATE_VERSION, NODE_PACKAGE_VERSION, electric_server_bin, node_server_dir,
-    test_servers_dir, workspace_dir,
+    ELECTRIC_CRATE_VERSION, NODE_PACKAGE_VERSION, S2_CLI_CRATE_VERSION, electric_server_bin,
+    node_server_dir, s2_lite_bin, test_servers_dir, workspace_dir,
 };
 pub use proxy::{FaultCounts, FaultPlan, FaultProxy};
+pub use s2::{S2Lite, S2LiteOptions, in_isolated_network_namespace};
+pub use tcp_proxy::{TcpFaultCounts, TcpFaultPlan, TcpFaultProxy};
 
 /// How long a started server gets to answer HTTP before [`TestServer::start`] fails.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -94,6 +102,18 @@ pub enum HarnessError {
         /// The last lines the server wrote to stderr.
         stderr_tail: String,
     },
+    /// `s2 lite` could not be started or did not become ready.
+    #[error("starting s2 lite failed: {detail}\n--- server stderr (tail) ---\n{stderr_tail}")]
+    S2LiteStart {
+        /// What went wrong.
+        detail: String,
+        /// The last lines the server wrote to stderr.
+        stderr_tail: String,
+    },
+    /// `s2 lite` was not started because this process is not in a network namespace of its own
+    /// (lite always listens on every interface); the text says how to run it.
+    #[error("{0}")]
+    NetworkNotIsolated(String),
     /// The server answered an HTTP request unexpectedly, or the response was malformed.
     #[error("HTTP error: {0}")]
     Http(String),
