@@ -203,6 +203,31 @@ fn lite_starts_on_the_port_asked_for() {
     assert_eq!(health_status(lite.endpoint()), 200);
 }
 
+#[test]
+#[ignore = "needs s2 lite inside its own network namespace: ./build.sh test-s2"]
+fn another_lite_answering_on_the_port_is_not_taken_for_ours() {
+    let first = start();
+    let second = S2Lite::start_with(&S2LiteOptions {
+        port: Some(first.port()),
+        local_root: None,
+    });
+    match second {
+        Err(HarnessError::S2LiteStart { stderr_tail, .. }) => {
+            assert!(
+                stderr_tail.contains("Address already in use"),
+                "{stderr_tail}"
+            );
+        }
+        Err(other) => panic!("expected a start failure, got: {other}"),
+        Ok(lite) => panic!("the first lite's /health was taken for {lite:?}"),
+    }
+    assert_eq!(
+        health_status(first.endpoint()),
+        200,
+        "the first lite is unharmed"
+    );
+}
+
 /// Sends one HTTP/1.1 request in a single write (one chunk for the proxy) and returns what came
 /// back before the connection closed.
 fn raw_request(endpoint: &str, method: &str, path: &str, body: &str) -> std::io::Result<Vec<u8>> {
