@@ -9,7 +9,8 @@
 //! - [`runtime`]: the one Tokio runtime of a native library, and starting operations on it;
 //! - [`strings`]: C strings and byte buffers in and out, checked;
 //! - [`cancel`]: the state behind a C cancellation handle;
-//! - [`error`]: what a backend's error object must offer, and argument errors.
+//! - [`error`]: what a backend's error object must offer, and argument errors;
+//! - `header` (feature `header`): generating and checking the committed C header.
 //!
 //! A backend's error type implements [`error::BoundaryError`]; everything else is generic over it.
 
@@ -21,6 +22,8 @@ pub mod cancel;
 pub mod error;
 pub mod guard;
 pub mod handles;
+#[cfg(feature = "header")]
+pub mod header;
 pub mod runtime;
 pub mod strings;
 

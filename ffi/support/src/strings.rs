@@ -69,6 +69,16 @@ pub unsafe fn optional<'a>(ptr: *const c_char, name: &str) -> Result<Option<&'a 
 /// # Safety
 /// When non-NULL, `ptr` must be valid for reads of `len` bytes for `'a`.
 pub unsafe fn bytes<'a>(ptr: *const u8, len: usize, name: &str) -> Result<&'a [u8], ArgError> {
+    // SAFETY: forwarded to the caller.
+    unsafe { slice(ptr, len, name) }
+}
+
+/// An array argument of `len` elements: `(NULL, 0)` is the empty array, `(NULL, n > 0)` an
+/// error.
+///
+/// # Safety
+/// When non-NULL, `ptr` must be valid (and aligned) for reads of `len` elements for `'a`.
+pub unsafe fn slice<'a, T>(ptr: *const T, len: usize, name: &str) -> Result<&'a [T], ArgError> {
     if ptr.is_null() {
         if len == 0 {
             return Ok(&[]);
@@ -78,10 +88,14 @@ pub unsafe fn bytes<'a>(ptr: *const u8, len: usize, name: &str) -> Result<&'a [u
             format!("is NULL but its length is {len}"),
         ));
     }
-    if len > isize::MAX as usize {
+    if len
+        .checked_mul(std::mem::size_of::<T>().max(1))
+        .is_none_or(|n| n > isize::MAX as usize)
+    {
         return Err(ArgError::new(name, format!("length {len} is too large")));
     }
-    // SAFETY: non-NULL, `len` fits `isize`, and the caller guarantees `len` readable bytes.
+    // SAFETY: non-NULL, the size fits `isize`, and the caller guarantees `len` readable
+    // elements.
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 

@@ -1,0 +1,163 @@
+//! The machinery shared by append sessions and producers: submissions are queued in call order
+//! and handed to the session one at a time (each waits for room), and acknowledgements are
+//! delivered in order by a second task.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use s2_streamstore_core::S2Error as CoreError;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::callback::{Callback, Done, Once};
+use crate::error::{FfiResult, S2Error};
+use crate::runtime::runtime;
+
+/// A boxed future the pipeline awaits.
+pub(crate) type Pending<T> = Pin<Box<dyn Future<Output = Result<T, CoreError>> + Send>>;
+
+/// A boxed future borrowing the sink (awaited before the sink is used again).
+pub(crate) type Borrowed<'a, T> = Pin<Box<dyn Future<Output = Result<T, CoreError>> + Send + 'a>>;
+
+/// What the pipeline drives: an append session or a producer.
+pub(crate) trait Sink: Send + 'static {
+    /// What one submission carries.
+    type Item: Send + 'static;
+    /// The acknowledgement's C callback.
+    type Ack: Callback<Error = S2Error>;
+
+    /// Waits for room, submits, and returns the acknowledgement to come.
+    fn submit(&self, item: Self::Item) -> Borrowed<'_, Pending<<Self::Ack as Callback>::Value>>;
+    /// Sends what is pending without closing (producers); `None` when not supported.
+    fn flush(&self) -> Option<Borrowed<'_, ()>>;
+    /// Waits for every acknowledgement and closes.
+    fn close(&mut self) -> Borrowed<'_, ()>;
+}
+
+enum Job<S: Sink> {
+    Submit {
+        item: S::Item,
+        accepted: Option<Once<Done>>,
+        ack: Option<Once<S::Ack>>,
+    },
+    Flush(Once<Done>),
+    Close(Once<Done>),
+}
+
+/// The C-facing side of a pipeline: the queue into its submitter task.
+pub(crate) struct Pipeline<S: Sink> {
+    jobs: mpsc::UnboundedSender<Job<S>>,
+}
+
+impl<S: Sink> Pipeline<S>
+where
+    <S::Ack as Callback>::Value: Send,
+{
+    /// Starts the tasks for `sink`, which `open` builds on the runtime (sessions spawn their
+    /// own tasks when created).
+    pub(crate) fn start(open: impl FnOnce() -> Result<S, CoreError>) -> FfiResult<Pipeline<S>> {
+        let runtime = runtime()?;
+        let sink = {
+            let _context = runtime.enter();
+            open()?
+        };
+        let (jobs, receiver) = mpsc::unbounded_channel();
+        runtime.spawn(run(sink, receiver));
+        Ok(Pipeline { jobs })
+    }
+
+    /// Queues a submission. `accepted` fires once the session took it (there was room);
+    /// `ack` once it is stored (or failed).
+    pub(crate) fn submit(
+        &self,
+        item: S::Item,
+        accepted: Option<Once<Done>>,
+        ack: Option<Once<S::Ack>>,
+    ) {
+        // A send fails only after the task ended; the dropped callbacks then report it.
+        let _ = self.jobs.send(Job::Submit {
+            item,
+            accepted,
+            ack,
+        });
+    }
+
+    /// Queues a flush after every submission so far.
+    pub(crate) fn flush(&self, done: Once<Done>) {
+        let _ = self.jobs.send(Job::Flush(done));
+    }
+
+    /// Queues the close after every submission so far.
+    pub(crate) fn close(&self, done: Once<Done>) {
+        let _ = self.jobs.send(Job::Close(done));
+    }
+}
+
+async fn run<S: Sink>(mut sink: S, mut jobs: mpsc::UnboundedReceiver<Job<S>>)
+where
+    <S::Ack as Callback>::Value: Send,
+{
+    let (acks, ack_receiver) = mpsc::unbounded_channel();
+    let (drained_tx, drained) = oneshot::channel::<()>();
+    tokio::spawn(deliver_acks::<S>(ack_receiver, drained_tx));
+    while let Some(job) = jobs.recv().await {
+        match job {
+            Job::Submit {
+                item,
+                accepted,
+                ack,
+            } => match sink.submit(item).await {
+                Ok(pending) => {
+                    if let Some(accepted) = accepted {
+                        accepted.finish(Ok(()));
+                    }
+                    let _ = acks.send((pending, ack));
+                }
+                Err(error) => {
+                    if let Some(accepted) = accepted {
+                        accepted.finish(Err(error.clone().into()));
+                    }
+                    if let Some(ack) = ack {
+                        ack.finish(Err(error.into()));
+                    }
+                }
+            },
+            Job::Flush(done) => {
+                let result = match sink.flush() {
+                    Some(flush) => flush.await,
+                    None => Ok(()),
+                };
+                done.finish(result.map_err(Into::into));
+            }
+            Job::Close(done) => {
+                let result = sink.close().await;
+                drop(acks);
+                // Every acknowledgement is delivered before the close reports.
+                let _ = drained.await;
+                done.finish(result.map_err(Into::into));
+                // Later jobs find the queue closed: their callbacks report through their guards.
+                return;
+            }
+        }
+    }
+}
+
+/// An acknowledgement to come and the callback waiting for it.
+type AwaitedAck<S> = (
+    Pending<<<S as Sink>::Ack as Callback>::Value>,
+    Option<Once<<S as Sink>::Ack>>,
+);
+
+async fn deliver_acks<S: Sink>(
+    mut acks: mpsc::UnboundedReceiver<AwaitedAck<S>>,
+    drained: oneshot::Sender<()>,
+) where
+    <S::Ack as Callback>::Value: Send,
+{
+    while let Some((pending, ack)) = acks.recv().await {
+        let result = pending.await;
+        if let Some(ack) = ack {
+            ack.finish(result.map_err(Into::into));
+        }
+    }
+    let _ = drained.send(());
+}

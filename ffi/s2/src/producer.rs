@@ -1,0 +1,213 @@
+//! `S2Producer`: one record at a time, batched by linger and size, acknowledged per record.
+
+use std::ffi::{c_char, c_void};
+use std::time::Duration;
+
+use ffi_support::guard::{catch, catch_error};
+use s2_streamstore_core::records::to_append_record;
+use s2_streamstore_core::{AppendRecord, Producer, ProducerOptions};
+use serde::Deserialize;
+
+use crate::callback::{Done, RecordAck, S2DoneCallback, S2RecordAckCallback};
+use crate::error::S2Error;
+use crate::handles::{self, Live};
+use crate::pipeline::{Borrowed, Pending, Pipeline, Sink};
+use crate::stream::{S2AppendAck, S2NewRecord, S2Stream, copy_record, stream_of};
+use crate::strings;
+
+/// A producer. Opaque; thread-safe. Free it with `s2_producer_free` after `s2_producer_close`
+/// has completed (freeing it earlier abandons unacknowledged records: their acknowledgements
+/// report `S2_ERROR_CLOSED`).
+pub struct S2Producer {
+    pipeline: Pipeline<ProducerSink>,
+    context: s2_streamstore_core::StreamClient,
+    _live: Live,
+}
+
+struct ProducerSink(Producer);
+
+impl Sink for ProducerSink {
+    type Item = AppendRecord;
+    type Ack = RecordAck;
+
+    fn submit(&self, record: AppendRecord) -> Borrowed<'_, Pending<(u64, S2AppendAck)>> {
+        Box::pin(async move {
+            let ticket = self.0.submit(record).await?;
+            let ack: Pending<(u64, S2AppendAck)> =
+                Box::pin(async move { ticket.await.map(|ack| (ack.seq_num, ack.batch.into())) });
+            Ok(ack)
+        })
+    }
+
+    fn flush(&self) -> Option<Borrowed<'_, ()>> {
+        Some(Box::pin(self.0.flush()))
+    }
+
+    fn close(&mut self) -> Borrowed<'_, ()> {
+        Box::pin(self.0.close())
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Options {
+    #[serde(default)]
+    max_unacked_bytes: Option<u32>,
+    #[serde(default)]
+    linger_ms: Option<u64>,
+    #[serde(default)]
+    max_batch_records: Option<usize>,
+    #[serde(default)]
+    max_batch_bytes: Option<usize>,
+    #[serde(default)]
+    fencing_token: Option<String>,
+    #[serde(default)]
+    match_seq_num: Option<u64>,
+}
+
+/// Opens a producer on `stream`. `options_json` (NULL for defaults): `max_unacked_bytes` (at
+/// least 1 MiB, default 5 MiB), `linger_ms` (default 5), `max_batch_records` (1-1000),
+/// `max_batch_bytes` (8 B - 1 MiB), `fencing_token` (every batch carries it) and
+/// `match_seq_num` (the first batch must land there, later ones follow on: a batch the server
+/// already stored is refused instead of stored twice).
+///
+/// # Safety
+/// `stream` must be NULL or a live `S2Stream`; `options_json` NULL or NUL-terminated; `out`
+/// NULL or valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn s2_producer_open(
+    stream: *const S2Stream,
+    options_json: *const c_char,
+    out: *mut *mut S2Producer,
+) -> *mut S2Error {
+    // SAFETY: `out` is NULL or writable per the caller's contract.
+    unsafe { handles::write_out(out, std::ptr::null_mut()) };
+    catch_error("s2_producer_open", || {
+        if out.is_null() {
+            return Err(ffi_support::ArgError::new("out", "must not be NULL").into());
+        }
+        // SAFETY: forwarded to the caller.
+        let stream = unsafe { stream_of(stream) }?.clone();
+        // SAFETY: forwarded to the caller.
+        let options: Options = unsafe { strings::json(options_json, "options_json") }?;
+        let options = ProducerOptions {
+            max_unacked_bytes: options.max_unacked_bytes,
+            linger: options.linger_ms.map(Duration::from_millis),
+            max_batch_records: options.max_batch_records,
+            max_batch_bytes: options.max_batch_bytes,
+            fencing_token: options.fencing_token,
+            match_seq_num: options.match_seq_num,
+        };
+        let pipeline = Pipeline::start(|| stream.producer(&options).map(ProducerSink))?;
+        // SAFETY: checked non-NULL above.
+        unsafe {
+            handles::write_out(
+                out,
+                handles::into_raw(S2Producer {
+                    pipeline,
+                    context: stream,
+                    _live: Live::new(),
+                }),
+            )
+        };
+        Ok(())
+    })
+}
+
+/// Submits one record after every record submitted before it. `accepted` fires once the
+/// producer had room for it (submit the next after it to keep memory bounded); `ack` fires
+/// with its sequence number and its batch's positions once stored, in submission order.
+/// Either callback may be NULL.
+///
+/// # Safety
+/// `producer` must be NULL or a live `S2Producer`; `record` NULL or valid as documented on
+/// `S2NewRecord`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn s2_producer_submit(
+    producer: *const S2Producer,
+    record: *const S2NewRecord,
+    accepted: S2DoneCallback,
+    ack: S2RecordAckCallback,
+    user_data: *mut c_void,
+) {
+    catch((), || {
+        let accepted = Done::new(accepted, user_data);
+        let ack = RecordAck::new(ack, user_data);
+        // SAFETY: forwarded to the caller.
+        let prepared = unsafe { handles::required(producer, "producer") }.and_then(|producer| {
+            // SAFETY: forwarded to the caller.
+            let record = unsafe { handles::required(record, "record") }?;
+            // SAFETY: forwarded to the caller.
+            let record = unsafe { copy_record(0, record) }?;
+            let record = to_append_record(producer.context.context("append"), 0, record)?;
+            Ok((producer, record))
+        });
+        match prepared {
+            Ok((producer, record)) => producer.pipeline.submit(record, accepted, ack),
+            Err(error) => {
+                if let Some(accepted) = accepted {
+                    accepted.finish(Err(Box::new(S2Error::clone_of(&error))));
+                }
+                if let Some(ack) = ack {
+                    ack.finish(Err(error));
+                }
+            }
+        }
+    });
+}
+
+/// Sends the current partial batch now; `done` fires once every record submitted before this
+/// call is stored.
+///
+/// # Safety
+/// `producer` must be NULL or a live `S2Producer`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn s2_producer_flush(
+    producer: *const S2Producer,
+    done: S2DoneCallback,
+    user_data: *mut c_void,
+) {
+    catch((), || {
+        let Some(done) = Done::new(done, user_data) else {
+            return;
+        };
+        // SAFETY: forwarded to the caller.
+        match unsafe { handles::required(producer, "producer") } {
+            Ok(producer) => producer.pipeline.flush(done),
+            Err(error) => done.finish(Err(error)),
+        }
+    });
+}
+
+/// Flushes, waits for every acknowledgement and closes; later submissions report
+/// `S2_ERROR_CLOSED`.
+///
+/// # Safety
+/// `producer` must be NULL or a live `S2Producer`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn s2_producer_close(
+    producer: *const S2Producer,
+    done: S2DoneCallback,
+    user_data: *mut c_void,
+) {
+    catch((), || {
+        let Some(done) = Done::new(done, user_data) else {
+            return;
+        };
+        // SAFETY: forwarded to the caller.
+        match unsafe { handles::required(producer, "producer") } {
+            Ok(producer) => producer.pipeline.close(done),
+            Err(error) => done.finish(Err(error)),
+        }
+    });
+}
+
+/// Frees the producer. NULL is ignored.
+///
+/// # Safety
+/// `producer` must be NULL or a live `S2Producer` not freed yet.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn s2_producer_free(producer: *mut S2Producer) {
+    // SAFETY: forwarded to the caller.
+    catch((), || unsafe { handles::free(producer) });
+}
