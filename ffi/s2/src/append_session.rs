@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::callback::{Append, Done, S2AppendCallback, S2DoneCallback};
 use crate::error::S2Error;
 use crate::handles::{self, Live};
-use crate::pipeline::{Borrowed, Pending, Pipeline, Sink};
+use crate::pipeline::{Borrowed, Pending, Pipeline, Sink, reject, with_pipeline};
 use crate::stream::{
     S2AppendAck, S2AppendConditions, S2NewRecord, S2Stream, copy_conditions, copy_records,
     stream_of,
@@ -22,6 +22,8 @@ use crate::strings;
 /// acknowledged: those acknowledgements report `S2_ERROR_CLOSED`).
 pub struct S2AppendSession {
     pipeline: Pipeline<SessionSink>,
+    // Names the basin and stream in errors about submitted records.
+    stream: s2_streamstore_core::StreamClient,
     _live: Live,
 }
 
@@ -85,12 +87,14 @@ pub unsafe extern "C" fn s2_append_session_open(
             max_unacked_batches: options.max_unacked_batches,
         };
         let pipeline = Pipeline::start(|| stream.append_session(&options).map(SessionSink))?;
+        let stream = stream.clone();
         // SAFETY: checked non-NULL above.
         unsafe {
             handles::write_out(
                 out,
                 handles::into_raw(S2AppendSession {
                     pipeline,
+                    stream,
                     _live: Live::new(),
                 }),
             )
@@ -123,29 +127,19 @@ pub unsafe extern "C" fn s2_append_session_submit(
         let accepted = Done::new(accepted, user_data);
         let ack = Append::new(ack, user_data);
         // SAFETY: forwarded to the caller.
-        let prepared = unsafe { handles::required(session, "session") }.and_then(|session| {
-            let context = s2_streamstore_core::Context::account("append");
+        let session = match unsafe { handles::required(session, "session") } {
+            Ok(session) => session,
+            Err(error) => return reject(error, accepted, ack),
+        };
+        let prepared = (|| {
             // SAFETY: forwarded to the caller.
-            let records = unsafe { copy_records(context, records, count) }?;
+            let records =
+                unsafe { copy_records(session.stream.context("append"), records, count) }?;
             // SAFETY: forwarded to the caller.
             let conditions = unsafe { copy_conditions(conditions) }?;
-            Ok((session, records, conditions))
-        });
-        match prepared {
-            Ok((session, records, conditions)) => {
-                session
-                    .pipeline
-                    .submit((records, conditions), accepted, ack);
-            }
-            Err(error) => {
-                if let Some(accepted) = accepted {
-                    accepted.finish(Err(Box::new(S2Error::clone_of(&error))));
-                }
-                if let Some(ack) = ack {
-                    ack.finish(Err(error));
-                }
-            }
-        }
+            Ok((records, conditions))
+        })();
+        session.pipeline.submit_checked(prepared, accepted, ack);
     });
 }
 
@@ -165,10 +159,8 @@ pub unsafe extern "C" fn s2_append_session_close(
             return;
         };
         // SAFETY: forwarded to the caller.
-        match unsafe { handles::required(session, "session") } {
-            Ok(session) => session.pipeline.close(done),
-            Err(error) => done.finish(Err(error)),
-        }
+        let session = unsafe { handles::required(session, "session") };
+        with_pipeline(session.map(|s| &s.pipeline), done, Pipeline::close);
     });
 }
 

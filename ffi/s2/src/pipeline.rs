@@ -81,6 +81,20 @@ where
         });
     }
 
+    /// Queues a submission whose checks gave `prepared`; a rejected one reports its error to
+    /// both callbacks at once.
+    pub(crate) fn submit_checked(
+        &self,
+        prepared: FfiResult<S::Item>,
+        accepted: Option<Once<Done>>,
+        ack: Option<Once<S::Ack>>,
+    ) {
+        match prepared {
+            Ok(item) => self.submit(item, accepted, ack),
+            Err(error) => reject(error, accepted, ack),
+        }
+    }
+
     /// Queues a flush after every submission so far.
     pub(crate) fn flush(&self, done: Once<Done>) {
         let _ = self.jobs.send(Job::Flush(done));
@@ -89,6 +103,35 @@ where
     /// Queues the close after every submission so far.
     pub(crate) fn close(&self, done: Once<Done>) {
         let _ = self.jobs.send(Job::Close(done));
+    }
+}
+
+/// Reports a submission that failed its checks to both of its callbacks.
+pub(crate) fn reject<A: Callback<Error = S2Error>>(
+    error: Box<S2Error>,
+    accepted: Option<Once<Done>>,
+    ack: Option<Once<A>>,
+) {
+    if let Some(accepted) = accepted {
+        accepted.finish(Err(Box::new(S2Error::clone_of(&error))));
+    }
+    if let Some(ack) = ack {
+        ack.finish(Err(error));
+    }
+}
+
+/// Runs `queue` with the pipeline behind a required handle, or reports the handle error
+/// through `done` (the shared body of the flush and close exports).
+pub(crate) fn with_pipeline<'a, S: Sink>(
+    pipeline: FfiResult<&'a Pipeline<S>>,
+    done: Once<Done>,
+    queue: impl FnOnce(&'a Pipeline<S>, Once<Done>),
+) where
+    <S::Ack as Callback>::Value: Send,
+{
+    match pipeline {
+        Ok(pipeline) => queue(pipeline, done),
+        Err(error) => done.finish(Err(error)),
     }
 }
 

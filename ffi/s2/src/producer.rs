@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::callback::{Done, RecordAck, S2DoneCallback, S2RecordAckCallback};
 use crate::error::S2Error;
 use crate::handles::{self, Live};
-use crate::pipeline::{Borrowed, Pending, Pipeline, Sink};
+use crate::pipeline::{Borrowed, Pending, Pipeline, Sink, reject, with_pipeline};
 use crate::stream::{S2AppendAck, S2NewRecord, S2Stream, copy_record, stream_of};
 use crate::strings;
 
@@ -20,7 +20,8 @@ use crate::strings;
 /// report `S2_ERROR_CLOSED`).
 pub struct S2Producer {
     pipeline: Pipeline<ProducerSink>,
-    context: s2_streamstore_core::StreamClient,
+    // Names the basin and stream in errors about submitted records.
+    stream: s2_streamstore_core::StreamClient,
     _live: Live,
 }
 
@@ -105,7 +106,7 @@ pub unsafe extern "C" fn s2_producer_open(
                 out,
                 handles::into_raw(S2Producer {
                     pipeline,
-                    context: stream,
+                    stream,
                     _live: Live::new(),
                 }),
             )
@@ -134,25 +135,22 @@ pub unsafe extern "C" fn s2_producer_submit(
         let accepted = Done::new(accepted, user_data);
         let ack = RecordAck::new(ack, user_data);
         // SAFETY: forwarded to the caller.
-        let prepared = unsafe { handles::required(producer, "producer") }.and_then(|producer| {
+        let producer = match unsafe { handles::required(producer, "producer") } {
+            Ok(producer) => producer,
+            Err(error) => return reject(error, accepted, ack),
+        };
+        let prepared = (|| {
             // SAFETY: forwarded to the caller.
             let record = unsafe { handles::required(record, "record") }?;
             // SAFETY: forwarded to the caller.
             let record = unsafe { copy_record(0, record) }?;
-            let record = to_append_record(producer.context.context("append"), 0, record)?;
-            Ok((producer, record))
-        });
-        match prepared {
-            Ok((producer, record)) => producer.pipeline.submit(record, accepted, ack),
-            Err(error) => {
-                if let Some(accepted) = accepted {
-                    accepted.finish(Err(Box::new(S2Error::clone_of(&error))));
-                }
-                if let Some(ack) = ack {
-                    ack.finish(Err(error));
-                }
-            }
-        }
+            Ok(to_append_record(
+                producer.stream.context("append"),
+                0,
+                record,
+            )?)
+        })();
+        producer.pipeline.submit_checked(prepared, accepted, ack);
     });
 }
 
@@ -172,10 +170,8 @@ pub unsafe extern "C" fn s2_producer_flush(
             return;
         };
         // SAFETY: forwarded to the caller.
-        match unsafe { handles::required(producer, "producer") } {
-            Ok(producer) => producer.pipeline.flush(done),
-            Err(error) => done.finish(Err(error)),
-        }
+        let producer = unsafe { handles::required(producer, "producer") };
+        with_pipeline(producer.map(|p| &p.pipeline), done, Pipeline::flush);
     });
 }
 
@@ -195,10 +191,8 @@ pub unsafe extern "C" fn s2_producer_close(
             return;
         };
         // SAFETY: forwarded to the caller.
-        match unsafe { handles::required(producer, "producer") } {
-            Ok(producer) => producer.pipeline.close(done),
-            Err(error) => done.finish(Err(error)),
-        }
+        let producer = unsafe { handles::required(producer, "producer") };
+        with_pipeline(producer.map(|p| &p.pipeline), done, Pipeline::close);
     });
 }
 

@@ -22,6 +22,24 @@ where
         .map_err(|e| S2Error::invalid_argument(context, parameter, e))
 }
 
+/// The SDK's list input of type `$input` for `request`, its names checked (the three listings
+/// share these builder methods but no trait).
+macro_rules! list_input {
+    ($input:ty, $context:expr, $request:expr) => {{
+        let mut input = <$input>::new();
+        if let Some(prefix) = &$request.prefix {
+            input = input.with_prefix(parse_name($context, "prefix", prefix)?);
+        }
+        if let Some(after) = &$request.start_after {
+            input = input.with_start_after(parse_name($context, "start_after", after)?);
+        }
+        if let Some(limit) = $request.limit {
+            input = input.with_limit(limit);
+        }
+        input
+    }};
+}
+
 /// A client of one S2 account. Cheap to clone; clones share connections.
 #[derive(Clone)]
 pub struct S2Client {
@@ -73,16 +91,7 @@ impl S2Client {
     /// One page of the account's basins.
     pub async fn list_basins(&self, request: &ListRequest) -> Result<Page<BasinInfo>, S2Error> {
         let context = Context::account("list basins");
-        let mut input = sdk::ListBasinsInput::new();
-        if let Some(prefix) = &request.prefix {
-            input = input.with_prefix(parse_name(context, "prefix", prefix)?);
-        }
-        if let Some(after) = &request.start_after {
-            input = input.with_start_after(parse_name(context, "start_after", after)?);
-        }
-        if let Some(limit) = request.limit {
-            input = input.with_limit(limit);
-        }
+        let input = list_input!(sdk::ListBasinsInput, context, request);
         let page = self
             .sdk
             .list_basins(input)
@@ -182,16 +191,7 @@ impl S2Client {
         request: &ListRequest,
     ) -> Result<Page<StreamInfo>, S2Error> {
         let context = Context::basin("list streams", basin);
-        let mut input = sdk::ListStreamsInput::new();
-        if let Some(prefix) = &request.prefix {
-            input = input.with_prefix(parse_name(context, "prefix", prefix)?);
-        }
-        if let Some(after) = &request.start_after {
-            input = input.with_start_after(parse_name(context, "start_after", after)?);
-        }
-        if let Some(limit) = request.limit {
-            input = input.with_limit(limit);
-        }
+        let input = list_input!(sdk::ListStreamsInput, context, request);
         let page = self
             .basin(context, basin)?
             .list_streams(input)
@@ -316,16 +316,7 @@ impl S2Client {
         request: &ListRequest,
     ) -> Result<Page<AccessTokenInfo>, S2Error> {
         let context = Context::account("list access tokens");
-        let mut input = sdk::ListAccessTokensInput::new();
-        if let Some(prefix) = &request.prefix {
-            input = input.with_prefix(parse_name(context, "prefix", prefix)?);
-        }
-        if let Some(after) = &request.start_after {
-            input = input.with_start_after(parse_name(context, "start_after", after)?);
-        }
-        if let Some(limit) = request.limit {
-            input = input.with_limit(limit);
-        }
+        let input = list_input!(sdk::ListAccessTokensInput, context, request);
         let page = self
             .sdk
             .list_access_tokens(input)

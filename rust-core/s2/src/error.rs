@@ -330,7 +330,9 @@ impl S2Error {
             _ => match status {
                 401 => ErrorKind::Unauthorized,
                 403 => ErrorKind::PermissionDenied,
-                404 => ErrorKind::StreamNotFound,
+                // Without a code, the resource the call was about is the one missing.
+                404 if context.stream.is_some() => ErrorKind::StreamNotFound,
+                404 => ErrorKind::BasinNotFound,
                 429 => ErrorKind::RateLimited,
                 501 => ErrorKind::NotSupported,
                 400..=499 => ErrorKind::BadRequest,
