@@ -247,6 +247,8 @@ test_s2() {
     cargo test --no-run $entry
   done
   cargo build -p durable-streams-test-harness
+  build_s2_c
+  build_s2_dotnet
   section "S2: tests in a network namespace of their own (unshare, ip link set lo up)"
   run_isolated "$ROOT/build.sh" test-s2-isolated
 }
@@ -273,7 +275,28 @@ test_s2_isolated() {
 # READY). Build what the tests need in test_s2, before the namespace: nothing inside reaches a
 # registry.
 test_s2_isolated_extra() {
-  : # no C or .NET S2 tests yet
+  test_s2_c_isolated
+  test_s2_dotnet_isolated
+}
+
+# The C side of the S2 backend (tests/c, examples/c, pkg-config): built in test_s2, before the
+# namespace, run inside it.
+build_s2_c() {
+  : # not yet
+}
+
+test_s2_c_isolated() {
+  : # not yet
+}
+
+# The .NET package S2.StreamStore (bindings-dotnet): restored and built in test_s2, before the
+# namespace (nothing inside reaches NuGet), tested inside it.
+build_s2_dotnet() {
+  : # not yet
+}
+
+test_s2_dotnet_isolated() {
+  : # not yet
 }
 
 # start_server KIND: starts one real server on a free 127.0.0.1 port through ds-test-servers
