@@ -194,7 +194,7 @@ test_c() {
 # The Rust tests of the S2 backend, run with --include-ignored inside the namespace: one
 # `cargo test` per entry, entries separated by ';', each entry cargo arguments. Keep `--test s2` in
 # an entry of its own: it restricts every package of its entry to the test target named s2.
-S2_RUST_TEST_PACKAGES="-p durable-streams-test-harness --test s2"
+S2_RUST_TEST_PACKAGES="-p durable-streams-test-harness --test s2;-p s2-streamstore-core --test lite"
 
 # The `ip` that brings loopback up inside the namespace (iproute2; installed with apt-get if
 # missing, as .ci/run does for valgrind).

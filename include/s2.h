@@ -404,7 +404,9 @@ void s2_basin_delete(const struct S2Client *client,
                      S2JsonCallback callback,
                      void *user_data);
 
-// Creates a basin unless it exists. Result: its info plus `"created"` and `"config_updated"`.
+// Declares a basin: creates it, or makes an existing basin's configuration `config_json` (NULL
+// is the defaults, so an existing basin's settings are reset). Result: its info plus `"created"`
+// and `"config_updated"`.
 //
 // # Safety
 // As for `s2_basins_list`.
@@ -732,8 +734,9 @@ void s2_stream_delete(const struct S2Client *client,
                       S2JsonCallback callback,
                       void *user_data);
 
-// Creates a stream unless it exists. Result: its info plus `"created"` and
-// `"config_updated"`.
+// Declares a stream: creates it, or makes an existing stream's configuration `config_json`
+// (NULL is the defaults, so an existing stream's settings are reset). Result: its info plus
+// `"created"` and `"config_updated"`.
 //
 // # Safety
 // As for `s2_basins_list`.

@@ -175,7 +175,9 @@ pub unsafe extern "C" fn s2_basin_create(
     });
 }
 
-/// Creates a basin unless it exists. Result: its info plus `"created"` and `"config_updated"`.
+/// Declares a basin: creates it, or makes an existing basin's configuration `config_json` (NULL
+/// is the defaults, so an existing basin's settings are reset). Result: its info plus `"created"`
+/// and `"config_updated"`.
 ///
 /// # Safety
 /// As for `s2_basins_list`.
@@ -375,8 +377,9 @@ pub unsafe extern "C" fn s2_stream_create(
     });
 }
 
-/// Creates a stream unless it exists. Result: its info plus `"created"` and
-/// `"config_updated"`.
+/// Declares a stream: creates it, or makes an existing stream's configuration `config_json`
+/// (NULL is the defaults, so an existing stream's settings are reset). Result: its info plus
+/// `"created"` and `"config_updated"`.
 ///
 /// # Safety
 /// As for `s2_basins_list`.

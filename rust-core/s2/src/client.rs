@@ -122,7 +122,8 @@ impl S2Client {
         Ok(info.into())
     }
 
-    /// Creates `name` unless it exists (idempotent).
+    /// Declares `name`: creates it, or makes an existing basin's configuration `config` (`None`
+    /// is the defaults, so an existing basin's settings are reset). Idempotent.
     pub async fn ensure_basin(
         &self,
         name: &str,
@@ -228,7 +229,8 @@ impl S2Client {
         Ok(info.into())
     }
 
-    /// Creates `stream` in `basin` unless it exists (idempotent).
+    /// Declares `stream` in `basin`: creates it, or makes an existing stream's configuration
+    /// `config` (`None` is the defaults, so an existing stream's settings are reset). Idempotent.
     pub async fn ensure_stream(
         &self,
         basin: &str,
