@@ -12,7 +12,10 @@
 #   ./build.sh servers   install the real test servers (cached per version outside the checkout)
 #   ./build.sh pack      the NuGet packages, in bindings-dotnet/artifacts/packages
 #   ./build.sh bench     benchmarks vs the TypeScript client on Electric's server (memory mode);
-#                        table, bench/results/latest.json and latest.svg (bench/README.md)
+#                        table, bench/results/latest.json and latest.svg (bench/README.md);
+#                        then bench-s2
+#   ./build.sh bench-s2  only the S2 benchmarks (s2-sdk, C ABI, .NET, S2's TypeScript SDK on one
+#                        s2 lite in a network namespace): bench/results/s2-latest.{json,md}
 #   ./build.sh adapter   the .NET conformance adapter; prints the executable to start (last line)
 #
 # Environment: DS_TEST_SERVERS_DIR, DS_ELECTRIC_SERVER_BIN, DS_NODE_SERVER_DIR, S2_LITE_BIN are
@@ -253,13 +256,20 @@ test_s2() {
   run_isolated "$ROOT/build.sh" test-s2-isolated
 }
 
-# Inside run_isolated's namespace: the Rust tests, then the hook.
-test_s2_isolated() {
-  local interfaces entry
-  local -a entries
+# require_isolated COMMAND: dies unless this is a network namespace whose only interface is lo
+# (the one run_isolated makes).
+require_isolated() {
+  local interfaces
   interfaces=$(awk -F: 'NR > 2 { gsub(/ /, "", $1); print $1 }' /proc/self/net/dev | tr '\n' ' ')
   [ "$interfaces" = "lo " ] ||
-    die "test-s2-isolated runs only inside the network namespace of ./build.sh test-s2 (interfaces here: ${interfaces% })"
+    die "$1 runs only inside the network namespace run_isolated makes (interfaces here: ${interfaces% })"
+}
+
+# Inside run_isolated's namespace: the Rust tests, then the hook.
+test_s2_isolated() {
+  local entry
+  local -a entries
+  require_isolated test-s2-isolated
   IFS=';' read -r -a entries <<<"$S2_RUST_TEST_PACKAGES"
   for entry in "${entries[@]}"; do
     [ -n "${entry// /}" ] || continue
@@ -420,12 +430,19 @@ BENCH_TS_CLIENT_VERSION=0.2.7
 BENCH_NODE_DIR=${DS_BENCH_NODE_DIR:-$ROOT/target/bench-node}
 
 install_bench_node() {
-  section "Bench: TypeScript client $BENCH_TS_CLIENT@$BENCH_TS_CLIENT_VERSION"
-  local manifest="$BENCH_NODE_DIR/node_modules/$BENCH_TS_CLIENT/package.json" installed=""
+  install_bench_node_package "$BENCH_TS_CLIENT" "$BENCH_TS_CLIENT_VERSION"
+}
+
+# install_bench_node_package PACKAGE VERSION: npm-installs PACKAGE@VERSION into $BENCH_NODE_DIR
+# unless that version is there already.
+install_bench_node_package() {
+  local package=$1 version=$2
+  section "Bench: TypeScript $package@$version"
+  local manifest="$BENCH_NODE_DIR/node_modules/$package/package.json" installed=""
   if [ -f "$manifest" ]; then
     installed=$(node -p 'require(process.argv[1]).version' "$manifest" 2>/dev/null || true)
   fi
-  if [ "$installed" = "$BENCH_TS_CLIENT_VERSION" ]; then
+  if [ "$installed" = "$version" ]; then
     echo "already installed: $BENCH_NODE_DIR"
     return
   fi
@@ -433,7 +450,7 @@ install_bench_node() {
   if [ ! -f "$BENCH_NODE_DIR/package.json" ]; then
     printf '{\n  "name": "ds-bench-node",\n  "private": true\n}\n' >"$BENCH_NODE_DIR/package.json"
   fi
-  (cd "$BENCH_NODE_DIR" && npm install --no-audit --no-fund "$BENCH_TS_CLIENT@$BENCH_TS_CLIENT_VERSION")
+  (cd "$BENCH_NODE_DIR" && npm install --no-audit --no-fund "$package@$version")
 }
 
 # bench_step NAME COMMAND...: runs one benchmark, which writes $BENCH_OUT/NAME.json (Rust and
@@ -533,6 +550,74 @@ bench_dotnet() {
   bench_step dotnet-soak "$b" soak --seconds "${DS_SOAK_SECONDS:-60}" --json "$BENCH_OUT/dotnet-soak.json"
 }
 
+# ---------------------------------------------------------------- S2 benchmarks (bench/s2)
+
+# The same workloads (bench/s2/README.md) through s2-sdk from Rust, the C ABI, the .NET package
+# and S2's TypeScript SDK, one after the other against one lite (in memory) inside a network
+# namespace of its own. Results: target/bench-results/s2/<layer>.json, merged by s2-bench-report
+# into bench/results/s2-latest.json and s2-latest.md. About 3 minutes plus the build.
+BENCH_S2_TS_SDK=@s2-dev/streamstore
+BENCH_S2_TS_SDK_VERSION=0.27.0
+S2_BENCH_C_BIN=$ROOT/target/s2-bench/s2_bench
+S2_DOTNET_BENCH_PROJECT=$DOTNET_DIR/bench/S2.StreamStore.Benchmarks/S2.StreamStore.Benchmarks.csproj
+S2_DOTNET_BENCH_BIN=$DOTNET_DIR/bench/S2.StreamStore.Benchmarks/bin/Release/net10.0/s2-bench
+
+bench_s2() {
+  local started
+  started=$(date +%s)
+  install_s2_server
+  install_bench_node_package "$BENCH_S2_TS_SDK" "$BENCH_S2_TS_SDK_VERSION"
+  section "Bench S2: build (release)"
+  cargo build --release -p s2-streamstore-bench -p s2-streamstore-ffi
+  cargo build -p durable-streams-test-harness
+  mkdir -p "$(dirname "$S2_BENCH_C_BIN")"
+  cc -O2 -Wall -Wextra -Werror -std=c11 -D_POSIX_C_SOURCE=200809L -I"$ROOT/include" \
+    "$ROOT/bench/s2/c/s2_bench.c" -L"$ROOT/target/release" -ls2_streamstore -lpthread \
+    -Wl,-rpath,"$ROOT/target/release" -o "$S2_BENCH_C_BIN"
+  if [ -f "$S2_DOTNET_BENCH_PROJECT" ] && command -v dotnet >/dev/null 2>&1; then
+    dotnet build "$S2_DOTNET_BENCH_PROJECT" -c Release || BENCH_FAILED+=("s2-dotnet-build")
+  fi
+  S2_BENCH_OUT="$ROOT/target/bench-results/s2"
+  rm -rf "$S2_BENCH_OUT"
+  mkdir -p "$S2_BENCH_OUT" "$ROOT/bench/results"
+  section "Bench S2: every layer against one s2 lite, in a network namespace of its own"
+  export S2_BENCH_OUT DS_BENCH_NODE_DIR=$BENCH_NODE_DIR
+  run_isolated "$ROOT/build.sh" bench-s2-isolated || BENCH_FAILED+=("s2")
+  section "Bench S2: report"
+  "$ROOT/target/release/s2-bench-report" --results "$S2_BENCH_OUT" \
+    --out-json "$ROOT/bench/results/s2-latest.json" --out-md "$ROOT/bench/results/s2-latest.md" \
+    --started-at "$started" || BENCH_FAILED+=("s2-report")
+}
+
+# Inside bench_s2's namespace: starts lite, runs every layer's program, stops lite. Exits non-zero
+# when a program failed (the others still ran).
+bench_s2_isolated() {
+  require_isolated bench-s2-isolated
+  local line kind endpoint="" basin_endpoint bin="$ROOT/target/release"
+  local -a flags
+  BENCH_FAILED=()
+  coproc LITE { "$ROOT/target/debug/ds-test-servers" s2; }
+  while IFS= read -r line <&"${LITE[0]}"; do
+    [ "$line" = READY ] && break
+    read -r kind endpoint basin_endpoint <<<"$line"
+  done
+  [ -n "$endpoint" ] || die "ds-test-servers did not start s2 lite"
+  echo "s2 lite at $endpoint"
+  flags=(--endpoint "$endpoint" ${S2_BENCH_FLAGS:-})
+  bench_step s2-sdk "$bin/s2-sdk-bench" "${flags[@]}" --json "$S2_BENCH_OUT/s2-sdk.json"
+  bench_step s2-c-abi "$S2_BENCH_C_BIN" "${flags[@]}" --json "$S2_BENCH_OUT/c-abi.json"
+  if [ -x "$S2_DOTNET_BENCH_BIN" ]; then
+    bench_step s2-dotnet "$S2_DOTNET_BENCH_BIN" "${flags[@]}" --json "$S2_BENCH_OUT/dotnet.json"
+  else
+    echo "bench: $S2_DOTNET_BENCH_BIN is not built; the .NET rows stay pending"
+  fi
+  bench_step s2-typescript node "$ROOT/bench/s2/node/s2-bench.mjs" "${flags[@]}" \
+    --json "$S2_BENCH_OUT/typescript.json"
+  exec {LITE[1]}>&- # closing its stdin stops lite
+  wait "$LITE_PID" || true
+  [ ${#BENCH_FAILED[@]} -eq 0 ] || die "S2 benchmarks failed: ${BENCH_FAILED[*]}"
+}
+
 # ---------------------------------------------------------------- commands
 
 cmd_build() {
@@ -583,6 +668,7 @@ cmd_bench() {
   if declare -F bench_dotnet >/dev/null; then
     bench_dotnet
   fi
+  bench_s2
   section "Bench: report"
   "$ROOT/target/release/bench-report" --results "$BENCH_OUT" --parts "$ROOT/bench/results/parts" \
     --out-json "$ROOT/bench/results/latest.json" --out-svg "$ROOT/bench/results/latest.svg" \
@@ -623,7 +709,7 @@ cmd_demo() {
 }
 
 usage() {
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 main() {
@@ -654,6 +740,19 @@ main() {
     test-s2-isolated) # internal: run by test-s2 inside its namespace
       need cargo
       test_s2_isolated
+      ;;
+    bench-s2)
+      need cargo
+      need node
+      need npm
+      need cc
+      BENCH_FAILED=()
+      bench_s2
+      [ ${#BENCH_FAILED[@]} -eq 0 ] || die "benchmarks failed: ${BENCH_FAILED[*]}"
+      section "bench-s2: done (bench/results/s2-latest.json, s2-latest.md)"
+      ;;
+    bench-s2-isolated) # internal: run by bench-s2 inside its namespace
+      bench_s2_isolated
       ;;
     adapter) cmd_adapter ;;
     pack)
