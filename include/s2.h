@@ -331,6 +331,21 @@ void s2_access_tokens_list(const struct S2Client *client,
                            S2JsonCallback callback,
                            void *user_data);
 
+// Fetches an account metric set. `request_json`: `{"set": "active-basins" | "account-ops",
+// "start": unix_secs, "end": unix_secs, "interval": "minute" | "hour" | "day"?}` (`interval`
+// only for `account-ops`). Result: an array of metrics, each `{"scalar": {"name", "unit",
+// "value"}}`, `{"accumulation": {"name", "unit", "interval", "values": [[secs, value]]}}`,
+// `{"gauge": {"name", "unit", "values"}}` or `{"label": {"name", "values": [..]}}`; `unit`
+// is `"bytes"`, `"operations"` or `"usd"`.
+//
+// # Safety
+// As for `s2_basins_list`.
+void s2_account_metrics(const struct S2Client *client,
+                        const char *request_json,
+                        const struct S2Cancel *cancel,
+                        S2JsonCallback callback,
+                        void *user_data);
+
 // Waits for every submitted batch to be acknowledged, then closes the session; `done`
 // reports the first failure, if any. Later submissions report `S2_ERROR_CLOSED`.
 //
@@ -426,6 +441,19 @@ void s2_basin_get_config(const struct S2Client *client,
                          const struct S2Cancel *cancel,
                          S2JsonCallback callback,
                          void *user_data);
+
+// Fetches a basin metric set: `request_json` as for `s2_account_metrics` with `set` one of
+// `"storage"` (no interval), `"append-ops"`, `"read-ops"`, `"read-throughput"`,
+// `"append-throughput"`, `"basin-ops"`. Result as for `s2_account_metrics`.
+//
+// # Safety
+// As for `s2_basins_list`.
+void s2_basin_metrics(const struct S2Client *client,
+                      const char *basin,
+                      const char *request_json,
+                      const struct S2Cancel *cancel,
+                      S2JsonCallback callback,
+                      void *user_data);
 
 // Changes the basin's configuration. `change_json` has the fields of a basin config: an
 // absent field stays, `null` resets it to the default, a value sets it. Result: the new
@@ -593,6 +621,37 @@ const char *s2_error_stream(const struct S2Error *error);
 // # Safety
 // `error` must be NULL or a live `S2Error`; `out` NULL or valid for writes.
 bool s2_error_tail(const struct S2Error *error, struct S2Position *out);
+
+// The location new basins go to when they name none. Result: one location as for
+// `s2_locations_list`.
+//
+// # Safety
+// As for `s2_basins_list`.
+void s2_location_get_default(const struct S2Client *client,
+                             const struct S2Cancel *cancel,
+                             S2JsonCallback callback,
+                             void *user_data);
+
+// Makes `location` the default for new basins. Result: that location as for
+// `s2_locations_list`.
+//
+// # Safety
+// As for `s2_basins_list`.
+void s2_location_set_default(const struct S2Client *client,
+                             const char *location,
+                             const struct S2Cancel *cancel,
+                             S2JsonCallback callback,
+                             void *user_data);
+
+// Lists the locations the account can place basins in. Result: `[{"name", "is_private",
+// "storage_classes": [..]?, "default_storage_class"?}]`.
+//
+// # Safety
+// As for `s2_basins_list`.
+void s2_locations_list(const struct S2Client *client,
+                       const struct S2Cancel *cancel,
+                       S2JsonCallback callback,
+                       void *user_data);
 
 // Flushes, waits for every acknowledgement and closes; later submissions report
 // `S2_ERROR_CLOSED`.
@@ -777,6 +836,19 @@ void s2_stream_get_config(const struct S2Client *client,
                           const struct S2Cancel *cancel,
                           S2JsonCallback callback,
                           void *user_data);
+
+// Fetches a stream metric set: `request_json` as for `s2_account_metrics` with `set`
+// `"storage"` (no interval). Result as for `s2_account_metrics`.
+//
+// # Safety
+// As for `s2_basins_list`.
+void s2_stream_metrics(const struct S2Client *client,
+                       const char *basin,
+                       const char *stream,
+                       const char *request_json,
+                       const struct S2Cancel *cancel,
+                       S2JsonCallback callback,
+                       void *user_data);
 
 // Opens a handle on `stream` in `basin`, checking both names against S2's rules (basins:
 // 8-48 lowercase letters, digits and hyphens, not starting or ending with a hyphen; streams:

@@ -1,4 +1,5 @@
-//! `S2Client` and the control plane: basins, streams and access tokens, as JSON documents.
+//! `S2Client` and the control plane: basins, streams and access tokens, as JSON documents
+//! (metrics and locations are in `metrics`).
 
 use std::ffi::{c_char, c_void};
 
@@ -89,7 +90,7 @@ fn to_json<T: Serialize>(value: &T) -> Result<String, CoreError> {
 
 /// Starts a control-plane call: `prepare` checks the arguments on the calling thread and
 /// returns the future, whose value is sent to `callback` as JSON.
-fn control<T, F>(
+pub(crate) fn control<T, F>(
     operation: &'static str,
     callback: S2JsonCallback,
     user_data: *mut c_void,
@@ -116,7 +117,7 @@ fn control<T, F>(
 ///
 /// # Safety
 /// `client` must be NULL or a live `S2Client`.
-unsafe fn client_of<'a>(client: *const S2Client) -> FfiResult<&'a CoreClient> {
+pub(crate) unsafe fn client_of<'a>(client: *const S2Client) -> FfiResult<&'a CoreClient> {
     // SAFETY: forwarded to the caller.
     Ok(&unsafe { handles::required(client, "client") }?.client)
 }

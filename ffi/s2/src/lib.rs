@@ -14,6 +14,7 @@ mod cancel;
 mod client;
 mod error;
 mod handles;
+mod metrics;
 mod pipeline;
 mod producer;
 mod read_session;

@@ -49,3 +49,18 @@ pub(crate) unsafe fn json<T: serde::de::DeserializeOwned + Default>(
         }),
     }
 }
+
+/// A required JSON document argument of type `T`.
+///
+/// # Safety
+/// `ptr` must be NULL or point to a NUL-terminated string that outlives the call.
+pub(crate) unsafe fn required_json<T: serde::de::DeserializeOwned>(
+    ptr: *const c_char,
+    name: &str,
+) -> FfiResult<T> {
+    // SAFETY: forwarded to the caller.
+    let text = unsafe { required(ptr, name) }?;
+    serde_json::from_str(text).map_err(|e| {
+        ffi_support::ArgError::new(name, format!("is not valid JSON for this call: {e}")).into()
+    })
+}

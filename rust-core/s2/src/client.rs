@@ -1,4 +1,5 @@
-//! The account and basin operations: basins, streams and access tokens.
+//! The account and basin operations: basins, streams and access tokens (metrics and locations
+//! are in `metrics`).
 
 use s2_sdk::S2;
 use s2_sdk::types as sdk;
@@ -72,6 +73,11 @@ impl S2Client {
         let sdk = S2::new(config)
             .map_err(|e| S2Error::from_request(Context::account("create the client"), &e))?;
         Ok(S2Client { sdk })
+    }
+
+    /// The SDK client (for the other modules' operations).
+    pub(crate) fn sdk(&self) -> &S2 {
+        &self.sdk
     }
 
     /// A handle on `stream` in `basin` (names checked; nothing is sent).

@@ -25,6 +25,7 @@
 mod access;
 mod client;
 mod error;
+pub mod metrics;
 pub mod model;
 mod options;
 pub mod records;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use durable_streams_test_harness::{S2Lite, TcpFaultPlan, TcpFaultProxy};
+use s2_streamstore_core::metrics::MetricsRequest;
 use s2_streamstore_core::model::{
     AccessTokenRequest, BasinConfig, ListRequest, RetentionPolicy, StreamConfig,
     StreamReconfiguration,
@@ -438,6 +439,36 @@ async fn unsupported_features_bad_input_and_dead_endpoints_fail_clearly() {
             .contains("not supported by this server"),
         "{unsupported}"
     );
+    let metrics: MetricsRequest =
+        serde_json::from_str(r#"{"set":"storage","start":1,"end":2}"#).expect("JSON");
+    client
+        .ensure_basin("lite-basin", None)
+        .await
+        .expect("basin");
+    let results = [
+        client.list_access_tokens(&Default::default()).await.err(),
+        client.revoke_access_token("ci").await.err(),
+        client.list_locations().await.err(),
+        client.default_location().await.err(),
+        client.set_default_location("aws:us-east-1").await.err(),
+        client.basin_metrics("lite-basin", &metrics).await.err(),
+        client
+            .stream_metrics("lite-basin", "any", &metrics)
+            .await
+            .err(),
+        client
+            .account_metrics(&MetricsRequest {
+                set: "active-basins".into(),
+                ..metrics.clone()
+            })
+            .await
+            .err(),
+    ];
+    for (i, error) in results.into_iter().enumerate() {
+        let error = error.unwrap_or_else(|| panic!("call {i} succeeded on lite"));
+        assert_eq!(error.kind(), ErrorKind::NotSupported, "call {i}: {error}");
+        assert_eq!(error.status(), Some(501), "call {i}: {error}");
+    }
 
     let bad = client
         .create_basin("Bad_Name", None)
