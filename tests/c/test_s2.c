@@ -787,6 +787,26 @@ static void test_unsupported_calls_fail_clearly(void) {
     s2_client_free(client);
 }
 
+static void test_dead_endpoint_is_a_network_error(void) {
+    S2Client *client = dead_client();
+    Waiter w;
+    waiter_init(&w);
+    s2_basins_list(client, NULL, NULL, on_json, &w);
+    S2Error *error = wait_json(&w, NULL);
+    CHECK(error != NULL && s2_error_status(error) == 0, "no HTTP status without an answer");
+    CHECK_KIND(error, S2_ERROR_NETWORK);
+    S2Stream *stream = open_stream(client, "abcdefgh", "s");
+    s2_client_free(client);
+    waiter_init(&w);
+    s2_stream_check_tail(stream, NULL, on_position, &w);
+    error = waiter_wait(&w, WAIT_MS);
+    CHECK(error && s2_error_stream(error) && strcmp(s2_error_stream(error), "s") == 0,
+          "names the stream");
+    CHECK_KIND(error, S2_ERROR_NETWORK);
+    waiter_destroy(&w);
+    s2_stream_free(stream);
+}
+
 /* ================================================================= data plane */
 
 static void test_append_and_check_tail(void) {
@@ -1533,6 +1553,116 @@ static void test_read_session_follows_the_tail(void) {
     fixture_free(&f);
 }
 
+/* ================================================================= threads */
+
+/* Threads share one client and one stream handle: unary appends, a shared producer, tail
+ * checks and control-plane calls at once; every record is stored exactly once, in each
+ * thread's order. */
+enum { THREADS = 4, APPENDS = 20, PER_APPEND = 3, PRODUCED = 30 };
+
+typedef struct {
+    Fixture *f;
+    S2Producer *producer;
+    int id;
+    ProducerLog *log;
+    ProducerSub subs[PRODUCED];
+} Worker;
+
+static void *worker_main(void *arg) {
+    Worker *w = arg;
+    char thread[8];
+    snprintf(thread, sizeof thread, "t%d", w->id);
+    for (int i = 0; i < APPENDS; i++) {
+        char bodies[PER_APPEND][32];
+        S2Header headers[PER_APPEND];
+        S2NewRecord records[PER_APPEND];
+        for (int k = 0; k < PER_APPEND; k++) {
+            snprintf(bodies[k], sizeof bodies[k], "%d", i * PER_APPEND + k);
+            headers[k] = text_header("thread", thread);
+            records[k] = body_record(bodies[k]);
+            records[k].headers = &headers[k];
+            records[k].header_count = 1;
+        }
+        CHECK_OK(append_wait(w->f->stream, records, PER_APPEND, NULL, NULL));
+        if (i % 5 == 0) (void)check_tail(w->f->stream);
+        if (i % 7 == 0) {
+            Waiter list;
+            waiter_init(&list);
+            s2_streams_list(w->f->client, w->f->basin, NULL, NULL, on_json, &list);
+            CHECK_OK(wait_json(&list, NULL));
+        }
+    }
+    for (int i = 0; i < PRODUCED; i++) {
+        char body[32];
+        snprintf(body, sizeof body, "p%d", i);
+        S2Header header = text_header("thread", thread);
+        S2NewRecord record = body_record(body);
+        record.headers = &header;
+        record.header_count = 1;
+        w->subs[i] = (ProducerSub){w->log, w->id * 1000 + i, 0, 0};
+        expect_callbacks(2);
+        s2_producer_submit(w->producer, &record, on_record_accepted, on_record_ack, &w->subs[i]);
+    }
+    return NULL;
+}
+
+static void test_threads_share_a_client_a_stream_and_a_producer(void) {
+    Fixture f = fixture("threads", NULL);
+    S2Producer *producer = NULL;
+    CHECK_OK(s2_producer_open(f.stream, "{\"linger_ms\":1}", &producer));
+    static ProducerLog log;
+    memset(&log, 0, sizeof log);
+    pthread_mutex_init(&log.mu, NULL);
+    static Worker workers[THREADS];
+    pthread_t threads[THREADS];
+    for (int t = 0; t < THREADS; t++) {
+        workers[t] = (Worker){&f, producer, t, &log, {{0}}};
+        CHECK(pthread_create(&threads[t], NULL, worker_main, &workers[t]) == 0, "thread");
+    }
+    for (int t = 0; t < THREADS; t++) pthread_join(threads[t], NULL);
+    producer_done(producer, true);
+    s2_producer_free(producer);
+    CHECK(log.acked == THREADS * PRODUCED && log.failed == 0, "%d acked, %d failed", log.acked,
+          log.failed);
+    for (int i = 1; i < log.acked; i++)
+        CHECK(log.seq[i] > log.seq[i - 1], "producer acks in seq order");
+
+    /* Read everything back: per thread, unary records 0.. in order, producer records p0.. in
+     * order, each exactly once. */
+    const size_t total = THREADS * (APPENDS * PER_APPEND + PRODUCED);
+    int next_unary[THREADS] = {0}, next_produced[THREADS] = {0};
+    size_t seen = 0;
+    while (seen < total) {
+        S2ReadBatch *batch = NULL;
+        S2ReadArgs args = read_args(S2_READ_FROM_SEQ_NUM, seen);
+        CHECK_OK(read_wait(f.stream, &args, &batch));
+        size_t n = 0;
+        const S2Record *r = s2_batch_records(batch, &n);
+        CHECK(n > 0, "records below the tail");
+        for (size_t i = 0; i < n; i++, seen++) {
+            CHECK(r[i].seq_num == seen && r[i].header_count == 1, "record %zu", seen);
+            CHECK(r[i].headers[0].value_len == 2 && r[i].headers[0].value[0] == 't', "thread");
+            int t = r[i].headers[0].value[1] - '0';
+            CHECK(t >= 0 && t < THREADS, "thread %d", t);
+            char body[32];
+            if (r[i].body_len > 0 && r[i].body[0] == 'p') {
+                snprintf(body, sizeof body, "p%d", next_produced[t]++);
+            } else {
+                snprintf(body, sizeof body, "%d", next_unary[t]++);
+            }
+            CHECK(bytes_eq(r[i].body, r[i].body_len, body), "thread %d: expected %s at %zu", t,
+                  body, seen);
+        }
+        s2_batch_free(batch);
+    }
+    for (int t = 0; t < THREADS; t++)
+        CHECK(next_unary[t] == APPENDS * PER_APPEND && next_produced[t] == PRODUCED,
+              "thread %d: %d + %d records", t, next_unary[t], next_produced[t]);
+    CHECK(check_tail(f.stream).seq_num == total, "nothing else stored");
+    pthread_mutex_destroy(&log.mu);
+    fixture_free(&f);
+}
+
 /* ================================================================= cancellation and freeing */
 
 static void test_cancel_pending_calls(void) {
@@ -1849,6 +1979,7 @@ int main(void) {
         {"basins", test_basins},
         {"streams", test_streams},
         {"unsupported_calls_fail_clearly", test_unsupported_calls_fail_clearly},
+        {"dead_endpoint_is_a_network_error", test_dead_endpoint_is_a_network_error},
         {"append_and_check_tail", test_append_and_check_tail},
         {"match_seq_num_and_fencing_conflicts", test_match_seq_num_and_fencing_conflicts},
         {"reads_from_every_start_with_limits", test_reads_from_every_start_with_limits},
@@ -1856,6 +1987,8 @@ int main(void) {
         {"append_session_pipelined_in_order", test_append_session_pipelined_in_order},
         {"producer_per_record_acks", test_producer_per_record_acks},
         {"read_session_follows_the_tail", test_read_session_follows_the_tail},
+        {"threads_share_a_client_a_stream_and_a_producer",
+         test_threads_share_a_client_a_stream_and_a_producer},
         {"cancel_pending_calls", test_cancel_pending_calls},
         {"free_handles_with_work_in_flight", test_free_handles_with_work_in_flight},
     };
