@@ -813,6 +813,48 @@ static void test_dead_endpoint_is_a_network_error(void) {
     s2_stream_free(stream);
 }
 
+/* The access token never shows in an error's texts. */
+static void check_no_secret(S2Error *error, const char *secret) {
+    CHECK(error != NULL, "an error");
+    CHECK(strstr(s2_error_message(error), secret) == NULL, "message leaks the token: %s",
+          s2_error_message(error));
+    CHECK(strstr(s2_error_server_message(error), secret) == NULL, "server message leaks it");
+    s2_error_free(error);
+}
+
+static void test_error_texts_carry_no_access_token(void) {
+    const char *secret = "sentinel-secret-7f3a";
+    char options[512];
+    snprintf(options, sizeof options,
+             "{\"access_token\":\"%s\",\"endpoint\":\"%s\"}", secret, endpoint);
+    S2Client *live = NULL;
+    CHECK_OK(s2_client_new(options, &live));
+    S2Client *dead = NULL;
+    snprintf(options, sizeof options,
+             "{\"access_token\":\"%s\",\"endpoint\":\"http://127.0.0.1:1\",\"retry\":"
+             "{\"max_attempts\":1}}",
+             secret);
+    CHECK_OK(s2_client_new(options, &dead));
+    char *missing = unique_basin("secret");
+    Waiter w;
+    waiter_init(&w);
+    s2_basin_get_config(live, missing, NULL, on_json, &w);
+    check_no_secret(wait_json(&w, NULL), secret);
+    waiter_init(&w);
+    s2_basins_list(dead, NULL, NULL, on_json, &w);
+    check_no_secret(wait_json(&w, NULL), secret);
+    S2Stream *stream = open_stream(live, missing, "s");
+    S2NewRecord record = body_record("x");
+    check_no_secret(append_wait(stream, &record, 1, NULL, NULL), secret);
+    s2_stream_free(stream);
+    snprintf(options, sizeof options, "{\"access_token\":\"%s\",\"bogus\":1}", secret);
+    S2Client *out = NULL;
+    check_no_secret(s2_client_new(options, &out), secret);
+    free(missing);
+    s2_client_free(live);
+    s2_client_free(dead);
+}
+
 /* ================================================================= data plane */
 
 static void test_append_and_check_tail(void) {
@@ -1418,6 +1460,39 @@ static void test_producer_per_record_acks(void) {
     }
     CHECK(seen == RECORDS, "read %zu", seen);
 
+    /* Fenced: a producer carrying the token appends, one carrying another token fails. */
+    Waiter fence;
+    waiter_init(&fence);
+    s2_stream_fence(f.stream, "prod-1", NULL, NULL, on_append, &fence);
+    CHECK_OK(waiter_wait(&fence, WAIT_MS));
+    waiter_destroy(&fence);
+    CHECK_OK(s2_producer_open(f.stream, "{\"fencing_token\":\"prod-1\"}", &producer));
+    memset(&log, 0, sizeof log);
+    pthread_mutex_init(&log.mu, NULL);
+    ProducerSub owner = {&log, 0, 0, 0};
+    S2NewRecord owned = body_record("owned");
+    expect_callbacks(2);
+    s2_producer_submit(producer, &owned, on_record_accepted, on_record_ack, &owner);
+    producer_done(producer, true);
+    CHECK(log.acked == 1 && log.seq[0] == RECORDS + 1, "the token holder appends at %llu",
+          (unsigned long long)log.seq[0]);
+    s2_producer_free(producer);
+    CHECK_OK(s2_producer_open(f.stream, "{\"fencing_token\":\"prod-2\"}", &producer));
+    memset(&log, 0, sizeof log);
+    pthread_mutex_init(&log.mu, NULL);
+    ProducerSub intruder = {&log, 0, 0, 0};
+    expect_callbacks(2);
+    s2_producer_submit(producer, &owned, on_record_accepted, on_record_ack, &intruder);
+    producer_wait(&log, 1);
+    CHECK(log.failed == 1 && log.first_error == S2_ERROR_FENCING_TOKEN_MISMATCH, "kind %d",
+          (int)log.first_error);
+    Waiter closing;
+    waiter_init(&closing);
+    s2_producer_close(producer, on_done, &closing);
+    s2_error_free(waiter_wait(&closing, WAIT_MS));
+    waiter_destroy(&closing);
+    s2_producer_free(producer);
+
     /* A producer whose match_seq_num is stale: its records fail with the mismatch. */
     CHECK_OK(s2_producer_open(f.stream, "{\"match_seq_num\":5}", &producer));
     memset(&log, 0, sizeof log);
@@ -2019,6 +2094,7 @@ int main(void) {
         {"streams", test_streams},
         {"unsupported_calls_fail_clearly", test_unsupported_calls_fail_clearly},
         {"dead_endpoint_is_a_network_error", test_dead_endpoint_is_a_network_error},
+        {"error_texts_carry_no_access_token", test_error_texts_carry_no_access_token},
         {"append_and_check_tail", test_append_and_check_tail},
         {"match_seq_num_and_fencing_conflicts", test_match_seq_num_and_fencing_conflicts},
         {"reads_from_every_start_with_limits", test_reads_from_every_start_with_limits},
