@@ -2052,6 +2052,31 @@ static void test_known_bug_read_session_reports_caught_up_while_waiting(void) {
                      "s2_read_session_is_caught_up stayed false for 5 s");
 }
 
+/* include/s2.h: an error carries "the HTTP status and S2's error code when the server
+ * answered". Lite answers a failed match_seq_num or fencing token (412) and a read past the
+ * tail (416), but these errors have s2_error_status 0 and s2_error_code NULL (the values and
+ * kinds themselves are right). */
+static void test_known_bug_condition_failures_carry_the_http_status(void) {
+    Fixture f = fixture("status", NULL);
+    S2NewRecord record = body_record("a");
+    S2AppendConditions at = {true, 5, NULL};
+    S2Error *error = append_wait(f.stream, &record, 1, &at, NULL);
+    CHECK(error && s2_error_kind(error) == S2_ERROR_SEQ_NUM_MISMATCH, "mismatch");
+    uint16_t mismatch_status = s2_error_status(error);
+    bool mismatch_code = s2_error_code(error) != NULL;
+    s2_error_free(error);
+    S2ReadBatch *batch = NULL;
+    S2ReadArgs args = read_args(S2_READ_FROM_SEQ_NUM, 10);
+    error = read_wait(f.stream, &args, &batch);
+    CHECK(error && s2_error_kind(error) == S2_ERROR_READ_UNWRITTEN, "unwritten");
+    uint16_t unwritten_status = s2_error_status(error);
+    s2_error_free(error);
+    fixture_free(&f);
+    CHECK(mismatch_status == 412 && mismatch_code && unwritten_status == 416,
+          "SEQ_NUM_MISMATCH: status %u, code %s; READ_UNWRITTEN: status %u", mismatch_status,
+          mismatch_code ? "set" : "NULL", unwritten_status);
+}
+
 /* ================================================================= main */
 
 typedef void (*TestFn)(void);
@@ -2111,6 +2136,8 @@ int main(void) {
         {"known_bug_submit_after_close_is_closed", test_known_bug_submit_after_close_is_closed},
         {"known_bug_read_session_reports_caught_up_while_waiting",
          test_known_bug_read_session_reports_caught_up_while_waiting},
+        {"known_bug_condition_failures_carry_the_http_status",
+         test_known_bug_condition_failures_carry_the_http_status},
         {"known_bug_argument_errors_are_reported_synchronously",
          test_known_bug_argument_errors_are_reported_synchronously},
     };
