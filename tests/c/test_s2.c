@@ -55,7 +55,8 @@ static void check_ok(S2Error *error, const char *file, int line, const char *wha
 }
 #define CHECK_OK(error) check_ok((error), __FILE__, __LINE__, #error)
 
-/* Checks that `error` has `kind` and (when not NULL) that its message contains `needle`; frees it. */
+/* Checks that `error` has `kind` and (needle not NULL) that its message contains `needle`;
+ * frees it. */
 static void check_kind_msg(S2Error *error, S2ErrorKind kind, const char *needle, const char *file,
                            int line) {
     if (error == NULL) {
@@ -116,10 +117,12 @@ static void expect_callbacks(long n) { atomic_fetch_add(&expected_callbacks, n);
 static void fired(void) { atomic_fetch_add(&fired_callbacks, 1); }
 
 static void check_callbacks_and_handles(uint64_t baseline, const char *test) {
-    for (int i = 0; i < 1000 && (atomic_load(&fired_callbacks) != atomic_load(&expected_callbacks) ||
-                                 s2_test_live_handles() != baseline);
-         i++)
+    for (int i = 0; i < 1000; i++) {
+        if (atomic_load(&fired_callbacks) == atomic_load(&expected_callbacks) &&
+            s2_test_live_handles() == baseline)
+            break;
         sleep_ms(10);
+    }
     sleep_ms(50); /* a second invocation would show up here */
     CHECK(atomic_load(&fired_callbacks) == atomic_load(&expected_callbacks),
           "%s: %ld callbacks fired, %ld expected (each exactly once)", test,
@@ -1401,8 +1404,8 @@ static void producer_done(const S2Producer *producer, bool close) {
 static void test_producer_per_record_acks(void) {
     Fixture f = fixture("prod", NULL);
     S2Producer *producer = NULL;
-    CHECK_OK(s2_producer_open(f.stream, "{\"linger_ms\":2,\"max_batch_records\":7,\"match_seq_num\":0}",
-                              &producer));
+    CHECK_OK(s2_producer_open(
+        f.stream, "{\"linger_ms\":2,\"max_batch_records\":7,\"match_seq_num\":0}", &producer));
     ProducerLog log;
     memset(&log, 0, sizeof log);
     pthread_mutex_init(&log.mu, NULL);
