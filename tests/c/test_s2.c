@@ -793,6 +793,39 @@ static void test_unsupported_calls_fail_clearly(void) {
     s2_access_token_issue(client, "{\"id\":\"ci\",\"scope\":{\"ops\":[\"read\"]}}", NULL, on_json,
                           &w);
     CHECK_KIND(wait_json(&w, NULL), S2_ERROR_NOT_SUPPORTED);
+    waiter_init(&w);
+    s2_access_token_revoke(client, "ci", NULL, on_json, &w);
+    CHECK_KIND(wait_json(&w, NULL), S2_ERROR_NOT_SUPPORTED);
+
+    /* Metrics and locations: lite answers 501. */
+    char *basin = unique_basin("metrics");
+    free(basin_create(client, basin, NULL));
+    stream_create(client, basin, "s", NULL);
+    waiter_init(&w);
+    s2_account_metrics(client, "{\"set\":\"active-basins\",\"start\":0,\"end\":60}", NULL,
+                       on_json, &w);
+    CHECK_KIND(wait_json(&w, NULL), S2_ERROR_NOT_SUPPORTED);
+    waiter_init(&w);
+    s2_basin_metrics(client, basin, "{\"set\":\"storage\",\"start\":0,\"end\":60}", NULL,
+                     on_json, &w);
+    CHECK_KIND(wait_json(&w, NULL), S2_ERROR_NOT_SUPPORTED);
+    waiter_init(&w);
+    s2_stream_metrics(client, basin, "s", "{\"set\":\"storage\",\"start\":0,\"end\":60}",
+                      NULL, on_json, &w);
+    CHECK_KIND(wait_json(&w, NULL), S2_ERROR_NOT_SUPPORTED);
+    waiter_init(&w);
+    s2_locations_list(client, NULL, on_json, &w);
+    CHECK_KIND(wait_json(&w, NULL), S2_ERROR_NOT_SUPPORTED);
+    waiter_init(&w);
+    s2_location_get_default(client, NULL, on_json, &w);
+    CHECK_KIND(wait_json(&w, NULL), S2_ERROR_NOT_SUPPORTED);
+    /* A bad metric set is refused before anything is sent. */
+    waiter_init(&w);
+    s2_account_metrics(client, "{\"set\":\"no-such-set\",\"start\":0,\"end\":60}", NULL,
+                       on_json, &w);
+    CHECK_KIND_MSG(wait_json(&w, NULL), S2_ERROR_INVALID_ARGUMENT, "set");
+    basin_delete(client, basin);
+    free(basin);
     s2_client_free(client);
 }
 
