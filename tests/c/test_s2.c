@@ -1227,6 +1227,7 @@ static void on_accepted(void *ud, S2Error *error) {
 static void record_ack(Submission *s, const S2AppendAck *ack, S2Error *error) {
     Pipeline *p = s->pipeline;
     pthread_mutex_lock(&p->mu);
+    CHECK(s->accepted_calls == 1, "batch %d: accepted fires (once) before its ack", s->index);
     s->ack_calls++;
     int slot = p->acked + p->failed;
     CHECK(slot < 256, "too many acks");
@@ -1394,6 +1395,7 @@ static void on_record_ack(void *ud, uint64_t seq_num, const S2AppendAck *batch, 
     CHECK((batch == NULL) != (error == NULL), "record ack: exactly one of batch and error");
     CHECK(error == NULL || seq_num == 0, "seq_num 0 on error");
     pthread_mutex_lock(&log->mu);
+    CHECK(s->accepted_calls == 1, "record %d: accepted fires (once) before its ack", s->index);
     s->ack_calls++;
     int slot = log->acked + log->failed;
     CHECK(slot < 512, "too many acks");
