@@ -25,6 +25,10 @@ pub enum Operation {
     Read,
     /// `POST` of an idempotent producer batch.
     ProducerBatch,
+    /// A subscription control request: create, read, delete, add or remove streams.
+    SubscriptionControl,
+    /// A pull-wake delivery request: claim, ack (and heartbeat) or release.
+    SubscriptionDelivery,
 }
 
 impl Operation {
@@ -38,6 +42,8 @@ impl Operation {
             Operation::Close => "close",
             Operation::Read => "read",
             Operation::ProducerBatch => "producer-batch",
+            Operation::SubscriptionControl => "subscription-control",
+            Operation::SubscriptionDelivery => "subscription-delivery",
         }
     }
 }

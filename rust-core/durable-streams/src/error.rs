@@ -62,6 +62,17 @@ pub enum ErrorKind {
     /// it expects sequence 0 again in the same epoch. Without `auto_claim` the producer stops,
     /// keeping its undelivered messages for `restart`.
     ProducerStateLost,
+    /// A subscription with this id exists with a different configuration (409
+    /// `SUBSCRIPTION_ALREADY_EXISTS`).
+    SubscriptionConflict,
+    /// Another worker holds the subscription's lease (409 `ALREADY_CLAIMED`); the message
+    /// names the holder and [`Error::generation`] gives the wake's generation.
+    AlreadyClaimed,
+    /// The wake this request belongs to is no longer current (409 `FENCED`): its lease expired
+    /// or another wake replaced it. Nothing was applied.
+    Fenced,
+    /// The server does not implement the protocol's subscription APIs.
+    SubscriptionsNotSupported,
 }
 
 impl ErrorKind {
@@ -92,6 +103,10 @@ impl ErrorKind {
             ErrorKind::BufferFull => "BUFFER_FULL",
             ErrorKind::ProducerClosed => "PRODUCER_CLOSED",
             ErrorKind::ProducerStateLost => "PRODUCER_STATE_LOST",
+            ErrorKind::SubscriptionConflict => "SUBSCRIPTION_CONFLICT",
+            ErrorKind::AlreadyClaimed => "ALREADY_CLAIMED",
+            ErrorKind::Fenced => "FENCED",
+            ErrorKind::SubscriptionsNotSupported => "SUBSCRIPTIONS_NOT_SUPPORTED",
         }
     }
 
@@ -120,6 +135,10 @@ impl ErrorKind {
             ErrorKind::BufferFull => "producer buffer full",
             ErrorKind::ProducerClosed => "producer closed",
             ErrorKind::ProducerStateLost => "producer state lost by the server",
+            ErrorKind::SubscriptionConflict => "subscription exists with a different configuration",
+            ErrorKind::AlreadyClaimed => "subscription already claimed",
+            ErrorKind::Fenced => "fenced: the wake is no longer current",
+            ErrorKind::SubscriptionsNotSupported => "this server does not support subscriptions",
         }
     }
 
@@ -156,6 +175,8 @@ pub struct ErrorDetail {
     /// For [`ErrorKind::Network`]: the connection could not be established, so the request
     /// never reached the server and repeating it cannot store anything twice.
     pub not_sent: bool,
+    /// For [`ErrorKind::AlreadyClaimed`]: the generation of the wake another worker holds.
+    pub generation: Option<u64>,
 }
 
 /// An error from the Durable Streams client.
@@ -304,6 +325,11 @@ impl Error {
     /// For [`ErrorKind::SequenceGap`]: the sequence number the server received.
     pub fn received_seq(&self) -> Option<u64> {
         self.0.detail.received_seq
+    }
+
+    /// For [`ErrorKind::AlreadyClaimed`]: the generation of the wake another worker holds.
+    pub fn generation(&self) -> Option<u64> {
+        self.0.detail.generation
     }
 
     /// Whether repeating a safe operation could succeed.

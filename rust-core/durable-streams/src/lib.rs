@@ -29,6 +29,7 @@ mod read;
 mod redact;
 mod retry;
 mod stream;
+mod subscriptions;
 mod transport;
 
 pub use cancel::{CancellationToken, cancellable};
@@ -47,3 +48,10 @@ pub use producer::{
 pub use read::{Chunk, ChunkStream, LiveMode, ReadOptions, ReadSession};
 pub use retry::{AppendRetry, RetryPolicy};
 pub use stream::Stream;
+pub use subscriptions::{
+    Ack, AckOutcome, Claim, CreateSubscriptionResult, Delivery, HandlerError, LinkType,
+    MAX_DESCRIPTION_LEN, MAX_LEASE_TTL, MAX_STREAM_PATH_LEN, MAX_SUBSCRIPTION_ID_LEN,
+    MIN_LEASE_TTL, PullWorker, StreamBatch, StreamLink, Subscription, SubscriptionConfig,
+    SubscriptionInfo, SubscriptionStatus, SubscriptionType, WakeEvent, WakeStream, WebhookInfo,
+    WebhookSigning, WorkerStats,
+};
