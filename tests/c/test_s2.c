@@ -16,8 +16,7 @@
  *
  * Every test checks that s2_test_live_handles() returns to its starting value and that every
  * callback started during the test fired exactly once (callbacks are counted globally).
- * S2_C_TEST=<name part> runs only the matching tests. S2_C_KNOWN_BUGS=1 also runs the
- * reproducers of known C ABI bugs (section "known bugs" below), which fail until they are fixed.
+ * S2_C_TEST=<name part> runs only the matching tests.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -495,7 +494,7 @@ static void test_client_options(void) {
 
 /* Argument errors of asynchronous calls are INVALID_ARGUMENT naming the parameter, and nothing
  * is sent; a NULL callback makes the call do nothing. */
-/* With strict_sync (known_bug_argument_errors_are_reported_synchronously) every argument error
+/* With strict_sync (argument_errors_are_reported_synchronously) every argument error
  * must be reported synchronously, as include/s2.h documents; otherwise a late one is noted. */
 static bool strict_sync;
 static int late_argument_errors;
@@ -1997,13 +1996,13 @@ static void test_free_handles_with_work_in_flight(void) {
     fixture_free(&f);
 }
 
-/* ================================================================= known bugs */
+/* ================================================================= regressions */
 
-/* Reproducers of C ABI bugs, run only with S2_C_KNOWN_BUGS=1 (they fail until fixed). */
+/* Bugs found in the C ABI, each fixed and kept as a test. */
 
 /* include/s2.h documents that submissions after s2_append_session_close /
  * s2_producer_close report S2_ERROR_CLOSED. */
-static void test_known_bug_submit_after_close_is_closed(void) {
+static void test_submit_after_close_is_closed(void) {
     Fixture f = fixture("late", NULL);
     S2AppendSession *session = NULL;
     CHECK_OK(s2_append_session_open(f.stream, NULL, &session));
@@ -2015,8 +2014,6 @@ static void test_known_bug_submit_after_close_is_closed(void) {
     expect_callbacks(2);
     s2_append_session_submit(session, &record, 1, NULL, on_accepted, on_batch_ack, &late);
     pipeline_wait(&p, 1);
-    fprintf(stderr, "append session: a submission after close reports kind %d\n",
-            (int)p.kinds[0]);
     CHECK(p.kinds[0] == S2_ERROR_CLOSED && late.accepted_kind == S2_ERROR_CLOSED,
           "a submission after close reports CLOSED; got %d / %d", (int)p.kinds[0],
           (int)late.accepted_kind);
@@ -2042,10 +2039,10 @@ static void test_known_bug_submit_after_close_is_closed(void) {
 
 /* include/s2.h: "The callback runs ... synchronously on the calling thread before the function
  * returns when the arguments are invalid" (names that break S2's rules, batches over the
- * limits...). Some checks run only inside the asynchronous operation, so their callback runs
- * later, on a runtime worker: this reruns async_argument_errors and requires every argument
- * error to be synchronous (each late one is printed). */
-static void test_known_bug_argument_errors_are_reported_synchronously(void) {
+ * limits...). Basin names and batch sizes used to be checked inside the asynchronous operation:
+ * this reruns async_argument_errors and requires every argument error to be synchronous (each
+ * late one is printed). */
+static void test_argument_errors_are_reported_synchronously(void) {
     strict_sync = true;
     late_argument_errors = 0;
     test_async_argument_errors();
@@ -2056,11 +2053,10 @@ static void test_known_bug_argument_errors_are_reported_synchronously(void) {
 
 /* include/s2.h: s2_read_session_is_caught_up is "whether every record up to the last tail the
  * server reported has been delivered". s2-sdk learns that it caught up from tail reports that
- * carry no records, which its session consumes without yielding a batch; the C ABI
- * (ffi/s2/src/read_session.rs, s2_read_session_next) copies the flag only when next() yields a
- * batch. So after catching up on existing records and waiting at the tail, C never sees true
- * until new records arrive. */
-static void test_known_bug_read_session_reports_caught_up_while_waiting(void) {
+ * carry no records, which its session consumes without yielding a batch; s2_read_session_next
+ * used to copy the flag only when a batch came, so a session waiting at the tail said false
+ * until new records arrived. */
+static void test_read_session_reports_caught_up_while_waiting(void) {
     Fixture f = fixture("caught", NULL);
     const char *bodies[] = {"x0", "x1", "x2"};
     append_bodies(f.stream, bodies, 3);
@@ -2091,10 +2087,10 @@ static void test_known_bug_read_session_reports_caught_up_while_waiting(void) {
 }
 
 /* include/s2.h: an error carries "the HTTP status and S2's error code when the server
- * answered". Lite answers a failed match_seq_num or fencing token (412) and a read past the
- * tail (416), but these errors have s2_error_status 0 and s2_error_code NULL (the values and
- * kinds themselves are right). */
-static void test_known_bug_condition_failures_carry_the_http_status(void) {
+ * answered". A failed match_seq_num or fencing token is S2's 412 and a read past the tail its
+ * 416; the SDK decodes them into the values alone, and these errors used to have
+ * s2_error_status 0 and s2_error_code NULL. */
+static void test_condition_failures_carry_the_http_status(void) {
     Fixture f = fixture("status", NULL);
     S2NewRecord record = body_record("a");
     S2AppendConditions at = {true, 5, NULL};
@@ -2169,20 +2165,14 @@ int main(void) {
          test_threads_share_a_client_a_stream_and_a_producer},
         {"cancel_pending_calls", test_cancel_pending_calls},
         {"free_handles_with_work_in_flight", test_free_handles_with_work_in_flight},
-    };
-    static const Test known_bugs[] = {
-        {"known_bug_submit_after_close_is_closed", test_known_bug_submit_after_close_is_closed},
-        {"known_bug_read_session_reports_caught_up_while_waiting",
-         test_known_bug_read_session_reports_caught_up_while_waiting},
-        {"known_bug_condition_failures_carry_the_http_status",
-         test_known_bug_condition_failures_carry_the_http_status},
-        {"known_bug_argument_errors_are_reported_synchronously",
-         test_known_bug_argument_errors_are_reported_synchronously},
+        {"submit_after_close_is_closed", test_submit_after_close_is_closed},
+        {"read_session_reports_caught_up_while_waiting",
+         test_read_session_reports_caught_up_while_waiting},
+        {"condition_failures_carry_the_http_status", test_condition_failures_carry_the_http_status},
+        {"argument_errors_are_reported_synchronously",
+         test_argument_errors_are_reported_synchronously},
     };
     int ran = run_tests(tests, sizeof tests / sizeof tests[0]);
-    const char *bugs = getenv("S2_C_KNOWN_BUGS");
-    if (bugs != NULL && strcmp(bugs, "1") == 0)
-        ran += run_tests(known_bugs, sizeof known_bugs / sizeof known_bugs[0]);
     printf("test_s2: %d tests passed in %.1f s\n", ran, (now_ms() - start) / 1000.0);
     return 0;
 }

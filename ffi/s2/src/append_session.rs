@@ -4,7 +4,7 @@
 use std::ffi::{c_char, c_void};
 
 use ffi_support::guard::{catch, catch_error};
-use s2_streamstore_core::{AppendConditions, AppendRecord, AppendSession, AppendSessionOptions};
+use s2_streamstore_core::{AppendSession, AppendSessionOptions, PreparedAppend};
 use serde::Deserialize;
 
 use crate::callback::{Append, Done, S2AppendCallback, S2DoneCallback};
@@ -30,12 +30,12 @@ pub struct S2AppendSession {
 struct SessionSink(AppendSession);
 
 impl Sink for SessionSink {
-    type Item = (Vec<AppendRecord>, AppendConditions);
+    type Item = PreparedAppend;
     type Ack = Append;
 
-    fn submit(&self, (records, conditions): Self::Item) -> Borrowed<'_, Pending<S2AppendAck>> {
+    fn submit(&self, prepared: Self::Item) -> Borrowed<'_, Pending<S2AppendAck>> {
         Box::pin(async move {
-            let ticket = self.0.submit(records, &conditions).await?;
+            let ticket = self.0.submit_prepared(prepared).await?;
             let ack: Pending<S2AppendAck> = Box::pin(async move { ticket.await.map(Into::into) });
             Ok(ack)
         })
@@ -86,7 +86,9 @@ pub unsafe extern "C" fn s2_append_session_open(
             max_unacked_bytes: options.max_unacked_bytes,
             max_unacked_batches: options.max_unacked_batches,
         };
-        let pipeline = Pipeline::start(|| stream.append_session(&options).map(SessionSink))?;
+        let pipeline = Pipeline::start(&stream, "append session", || {
+            stream.append_session(&options).map(SessionSink)
+        })?;
         let stream = stream.clone();
         // SAFETY: checked non-NULL above.
         unsafe {
@@ -137,7 +139,7 @@ pub unsafe extern "C" fn s2_append_session_submit(
                 unsafe { copy_records(session.stream.context("append"), records, count) }?;
             // SAFETY: forwarded to the caller.
             let conditions = unsafe { copy_conditions(conditions) }?;
-            Ok((records, conditions))
+            Ok(session.stream.prepare_append(records, &conditions)?)
         })();
         session.pipeline.submit_checked(prepared, accepted, ack);
     });

@@ -8,7 +8,9 @@ use s2_streamstore_core::model::{
     AccessTokenRequest, BasinConfig, BasinReconfiguration, ListRequest, StreamConfig,
     StreamReconfiguration,
 };
-use s2_streamstore_core::{ClientOptions, S2Client as CoreClient, S2Error as CoreError};
+use s2_streamstore_core::{
+    ClientOptions, Context, S2Client as CoreClient, S2Error as CoreError, names,
+};
 use serde::Serialize;
 
 use crate::callback::{Json, S2JsonCallback};
@@ -170,7 +172,8 @@ pub unsafe extern "C" fn s2_basin_create(
     catch((), || {
         control("create basin", callback, user_data, cancel, || {
             // SAFETY: forwarded to the caller.
-            let (client, basin, config) = unsafe { basin_args(client, basin, config_json) }?;
+            let (client, basin, config) =
+                unsafe { basin_args("create basin", client, basin, config_json) }?;
             Ok(async move { client.create_basin(&basin, config.as_ref()).await })
         })
     });
@@ -194,7 +197,8 @@ pub unsafe extern "C" fn s2_basin_ensure(
     catch((), || {
         control("ensure basin", callback, user_data, cancel, || {
             // SAFETY: forwarded to the caller.
-            let (client, basin, config) = unsafe { basin_args(client, basin, config_json) }?;
+            let (client, basin, config) =
+                unsafe { basin_args("ensure basin", client, basin, config_json) }?;
             Ok(async move { client.ensure_basin(&basin, config.as_ref()).await })
         })
     });
@@ -205,6 +209,7 @@ pub unsafe extern "C" fn s2_basin_ensure(
 /// # Safety
 /// As for `s2_basins_list`.
 unsafe fn basin_args(
+    operation: &'static str,
     client: *const S2Client,
     basin: *const c_char,
     config_json: *const c_char,
@@ -213,6 +218,7 @@ unsafe fn basin_args(
     let client = unsafe { client_of(client) }?.clone();
     // SAFETY: forwarded to the caller.
     let basin = unsafe { strings::required(basin, "basin") }?.to_owned();
+    names::check_basin(Context::basin(operation, &basin), &basin)?;
     // SAFETY: forwarded to the caller.
     let config = match unsafe { strings::optional(config_json, "config_json") }? {
         None => None,
@@ -237,7 +243,8 @@ pub unsafe extern "C" fn s2_basin_get_config(
     catch((), || {
         control("get basin config", callback, user_data, cancel, || {
             // SAFETY: forwarded to the caller.
-            let (client, basin, _) = unsafe { basin_args(client, basin, std::ptr::null()) }?;
+            let (client, basin, _) =
+                unsafe { basin_args("get basin config", client, basin, std::ptr::null()) }?;
             Ok(async move { client.basin_config(&basin).await })
         })
     });
@@ -261,7 +268,8 @@ pub unsafe extern "C" fn s2_basin_reconfigure(
     catch((), || {
         control("reconfigure basin", callback, user_data, cancel, || {
             // SAFETY: forwarded to the caller.
-            let (client, basin, _) = unsafe { basin_args(client, basin, std::ptr::null()) }?;
+            let (client, basin, _) =
+                unsafe { basin_args("reconfigure basin", client, basin, std::ptr::null()) }?;
             // SAFETY: forwarded to the caller.
             let change: BasinReconfiguration =
                 unsafe { strings::json(change_json, "change_json") }?;
@@ -287,7 +295,8 @@ pub unsafe extern "C" fn s2_basin_delete(
     catch((), || {
         control("delete basin", callback, user_data, cancel, || {
             // SAFETY: forwarded to the caller.
-            let (client, basin, _) = unsafe { basin_args(client, basin, std::ptr::null()) }?;
+            let (client, basin, _) =
+                unsafe { basin_args("delete basin", client, basin, std::ptr::null()) }?;
             Ok(async move { client.delete_basin(&basin, ignore_not_found).await })
         })
     });
@@ -298,6 +307,7 @@ pub unsafe extern "C" fn s2_basin_delete(
 /// # Safety
 /// As for `s2_basins_list`.
 unsafe fn stream_args(
+    operation: &'static str,
     client: *const S2Client,
     basin: *const c_char,
     stream: *const c_char,
@@ -308,6 +318,9 @@ unsafe fn stream_args(
     let basin = unsafe { strings::required(basin, "basin") }?.to_owned();
     // SAFETY: forwarded to the caller.
     let stream = unsafe { strings::required(stream, "stream") }?.to_owned();
+    let context = Context::stream(operation, &basin, &stream);
+    names::check_basin(context, &basin)?;
+    names::check_stream(context, &stream)?;
     Ok((client, basin, stream))
 }
 
@@ -343,7 +356,8 @@ pub unsafe extern "C" fn s2_streams_list(
     catch((), || {
         control("list streams", callback, user_data, cancel, || {
             // SAFETY: forwarded to the caller.
-            let (client, basin, _) = unsafe { basin_args(client, basin, std::ptr::null()) }?;
+            let (client, basin, _) =
+                unsafe { basin_args("list streams", client, basin, std::ptr::null()) }?;
             // SAFETY: forwarded to the caller.
             let request: ListRequest = unsafe { strings::json(request_json, "request_json") }?;
             Ok(async move { client.list_streams(&basin, &request).await })
@@ -370,7 +384,8 @@ pub unsafe extern "C" fn s2_stream_create(
     catch((), || {
         control("create stream", callback, user_data, cancel, || {
             // SAFETY: forwarded to the caller.
-            let (client, basin, stream) = unsafe { stream_args(client, basin, stream) }?;
+            let (client, basin, stream) =
+                unsafe { stream_args("create stream", client, basin, stream) }?;
             // SAFETY: forwarded to the caller.
             let config = unsafe { stream_config(config_json) }?;
             Ok(async move { client.create_stream(&basin, &stream, config.as_ref()).await })
@@ -397,7 +412,8 @@ pub unsafe extern "C" fn s2_stream_ensure(
     catch((), || {
         control("ensure stream", callback, user_data, cancel, || {
             // SAFETY: forwarded to the caller.
-            let (client, basin, stream) = unsafe { stream_args(client, basin, stream) }?;
+            let (client, basin, stream) =
+                unsafe { stream_args("ensure stream", client, basin, stream) }?;
             // SAFETY: forwarded to the caller.
             let config = unsafe { stream_config(config_json) }?;
             Ok(async move { client.ensure_stream(&basin, &stream, config.as_ref()).await })
@@ -421,7 +437,8 @@ pub unsafe extern "C" fn s2_stream_get_config(
     catch((), || {
         control("get stream config", callback, user_data, cancel, || {
             // SAFETY: forwarded to the caller.
-            let (client, basin, stream) = unsafe { stream_args(client, basin, stream) }?;
+            let (client, basin, stream) =
+                unsafe { stream_args("get stream config", client, basin, stream) }?;
             Ok(async move { client.stream_config(&basin, &stream).await })
         })
     });
@@ -445,7 +462,8 @@ pub unsafe extern "C" fn s2_stream_reconfigure(
     catch((), || {
         control("reconfigure stream", callback, user_data, cancel, || {
             // SAFETY: forwarded to the caller.
-            let (client, basin, stream) = unsafe { stream_args(client, basin, stream) }?;
+            let (client, basin, stream) =
+                unsafe { stream_args("reconfigure stream", client, basin, stream) }?;
             // SAFETY: forwarded to the caller.
             let change: StreamReconfiguration =
                 unsafe { strings::json(change_json, "change_json") }?;
@@ -471,7 +489,8 @@ pub unsafe extern "C" fn s2_stream_delete(
     catch((), || {
         control("delete stream", callback, user_data, cancel, || {
             // SAFETY: forwarded to the caller.
-            let (client, basin, stream) = unsafe { stream_args(client, basin, stream) }?;
+            let (client, basin, stream) =
+                unsafe { stream_args("delete stream", client, basin, stream) }?;
             Ok(async move {
                 client
                     .delete_stream(&basin, &stream, ignore_not_found)
@@ -555,6 +574,7 @@ pub unsafe extern "C" fn s2_access_token_revoke(
             let client = unsafe { client_of(client) }?.clone();
             // SAFETY: forwarded to the caller.
             let id = unsafe { strings::required(id, "id") }?.to_owned();
+            names::check_token_id(Context::account("revoke access token"), &id)?;
             Ok(async move { client.revoke_access_token(&id).await })
         })
     });

@@ -5,6 +5,7 @@ use std::ffi::{c_char, c_void};
 
 use ffi_support::guard::catch;
 use s2_streamstore_core::metrics::MetricsRequest;
+use s2_streamstore_core::{Context, names};
 
 use crate::callback::S2JsonCallback;
 use crate::cancel::S2Cancel;
@@ -61,6 +62,7 @@ pub unsafe extern "C" fn s2_basin_metrics(
             let client = unsafe { client_of(client) }?.clone();
             // SAFETY: forwarded to the caller.
             let basin = unsafe { strings::required(basin, "basin") }?.to_owned();
+            names::check_basin(Context::basin("get basin metrics", &basin), &basin)?;
             // SAFETY: forwarded to the caller.
             let request: MetricsRequest =
                 unsafe { strings::required_json(request_json, "request_json") }?;
@@ -92,6 +94,9 @@ pub unsafe extern "C" fn s2_stream_metrics(
             let basin = unsafe { strings::required(basin, "basin") }?.to_owned();
             // SAFETY: forwarded to the caller.
             let stream = unsafe { strings::required(stream, "stream") }?.to_owned();
+            let context = Context::stream("get stream metrics", &basin, &stream);
+            names::check_basin(context, &basin)?;
+            names::check_stream(context, &stream)?;
             // SAFETY: forwarded to the caller.
             let request: MetricsRequest =
                 unsafe { strings::required_json(request_json, "request_json") }?;
@@ -172,6 +177,7 @@ pub unsafe extern "C" fn s2_location_set_default(
                 let client = unsafe { client_of(client) }?.clone();
                 // SAFETY: forwarded to the caller.
                 let location = unsafe { strings::required(location, "location") }?.to_owned();
+                names::check_location(Context::account("set the default location"), &location)?;
                 Ok(async move { client.set_default_location(&location).await })
             },
         )

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use s2_streamstore_core::S2Error as CoreError;
+use s2_streamstore_core::{Context, ErrorKind, S2Error as CoreError, StreamClient};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::callback::{Callback, Done, Once};
@@ -43,26 +43,71 @@ enum Job<S: Sink> {
     Close(Once<Done>),
 }
 
+impl<S: Sink> Job<S> {
+    /// Reports `CLOSED` to every callback of a job that came after the close.
+    fn refuse(self, closed: &Closed) {
+        match self {
+            Job::Submit { accepted, ack, .. } => reject(closed.error("append"), accepted, ack),
+            Job::Flush(done) => done.finish(Err(closed.error("flush"))),
+            Job::Close(done) => done.finish(Err(closed.error("close"))),
+        }
+    }
+}
+
+/// What a job after the close reports: `CLOSED`, naming the stream.
+#[derive(Clone)]
+struct Closed {
+    stream: StreamClient,
+    what: &'static str,
+}
+
+impl Closed {
+    fn error(&self, operation: &str) -> Box<S2Error> {
+        CoreError::new(
+            ErrorKind::Closed,
+            Context::stream(operation, self.stream.basin(), self.stream.name()),
+            format!("the {} is closed", self.what),
+        )
+        .into()
+    }
+}
+
 /// The C-facing side of a pipeline: the queue into its submitter task.
 pub(crate) struct Pipeline<S: Sink> {
     jobs: mpsc::UnboundedSender<Job<S>>,
+    closed: Closed,
 }
 
 impl<S: Sink> Pipeline<S>
 where
     <S::Ack as Callback>::Value: Send,
 {
-    /// Starts the tasks for `sink`, which `open` builds on the runtime (sessions spawn their
-    /// own tasks when created).
-    pub(crate) fn start(open: impl FnOnce() -> Result<S, CoreError>) -> FfiResult<Pipeline<S>> {
+    /// Starts the tasks for `sink` on `stream` (a `what`: "append session" or "producer"),
+    /// which `open` builds on the runtime (sessions spawn their own tasks when created).
+    pub(crate) fn start(
+        stream: &StreamClient,
+        what: &'static str,
+        open: impl FnOnce() -> Result<S, CoreError>,
+    ) -> FfiResult<Pipeline<S>> {
         let runtime = runtime()?;
         let sink = {
             let _context = runtime.enter();
             open()?
         };
+        let closed = Closed {
+            stream: stream.clone(),
+            what,
+        };
         let (jobs, receiver) = mpsc::unbounded_channel();
-        runtime.spawn(run(sink, receiver));
-        Ok(Pipeline { jobs })
+        runtime.spawn(run(sink, receiver, closed.clone()));
+        Ok(Pipeline { jobs, closed })
+    }
+
+    /// Queues `job`; after the close it is refused with `CLOSED`.
+    fn queue(&self, job: Job<S>) {
+        if let Err(mpsc::error::SendError(job)) = self.jobs.send(job) {
+            job.refuse(&self.closed);
+        }
     }
 
     /// Queues a submission. `accepted` fires once the session took it (there was room);
@@ -73,8 +118,7 @@ where
         accepted: Option<Once<Done>>,
         ack: Option<Once<S::Ack>>,
     ) {
-        // A send fails only after the task ended; the dropped callbacks then report it.
-        let _ = self.jobs.send(Job::Submit {
+        self.queue(Job::Submit {
             item,
             accepted,
             ack,
@@ -97,12 +141,12 @@ where
 
     /// Queues a flush after every submission so far.
     pub(crate) fn flush(&self, done: Once<Done>) {
-        let _ = self.jobs.send(Job::Flush(done));
+        self.queue(Job::Flush(done));
     }
 
     /// Queues the close after every submission so far.
     pub(crate) fn close(&self, done: Once<Done>) {
-        let _ = self.jobs.send(Job::Close(done));
+        self.queue(Job::Close(done));
     }
 }
 
@@ -135,7 +179,7 @@ pub(crate) fn with_pipeline<'a, S: Sink>(
     }
 }
 
-async fn run<S: Sink>(mut sink: S, mut jobs: mpsc::UnboundedReceiver<Job<S>>)
+async fn run<S: Sink>(mut sink: S, mut jobs: mpsc::UnboundedReceiver<Job<S>>, closed: Closed)
 where
     <S::Ack as Callback>::Value: Send,
 {
@@ -177,7 +221,11 @@ where
                 // Every acknowledgement is delivered before the close reports.
                 let _ = drained.await;
                 done.finish(result.map_err(Into::into));
-                // Later jobs find the queue closed: their callbacks report through their guards.
+                // Jobs queued behind the close, and later ones (their send fails), are refused.
+                jobs.close();
+                while let Some(job) = jobs.recv().await {
+                    job.refuse(&closed);
+                }
                 return;
             }
         }

@@ -99,7 +99,9 @@ pub unsafe extern "C" fn s2_producer_open(
             fencing_token: options.fencing_token,
             match_seq_num: options.match_seq_num,
         };
-        let pipeline = Pipeline::start(|| stream.producer(&options).map(ProducerSink))?;
+        let pipeline = Pipeline::start(&stream, "producer", || {
+            stream.producer(&options).map(ProducerSink)
+        })?;
         // SAFETY: checked non-NULL above.
         unsafe {
             handles::write_out(

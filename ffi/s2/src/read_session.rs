@@ -107,7 +107,24 @@ pub unsafe extern "C" fn s2_read_session_next(
             async move {
                 cancellable("read", Some(closed), async move {
                     let mut session = state.lock().await;
-                    let item = session.next().await;
+                    // S2 reports reaching the tail in messages without records, which the
+                    // session consumes without yielding: watch for it while waiting, so that
+                    // s2_read_session_is_caught_up turns true at the tail, not at the next batch.
+                    let item = loop {
+                        if session.is_caught_up() {
+                            break session.next().await;
+                        }
+                        let reached = session.caught_up();
+                        tokio::select! {
+                            item = session.next() => break item,
+                            now = reached => {
+                                caught_up.store(now, Ordering::Release);
+                                if !now {
+                                    break session.next().await;
+                                }
+                            }
+                        }
+                    };
                     caught_up.store(session.is_caught_up(), Ordering::Release);
                     if let Some(next) = session.next_seq_num() {
                         next_seq_num.store(next, Ordering::Release);

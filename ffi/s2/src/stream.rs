@@ -374,8 +374,9 @@ pub unsafe extern "C" fn s2_stream_check_tail(
     });
 }
 
-/// Starts a unary append of prepared records.
-fn append_prepared(
+/// Starts a unary append of the records `prepare` copies; every check runs before this
+/// returns, so bad input is reported on the calling thread.
+fn start_append(
     stream: FfiResult<&StreamClient>,
     prepare: impl FnOnce(&StreamClient) -> FfiResult<(Vec<AppendRecord>, AppendConditions)>,
     cancel: *const S2Cancel,
@@ -389,8 +390,9 @@ fn append_prepared(
     let cancel = unsafe { token(cancel) };
     let operation = stream.and_then(|stream| {
         let (records, conditions) = prepare(stream)?;
+        let prepared = stream.prepare_append(records, &conditions)?;
         let stream = stream.clone();
-        Ok(async move { stream.append(records, &conditions).await.map(Into::into) })
+        Ok(async move { stream.append_prepared(prepared).await.map(Into::into) })
     });
     start("append", once, cancel, operation);
 }
@@ -411,7 +413,7 @@ pub unsafe extern "C" fn s2_stream_append(
     user_data: *mut c_void,
 ) {
     catch((), || {
-        append_prepared(
+        start_append(
             // SAFETY: forwarded to the caller.
             unsafe { stream_of(stream) },
             |stream| {
@@ -443,7 +445,7 @@ pub unsafe extern "C" fn s2_stream_fence(
     user_data: *mut c_void,
 ) {
     catch((), || {
-        append_prepared(
+        start_append(
             // SAFETY: forwarded to the caller.
             unsafe { stream_of(stream) },
             |stream| {
@@ -474,7 +476,7 @@ pub unsafe extern "C" fn s2_stream_trim(
     user_data: *mut c_void,
 ) {
     catch((), || {
-        append_prepared(
+        start_append(
             // SAFETY: forwarded to the caller.
             unsafe { stream_of(stream) },
             // SAFETY: forwarded to the caller.

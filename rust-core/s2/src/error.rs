@@ -381,7 +381,12 @@ impl S2Error {
                     tail.seq_num
                 ),
             )
-            .with(|f| f.tail = Some(Position::from(*tail))),
+            .with(|f| {
+                // The SDK decodes S2's 416 into the tail alone; the status is what lite and S2
+                // answered.
+                f.status = Some(416);
+                f.tail = Some(Position::from(*tail));
+            }),
             ReadError::Request(request) => S2Error::from_request(context, request),
             other => S2Error::new(ErrorKind::Internal, context, other),
         }
@@ -409,13 +414,23 @@ impl S2Error {
                 context,
                 format!("match_seq_num did not match: the stream expected {expected}"),
             )
-            .with(|f| f.expected_seq_num = Some(*expected)),
+            .with(|f| {
+                // The SDK decodes S2's 412 body (`{"seq_num_mismatch": n}`) into the value
+                // alone; its key is S2's name for the failure.
+                f.status = Some(412);
+                f.code = Some("seq_num_mismatch".into());
+                f.expected_seq_num = Some(*expected);
+            }),
             AppendConditionFailed::FencingTokenMismatch(expected) => S2Error::new(
                 ErrorKind::FencingTokenMismatch,
                 context,
                 format!("fencing token did not match: the stream's token is {expected:?}"),
             )
-            .with(|f| f.expected_fencing_token = Some(expected.to_string())),
+            .with(|f| {
+                f.status = Some(412);
+                f.code = Some("fencing_token_mismatch".into());
+                f.expected_fencing_token = Some(expected.to_string());
+            }),
             other => S2Error::new(ErrorKind::Internal, context, other),
         }
     }

@@ -27,6 +27,7 @@ mod client;
 mod error;
 pub mod metrics;
 pub mod model;
+pub mod names;
 mod options;
 pub mod records;
 mod stream;
@@ -38,6 +39,7 @@ pub use options::{ClientOptions, RetryOptions};
 pub use records::NewRecord;
 pub use s2_sdk::types::{AppendRecord, Header, SequencedRecord};
 pub use stream::{
-    AppendAck, AppendConditions, AppendSession, AppendSessionOptions, Producer, ProducerOptions,
-    ReadBatch, ReadRequest, ReadSession, ReadSessionOptions, ReadStart, RecordAck, StreamClient,
+    AppendAck, AppendConditions, AppendSession, AppendSessionOptions, PreparedAppend, Producer,
+    ProducerOptions, ReadBatch, ReadRequest, ReadSession, ReadSessionOptions, ReadStart, RecordAck,
+    StreamClient,
 };

@@ -183,6 +183,10 @@ pub struct ReadSessionOptions {
     pub retry_forever: bool,
 }
 
+/// A checked batch with its conditions, ready to send ([`StreamClient::prepare_append`]).
+#[derive(Debug)]
+pub struct PreparedAppend(AppendInput);
+
 /// A handle on one stream. Cheap to clone.
 #[derive(Clone)]
 pub struct StreamClient {
@@ -234,12 +238,15 @@ impl StreamClient {
             .map_err(|e| S2Error::from_read(context, &e))
     }
 
-    fn append_input(
+    /// Checks `records` (1-1000, at most 1 MiB metered) and `conditions` and builds the
+    /// batch, with no I/O: the first half of [`StreamClient::append`], for callers that report
+    /// bad input before they go asynchronous.
+    pub fn prepare_append(
         &self,
-        context: Context<'_>,
         records: Vec<AppendRecord>,
         conditions: &AppendConditions,
-    ) -> Result<AppendInput, S2Error> {
+    ) -> Result<PreparedAppend, S2Error> {
+        let context = self.context("append");
         let mut input = AppendInput::new(to_batch(context, records)?);
         if let Some(seq) = conditions.match_seq_num {
             input = input.with_match_seq_num(seq);
@@ -247,7 +254,7 @@ impl StreamClient {
         if let Some(token) = &conditions.fencing_token {
             input = input.with_fencing_token(fencing_token(context, "fencing_token", token)?);
         }
-        Ok(input)
+        Ok(PreparedAppend(input))
     }
 
     /// Appends `records` (1-1000, at most 1 MiB metered) as one batch, atomically.
@@ -256,10 +263,15 @@ impl StreamClient {
         records: Vec<AppendRecord>,
         conditions: &AppendConditions,
     ) -> Result<AppendAck, S2Error> {
+        let prepared = self.prepare_append(records, conditions)?;
+        self.append_prepared(prepared).await
+    }
+
+    /// Appends a batch built by [`StreamClient::prepare_append`].
+    pub async fn append_prepared(&self, prepared: PreparedAppend) -> Result<AppendAck, S2Error> {
         let context = self.context("append");
-        let input = self.append_input(context, records, conditions)?;
         self.stream
-            .append(input)
+            .append(prepared.0)
             .await
             .map(Into::into)
             .map_err(|e| S2Error::from_append(context, &e))
@@ -380,11 +392,19 @@ impl AppendSession {
         records: Vec<AppendRecord>,
         conditions: &AppendConditions,
     ) -> Result<impl Future<Output = Result<AppendAck, S2Error>> + Send + 'static, S2Error> {
+        let prepared = self.stream.prepare_append(records, conditions)?;
+        self.submit_prepared(prepared).await
+    }
+
+    /// Like [`AppendSession::submit`], for a batch built by [`StreamClient::prepare_append`].
+    pub async fn submit_prepared(
+        &self,
+        prepared: PreparedAppend,
+    ) -> Result<impl Future<Output = Result<AppendAck, S2Error>> + Send + 'static, S2Error> {
         let session = self.session.as_ref().ok_or_else(|| self.closed("append"))?;
         let context = self.stream.context("append");
-        let input = self.stream.append_input(context, records, conditions)?;
         let ticket = session
-            .submit(input)
+            .submit(prepared.0)
             .await
             .map_err(|e| S2Error::from_append_session(context, &e))?;
         let stream = self.stream.clone();
@@ -505,6 +525,14 @@ impl ReadSession {
     /// Whether every record up to the last reported tail was delivered.
     pub fn is_caught_up(&self) -> bool {
         self.session.is_caught_up()
+    }
+
+    /// Completes with `true` once every record up to a tail the server reported was delivered
+    /// (at once if that is already so), `false` if the session ends first. The session only
+    /// learns of tails while [`ReadSession::next`] is being awaited: await both together.
+    pub fn caught_up(&self) -> impl Future<Output = bool> + Send + 'static {
+        let caught_up = self.session.caught_up();
+        async move { caught_up.await.is_ok() }
     }
 
     /// The sequence number the session expects next (where it resumes after a failure).

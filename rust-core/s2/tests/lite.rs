@@ -227,6 +227,7 @@ async fn appends_with_headers_read_back_from_every_start_kind() {
         .expect_err("past the tail");
     assert_eq!(past.kind(), ErrorKind::ReadUnwritten, "{past}");
     assert_eq!(past.tail().map(|t| t.seq_num), Some(3));
+    assert_eq!(past.status(), Some(416));
     // Clamped, the read starts at the tail: with no wait that is still "nothing written there"
     // (S2 answers 416 for a unary read at the tail that may not wait), with a wait it is an empty
     // batch once the wait ends.
@@ -269,6 +270,8 @@ async fn conditions_fences_and_trims_are_enforced_with_the_servers_values() {
         .expect_err("stale match_seq_num");
     assert_eq!(conflict.kind(), ErrorKind::SeqNumMismatch, "{conflict}");
     assert_eq!(conflict.expected_seq_num(), Some(1));
+    assert_eq!(conflict.status(), Some(412));
+    assert_eq!(conflict.code(), Some("seq_num_mismatch"));
 
     let fence = records::fence_record(stream.context("fence"), "writer-1").expect("fence");
     stream
