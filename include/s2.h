@@ -51,6 +51,17 @@
 // `s2_abi_version()` at load time.
 #define S2_ABI_VERSION 1
 
+// `s2_producer_try_submit` took the record: its `ack` will fire.
+#define S2_SUBMIT_OK 0
+
+// `s2_producer_try_submit` found no room now, or earlier submissions still queued: nothing
+// was taken and `ack` will not fire; submit it with `s2_producer_submit`, which waits.
+#define S2_SUBMIT_FULL 1
+
+// `s2_producer_try_submit` failed (bad record, closed producer): the error is in
+// `*error_out`, and `ack` will not fire.
+#define S2_SUBMIT_ERROR -1
+
 // What went wrong. Returned by `s2_error_kind`; the values are the core's error kinds, stable
 // across versions (new kinds are appended: treat unknown values like `S2_ERROR_INTERNAL`).
 //
@@ -699,6 +710,23 @@ void s2_producer_submit(const struct S2Producer *producer,
                         S2DoneCallback accepted,
                         S2RecordAckCallback ack,
                         void *user_data);
+
+// Submits one record on the calling thread, without waiting: if the producer has room now
+// and no earlier `s2_producer_submit` is still queued, the record is copied and taken, in
+// order with every other submission, and `ack` fires with its sequence number once stored
+// (as for `s2_producer_submit`; there is no `accepted` callback). Otherwise it returns
+// `S2_SUBMIT_FULL` (nothing taken) or `S2_SUBMIT_ERROR` (`*error_out` set), and `ack` does
+// not fire. The fast path for a thread producing records in a loop: try, and on FULL call
+// `s2_producer_submit`, then try again after its `accepted` fired.
+//
+// # Safety
+// `producer` must be NULL or a live `S2Producer`; `record` NULL or valid as documented on
+// `S2NewRecord`; `error_out` NULL or valid for writes.
+int32_t s2_producer_try_submit(const struct S2Producer *producer,
+                               const struct S2NewRecord *record,
+                               S2RecordAckCallback ack,
+                               void *user_data,
+                               struct S2Error **error_out);
 
 // Frees the session; a pending `s2_read_session_next` finishes with `S2_ERROR_CANCELLED`.
 // NULL is ignored.

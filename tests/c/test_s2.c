@@ -1435,6 +1435,87 @@ static void producer_done(const S2Producer *producer, bool close) {
     waiter_destroy(&w);
 }
 
+/* s2_producer_try_submit takes records on the calling thread when the producer has room and
+ * nothing is queued ahead; mixed with s2_producer_submit (its fallback on FULL), every record
+ * keeps its call order. A refused try fires no callback. */
+static void test_producer_try_submit_keeps_order(void) {
+    Fixture f = fixture("tryprod", NULL);
+    S2Producer *producer = NULL;
+    CHECK_OK(s2_producer_open(f.stream, "{\"linger_ms\":2,\"match_seq_num\":0}", &producer));
+    ProducerLog log;
+    memset(&log, 0, sizeof log);
+    pthread_mutex_init(&log.mu, NULL);
+    enum { RECORDS = 300 };
+    static ProducerSub subs[RECORDS];
+    int direct = 0, full = 0;
+    for (int i = 0; i < RECORDS; i++) {
+        char body[32];
+        snprintf(body, sizeof body, "try %d", i);
+        S2NewRecord record = body_record(body);
+        subs[i] = (ProducerSub){&log, i, 0, 0};
+        if (i % 50 == 25) { /* a queued submission: tries right after it must not overtake it */
+            expect_callbacks(2);
+            s2_producer_submit(producer, &record, on_record_accepted, on_record_ack, &subs[i]);
+            continue;
+        }
+        subs[i].accepted_calls = 1; /* no accepted callback on the direct path */
+        S2Error *error = (S2Error *)&error;
+        expect_callbacks(1);
+        int32_t result = s2_producer_try_submit(producer, &record, on_record_ack, &subs[i], &error);
+        CHECK(result == S2_SUBMIT_OK || result == S2_SUBMIT_FULL, "try %d: result %d", i, result);
+        CHECK(error == NULL, "try %d: error_out cleared", i);
+        if (result == S2_SUBMIT_OK) {
+            direct++;
+            continue;
+        }
+        full++;
+        expect_callbacks(-1); /* FULL: the ack never fires */
+        subs[i].accepted_calls = 0;
+        expect_callbacks(2);
+        s2_producer_submit(producer, &record, on_record_accepted, on_record_ack, &subs[i]);
+    }
+    producer_wait(&log, RECORDS);
+    CHECK(direct > 0, "some records went the direct way (%d direct, %d full)", direct, full);
+    CHECK(log.failed == 0, "%d records failed", log.failed);
+    for (int i = 0; i < RECORDS; i++) {
+        CHECK(log.order[i] == i && log.seq[i] == (uint64_t)i, "ack %d was for record %d (seq %llu)",
+              i, log.order[i], (unsigned long long)log.seq[i]);
+        CHECK(subs[i].ack_calls == 1, "record %d acknowledged once", i);
+    }
+
+    /* Refused at once, no callback: a NULL record, a NULL producer, an empty header name. */
+    S2Error *error = NULL;
+    CHECK(s2_producer_try_submit(producer, NULL, on_record_ack, &subs[0], &error) ==
+              S2_SUBMIT_ERROR,
+          "NULL record");
+    CHECK_KIND_MSG(error, S2_ERROR_INVALID_ARGUMENT, "record");
+    S2NewRecord record = body_record("x");
+    CHECK(s2_producer_try_submit(NULL, &record, on_record_ack, &subs[0], &error) == S2_SUBMIT_ERROR,
+          "NULL producer");
+    CHECK_KIND_MSG(error, S2_ERROR_INVALID_ARGUMENT, "producer");
+    S2Header empty_name = text_header("", "v");
+    record.headers = &empty_name;
+    record.header_count = 1;
+    CHECK(s2_producer_try_submit(producer, &record, on_record_ack, &subs[0], &error) ==
+              S2_SUBMIT_ERROR,
+          "empty header name");
+    CHECK_KIND_MSG(error, S2_ERROR_INVALID_ARGUMENT, "records[0].headers[0].name");
+    CHECK(s2_producer_try_submit(producer, &record, on_record_ack, &subs[0], NULL) ==
+              S2_SUBMIT_ERROR,
+          "a NULL error_out is allowed");
+
+    producer_done(producer, true);
+    record.headers = NULL;
+    record.header_count = 0;
+    CHECK(s2_producer_try_submit(producer, &record, on_record_ack, &subs[0], &error) ==
+              S2_SUBMIT_ERROR,
+          "after close");
+    CHECK_KIND_MSG(error, S2_ERROR_CLOSED, "closed");
+    s2_producer_free(producer);
+    pthread_mutex_destroy(&log.mu);
+    fixture_free(&f);
+}
+
 static void test_producer_per_record_acks(void) {
     Fixture f = fixture("prod", NULL);
     S2Producer *producer = NULL;
@@ -2160,6 +2241,7 @@ int main(void) {
         {"fence_and_trim", test_fence_and_trim},
         {"append_session_pipelined_in_order", test_append_session_pipelined_in_order},
         {"producer_per_record_acks", test_producer_per_record_acks},
+        {"producer_try_submit_keeps_order", test_producer_try_submit_keeps_order},
         {"read_session_follows_the_tail", test_read_session_follows_the_tail},
         {"threads_share_a_client_a_stream_and_a_producer",
          test_threads_share_a_client_a_stream_and_a_producer},

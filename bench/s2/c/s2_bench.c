@@ -1,7 +1,8 @@
 /*
  * The S2 workloads (bench/s2/README.md) through the C ABI, libs2_streamstore (include/s2.h):
- * a producer fed one record per s2_producer_submit call with at most WINDOW records not yet
- * accepted (the `accepted` callback opens the window again), a read session drained batch by
+ * a producer fed one record per call, s2_producer_try_submit first and, when that finds no
+ * room, s2_producer_submit and a wait for its `accepted` callback before the next try; a read
+ * session drained batch by
  * batch, and an append session for the acknowledgement latency. Writes the same JSON fields as
  * the Rust program to --json.
  *
@@ -22,8 +23,6 @@
 
 #define LAYER "c-abi"
 #define SERVER "s2 lite (s2-cli 0.43.4, in memory)"
-/* Records submitted but not yet accepted: enough to keep the producer's batches full. */
-#define WINDOW 4096
 
 static void die(const char *what, S2Error *error) {
     fprintf(stderr, "s2_bench: %s: %s\n", what, error ? s2_error_message(error) : "failed");
@@ -176,12 +175,19 @@ static Run produce(S2Stream *stream, const uint8_t *body, size_t size, uint64_t 
     pthread_cond_init(&f.cond, NULL);
     S2NewRecord record = {.body = body, .body_len = size};
     for (uint64_t i = 0; i < records; i++) {
+        /* The direct path first: taken on this thread when there is room and nothing queued. */
+        int32_t tried = s2_producer_try_submit(producer, &record, on_record_ack, &f, &error);
+        if (tried == S2_SUBMIT_ERROR) die("try submit", error);
+        if (tried == S2_SUBMIT_OK) continue;
+        /* No room now: queue it, and try again once it is accepted (there is room again). */
         pthread_mutex_lock(&f.lock);
-        while (f.submitted - f.accepted >= WINDOW && !f.error) pthread_cond_wait(&f.cond, &f.lock);
-        if (f.error) die("submit", f.error);
         f.submitted++;
         pthread_mutex_unlock(&f.lock);
         s2_producer_submit(producer, &record, on_accepted, on_record_ack, &f);
+        pthread_mutex_lock(&f.lock);
+        while (f.accepted < f.submitted && !f.error) pthread_cond_wait(&f.cond, &f.lock);
+        if (f.error) die("submit", f.error);
+        pthread_mutex_unlock(&f.lock);
     }
     Waiter w;
     waiter_init(&w);

@@ -45,7 +45,7 @@ impl Sink for SessionSink {
         None
     }
 
-    fn close(&mut self) -> Borrowed<'_, ()> {
+    fn close(&self) -> Borrowed<'_, ()> {
         Box::pin(self.0.close())
     }
 }

@@ -1,9 +1,12 @@
 //! The machinery shared by append sessions and producers: submissions are queued in call order
 //! and handed to the session one at a time (each waits for room), and acknowledgements are
-//! delivered in order by a second task.
+//! delivered in order by a second task. A sink that can take an item without waiting (the
+//! producer) also takes it straight from the calling thread when nothing is queued ahead of it.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use s2_streamstore_core::{Context, ErrorKind, S2Error as CoreError, StreamClient};
 use tokio::sync::{mpsc, oneshot};
@@ -18,19 +21,29 @@ pub(crate) type Pending<T> = Pin<Box<dyn Future<Output = Result<T, CoreError>> +
 /// A boxed future borrowing the sink (awaited before the sink is used again).
 pub(crate) type Borrowed<'a, T> = Pin<Box<dyn Future<Output = Result<T, CoreError>> + Send + 'a>>;
 
+/// The value a sink's acknowledgement callback receives.
+pub(crate) type AckValue<S> = <<S as Sink>::Ack as Callback>::Value;
+
 /// What the pipeline drives: an append session or a producer.
-pub(crate) trait Sink: Send + 'static {
+pub(crate) trait Sink: Send + Sync + 'static {
     /// What one submission carries.
     type Item: Send + 'static;
     /// The acknowledgement's C callback.
     type Ack: Callback<Error = S2Error>;
 
     /// Waits for room, submits, and returns the acknowledgement to come.
-    fn submit(&self, item: Self::Item) -> Borrowed<'_, Pending<<Self::Ack as Callback>::Value>>;
+    fn submit(&self, item: Self::Item) -> Borrowed<'_, Pending<AckValue<Self>>>;
+    /// Submits if there is room now (never waits), or gives the item back.
+    fn try_submit(
+        &self,
+        item: Self::Item,
+    ) -> Result<Result<Pending<AckValue<Self>>, Self::Item>, CoreError> {
+        Ok(Err(item))
+    }
     /// Sends what is pending without closing (producers); `None` when not supported.
     fn flush(&self) -> Option<Borrowed<'_, ()>>;
     /// Waits for every acknowledgement and closes.
-    fn close(&mut self) -> Borrowed<'_, ()>;
+    fn close(&self) -> Borrowed<'_, ()>;
 }
 
 enum Job<S: Sink> {
@@ -72,15 +85,37 @@ impl Closed {
     }
 }
 
+/// An acknowledgement to come and the callback waiting for it, or the close waiting for every
+/// acknowledgement before it.
+enum Awaited<S: Sink> {
+    Ack(Pending<AckValue<S>>, Option<Once<S::Ack>>),
+    Drained(oneshot::Sender<()>),
+}
+
+/// What [`Pipeline::try_submit`] did.
+pub(crate) enum Tried<T> {
+    /// Submitted; its acknowledgement will be delivered in order.
+    Submitted,
+    /// No room now, or earlier submissions are still queued: the item, untouched.
+    Full(T),
+}
+
 /// The C-facing side of a pipeline: the queue into its submitter task.
 pub(crate) struct Pipeline<S: Sink> {
     jobs: mpsc::UnboundedSender<Job<S>>,
+    acks: mpsc::UnboundedSender<Awaited<S>>,
+    sink: Arc<S>,
+    // Jobs queued and not yet through the submitter (their acknowledgements queued): the
+    // direct path runs only when there are none, so it never overtakes them. `order` makes
+    // that check and the direct submission one step against other callers.
+    queued: Arc<AtomicUsize>,
+    order: Mutex<()>,
     closed: Closed,
 }
 
 impl<S: Sink> Pipeline<S>
 where
-    <S::Ack as Callback>::Value: Send,
+    AckValue<S>: Send,
 {
     /// Starts the tasks for `sink` on `stream` (a `what`: "append session" or "producer"),
     /// which `open` builds on the runtime (sessions spawn their own tasks when created).
@@ -90,22 +125,41 @@ where
         open: impl FnOnce() -> Result<S, CoreError>,
     ) -> FfiResult<Pipeline<S>> {
         let runtime = runtime()?;
-        let sink = {
+        let sink = Arc::new({
             let _context = runtime.enter();
             open()?
-        };
+        });
         let closed = Closed {
             stream: stream.clone(),
             what,
         };
         let (jobs, receiver) = mpsc::unbounded_channel();
-        runtime.spawn(run(sink, receiver, closed.clone()));
-        Ok(Pipeline { jobs, closed })
+        let (acks, ack_receiver) = mpsc::unbounded_channel();
+        let queued = Arc::new(AtomicUsize::new(0));
+        runtime.spawn(deliver_acks::<S>(ack_receiver));
+        runtime.spawn(run(
+            Arc::clone(&sink),
+            receiver,
+            acks.clone(),
+            Arc::clone(&queued),
+            closed.clone(),
+        ));
+        Ok(Pipeline {
+            jobs,
+            acks,
+            sink,
+            queued,
+            order: Mutex::new(()),
+            closed,
+        })
     }
 
     /// Queues `job`; after the close it is refused with `CLOSED`.
     fn queue(&self, job: Job<S>) {
+        let _order = self.order.lock().unwrap_or_else(PoisonError::into_inner);
+        self.queued.fetch_add(1, Ordering::AcqRel);
         if let Err(mpsc::error::SendError(job)) = self.jobs.send(job) {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
             job.refuse(&self.closed);
         }
     }
@@ -136,6 +190,43 @@ where
         match prepared {
             Ok(item) => self.submit(item, accepted, ack),
             Err(error) => reject(error, accepted, ack),
+        }
+    }
+
+    /// Submits on the calling thread if nothing is queued and the sink has room now; `ack`
+    /// then fires in order like any other. Otherwise the item comes back and `ack` is dropped
+    /// without firing (the caller keeps its user data).
+    pub(crate) fn try_submit(
+        &self,
+        item: S::Item,
+        ack: Option<Once<S::Ack>>,
+    ) -> FfiResult<Tried<S::Item>> {
+        let _order = self.order.lock().unwrap_or_else(PoisonError::into_inner);
+        let not_now = |item, ack: Option<Once<S::Ack>>| {
+            if let Some(ack) = ack {
+                ack.disarm();
+            }
+            Ok(Tried::Full(item))
+        };
+        if self.queued.load(Ordering::Acquire) > 0 {
+            return not_now(item, ack);
+        }
+        match self.sink.try_submit(item) {
+            Ok(Ok(pending)) => {
+                if let Err(mpsc::error::SendError(Awaited::Ack(_, Some(ack)))) =
+                    self.acks.send(Awaited::Ack(pending, ack))
+                {
+                    ack.finish(Err(self.closed.error("append")));
+                }
+                Ok(Tried::Submitted)
+            }
+            Ok(Err(item)) => not_now(item, ack),
+            Err(error) => {
+                if let Some(ack) = ack {
+                    ack.disarm();
+                }
+                Err(error.into())
+            }
         }
     }
 
@@ -171,7 +262,7 @@ pub(crate) fn with_pipeline<'a, S: Sink>(
     done: Once<Done>,
     queue: impl FnOnce(&'a Pipeline<S>, Once<Done>),
 ) where
-    <S::Ack as Callback>::Value: Send,
+    AckValue<S>: Send,
 {
     match pipeline {
         Ok(pipeline) => queue(pipeline, done),
@@ -179,13 +270,15 @@ pub(crate) fn with_pipeline<'a, S: Sink>(
     }
 }
 
-async fn run<S: Sink>(mut sink: S, mut jobs: mpsc::UnboundedReceiver<Job<S>>, closed: Closed)
-where
-    <S::Ack as Callback>::Value: Send,
+async fn run<S: Sink>(
+    sink: Arc<S>,
+    mut jobs: mpsc::UnboundedReceiver<Job<S>>,
+    acks: mpsc::UnboundedSender<Awaited<S>>,
+    queued: Arc<AtomicUsize>,
+    closed: Closed,
+) where
+    AckValue<S>: Send,
 {
-    let (acks, ack_receiver) = mpsc::unbounded_channel();
-    let (drained_tx, drained) = oneshot::channel::<()>();
-    tokio::spawn(deliver_acks::<S>(ack_receiver, drained_tx));
     while let Some(job) = jobs.recv().await {
         match job {
             Job::Submit {
@@ -197,7 +290,7 @@ where
                     if let Some(accepted) = accepted {
                         accepted.finish(Ok(()));
                     }
-                    let _ = acks.send((pending, ack));
+                    let _ = acks.send(Awaited::Ack(pending, ack));
                 }
                 Err(error) => {
                     if let Some(accepted) = accepted {
@@ -217,38 +310,41 @@ where
             }
             Job::Close(done) => {
                 let result = sink.close().await;
-                drop(acks);
                 // Every acknowledgement is delivered before the close reports.
-                let _ = drained.await;
+                let (drained_tx, drained) = oneshot::channel();
+                if acks.send(Awaited::Drained(drained_tx)).is_ok() {
+                    let _ = drained.await;
+                }
                 done.finish(result.map_err(Into::into));
                 // Jobs queued behind the close, and later ones (their send fails), are refused.
                 jobs.close();
+                queued.fetch_sub(1, Ordering::AcqRel);
                 while let Some(job) = jobs.recv().await {
+                    queued.fetch_sub(1, Ordering::AcqRel);
                     job.refuse(&closed);
                 }
                 return;
             }
         }
+        queued.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
-/// An acknowledgement to come and the callback waiting for it.
-type AwaitedAck<S> = (
-    Pending<<<S as Sink>::Ack as Callback>::Value>,
-    Option<Once<<S as Sink>::Ack>>,
-);
-
-async fn deliver_acks<S: Sink>(
-    mut acks: mpsc::UnboundedReceiver<AwaitedAck<S>>,
-    drained: oneshot::Sender<()>,
-) where
-    <S::Ack as Callback>::Value: Send,
+async fn deliver_acks<S: Sink>(mut acks: mpsc::UnboundedReceiver<Awaited<S>>)
+where
+    AckValue<S>: Send,
 {
-    while let Some((pending, ack)) = acks.recv().await {
-        let result = pending.await;
-        if let Some(ack) = ack {
-            ack.finish(result.map_err(Into::into));
+    while let Some(awaited) = acks.recv().await {
+        match awaited {
+            Awaited::Ack(pending, ack) => {
+                let result = pending.await;
+                if let Some(ack) = ack {
+                    ack.finish(result.map_err(Into::into));
+                }
+            }
+            Awaited::Drained(drained) => {
+                let _ = drained.send(());
+            }
         }
     }
-    let _ = drained.send(());
 }

@@ -1,17 +1,21 @@
 //! `S2Producer`: one record at a time, batched by linger and size, acknowledged per record.
 
 use std::ffi::{c_char, c_void};
+use std::future::Future;
 use std::time::Duration;
 
 use ffi_support::guard::{catch, catch_error};
 use s2_streamstore_core::records::to_append_record;
-use s2_streamstore_core::{AppendRecord, Producer, ProducerOptions};
+use s2_streamstore_core::{
+    AppendRecord, Producer, ProducerOptions, RecordAck as CoreRecordAck, S2Error as CoreError,
+    TrySubmit,
+};
 use serde::Deserialize;
 
 use crate::callback::{Done, RecordAck, S2DoneCallback, S2RecordAckCallback};
 use crate::error::S2Error;
 use crate::handles::{self, Live};
-use crate::pipeline::{Borrowed, Pending, Pipeline, Sink, reject, with_pipeline};
+use crate::pipeline::{Borrowed, Pending, Pipeline, Sink, Tried, reject, with_pipeline};
 use crate::stream::{S2AppendAck, S2NewRecord, S2Stream, copy_record, stream_of};
 use crate::strings;
 
@@ -32,11 +36,16 @@ impl Sink for ProducerSink {
     type Ack = RecordAck;
 
     fn submit(&self, record: AppendRecord) -> Borrowed<'_, Pending<(u64, S2AppendAck)>> {
-        Box::pin(async move {
-            let ticket = self.0.submit(record).await?;
-            let ack: Pending<(u64, S2AppendAck)> =
-                Box::pin(async move { ticket.await.map(|ack| (ack.seq_num, ack.batch.into())) });
-            Ok(ack)
+        Box::pin(async move { Ok(acknowledgement(self.0.submit(record).await?)) })
+    }
+
+    fn try_submit(
+        &self,
+        record: AppendRecord,
+    ) -> Result<Result<Pending<(u64, S2AppendAck)>, AppendRecord>, CoreError> {
+        Ok(match self.0.try_submit(record)? {
+            TrySubmit::Submitted(ticket) => Ok(acknowledgement(ticket)),
+            TrySubmit::Full(record) => Err(record),
         })
     }
 
@@ -44,9 +53,15 @@ impl Sink for ProducerSink {
         Some(Box::pin(self.0.flush()))
     }
 
-    fn close(&mut self) -> Borrowed<'_, ()> {
+    fn close(&self) -> Borrowed<'_, ()> {
         Box::pin(self.0.close())
     }
+}
+
+fn acknowledgement(
+    ticket: impl Future<Output = Result<CoreRecordAck, CoreError>> + Send + 'static,
+) -> Pending<(u64, S2AppendAck)> {
+    Box::pin(async move { ticket.await.map(|ack| (ack.seq_num, ack.batch.into())) })
 }
 
 #[derive(Deserialize, Default)]
@@ -154,6 +169,75 @@ pub unsafe extern "C" fn s2_producer_submit(
         })();
         producer.pipeline.submit_checked(prepared, accepted, ack);
     });
+}
+
+/// `s2_producer_try_submit` took the record: its `ack` will fire.
+pub const S2_SUBMIT_OK: i32 = 0;
+/// `s2_producer_try_submit` found no room now, or earlier submissions still queued: nothing
+/// was taken and `ack` will not fire; submit it with `s2_producer_submit`, which waits.
+pub const S2_SUBMIT_FULL: i32 = 1;
+/// `s2_producer_try_submit` failed (bad record, closed producer): the error is in
+/// `*error_out`, and `ack` will not fire.
+pub const S2_SUBMIT_ERROR: i32 = -1;
+
+/// Submits one record on the calling thread, without waiting: if the producer has room now
+/// and no earlier `s2_producer_submit` is still queued, the record is copied and taken, in
+/// order with every other submission, and `ack` fires with its sequence number once stored
+/// (as for `s2_producer_submit`; there is no `accepted` callback). Otherwise it returns
+/// `S2_SUBMIT_FULL` (nothing taken) or `S2_SUBMIT_ERROR` (`*error_out` set), and `ack` does
+/// not fire. The fast path for a thread producing records in a loop: try, and on FULL call
+/// `s2_producer_submit`, then try again after its `accepted` fired.
+///
+/// # Safety
+/// `producer` must be NULL or a live `S2Producer`; `record` NULL or valid as documented on
+/// `S2NewRecord`; `error_out` NULL or valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn s2_producer_try_submit(
+    producer: *const S2Producer,
+    record: *const S2NewRecord,
+    ack: S2RecordAckCallback,
+    user_data: *mut c_void,
+    error_out: *mut *mut S2Error,
+) -> i32 {
+    // SAFETY: `error_out` is NULL or writable per the caller's contract.
+    unsafe { handles::write_out(error_out, std::ptr::null_mut()) };
+    let failed = |error: Box<S2Error>| {
+        if !error_out.is_null() {
+            // SAFETY: as above.
+            unsafe { handles::write_out(error_out, Box::into_raw(error)) };
+        }
+        S2_SUBMIT_ERROR
+    };
+    catch(S2_SUBMIT_ERROR, || {
+        // SAFETY: forwarded to the caller.
+        let producer = match unsafe { handles::required(producer, "producer") } {
+            Ok(producer) => producer,
+            Err(error) => return failed(error),
+        };
+        let prepared = (|| {
+            // SAFETY: forwarded to the caller.
+            let record = unsafe { handles::required(record, "record") }?;
+            // SAFETY: forwarded to the caller.
+            let record = unsafe { copy_record(0, record) }?;
+            Ok(to_append_record(
+                producer.stream.context("append"),
+                0,
+                record,
+            )?)
+        })();
+        let record = match prepared {
+            Ok(record) => record,
+            Err(error) => return failed(error),
+        };
+        match producer
+            .pipeline
+            .try_submit(record, RecordAck::new(ack, user_data))
+        {
+            Ok(Tried::Submitted) => S2_SUBMIT_OK,
+            Ok(Tried::Full(_)) => S2_SUBMIT_FULL,
+            Err(error) => failed(error),
+        }
+    })
 }
 
 /// Sends the current partial batch now; `done` fires once every record submitted before this

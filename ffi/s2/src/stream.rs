@@ -247,31 +247,24 @@ pub(crate) unsafe fn copy_records(
 pub(crate) unsafe fn copy_record(index: usize, record: &S2NewRecord) -> FfiResult<NewRecord> {
     let name = |field: &str| format!("records[{index}].{field}");
     // SAFETY: forwarded to the caller.
-    let body = unsafe { strings::bytes(record.body, record.body_len, &name("body")) }?;
+    let body = unsafe { named_slice(record.body, record.body_len, || name("body")) }?;
     // SAFETY: forwarded to the caller.
-    let headers = unsafe {
-        ffi_support::strings::slice(record.headers, record.header_count, &name("headers"))
-    }
-    .map_err(Box::<S2Error>::from)?;
+    let headers = unsafe { named_slice(record.headers, record.header_count, || name("headers")) }?;
     let headers = headers
         .iter()
         .enumerate()
         .map(|(h, header)| {
             // SAFETY: forwarded to the caller.
             let key = unsafe {
-                strings::bytes(
-                    header.name,
-                    header.name_len,
-                    &name(&format!("headers[{h}].name")),
-                )
+                named_slice(header.name, header.name_len, || {
+                    name(&format!("headers[{h}].name"))
+                })
             }?;
             // SAFETY: forwarded to the caller.
             let value = unsafe {
-                strings::bytes(
-                    header.value,
-                    header.value_len,
-                    &name(&format!("headers[{h}].value")),
-                )
+                named_slice(header.value, header.value_len, || {
+                    name(&format!("headers[{h}].value"))
+                })
             }?;
             Ok((Bytes::copy_from_slice(key), Bytes::copy_from_slice(value)))
         })
@@ -281,6 +274,27 @@ pub(crate) unsafe fn copy_record(index: usize, record: &S2NewRecord) -> FfiResul
         headers,
         timestamp: record.has_timestamp.then_some(record.timestamp),
     })
+}
+
+/// An array argument, its parameter name built only when it is wrong (records are copied one
+/// by one on the producer's hot path).
+///
+/// # Safety
+/// As for `ffi_support::strings::slice`.
+unsafe fn named_slice<'a, T>(
+    ptr: *const T,
+    len: usize,
+    name: impl FnOnce() -> String,
+) -> FfiResult<&'a [T]> {
+    // SAFETY: forwarded to the caller.
+    match unsafe { ffi_support::strings::slice(ptr, len, "") } {
+        Ok(slice) => Ok(slice),
+        Err(_) => {
+            let name = name();
+            // SAFETY: as above; the same check again, now naming the parameter.
+            unsafe { ffi_support::strings::slice(ptr, len, &name) }.map_err(Box::<S2Error>::from)
+        }
+    }
 }
 
 /// Copies the conditions argument (NULL: none).

@@ -24,15 +24,6 @@ pub(crate) unsafe fn optional<'a>(ptr: *const c_char, name: &str) -> FfiResult<O
     unsafe { ffi_support::strings::optional(ptr, name) }.map_err(Into::into)
 }
 
-/// A byte-buffer argument: `(NULL, 0)` is the empty buffer, `(NULL, n > 0)` an error.
-///
-/// # Safety
-/// When non-NULL, `ptr` must be valid for reads of `len` bytes for `'a`.
-pub(crate) unsafe fn bytes<'a>(ptr: *const u8, len: usize, name: &str) -> FfiResult<&'a [u8]> {
-    // SAFETY: forwarded to the caller.
-    unsafe { ffi_support::strings::bytes(ptr, len, name) }.map_err(Into::into)
-}
-
 /// A JSON document argument of type `T`; NULL gives `T::default()`.
 ///
 /// # Safety

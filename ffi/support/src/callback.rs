@@ -55,6 +55,12 @@ impl<C: Callback> Once<C> {
         // Only now: if `invoke` panicked before its C call, `Drop` still reports.
         self.callback = None;
     }
+
+    /// Lets the callback go without calling it: for a call that tells its caller at once, by
+    /// its return value, that the operation never started (a try-call that found no room).
+    pub fn disarm(mut self) {
+        self.callback = None;
+    }
 }
 
 impl<C: Callback> Drop for Once<C> {
@@ -197,6 +203,12 @@ mod tests {
         }));
         assert!(result.is_err());
         assert_eq!(seen(103), vec![Seen::Panic]);
+    }
+
+    #[test]
+    fn a_disarmed_callback_never_fires() {
+        done(104).disarm();
+        assert!(seen(104).is_empty());
     }
 
     #[test]

@@ -24,11 +24,13 @@
 
 mod access;
 mod client;
+mod closable;
 mod error;
 pub mod metrics;
 pub mod model;
 pub mod names;
 mod options;
+mod producer;
 pub mod records;
 mod stream;
 
@@ -36,10 +38,11 @@ pub use client::S2Client;
 pub use error::{Context, ErrorKind, S2Error};
 pub use model::Position;
 pub use options::{ClientOptions, RetryOptions};
+pub use producer::{Producer, RecordAck, TrySubmit};
 pub use records::NewRecord;
 pub use s2_sdk::types::{AppendRecord, Header, SequencedRecord};
 pub use stream::{
-    AppendAck, AppendConditions, AppendSession, AppendSessionOptions, PreparedAppend, Producer,
-    ProducerOptions, ReadBatch, ReadRequest, ReadSession, ReadSessionOptions, ReadStart, RecordAck,
+    AppendAck, AppendConditions, AppendSession, AppendSessionOptions, PreparedAppend,
+    ProducerOptions, ReadBatch, ReadRequest, ReadSession, ReadSessionOptions, ReadStart,
     StreamClient,
 };

@@ -10,15 +10,17 @@ use futures_util::StreamExt;
 use s2_sdk::S2Stream;
 use s2_sdk::append_session::{AppendSession as SdkAppendSession, AppendSessionConfig};
 use s2_sdk::batching::{BatchLimits, BatchingConfig};
-use s2_sdk::producer::{Producer as SdkProducer, ProducerConfig};
+use s2_sdk::producer::ProducerConfig;
 use s2_sdk::read_session::ReadSession as SdkReadSession;
 use s2_sdk::types::{
     self as sdk, AppendInput, AppendRecord, ReadFrom, ReadInput, ReadLimits, ReadSessionConfig,
     ReadSessionRetryPolicy, ReadStop, SequencedRecord,
 };
 
+use crate::closable::Closable;
 use crate::error::{Context, S2Error};
 use crate::model::Position;
+use crate::producer::Producer;
 use crate::records::{fencing_token, to_batch};
 
 /// The positions an append was given: its first record, the end (one past its last record)
@@ -303,7 +305,7 @@ impl StreamClient {
             config = config.with_max_unacked_batches(batches);
         }
         Ok(AppendSession {
-            session: Some(self.stream.append_session(config)),
+            session: Closable::new(self.stream.append_session(config)),
             stream: self.clone(),
         })
     }
@@ -339,10 +341,7 @@ impl StreamClient {
         if let Some(seq) = options.match_seq_num {
             config = config.with_match_seq_num(seq);
         }
-        Ok(Producer {
-            producer: Some(self.stream.producer(config)),
-            stream: self.clone(),
-        })
+        Ok(Producer::new(self.stream.producer(config), self.clone()))
     }
 
     /// Opens a read session: batches as they come, resuming after transient failures at the
@@ -372,7 +371,7 @@ impl StreamClient {
 /// Pipelined appends with bounded memory: `submit` waits while too much is unacknowledged,
 /// acknowledgements arrive in submission order.
 pub struct AppendSession {
-    session: Option<SdkAppendSession>,
+    session: Closable<SdkAppendSession>,
     stream: StreamClient,
 }
 
@@ -401,7 +400,10 @@ impl AppendSession {
         &self,
         prepared: PreparedAppend,
     ) -> Result<impl Future<Output = Result<AppendAck, S2Error>> + Send + 'static, S2Error> {
-        let session = self.session.as_ref().ok_or_else(|| self.closed("append"))?;
+        let session = self
+            .session
+            .current()
+            .ok_or_else(|| self.closed("append"))?;
         let context = self.stream.context("append");
         let ticket = session
             .submit(prepared.0)
@@ -418,91 +420,15 @@ impl AppendSession {
 
     /// Waits for every submitted batch and closes the session. Later calls fail with
     /// [`crate::ErrorKind::Closed`].
-    pub async fn close(&mut self) -> Result<(), S2Error> {
+    pub async fn close(&self) -> Result<(), S2Error> {
         let session = self
             .session
             .take()
+            .await
             .ok_or_else(|| self.closed("close the append session"))?;
         session.close().await.map_err(|e| {
             S2Error::from_append_session(self.stream.context("close the append session"), &e)
         })
-    }
-}
-
-/// One record at a time, batched by linger time and size, acknowledged per record.
-pub struct Producer {
-    producer: Option<SdkProducer>,
-    stream: StreamClient,
-}
-
-/// A record's acknowledgement: its sequence number and its batch's positions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RecordAck {
-    /// The record's sequence number.
-    pub seq_num: u64,
-    /// The acknowledgement of the batch that carried it.
-    pub batch: AppendAck,
-}
-
-impl Producer {
-    fn closed(&self, operation: &str) -> S2Error {
-        S2Error::new(
-            crate::ErrorKind::Closed,
-            self.stream.context(operation),
-            "the producer is closed",
-        )
-    }
-
-    /// Submits a record once there is room; the returned future completes with its
-    /// acknowledgement.
-    pub async fn submit(
-        &self,
-        record: AppendRecord,
-    ) -> Result<impl Future<Output = Result<RecordAck, S2Error>> + Send + 'static, S2Error> {
-        let producer = self
-            .producer
-            .as_ref()
-            .ok_or_else(|| self.closed("append"))?;
-        let context = self.stream.context("append");
-        let ticket = producer
-            .submit(record)
-            .await
-            .map_err(|e| S2Error::from_producer(context, &e))?;
-        let stream = self.stream.clone();
-        Ok(async move {
-            ticket
-                .await
-                .map(|ack| RecordAck {
-                    seq_num: ack.seq_num,
-                    batch: ack.batch.into(),
-                })
-                .map_err(|e| S2Error::from_producer(stream.context("append"), &e))
-        })
-    }
-
-    /// Sends the current partial batch now and waits until every record submitted before
-    /// this call is stored.
-    pub async fn flush(&self) -> Result<(), S2Error> {
-        let producer = self
-            .producer
-            .as_ref()
-            .ok_or_else(|| self.closed("flush the producer"))?;
-        producer
-            .flush()
-            .await
-            .map_err(|e| S2Error::from_producer(self.stream.context("flush the producer"), &e))
-    }
-
-    /// Flushes and closes. Later calls fail with [`crate::ErrorKind::Closed`].
-    pub async fn close(&mut self) -> Result<(), S2Error> {
-        let producer = self
-            .producer
-            .take()
-            .ok_or_else(|| self.closed("close the producer"))?;
-        producer
-            .close()
-            .await
-            .map_err(|e| S2Error::from_producer(self.stream.context("close the producer"), &e))
     }
 }
 

@@ -330,7 +330,7 @@ async fn append_sessions_and_producers_acknowledge_in_order() {
     let server = lite();
     let client = client(server.endpoint());
     let stream = fresh_stream(&client, "sess-basin", "pipelined").await;
-    let mut session = stream
+    let session = stream
         .append_session(&AppendSessionOptions::default())
         .expect("session");
     let mut acks = Vec::new();
@@ -358,7 +358,7 @@ async fn append_sessions_and_producers_acknowledge_in_order() {
         .await;
     assert_eq!(closed.err().map(|e| e.kind()), Some(ErrorKind::Closed));
 
-    let mut producer = stream
+    let producer = stream
         .producer(&ProducerOptions {
             match_seq_num: Some(1000),
             ..ProducerOptions::default()
@@ -526,7 +526,7 @@ async fn produce_exactly_once(direct: &StreamClient, proxied: &StreamClient, tot
         if next >= total {
             return restarts;
         }
-        let mut producer = proxied
+        let producer = proxied
             .producer(&ProducerOptions {
                 match_seq_num: Some(next),
                 ..ProducerOptions::default()
