@@ -168,6 +168,8 @@ pub(crate) fn answer_error(answer: &Answer, url: &Url, operation: Operation) -> 
         }
         "FENCED" => ErrorKind::Fenced,
         "SUBSCRIPTION_NOT_FOUND" => ErrorKind::NotFound,
+        // Not in PROTOCOL.md: the Node reference server refuses an ack of an unknown stream, a
+        // regressing offset or one past the tail with 409 `INVALID_OFFSET`.
         "INVALID_OFFSET" => ErrorKind::InvalidOffset,
         "TOKEN_INVALID" | "TOKEN_EXPIRED" => ErrorKind::Unauthorized,
         "INVALID_REQUEST" | "WEBHOOK_URL_REJECTED" => ErrorKind::BadRequest,

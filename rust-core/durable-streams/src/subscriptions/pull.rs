@@ -121,6 +121,8 @@ impl Subscription {
                 false,
             )
             .await?;
+        // PROTOCOL.md does not say how a claim without pending work is answered; the Node
+        // reference server (0.3.7) answers 409 `NO_PENDING_WORK`, which is not a failure.
         if answer.status == StatusCode::CONFLICT
             && protocol_error(&answer.body).is_some_and(|e| e.code == "NO_PENDING_WORK")
         {
