@@ -24,6 +24,23 @@ use crate::stream::Stream;
 /// `GET` of the subscription): against a server without them every method fails with
 /// [`crate::ErrorKind::SubscriptionsNotSupported`] before anything else is sent (such a server
 /// would otherwise create an ordinary stream at the reserved path).
+///
+/// ```no_run
+/// # async fn demo() -> durable_streams_core::Result<()> {
+/// use std::time::Duration;
+/// use durable_streams_core::{Client, SubscriptionConfig};
+/// let client = Client::builder().base_url("http://127.0.0.1:4437/v1/stream").build()?;
+/// let orders = client.subscription("orders")?;
+/// let config = SubscriptionConfig::pull_wake("wake/orders")
+///     .pattern("orders/*")
+///     .lease_ttl(Duration::from_secs(30));
+/// let created = orders.create(&config).await?.created; // false when an identical one existed
+/// for link in orders.get().await?.streams {
+///     println!("{} acked up to {}", link.path, link.acked_offset);
+/// }
+/// # let _ = created;
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Subscription {
     pub(crate) shared: Arc<SubscriptionShared>,

@@ -41,6 +41,22 @@ pub type HandlerError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// Delivery is at least once: a batch whose handler did not return `Ok` before a crash, a
 /// failure or a lost lease is delivered again. The handler runs on the worker's task; it must
 /// not block the thread (use `spawn_blocking` for blocking work), or heartbeats stop too.
+///
+/// ```no_run
+/// # async fn demo() -> durable_streams_core::Result<()> {
+/// use durable_streams_core::{Client, HandlerError, StreamBatch};
+/// let client = Client::builder().base_url("http://127.0.0.1:4437/v1/stream").build()?;
+/// let worker = client.subscription("orders")?.pull_worker("worker-1")?;
+/// worker
+///     .run(|batch: StreamBatch| async move {
+///         for message in batch.messages().unwrap_or_default() {
+///             println!("{}: {}", batch.stream(), String::from_utf8_lossy(message));
+///         }
+///         Ok::<(), HandlerError>(())
+///     })
+///     .await
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct PullWorker {
     subscription: Subscription,
