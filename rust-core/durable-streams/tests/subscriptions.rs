@@ -625,3 +625,151 @@ async fn electric_fails_every_subscription_call_as_not_supported_and_creates_not
         ErrorKind::NotFound
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_created_after_the_subscription_is_processed_from_its_first_message() {
+    let client = client_for(ServerKind::Node);
+    let group = unique_name("later");
+    let wake = unique_name("wake");
+    json_stream(&client, &wake, &[]).await;
+    let subscription = client.subscription(&unique_name("sub")).unwrap();
+    let config = SubscriptionConfig::pull_wake(wake).pattern(format!("{group}/**"));
+    subscription.create(&config).await.unwrap();
+    let seen: Seen = Arc::default();
+    let worker = subscription.pull_worker("glob").unwrap();
+    let task = spawn_worker(worker.clone(), seen.clone(), Duration::ZERO);
+    eventually(10, "the worker starts", || {
+        worker.stats().no_pending_work == 1
+    })
+    .await;
+
+    let path = format!("{group}/deep/new");
+    let messages: Vec<_> = (0..5).map(|n| serde_json::json!({ "n": n })).collect();
+    let tail = json_stream(&client, &path, &messages).await;
+    eventually(10, "every message is handled", || {
+        seen.lock().unwrap().len() == 5
+    })
+    .await;
+    let handled: Vec<_> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, _, v)| v.clone())
+        .collect();
+    assert_eq!(handled, messages, "from the first message, in order");
+    eventually(10, "the wake is acked", || {
+        worker.stats().wakes_completed >= 1
+    })
+    .await;
+    let link = subscription.get().await.unwrap();
+    let link = link.stream(&path).expect("linked by the pattern");
+    assert_eq!(link.link_type, LinkType::Glob);
+    assert_eq!(link.acked_offset, tail);
+    task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_over_many_glob_streams_survive_workers_crashing_at_random() {
+    const STREAMS: usize = 8;
+    const ROUNDS: usize = 25;
+    const PER_APPEND: usize = 5;
+    let client = client_for(ServerKind::Node);
+    let group = unique_name("many");
+    let wake = unique_name("wake");
+    json_stream(&client, &wake, &[]).await;
+    let subscription = client.subscription(&unique_name("sub")).unwrap();
+    let config = SubscriptionConfig::pull_wake(wake)
+        .pattern(format!("{group}/*"))
+        .lease_ttl(Duration::from_secs(1));
+    subscription.create(&config).await.unwrap();
+    let paths: Vec<String> = (0..STREAMS).map(|i| format!("{group}/s{i}")).collect();
+    for path in &paths {
+        json_stream(&client, path, &[]).await;
+    }
+
+    let seen: Seen = Arc::default();
+    let mut workers: Vec<(PullWorker, tokio::task::JoinHandle<()>)> = (0..3)
+        .map(|i| {
+            let worker = subscription.pull_worker(&format!("w{i}")).unwrap();
+            let task = spawn_worker(worker.clone(), seen.clone(), Duration::from_millis(5));
+            (worker, task)
+        })
+        .collect();
+    let appender = {
+        let client = client.clone();
+        let paths = paths.clone();
+        tokio::spawn(async move {
+            for round in 0..ROUNDS {
+                for (s, path) in paths.iter().enumerate() {
+                    let batch: Vec<_> = (0..PER_APPEND)
+                        .map(|k| serde_json::json!({ "s": s, "n": round * PER_APPEND + k }))
+                        .collect();
+                    let stream = client.stream(path).unwrap();
+                    stream.append_json_messages(batch.iter()).await.unwrap();
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+
+    // Crash a worker every 300 ms while the appends go on (no release), starting a replacement each time.
+    let total = STREAMS * ROUNDS * PER_APPEND;
+    let mut crashes = 0;
+    let mut state = 0x9e37_79b9_u64;
+    let distinct = |seen: &Seen| {
+        let mut set = std::collections::HashSet::new();
+        for (_, _, value) in seen.lock().unwrap().iter() {
+            set.insert(value.to_string());
+        }
+        set.len()
+    };
+    within(90, "every message is processed", async {
+        while distinct(&seen) < total || !appender.is_finished() {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if !appender.is_finished() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let victim = usize::try_from(state % 3).unwrap();
+                workers[victim].1.abort();
+                crashes += 1;
+                let worker = subscription
+                    .pull_worker(&format!("w{victim}-{crashes}"))
+                    .unwrap();
+                let task = spawn_worker(worker.clone(), seen.clone(), Duration::from_millis(5));
+                workers[victim] = (worker, task);
+            }
+        }
+    })
+    .await;
+    assert_eq!(distinct(&seen), total, "none lost");
+    assert!(crashes >= 5, "workers crashed {crashes} times");
+    // Each stream's messages were first seen in order, and every cursor reaches the tail.
+    for (s, path) in paths.iter().enumerate() {
+        let mut first_seen = Vec::new();
+        for (_, _, value) in seen.lock().unwrap().iter().filter(|(_, p, _)| p == path) {
+            let n = value["n"].as_u64().unwrap();
+            if !first_seen.contains(&n) {
+                first_seen.push(n);
+            }
+        }
+        let expected: Vec<u64> = (0..u64::try_from(ROUNDS * PER_APPEND).unwrap()).collect();
+        assert_eq!(first_seen, expected, "stream {s} in order");
+        let tail = client
+            .stream(path)
+            .unwrap()
+            .head()
+            .await
+            .unwrap()
+            .next_offset;
+        let cursor_done = async {
+            while acked_offset(&subscription, path).await != tail {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        within(20, "the cursor reaches the tail", cursor_done).await;
+    }
+    for (_, task) in workers {
+        task.abort();
+    }
+}
