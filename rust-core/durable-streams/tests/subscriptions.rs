@@ -773,3 +773,41 @@ async fn messages_over_many_glob_streams_survive_workers_crashing_at_random() {
         task.abort();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_the_subscription_mid_wake_stops_the_worker_with_not_found() {
+    let client = client_for(ServerKind::Node);
+    let events = unique_name("deleted");
+    json_stream(&client, &events, &[]).await;
+    let (subscription, _) =
+        pull_subscription(&client, &[events.as_str()], Duration::from_secs(1)).await;
+    let started = Arc::new(tokio::sync::Notify::new());
+    let worker = subscription.pull_worker("orphan").unwrap();
+    let run = {
+        let worker = worker.clone();
+        let started = started.clone();
+        tokio::spawn(async move {
+            worker
+                .run(|_batch: StreamBatch| {
+                    let started = started.clone();
+                    async move {
+                        started.notify_one();
+                        tokio::time::sleep(Duration::from_secs(30)).await;
+                        Ok::<(), std::io::Error>(())
+                    }
+                })
+                .await
+        })
+    };
+    eventually(10, "the worker starts", || {
+        worker.stats().no_pending_work == 1
+    })
+    .await;
+    append(&client, &events, serde_json::json!({"n": 1})).await;
+    within(10, "the handler starts", started.notified()).await;
+    subscription.delete().await.unwrap();
+    let result = within(10, "the worker stops", run).await.unwrap();
+    let err = result.expect_err("a deleted subscription ends the worker");
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert_eq!(worker.stats().wakes_completed, 0);
+}

@@ -37,12 +37,10 @@ impl Progress {
     }
 }
 
-/// Whether an ack's error means the wake is no longer ours.
+/// Whether an ack's error means the wake is no longer ours (a subscription that is gone,
+/// `NotFound`, is not: the worker stops then).
 pub(crate) fn is_lease_lost(error: &Error) -> bool {
-    matches!(
-        error.kind(),
-        ErrorKind::Fenced | ErrorKind::Unauthorized | ErrorKind::NotFound
-    )
+    matches!(error.kind(), ErrorKind::Fenced | ErrorKind::Unauthorized)
 }
 
 /// How often to heartbeat a lease of `ttl`: three times per lease, so that two lost
@@ -63,7 +61,7 @@ pub(crate) struct LeaseKeeper<'a> {
 }
 
 impl LeaseKeeper<'_> {
-    /// Heartbeats until the lease is lost; returns why. Runs until dropped otherwise.
+    /// Heartbeats until the lease is lost or the subscription is gone; returns why. Runs until dropped otherwise.
     pub(crate) async fn keep_alive(mut self) -> Error {
         let ttl = self.claim.lease_ttl();
         let mut next_beat = Instant::now() + self.interval;
@@ -88,7 +86,9 @@ impl LeaseKeeper<'_> {
                     self.deadline = sent + ttl;
                     self.stats.update(|s| s.heartbeats += 1);
                 }
-                Ok(Err(error)) if is_lease_lost(&error) => return error,
+                Ok(Err(error)) if is_lease_lost(&error) || error.kind() == ErrorKind::NotFound => {
+                    return error;
+                }
                 // A failed heartbeat is tried again at the next beat, while the lease lasts.
                 Ok(Err(_)) | Err(_) => {}
             }

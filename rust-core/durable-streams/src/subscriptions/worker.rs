@@ -250,6 +250,9 @@ impl PullWorker {
         let outcome = tokio::select! {
             outcome = self.handle_streams(claim, handler, &progress) => outcome,
             lost = keeper.keep_alive() => {
+                if lost.kind() == ErrorKind::NotFound {
+                    return Err(lost);
+                }
                 self.record_lease_lost(&lost);
                 return Ok(WakeEnd::LeaseLost);
             }
@@ -262,7 +265,7 @@ impl PullWorker {
                         next_wake: answer.next_wake,
                     })
                 }
-                Err(e) if is_lease_lost(&e) && e.kind() != ErrorKind::NotFound => {
+                Err(e) if is_lease_lost(&e) => {
                     self.record_lease_lost(&e);
                     Ok(WakeEnd::LeaseLost)
                 }
