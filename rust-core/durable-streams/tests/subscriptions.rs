@@ -811,3 +811,60 @@ async fn deleting_the_subscription_mid_wake_stops_the_worker_with_not_found() {
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
     assert_eq!(worker.stats().wakes_completed, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_heartbeat_extends_the_lease_and_its_acks_move_the_cursor() {
+    let client = client_for(ServerKind::Node);
+    let events = unique_name("beat");
+    let start = json_stream(&client, &events, &[]).await;
+    let (subscription, _) =
+        pull_subscription(&client, &[events.as_str()], Duration::from_secs(1)).await;
+    let first = append(&client, &events, serde_json::json!({"n": 1})).await;
+    let tail = append(&client, &events, serde_json::json!({"n": 2})).await;
+    let claim = subscription
+        .claim("beating")
+        .await
+        .unwrap()
+        .expect("pending");
+    assert_eq!(claim.lease_ttl(), Duration::from_secs(1));
+    assert_eq!(claim.streams()[0].tail_offset, tail);
+    assert!(claim.streams()[0].has_pending);
+
+    // Twice the lease, heartbeating: the lease holds.
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        subscription.heartbeat(&claim).await.unwrap();
+    }
+    let err = subscription.claim("rival").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AlreadyClaimed, "{err}");
+
+    // An ack without done applies its offsets and keeps the claim.
+    let partial = subscription
+        .ack(&claim, &[Ack::new(events.clone(), first.clone())], false)
+        .await
+        .unwrap();
+    assert!(!partial.next_wake);
+    assert_eq!(acked_offset(&subscription, &events).await, first);
+    let err = subscription
+        .ack(
+            &claim,
+            &[Ack::new(events.clone(), Offset::BEGINNING)],
+            false,
+        )
+        .await
+        .unwrap_err();
+    assert!(err.message().starts_with("acks[0].offset:"), "{err}");
+    // Not in PROTOCOL.md: the reference server refuses a regressing ack with INVALID_OFFSET.
+    let err = subscription
+        .ack(&claim, &[Ack::new(events.clone(), start)], false)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidOffset, "{err}");
+    assert_eq!(acked_offset(&subscription, &events).await, first);
+    subscription
+        .ack(&claim, &[Ack::new(events.clone(), tail.clone())], true)
+        .await
+        .unwrap();
+    assert_eq!(acked_offset(&subscription, &events).await, tail);
+    assert!(subscription.claim("rival").await.unwrap().is_none());
+}
