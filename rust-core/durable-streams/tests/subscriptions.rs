@@ -868,3 +868,47 @@ async fn a_heartbeat_extends_the_lease_and_its_acks_move_the_cursor() {
     assert_eq!(acked_offset(&subscription, &events).await, tail);
     assert!(subscription.claim("rival").await.unwrap().is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_ends_when_its_wake_stream_is_closed_and_refuses_a_missing_one() {
+    let client = client_for(ServerKind::Node);
+    let events = unique_name("closing");
+    json_stream(&client, &events, &[]).await;
+    let (subscription, wake) =
+        pull_subscription(&client, &[events.as_str()], Duration::from_secs(5)).await;
+    let worker = subscription.pull_worker("closer").unwrap();
+    let run = {
+        let worker = worker.clone();
+        tokio::spawn(async move {
+            worker
+                .run(|_batch: StreamBatch| async { Ok::<(), std::io::Error>(()) })
+                .await
+        })
+    };
+    eventually(10, "the worker starts", || {
+        worker.stats().no_pending_work == 1
+    })
+    .await;
+    client.stream(&wake).unwrap().close().await.unwrap();
+    let result = within(10, "the worker ends", run).await.unwrap();
+    assert!(result.is_ok(), "{result:?}");
+
+    // A pull-wake subscription whose wake stream was never created.
+    let orphan = client.subscription(&unique_name("sub")).unwrap();
+    let missing = unique_name("missing-wake");
+    orphan
+        .create(&SubscriptionConfig::pull_wake(missing.clone()).stream(events.clone()))
+        .await
+        .unwrap();
+    let err = orphan
+        .pull_worker("w")
+        .unwrap()
+        .run(|_batch: StreamBatch| async { Ok::<(), std::io::Error>(()) })
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(
+        err.message().contains(&missing),
+        "names the wake stream: {err}"
+    );
+}
