@@ -104,22 +104,27 @@ internal sealed class BenchServer : IDisposable
 
     private readonly Process? _process;
 
-    private BenchServer(string prefix, Process? process)
+    private BenchServer(string prefix, string? faultyPrefix, Process? process)
     {
         Prefix = prefix.TrimEnd('/');
+        FaultyPrefix = faultyPrefix?.TrimEnd('/');
         _process = process;
     }
 
     /// <summary>The stream prefix URL: streams are <c>{Prefix}/{name}</c>.</summary>
     public string Prefix { get; }
 
+    /// <summary>The same streams through the harness's fault-injecting proxy (POSTs fail at the given rate), when started with one.</summary>
+    public string? FaultyPrefix { get; }
+
     public string StreamUrl(string name) => $"{Prefix}/{name}";
 
-    public static BenchServer Start(Flags flags)
+    /// <summary>Starts Electric's server; with <paramref name="faultyPostsPercent"/> above 0 also a proxy in front of it that fails that share of the POSTs (<see cref="FaultyPrefix"/>).</summary>
+    public static BenchServer Start(Flags flags, double faultyPostsPercent = 0)
     {
         if (flags.Str("server") is { } given)
         {
-            return new BenchServer(given, null);
+            return new BenchServer(given, null, null);
         }
         var binary = Environment.GetEnvironmentVariable("DS_TEST_SERVERS_BIN");
         if (string.IsNullOrEmpty(binary))
@@ -140,8 +145,13 @@ internal sealed class BenchServer : IDisposable
                 UseShellExecute = false,
             },
         };
+        if (faultyPostsPercent > 0)
+        {
+            process.StartInfo.ArgumentList.Add("--faulty-posts");
+            process.StartInfo.ArgumentList.Add(faultyPostsPercent.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
         process.Start();
-        string? prefix = null;
+        string? prefix = null, faultyPrefix = null;
         while (process.StandardOutput.ReadLine() is { } line)
         {
             if (line == "READY")
@@ -153,13 +163,21 @@ internal sealed class BenchServer : IDisposable
             {
                 prefix = parts[2];
             }
+            else if (parts.Length == 3 && parts[0] == "electric-faulty")
+            {
+                faultyPrefix = parts[2];
+            }
         }
         if (prefix is null)
         {
             throw new BenchFailure("ds-test-servers did not start Electric's server (see its output above)");
         }
+        if (faultyPostsPercent > 0 && faultyPrefix is null)
+        {
+            throw new BenchFailure("ds-test-servers did not start the fault-injecting proxy (see its output above)");
+        }
         _ = process.StandardOutput.ReadToEndAsync();
-        return new BenchServer(prefix, process);
+        return new BenchServer(prefix, faultyPrefix, process);
     }
 
     public void Dispose()

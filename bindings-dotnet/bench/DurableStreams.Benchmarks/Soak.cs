@@ -12,7 +12,9 @@ namespace DurableStreams.Benchmarks;
 /// in order. Every <c>--sample-secs</c> it samples RSS, the managed heap (after a full
 /// collection), GC counts, threads and file descriptors, and reports the slopes after the
 /// warm-up against <c>--max-slope</c> MiB/min (FLAT or GROWING); it fails when messages are lost
-/// or repeated.
+/// or repeated. With <c>--faulty-posts P</c> the producer writes through the harness's
+/// fault-injecting proxy, which fails P % of its POSTs (503 or a dropped connection, before or
+/// after the server stored the batch); the reader reads directly.
 /// </summary>
 internal static class Soak
 {
@@ -26,7 +28,8 @@ internal static class Soak
             ("sample-secs", "N: sampling interval (default 5)"),
             ("restart-secs", "N: the reader resumes from its checkpoint this often (default 20)"),
             ("warmup-secs", "N: samples before this are left out of the slopes (default seconds/2)"),
-            ("max-slope", "MIB: growth per minute allowed after warm-up, RSS and managed heap (default 0.1)"));
+            ("max-slope", "MIB: growth per minute allowed after warm-up, RSS and managed heap (default 0.1)"),
+            ("faulty-posts", "P: the producer writes through a proxy failing P % of its POSTs (default 0: directly)"));
         var seconds = flags.Int("seconds", 60);
         var rate = flags.Int("rate", 200);
         var sampleEvery = TimeSpan.FromSeconds(flags.Int("sample-secs", 5));
@@ -34,18 +37,20 @@ internal static class Soak
         var warmup = flags.Int("warmup-secs", Math.Max(1, seconds / 2));
         var maxSlope = double.Parse(flags.Str("max-slope") ?? "0.1", System.Globalization.CultureInfo.InvariantCulture);
         var results = new Results(flags);
-        using var server = BenchServer.Start(flags);
+        var faultyPosts = double.Parse(flags.Str("faulty-posts") ?? "0", System.Globalization.CultureInfo.InvariantCulture);
+        using var server = BenchServer.Start(flags, faultyPosts);
         await using var client = new DurableStreamClient(new DurableStreamClientOptions());
         var url = server.StreamUrl("soak");
         var stream = await client.CreateStreamAsync(url, new CreateStreamOptions { ContentType = "application/json" }).ConfigureAwait(false);
-        Console.WriteLine($"{Bench}: {seconds} s, {rate} msg/s, reader restarts every {restartEvery.TotalSeconds} s, sample every {sampleEvery.TotalSeconds} s");
+        var producerStream = server.FaultyPrefix is { } faulty ? client.GetStream($"{faulty}/soak") : stream;
+        Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Bench}: {seconds} s, {rate} msg/s, reader restarts every {restartEvery.TotalSeconds} s, sample every {sampleEvery.TotalSeconds} s, {faultyPosts} % of the producer's POSTs failed"));
 
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
         long produced = 0, read = 0, duplicates = 0, missing = 0, restarts = 0;
         var started = Stopwatch.GetTimestamp();
         var producerTask = Task.Run(async () =>
         {
-            await using var producer = stream.CreateProducer("soak", new IdempotentProducerOptions { AutoClaim = true });
+            await using var producer = producerStream.CreateProducer("soak", new IdempotentProducerOptions { AutoClaim = true });
             var tick = TimeSpan.FromSeconds(1.0 / rate);
             while (!stop.IsCancellationRequested)
             {
@@ -138,6 +143,7 @@ internal static class Soak
         result["duplicates"] = duplicates;
         result["missing"] = missing;
         result["reader_restarts"] = restarts;
+        result["faulty_posts_percent"] = faultyPosts;
         result["rss_slope_mib_per_min"] = rssSlope;
         result["heap_slope_mib_per_min"] = heapSlope;
         result["samples"] = Stats.Array(samples.Select(s => s.RssMib).ToList());

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! ds-test-servers [electric|node|both] [--long-poll-timeout-ms N] [--durability-memory]
+//!                 [--faulty-posts PERCENT]
 //! ds-test-servers s2 [--local-root DIR] [--port N]
 //! ```
 //!
@@ -11,6 +12,12 @@
 //! pipe on stdin, reads lines up to `READY`, runs its tests, and closes the pipe. If
 //! this process is killed instead, the servers still stop: Node exits when its stdin
 //! pipe closes and Electric and S2 lite are killed by a watchdog (see the library docs).
+//!
+//! `--faulty-posts PERCENT` also puts the harness's [`FaultProxy`] in front of each server and
+//! prints `<kind>-faulty <proxy-base-url> <proxy-stream-prefix-url>`: that share of the POSTs
+//! through it fail (a quarter each: 503 before forwarding, connection dropped before, dropped
+//! after the server stored the append, 503 after it); at the end it prints what it did on
+//! stderr. GETs pass untouched (it cannot carry endless SSE responses: read directly).
 //!
 //! `s2` starts S2's `s2 lite` instead and prints `s2 <account-endpoint> <basin-endpoint>` (the
 //! same URL twice). Lite listens on every interface, so it starts only inside a network
@@ -22,15 +29,21 @@ use std::process::ExitCode;
 use std::path::PathBuf;
 
 use durable_streams_test_harness::{
-    S2Lite, S2LiteOptions, ServerKind, ServerOptions, TestServer, all_kinds,
+    FaultPlan, FaultProxy, S2Lite, S2LiteOptions, ServerKind, ServerOptions, TestServer,
+    all_kinds,
 };
 
 const USAGE: &str =
     "usage: ds-test-servers [electric|node|both] [--long-poll-timeout-ms N] [--durability-memory]
+                       [--faulty-posts PERCENT]
        ds-test-servers s2 [--local-root DIR] [--port N]
 
 Starts the servers on 127.0.0.1, prints `<kind> <base-url> <stream-prefix-url>` per
 server and then `READY`, and stops them when stdin reaches EOF.
+
+--faulty-posts PERCENT also fronts each server with a fault-injecting proxy, announced as
+`<kind>-faulty <proxy-base-url> <proxy-stream-prefix-url>`, that fails PERCENT % of the
+POSTs (503 or a dropped connection, before or after the server acted); GETs pass untouched.
 
 `s2` starts S2's `s2 lite` (in memory, or kept in --local-root DIR) and prints
 `s2 <account-endpoint> <basin-endpoint>`. Lite listens on every interface, so it starts
@@ -40,6 +53,8 @@ only inside a network namespace of its own (`unshare -n`, then `ip link set lo u
 /// A started server, whichever kind: dropped = stopped.
 enum Running {
     DurableStreams(TestServer),
+    // A proxy in front of the server before it in the list.
+    Faulty(ServerKind, FaultProxy, String),
     S2(S2Lite),
 }
 
@@ -53,8 +68,25 @@ impl Running {
                 server.base_url(),
                 server.stream_prefix_url()
             ),
+            Running::Faulty(kind, proxy, prefix) => {
+                format!("{kind}-faulty {} {prefix}", proxy.base_url())
+            }
             Running::S2(lite) => format!("s2 {} {}", lite.endpoint(), lite.endpoint()),
         }
+    }
+}
+
+/// The proxy plan for `--faulty-posts PERCENT`: a quarter of the share for each way to fail.
+fn faulty_posts(percent: f64, seed: u64) -> FaultPlan {
+    let each = percent / 100.0 / 4.0;
+    FaultPlan {
+        method: Some("POST".into()),
+        unavailable_before: each,
+        drop_before: each,
+        drop_after: each,
+        unavailable_after: each,
+        seed,
+        ..FaultPlan::default()
     }
 }
 
@@ -76,6 +108,7 @@ fn run() -> Result<(), String> {
     // Options given for one family of servers are refused with the other.
     let mut durable_streams_option: Option<&'static str> = None;
     let mut s2_option: Option<&'static str> = None;
+    let mut faulty_percent: Option<f64> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -98,6 +131,16 @@ fn run() -> Result<(), String> {
             "--durability-memory" => {
                 opts.durability_memory = true;
                 durable_streams_option = Some("--durability-memory");
+            }
+            "--faulty-posts" => {
+                let value = args.next().ok_or("--faulty-posts needs a percentage")?;
+                let percent: f64 = value
+                    .parse()
+                    .ok()
+                    .filter(|p| (0.0..=100.0).contains(p))
+                    .ok_or_else(|| format!("bad --faulty-posts {value:?} (0-100)"))?;
+                faulty_percent = Some(percent);
+                durable_streams_option = Some("--faulty-posts");
             }
             "--local-root" => {
                 let value = args.next().ok_or("--local-root needs a directory")?;
@@ -131,9 +174,22 @@ fn run() -> Result<(), String> {
         let lite = S2Lite::start_with(&lite_options).map_err(|e| e.to_string())?;
         servers.push(Running::S2(lite));
     } else {
-        for kind in kinds {
+        for (seed, kind) in kinds.into_iter().enumerate() {
             let server = TestServer::start_with(kind, &opts).map_err(|e| e.to_string())?;
+            let faulty = match faulty_percent {
+                Some(percent) => {
+                    let proxy =
+                        FaultProxy::start(server.base_url(), faulty_posts(percent, seed as u64))
+                            .map_err(|e| e.to_string())?;
+                    let prefix = server
+                        .stream_prefix_url()
+                        .replacen(server.base_url(), &proxy.base_url(), 1);
+                    Some(Running::Faulty(kind, proxy, prefix))
+                }
+                None => None,
+            };
             servers.push(Running::DurableStreams(server));
+            servers.extend(faulty);
         }
     }
 
@@ -154,6 +210,11 @@ fn run() -> Result<(), String> {
         match stdin.read(&mut sink) {
             Ok(0) | Err(_) => break,
             Ok(_) => {}
+        }
+    }
+    for server in &servers {
+        if let Running::Faulty(kind, proxy, _) = server {
+            eprintln!("ds-test-servers: {kind}-faulty: {:?}", proxy.counts());
         }
     }
     drop(servers);
