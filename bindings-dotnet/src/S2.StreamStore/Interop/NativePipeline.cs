@@ -1,0 +1,179 @@
+namespace S2.StreamStore.Interop;
+
+/// <summary>
+/// One native append session or producer: submissions (allocation-free shared ones and tracked
+/// ones), flush and close. Submissions take a slot of <see cref="PipelineState.Room"/> until the
+/// native side accepts them, so memory stays bounded by the native limits plus the queued slots.
+/// </summary>
+internal sealed class NativePipeline : IDisposable
+{
+    private readonly NativeHandle _handle;
+    private readonly bool _producer;
+    private readonly string _publicName;
+
+    internal NativePipeline(NativeHandle handle, bool producer, int maxQueued, Action<Exception> onFailure)
+    {
+        _handle = handle;
+        _producer = producer;
+        _publicName = producer ? nameof(Producer) : nameof(AppendSession);
+        State = new PipelineState(maxQueued, producer, onFailure);
+    }
+
+    internal PipelineState State { get; }
+
+    /// <summary>Submits a one-record batch without allocating, if a slot is free now.</summary>
+    internal bool TrySubmit(ReadOnlySpan<byte> body)
+    {
+        if (!State.Room.Wait(0))
+        {
+            return false;
+        }
+        SubmitShared(body);
+        return true;
+    }
+
+    /// <summary>Waits for a slot, then submits without allocating (the wait allocates only when there is no slot).</summary>
+    internal ValueTask SubmitAsync(ReadOnlyMemory<byte> body, CancellationToken token)
+    {
+        if (State.Room.Wait(0))
+        {
+            SubmitShared(body.Span);
+            return default;
+        }
+        return SlowSubmitAsync(body, token);
+    }
+
+    private async ValueTask SlowSubmitAsync(ReadOnlyMemory<byte> body, CancellationToken token)
+    {
+        await State.Room.WaitAsync(token).ConfigureAwait(false);
+        SubmitShared(body.Span);
+    }
+
+    private unsafe void SubmitShared(ReadOnlySpan<byte> body)
+    {
+        var added = false;
+        State.Submitting(2);
+        try
+        {
+            _handle.DangerousAddRef(ref added);
+            fixed (byte* b = body)
+            {
+                var record = new S2NewRecordNative { Body = b, BodyLen = (nuint)body.Length };
+                if (_producer)
+                {
+                    NativeMethods.s2_producer_submit((S2NativeProducer*)_handle.DangerousGetHandle(), &record, PipelineCallbacks.SharedAccepted, PipelineCallbacks.SharedRecordAck, (void*)State.UserData);
+                }
+                else
+                {
+                    NativeMethods.s2_append_session_submit((S2NativeAppendSession*)_handle.DangerousGetHandle(), &record, 1, null, PipelineCallbacks.SharedAccepted, PipelineCallbacks.SharedSessionAck, (void*)State.UserData);
+                }
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            State.SubmitFailed(2, releaseRoom: true);
+            throw new ObjectDisposedException(_publicName);
+        }
+        finally
+        {
+            if (added)
+            {
+                _handle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>Waits for a slot and submits a tracked batch (a producer: exactly one record).</summary>
+    internal async ValueTask<PendingSubmission> SubmitTrackedAsync(IReadOnlyList<AppendRecord> records, AppendOptions? options, CancellationToken token)
+    {
+        await State.Room.WaitAsync(token).ConfigureAwait(false);
+        var pending = new PendingSubmission(State);
+        SubmitTracked(pending, records, options);
+        return pending;
+    }
+
+    private unsafe void SubmitTracked(PendingSubmission pending, IReadOnlyList<AppendRecord> records, AppendOptions? options)
+    {
+        State.Submitting(0);
+        var added = false;
+        try
+        {
+            using var pinned = new PinnedRecords(records, options);
+            _handle.DangerousAddRef(ref added);
+            if (_producer)
+            {
+                NativeMethods.s2_producer_submit((S2NativeProducer*)_handle.DangerousGetHandle(), pinned.Records, PipelineCallbacks.TrackedAccepted, PipelineCallbacks.TrackedRecordAck, (void*)pending.UserData);
+            }
+            else
+            {
+                var conditions = pinned.Conditions;
+                NativeMethods.s2_append_session_submit((S2NativeAppendSession*)_handle.DangerousGetHandle(), pinned.Records, pinned.Count, pinned.HasConditions ? &conditions : null, PipelineCallbacks.TrackedAccepted, PipelineCallbacks.TrackedSessionAck, (void*)pending.UserData);
+            }
+        }
+        catch (Exception e)
+        {
+            var error = e is ObjectDisposedException ? new ObjectDisposedException(_publicName) : e;
+            State.SubmitFailed(0, releaseRoom: true);
+            pending.StartFailed(error);
+            throw error;
+        }
+        finally
+        {
+            if (added)
+            {
+                _handle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>Producer: sends the open batch; then waits for every acknowledgement so far.</summary>
+    internal async Task Flush(CancellationToken token)
+    {
+        if (_producer)
+        {
+            await StartFlush().WaitAsync(token).ConfigureAwait(false);
+        }
+        await State.AllCompleted(token).ConfigureAwait(false);
+        ThrowFirstError();
+    }
+
+    /// <summary>Flushes, waits for every acknowledgement and closes the native object.</summary>
+    internal async Task Close(CancellationToken token)
+    {
+        await StartClose().WaitAsync(token).ConfigureAwait(false);
+        await State.AllCompleted(token).ConfigureAwait(false);
+        ThrowFirstError();
+    }
+
+    private unsafe Task<bool> StartFlush() =>
+        NativeCall<bool>.Start(_handle, _publicName, CancellationToken.None, 0, static (_, target, _, userData) =>
+            NativeMethods.s2_producer_flush((S2NativeProducer*)target, NativeCallbacks.Done, (void*)userData));
+
+    private unsafe Task<bool> StartClose() =>
+        NativeCall<bool>.Start(_handle, _publicName, CancellationToken.None, _producer, static (producer, target, _, userData) =>
+        {
+            if (producer)
+            {
+                NativeMethods.s2_producer_close((S2NativeProducer*)target, NativeCallbacks.Done, (void*)userData);
+            }
+            else
+            {
+                NativeMethods.s2_append_session_close((S2NativeAppendSession*)target, NativeCallbacks.Done, (void*)userData);
+            }
+        });
+
+    private void ThrowFirstError()
+    {
+        if (State.FirstError is { } error)
+        {
+            // The first failure itself (its type and values: a SeqNumMismatchException keeps ExpectedSeqNum).
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(error).Throw();
+        }
+    }
+
+    public void Dispose()
+    {
+        _handle.Dispose();
+        State.Release();
+    }
+}
