@@ -91,7 +91,10 @@ public sealed class Producer : IAsyncDisposable
         {
             // Reported to the logger and the meter as it happened.
         }
-        _pipeline.Dispose();
+        finally
+        {
+            _pipeline.Dispose();
+        }
     }
 
     private static void CheckBody(int length)

@@ -49,9 +49,7 @@ public sealed class S2Stream<T> : S2Stream
     /// <param name="cancellationToken">Cancels the call.</param>
     public async Task<IReadOnlyList<Record<T>>> ReadValuesAsync(ReadOptions? options = null, CancellationToken cancellationToken = default)
     {
-        options ??= new ReadOptions();
-        options.IgnoreCommandRecords = true;
-        var batch = await ReadAsync(options, cancellationToken).ConfigureAwait(false);
+        var batch = await ReadAsync(WithoutCommands(options ?? new ReadOptions(), new ReadOptions()), cancellationToken).ConfigureAwait(false);
         return batch.Records.Select(Typed).ToArray();
     }
 
@@ -60,9 +58,9 @@ public sealed class S2Stream<T> : S2Stream
     /// <param name="cancellationToken">Ends the sequence.</param>
     public async IAsyncEnumerable<Record<T>> ReadAllAsync(ReadSessionOptions? options = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        options ??= new ReadSessionOptions();
-        options.IgnoreCommandRecords = true;
-        var session = await OpenReadSessionAsync(options, cancellationToken).ConfigureAwait(false);
+        var given = options ?? new ReadSessionOptions();
+        var copy = WithoutCommands(given, new ReadSessionOptions { RetryForever = given.RetryForever });
+        var session = await OpenReadSessionAsync(copy, cancellationToken).ConfigureAwait(false);
         await using (((IAsyncDisposable)session).ConfigureAwait(false))
         {
             await foreach (var record in session.WithCancellation(cancellationToken).ConfigureAwait(false))
@@ -70,6 +68,20 @@ public sealed class S2Stream<T> : S2Stream
                 yield return Typed(record);
             }
         }
+    }
+
+    /// <summary>A copy of <paramref name="options"/> in <paramref name="copy"/> that leaves out command records (the caller's options stay as they are).</summary>
+    private static TOptions WithoutCommands<TOptions>(ReadOptions options, TOptions copy)
+        where TOptions : ReadOptions
+    {
+        copy.Start = options.Start;
+        copy.Count = options.Count;
+        copy.Bytes = options.Bytes;
+        copy.Until = options.Until;
+        copy.Clamp = options.Clamp;
+        copy.Wait = options.Wait;
+        copy.IgnoreCommandRecords = true;
+        return copy;
     }
 
     private Record<T> Typed(Record record) => new(record, Serializer.Deserialize(record.Body.Span));

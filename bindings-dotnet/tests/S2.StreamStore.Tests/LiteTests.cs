@@ -331,3 +331,25 @@ public class LiteTests
         }
     }
 }
+
+/// <summary>Typed reads leave the caller's options as they were.</summary>
+public class TypedOptionsTests
+{
+    [LiteFact]
+    public async Task A_typed_read_does_not_change_the_callers_options()
+    {
+        var (client, basin, plain) = await Lite.NewStreamAsync("topts");
+        await using (client)
+        using (plain)
+        using (var stream = basin.Stream("s", TestJsonContext.Default.GameState))
+        {
+            await stream.AppendAsync(new GameState(1, "ana"), cancellationToken: Lite.Timeout());
+            await stream.TrimAsync(0, cancellationToken: Lite.Timeout());
+            var options = new ReadOptions { Start = ReadStart.FromSequence(0) };
+            var values = await stream.ReadValuesAsync(options, Lite.Timeout());
+            Assert.Equal(new GameState(1, "ana"), Assert.Single(values).Value);
+            Assert.False(options.IgnoreCommandRecords);
+            Assert.Equal(2, (await plain.ReadAsync(options, Lite.Timeout())).Records.Count);
+        }
+    }
+}
