@@ -28,6 +28,7 @@ mod protocol;
 mod read;
 mod redact;
 mod retry;
+pub mod state;
 mod stream;
 mod subscriptions;
 mod transport;
@@ -47,6 +48,7 @@ pub use producer::{
 };
 pub use read::{Chunk, ChunkStream, LiveMode, ReadOptions, ReadSession};
 pub use retry::{AppendRetry, RetryPolicy};
+pub use state::{MaterializedState, StateWatch, StateWriter};
 pub use stream::Stream;
 pub use subscriptions::{
     Ack, AckOutcome, Claim, CreateSubscriptionResult, Delivery, HandlerError, LinkType,
