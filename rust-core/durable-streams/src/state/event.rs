@@ -158,10 +158,16 @@ impl ChangeEvent {
         self
     }
 
-    /// Sets `headers.timestamp` (RFC 3339).
+    /// Sets `headers.timestamp` (RFC 3339, checked when the event is written).
     pub fn with_timestamp(mut self, timestamp: impl Into<String>) -> Self {
         self.headers.timestamp = Some(timestamp.into());
         self
+    }
+
+    /// Sets `headers.timestamp` to the current time, as JavaScript's `toISOString` writes it
+    /// (`2025-01-15T10:30:00.250Z`).
+    pub fn with_timestamp_now(self) -> Self {
+        self.with_timestamp(super::timestamp::now())
     }
 
     /// Sets any other header (`txid`, `timestamp`, `from` and `offset` have their own fields,
@@ -174,8 +180,8 @@ impl ChangeEvent {
     }
 
     /// Checks what the protocol requires of a change a writer sends: non-empty `type` and
-    /// `key`, a `value` for every operation but delete, a non-empty `txid`, and no extra header
-    /// that shadows a known one. The error names the field.
+    /// `key`, a `value` for every operation but delete, a non-empty `txid`, an RFC 3339
+    /// `timestamp`, and no extra header that shadows a known one. The error names the field.
     pub fn validate(&self) -> Result<()> {
         if self.entity_type.is_empty() {
             return Err(Error::invalid_argument("type", "cannot be empty"));
@@ -191,6 +197,14 @@ impl ChangeEvent {
         }
         if self.headers.txid.as_deref() == Some("") {
             return Err(Error::invalid_argument("headers.txid", "cannot be empty"));
+        }
+        if let Some(timestamp) = &self.headers.timestamp {
+            if !super::timestamp::is_rfc3339(timestamp) {
+                return Err(Error::invalid_argument(
+                    "headers.timestamp",
+                    format!("{timestamp:?} is not an RFC 3339 date-time"),
+                ));
+            }
         }
         for name in self.headers.extra.keys() {
             if KNOWN_CHANGE_HEADERS.contains(&name.as_str()) || name == "control" {

@@ -2,7 +2,8 @@
 //! materialise a keyed state on a JSON stream.
 //!
 //! - `event`: the messages ([`ChangeEvent`], [`ControlEvent`], [`StateEvent`]) with the npm
-//!   package's field names; `parse` reads them, naming a malformed field.
+//!   package's field names; `parse` reads them, naming a malformed field; `timestamp` writes
+//!   and checks RFC 3339 timestamps.
 //! - `writer`: [`StateWriter`], which builds and appends them (plain appends or a producer).
 //! - `materialized`: [`MaterializedState`], which applies them in order, notifies, and is saved
 //!   and resumed with its offset.
@@ -11,6 +12,7 @@
 mod event;
 mod materialized;
 mod parse;
+mod timestamp;
 mod watch;
 mod writer;
 

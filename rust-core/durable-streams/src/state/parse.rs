@@ -275,7 +275,13 @@ mod tests {
 
     #[test]
     fn writers_refuse_events_the_protocol_forbids_naming_the_field() {
-        let cases: [(StateEvent, &str); 5] = [
+        let cases: [(StateEvent, &str); 6] = [
+            (
+                ChangeEvent::insert("t", "k", json!(1))
+                    .with_timestamp("noon")
+                    .into(),
+                "headers.timestamp",
+            ),
             (ChangeEvent::insert("", "k", json!(1)).into(), "type"),
             (ChangeEvent::insert("t", "", json!(1)).into(), "key"),
             (
@@ -308,5 +314,11 @@ mod tests {
                 .starts_with("value:")
         );
         assert!(ChangeEvent::delete("t", "k").validate().is_ok());
+        assert!(
+            ChangeEvent::delete("t", "k")
+                .with_timestamp_now()
+                .validate()
+                .is_ok()
+        );
     }
 }
