@@ -167,6 +167,9 @@ internal sealed class PendingSubmission
         else
         {
             _acked.TrySetException(error ?? new S2Exception("The acknowledgement carried neither a result nor an error."));
+            // Observed here: the failure also surfaces from FlushAsync/CloseAsync and the logger, so a
+            // receipt nobody awaits does not raise TaskScheduler.UnobservedTaskException.
+            _ = _acked.Task.Exception;
         }
         State.Completed(error);
         Fired();
