@@ -13,7 +13,9 @@ use durable_streams_core::state::{
     ChangeEvent, ControlEvent, ControlKind, StateEvent, StateSnapshot, WatchCheckpoint,
     WatchOptions,
 };
-use durable_streams_core::{LiveMode, MaterializedState, ProducerOptions, StateWatch, StateWriter};
+use durable_streams_core::{
+    ErrorKind, LiveMode, MaterializedState, Offset, ProducerOptions, StateWatch, StateWriter,
+};
 use serde_json::{Value, json};
 
 server_tests!(
@@ -23,6 +25,9 @@ server_tests!(
     notifications_follow_live_appends,
     a_resumed_watch_sees_every_change_once,
     malformed_messages_fail_naming_the_field,
+    a_state_started_at_an_offset_replays_only_what_follows,
+    a_watch_checkpoint_past_the_data_is_refused,
+    a_watch_filters_by_type_and_prefix_and_still_sees_resets,
 );
 
 async fn written_events_materialise_with_the_protocols_rules(ctx: Ctx) {
@@ -314,7 +319,7 @@ async fn malformed_messages_fail_naming_the_field(ctx: Ctx) {
     let err = within(20, "catch-up", state.catch_up(&stream))
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), durable_streams_core::ErrorKind::Parse);
+    assert_eq!(err.kind(), ErrorKind::Parse);
     assert!(
         err.message().contains("headers.operation"),
         "[{}] {err}",
@@ -332,4 +337,96 @@ async fn malformed_messages_fail_naming_the_field(ctx: Ctx) {
     }
     let err = result.unwrap_err();
     assert!(err.message().contains("headers.operation"), "{err}");
+}
+
+async fn a_state_started_at_an_offset_replays_only_what_follows(ctx: Ctx) {
+    let stream = ctx.create("state-from-offset", "application/json").await;
+    let writer = StateWriter::new(stream.clone());
+    let middle = writer
+        .insert("t", "before", &1)
+        .await
+        .unwrap()
+        .expect("an append reports its offset");
+    writer.insert("t", "after", &2).await.unwrap();
+    let mut state = MaterializedState::starting_at(middle);
+    assert_eq!(
+        within(20, "catch-up", state.catch_up(&stream))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        state.to_json(),
+        json!({"t": {"after": 2}}),
+        "[{}]",
+        ctx.kind()
+    );
+}
+
+async fn a_watch_checkpoint_past_the_data_is_refused(ctx: Ctx) {
+    let stream = ctx.create("state-watch-past", "application/json").await;
+    let writer = StateWriter::new(stream.clone());
+    writer
+        .write_all(&[
+            ChangeEvent::insert("t", "a", json!(1)).into(),
+            ChangeEvent::insert("t", "b", json!(2)).into(),
+        ])
+        .await
+        .unwrap();
+    let mut watch = StateWatch::new(
+        &stream,
+        WatchOptions::new("").from(WatchCheckpoint::after(Offset::BEGINNING, 5)),
+    );
+    let err = within(20, "watch", watch.next()).await.unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::InvalidOffset,
+        "[{}] {err}",
+        ctx.kind()
+    );
+    assert!(err.message().contains("past the data"), "{err}");
+
+    // Exactly at the end is fine: nothing more to see.
+    let mut watch = StateWatch::new(
+        &stream,
+        WatchOptions::new("").from(WatchCheckpoint::after(Offset::BEGINNING, 2)),
+    );
+    assert_eq!(within(20, "watch", watch.next()).await.unwrap(), None);
+}
+
+async fn a_watch_filters_by_type_and_prefix_and_still_sees_resets(ctx: Ctx) {
+    let stream = ctx.create("state-watch-filter", "application/json").await;
+    let writer = StateWriter::new(stream.clone());
+    writer
+        .write_all(&[
+            ChangeEvent::insert("order", "eu:1", json!(1)).into(),
+            ChangeEvent::insert("invoice", "eu:1", json!(2)).into(),
+            ChangeEvent::insert("order", "us:1", json!(3)).into(),
+            ControlEvent::new(ControlKind::Reset).into(),
+            ChangeEvent::delete("order", "eu:1").into(),
+        ])
+        .await
+        .unwrap();
+    let mut watch = StateWatch::new(&stream, WatchOptions::new("eu:").entity_type("order"));
+    let mut seen = Vec::new();
+    while let Some(change) = within(20, "watch", watch.next()).await.unwrap() {
+        let mut event = change.event.to_json();
+        // The Node server stamps each state message with the offset it is stored at.
+        if let Some(headers) = event.get_mut("headers").and_then(Value::as_object_mut) {
+            headers.remove("offset");
+        }
+        seen.push(event);
+    }
+    assert_eq!(
+        seen,
+        vec![
+            json!({"type": "order", "key": "eu:1", "value": 1, "headers": {"operation": "insert"}}),
+            json!({"headers": {"control": "reset"}}),
+            json!({"type": "order", "key": "eu:1", "headers": {"operation": "delete"}}),
+        ],
+        "[{}]",
+        ctx.kind()
+    );
+    let tail = stream.head().await.unwrap().next_offset;
+    assert_eq!(watch.checkpoint(), &WatchCheckpoint::at(tail));
 }
