@@ -353,11 +353,32 @@ test_s2_c_isolated() {
 # The .NET package S2.StreamStore (bindings-dotnet): restored and built in test_s2, before the
 # namespace (nothing inside reaches NuGet), tested inside it.
 build_s2_dotnet() {
-  : # not yet
+  need dotnet
+  section "S2 .NET: release library (cargo build --release -p s2-streamstore-ffi)"
+  cargo build --release -p s2-streamstore-ffi
+  section "S2 .NET: restore and build (S2.StreamStore, its DI package, S2.StreamStore.Tests)"
+  dotnet build "$DOTNET_DIR/tests/S2.StreamStore.Tests/S2.StreamStore.Tests.csproj" -c Release
 }
 
+# Inside the namespace: lite through ds-test-servers (stopped when its stdin closes), its endpoint
+# in S2_TEST_ENDPOINT, then the xunit tests, already built (nothing here reaches NuGet).
 test_s2_dotnet_isolated() {
-  : # not yet
+  local line kind endpoint="" basin_endpoint status=0
+  section "S2 .NET: s2 lite (ds-test-servers s2)"
+  coproc S2_DOTNET_LITE { "$ROOT/target/debug/ds-test-servers" s2; }
+  while IFS= read -r line <&"${S2_DOTNET_LITE[0]}"; do
+    [ "$line" = READY ] && break
+    read -r kind endpoint basin_endpoint <<<"$line"
+  done
+  [ -n "$endpoint" ] || die "ds-test-servers did not start s2 lite"
+  echo "s2 lite at $endpoint"
+  section "S2 .NET: tests (bindings-dotnet/tests/S2.StreamStore.Tests)"
+  S2_TEST_ENDPOINT=$endpoint dotnet test "$DOTNET_DIR/tests/S2.StreamStore.Tests/S2.StreamStore.Tests.csproj" \
+    -c Release --no-build || status=$?
+  exec {S2_DOTNET_LITE[1]}>&- # closing its stdin stops lite
+  wait "$S2_DOTNET_LITE_PID" || true
+  [ "$status" -eq 0 ] || die "the S2 .NET tests failed (bindings-dotnet/tests/S2.StreamStore.Tests)"
+  echo "S2 .NET: ok"
 }
 
 # start_server KIND: starts one real server on a free 127.0.0.1 port through ds-test-servers
@@ -422,6 +443,12 @@ pack_dotnet() {
   section ".NET: pack ($DOTNET_PACKAGES)"
   dotnet pack "$DOTNET_DIR/src/DurableStreams/DurableStreams.csproj" -c Release -o "$DOTNET_PACKAGES"
   dotnet pack "$DOTNET_DIR/src/DurableStreams.Extensions.DependencyInjection/DurableStreams.Extensions.DependencyInjection.csproj" \
+    -c Release -o "$DOTNET_PACKAGES"
+  section ".NET: S2 release C ABI library (cargo build --release -p s2-streamstore-ffi)"
+  cargo build --release -p s2-streamstore-ffi
+  section ".NET: pack S2.StreamStore ($DOTNET_PACKAGES)"
+  dotnet pack "$DOTNET_DIR/src/S2.StreamStore/S2.StreamStore.csproj" -c Release -o "$DOTNET_PACKAGES"
+  dotnet pack "$DOTNET_DIR/src/S2.StreamStore.Extensions.DependencyInjection/S2.StreamStore.Extensions.DependencyInjection.csproj" \
     -c Release -o "$DOTNET_PACKAGES"
 }
 
@@ -809,7 +836,7 @@ main() {
     pack)
       need cargo
       pack_dotnet
-      section "pack: done ($DOTNET_PACKAGES: DurableStreams and DurableStreams.Extensions.DependencyInjection $VERSION)"
+      section "pack: done ($DOTNET_PACKAGES: DurableStreams, S2.StreamStore and their DependencyInjection packages $VERSION)"
       ;;
     -h | --help | help) usage ;;
     *)
