@@ -120,6 +120,30 @@ public sealed class Basin
         return Telemetry.Run(_logger, "delete_stream", Name, name, _native.Call(ControlCall.DeleteStream, Z(Name), Z(name), null, ignoreNotFound, cancellationToken));
     }
 
+    /// <summary>A metric set of this basin (<see cref="MetricSets.Storage"/>, <see cref="MetricSets.AppendOps"/>, ...). Not on <c>s2 lite</c>: <see cref="S2NotSupportedException"/>.</summary>
+    /// <param name="request">The set and range.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    public async Task<IReadOnlyList<S2Metric>> GetMetricsAsync(MetricsRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var wire = OptionsJson.Z(request.ToWire(nameof(request)), S2JsonContext.Default.MetricsRequestJson);
+        var json = await Run("get_basin_metrics", null, ControlCall.BasinMetrics, Z(Name), wire, null, cancellationToken).ConfigureAwait(false);
+        return S2Metric.FromJson(json);
+    }
+
+    /// <summary>A metric set of stream <paramref name="name"/> (<see cref="MetricSets.Storage"/>). Not on <c>s2 lite</c>.</summary>
+    /// <param name="name">The stream's name.</param>
+    /// <param name="request">The set and range.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    public async Task<IReadOnlyList<S2Metric>> GetStreamMetricsAsync(string name, MetricsRequest request, CancellationToken cancellationToken = default)
+    {
+        Validation.StreamName(name, nameof(name));
+        ArgumentNullException.ThrowIfNull(request);
+        var wire = OptionsJson.Z(request.ToWire(nameof(request)), S2JsonContext.Default.MetricsRequestJson);
+        var json = await Run("get_stream_metrics", name, ControlCall.StreamMetrics, Z(Name), Z(name), wire, cancellationToken).ConfigureAwait(false);
+        return S2Metric.FromJson(json);
+    }
+
     private Task<string> Run(string operation, string? stream, ControlCall call, byte[]? a, byte[]? b, byte[]? c, CancellationToken token) =>
         Telemetry.Run(_logger, operation, Name, stream, _native.Call(call, a, b, c, false, token));
 

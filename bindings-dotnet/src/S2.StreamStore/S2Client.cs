@@ -153,6 +153,43 @@ public sealed class S2Client : IAsyncDisposable, IDisposable
     /// <summary>Frees the native client (streams and sessions opened from it stay usable).</summary>
     public void Dispose() => _native.Dispose();
 
+    /// <summary>An account metric set (<see cref="MetricSets.ActiveBasins"/> or <see cref="MetricSets.AccountOps"/>). Not on <c>s2 lite</c>: <see cref="S2NotSupportedException"/>.</summary>
+    /// <param name="request">The set and range.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    public async Task<IReadOnlyList<S2Metric>> GetAccountMetricsAsync(MetricsRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var wire = OptionsJson.Z(request.ToWire(nameof(request)), S2JsonContext.Default.MetricsRequestJson);
+        var json = await Run("get_account_metrics", null, ControlCall.AccountMetrics, wire, null, cancellationToken).ConfigureAwait(false);
+        return S2Metric.FromJson(json);
+    }
+
+    /// <summary>The locations the account can place basins in. Not on <c>s2 lite</c>: <see cref="S2NotSupportedException"/>.</summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    public async Task<IReadOnlyList<LocationInfo>> ListLocationsAsync(CancellationToken cancellationToken = default)
+    {
+        var json = await Run("list_locations", null, ControlCall.ListLocations, null, null, cancellationToken).ConfigureAwait(false);
+        return JsonSerializer.Deserialize(json, S2JsonContext.Default.ListLocationInfo) ?? [];
+    }
+
+    /// <summary>The location new basins go to when they name none. Not on <c>s2 lite</c>.</summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    public async Task<LocationInfo> GetDefaultLocationAsync(CancellationToken cancellationToken = default)
+    {
+        var json = await Run("get_default_location", null, ControlCall.GetDefaultLocation, null, null, cancellationToken).ConfigureAwait(false);
+        return JsonSerializer.Deserialize(json, S2JsonContext.Default.LocationInfo)!;
+    }
+
+    /// <summary>Makes <paramref name="location"/> the default for new basins; returns it. Not on <c>s2 lite</c>.</summary>
+    /// <param name="location">The location's name.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    public async Task<LocationInfo> SetDefaultLocationAsync(string location, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(location);
+        var json = await Run("set_default_location", null, ControlCall.SetDefaultLocation, NativeString.Utf8Z(location, nameof(location)), null, cancellationToken).ConfigureAwait(false);
+        return JsonSerializer.Deserialize(json, S2JsonContext.Default.LocationInfo)!;
+    }
+
     /// <summary>Frees the native client.</summary>
     public ValueTask DisposeAsync()
     {

@@ -281,6 +281,33 @@ public class LiteTests
     }
 
     [LiteFact]
+    public async Task Metrics_and_locations_fail_as_not_supported_on_lite()
+    {
+        var (client, basin, stream) = await Lite.NewStreamAsync("metrics");
+        await using (client)
+        using (stream)
+        {
+            var now = DateTimeOffset.UtcNow;
+            var storage = new MetricsRequest(MetricSets.Storage, now.AddHours(-1), now);
+            var calls = new Func<Task>[]
+            {
+                () => client.GetAccountMetricsAsync(new MetricsRequest(MetricSets.AccountOps, now.AddHours(-1), now, MetricsInterval.Minute), Lite.Timeout()),
+                () => basin.GetMetricsAsync(storage, Lite.Timeout()),
+                () => basin.GetStreamMetricsAsync(stream.Name, storage, Lite.Timeout()),
+                () => client.ListLocationsAsync(Lite.Timeout()),
+                () => client.GetDefaultLocationAsync(Lite.Timeout()),
+                () => client.SetDefaultLocationAsync("aws:us-east-1", Lite.Timeout()),
+            };
+            foreach (var call in calls)
+            {
+                var error = await Assert.ThrowsAsync<S2NotSupportedException>(call);
+                Assert.Equal(S2ErrorKind.NotSupported, error.Kind);
+                Assert.Equal(501, error.StatusCode);
+            }
+        }
+    }
+
+    [LiteFact]
     public async Task A_read_session_follows_the_tail_and_ends_when_its_token_is_cancelled()
     {
         var (client, _, stream) = await Lite.NewStreamAsync("follow");

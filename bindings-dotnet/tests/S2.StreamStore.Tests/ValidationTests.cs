@@ -20,6 +20,19 @@ public class ValidationTests
     }
 
     [Fact]
+    public async Task Metric_requests_with_an_empty_range_or_no_set_are_refused_naming_the_parameter()
+    {
+        await using var client = DeadClient();
+        var now = DateTimeOffset.UtcNow;
+        var backwards = new MetricsRequest(MetricSets.Storage, now, now.AddHours(-1));
+        Assert.Equal("request", (await Assert.ThrowsAsync<ArgumentException>(() => client.GetAccountMetricsAsync(backwards))).ParamName);
+        var noSet = new MetricsRequest("", now.AddHours(-1), now);
+        Assert.Equal("request", (await Assert.ThrowsAsync<ArgumentException>(() => client.Basin("valid-basin").GetMetricsAsync(noSet))).ParamName);
+        Assert.Equal("name", (await Assert.ThrowsAsync<ArgumentException>(() => client.Basin("valid-basin").GetStreamMetricsAsync("", backwards))).ParamName);
+        Assert.Equal("location", (await Assert.ThrowsAsync<ArgumentException>(() => client.SetDefaultLocationAsync(" "))).ParamName);
+    }
+
+    [Fact]
     public async Task Bad_stream_names_are_refused_naming_the_parameter()
     {
         await using var client = DeadClient();

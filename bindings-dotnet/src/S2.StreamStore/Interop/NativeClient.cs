@@ -52,6 +52,12 @@ internal sealed unsafe class NativeClient : IDisposable
                     case ControlCall.IssueAccessToken: NativeMethods.s2_access_token_issue(client, pa, cn, cb, (void*)userData); break;
                     case ControlCall.ListAccessTokens: NativeMethods.s2_access_tokens_list(client, pa, cn, cb, (void*)userData); break;
                     case ControlCall.RevokeAccessToken: NativeMethods.s2_access_token_revoke(client, pa, cn, cb, (void*)userData); break;
+                    case ControlCall.AccountMetrics: NativeMethods.s2_account_metrics(client, pa, cn, cb, (void*)userData); break;
+                    case ControlCall.BasinMetrics: NativeMethods.s2_basin_metrics(client, pa, pb, cn, cb, (void*)userData); break;
+                    case ControlCall.StreamMetrics: NativeMethods.s2_stream_metrics(client, pa, pb, pc, cn, cb, (void*)userData); break;
+                    case ControlCall.ListLocations: NativeMethods.s2_locations_list(client, cn, cb, (void*)userData); break;
+                    case ControlCall.GetDefaultLocation: NativeMethods.s2_location_get_default(client, cn, cb, (void*)userData); break;
+                    case ControlCall.SetDefaultLocation: NativeMethods.s2_location_set_default(client, pa, cn, cb, (void*)userData); break;
                     default: throw new ArgumentOutOfRangeException(nameof(call));
                 }
             }
@@ -112,4 +118,10 @@ internal enum ControlCall
     IssueAccessToken,
     ListAccessTokens,
     RevokeAccessToken,
+    AccountMetrics,
+    BasinMetrics,
+    StreamMetrics,
+    ListLocations,
+    GetDefaultLocation,
+    SetDefaultLocation,
 }

@@ -221,6 +221,26 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)]
     internal static partial void s2_access_token_revoke(S2NativeClient* client, byte* id, S2NativeCancel* cancel, delegate* unmanaged[Cdecl]<void*, byte*, S2NativeError*, void> callback, void* userData);
 
+    // ------------------------------------------------------------------ metrics and locations
+
+    [LibraryImport(Library)]
+    internal static partial void s2_account_metrics(S2NativeClient* client, byte* requestJson, S2NativeCancel* cancel, delegate* unmanaged[Cdecl]<void*, byte*, S2NativeError*, void> callback, void* userData);
+
+    [LibraryImport(Library)]
+    internal static partial void s2_basin_metrics(S2NativeClient* client, byte* basin, byte* requestJson, S2NativeCancel* cancel, delegate* unmanaged[Cdecl]<void*, byte*, S2NativeError*, void> callback, void* userData);
+
+    [LibraryImport(Library)]
+    internal static partial void s2_stream_metrics(S2NativeClient* client, byte* basin, byte* stream, byte* requestJson, S2NativeCancel* cancel, delegate* unmanaged[Cdecl]<void*, byte*, S2NativeError*, void> callback, void* userData);
+
+    [LibraryImport(Library)]
+    internal static partial void s2_locations_list(S2NativeClient* client, S2NativeCancel* cancel, delegate* unmanaged[Cdecl]<void*, byte*, S2NativeError*, void> callback, void* userData);
+
+    [LibraryImport(Library)]
+    internal static partial void s2_location_get_default(S2NativeClient* client, S2NativeCancel* cancel, delegate* unmanaged[Cdecl]<void*, byte*, S2NativeError*, void> callback, void* userData);
+
+    [LibraryImport(Library)]
+    internal static partial void s2_location_set_default(S2NativeClient* client, byte* location, S2NativeCancel* cancel, delegate* unmanaged[Cdecl]<void*, byte*, S2NativeError*, void> callback, void* userData);
+
     // ------------------------------------------------------------------ stream data plane
 
     [LibraryImport(Library)]
