@@ -296,6 +296,9 @@ internal static unsafe partial class NativeMethods
     internal static partial S2NativeError* s2_producer_open(S2NativeStream* stream, byte* optionsJson, S2NativeProducer** output);
 
     [LibraryImport(Library)]
+    internal static partial int s2_producer_try_submit(S2NativeProducer* producer, S2NewRecordNative* record, delegate* unmanaged[Cdecl]<void*, ulong, S2AppendAckNative*, S2NativeError*, void> ack, void* userData, S2NativeError** errorOut);
+
+    [LibraryImport(Library)]
     internal static partial void s2_producer_submit(S2NativeProducer* producer, S2NewRecordNative* record, delegate* unmanaged[Cdecl]<void*, S2NativeError*, void> accepted, delegate* unmanaged[Cdecl]<void*, ulong, S2AppendAckNative*, S2NativeError*, void> ack, void* userData);
 
     [LibraryImport(Library)]

@@ -24,6 +24,10 @@ internal sealed class NativePipeline : IDisposable
     /// <summary>Submits a one-record batch without allocating, if a slot is free now.</summary>
     internal bool TrySubmit(ReadOnlySpan<byte> body)
     {
+        if (TryDirect(body))
+        {
+            return true;
+        }
         if (!State.Room.Wait(0))
         {
             return false;
@@ -35,12 +39,66 @@ internal sealed class NativePipeline : IDisposable
     /// <summary>Waits for a slot, then submits without allocating (the wait allocates only when there is no slot).</summary>
     internal ValueTask SubmitAsync(ReadOnlyMemory<byte> body, CancellationToken token)
     {
-        if (State.Room.Wait(0))
+        if (TryDirect(body.Span) || State.Room.Wait(0) && SubmitSharedTrue(body.Span))
         {
-            SubmitShared(body.Span);
             return default;
         }
         return SlowSubmitAsync(body, token);
+    }
+
+    private bool SubmitSharedTrue(ReadOnlySpan<byte> body)
+    {
+        SubmitShared(body);
+        return true;
+    }
+
+    /// <summary>
+    /// A producer's direct path (<c>s2_producer_try_submit</c>): the record is taken on this thread
+    /// when the native producer has room and nothing is queued ahead of it, with no accepted callback
+    /// and no slot; false when it has no room now (nothing was taken).
+    /// </summary>
+    private unsafe bool TryDirect(ReadOnlySpan<byte> body)
+    {
+        if (!_producer)
+        {
+            return false;
+        }
+        var added = false;
+        State.Submitting(1);
+        int result;
+        S2NativeError* error = null;
+        try
+        {
+            _handle.DangerousAddRef(ref added);
+            fixed (byte* b = body)
+            {
+                var record = new S2NewRecordNative { Body = b, BodyLen = (nuint)body.Length };
+                result = NativeMethods.s2_producer_try_submit((S2NativeProducer*)_handle.DangerousGetHandle(), &record, PipelineCallbacks.SharedRecordAck, (void*)State.UserData, &error);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            State.SubmitFailed(1, releaseRoom: false);
+            throw new ObjectDisposedException(_publicName);
+        }
+        finally
+        {
+            if (added)
+            {
+                _handle.DangerousRelease();
+            }
+        }
+        if (result == 0)
+        {
+            return true;
+        }
+        // Not taken: its callback never fires.
+        State.SubmitFailed(1, releaseRoom: false);
+        if (result < 0)
+        {
+            throw NativeErrors.Take(error, CancellationToken.None);
+        }
+        return false;
     }
 
     private async ValueTask SlowSubmitAsync(ReadOnlyMemory<byte> body, CancellationToken token)
