@@ -631,8 +631,8 @@ bench_dotnet() {
 # ---------------------------------------------------------------- S2 benchmarks (bench/s2)
 
 # The same workloads (bench/s2/README.md) through s2-sdk from Rust, the C ABI, the .NET package
-# and S2's TypeScript SDK, one after the other against one lite (in memory) inside a network
-# namespace of its own. Results: target/bench-results/s2/<layer>.json, merged by s2-bench-report
+# and S2's TypeScript SDK, one after the other, each against a fresh lite (in memory), inside a
+# network namespace of their own. Results: target/bench-results/s2/<layer>.json, merged by s2-bench-report
 # into bench/results/s2-latest.json and s2-latest.md. About 3 minutes plus the build.
 BENCH_S2_TS_SDK=@s2-dev/streamstore
 BENCH_S2_TS_SDK_VERSION=0.27.0
@@ -667,33 +667,44 @@ bench_s2() {
     --started-at "$started" || BENCH_FAILED+=("s2-report")
 }
 
-# Inside bench_s2's namespace: starts lite, runs every layer's program, stops lite. Exits non-zero
-# when a program failed (the others still ran).
+# Inside bench_s2's namespace: every layer's program against a lite of its own, started fresh
+# (a lite that has held and deleted another layer's data reads about 3 times slower, which
+# would favour whichever layer runs first). Exits non-zero when a program failed (the others
+# still ran).
 bench_s2_isolated() {
   require_isolated bench-s2-isolated
-  local line kind endpoint="" basin_endpoint bin="$ROOT/target/release"
-  local -a flags
+  local bin="$ROOT/target/release"
   BENCH_FAILED=()
+  bench_s2_layer s2-sdk "$bin/s2-sdk-bench"
+  bench_s2_layer c-abi "$S2_BENCH_C_BIN"
+  if [ -x "$S2_DOTNET_BENCH_BIN" ]; then
+    bench_s2_layer dotnet "$S2_DOTNET_BENCH_BIN"
+  else
+    echo "bench: $S2_DOTNET_BENCH_BIN is not built; the .NET rows stay pending"
+  fi
+  bench_s2_layer typescript node "$ROOT/bench/s2/node/s2-bench.mjs"
+  [ ${#BENCH_FAILED[@]} -eq 0 ] || die "S2 benchmarks failed: ${BENCH_FAILED[*]}"
+}
+
+# bench_s2_layer LAYER COMMAND...: starts a fresh lite, runs COMMAND --endpoint URL
+# $S2_BENCH_FLAGS --json $S2_BENCH_OUT/LAYER.json, stops lite.
+bench_s2_layer() {
+  local layer=$1 line kind endpoint="" basin_endpoint
+  shift
   coproc LITE { "$ROOT/target/debug/ds-test-servers" s2; }
   while IFS= read -r line <&"${LITE[0]}"; do
     [ "$line" = READY ] && break
     read -r kind endpoint basin_endpoint <<<"$line"
   done
-  [ -n "$endpoint" ] || die "ds-test-servers did not start s2 lite"
-  echo "s2 lite at $endpoint"
-  flags=(--endpoint "$endpoint" ${S2_BENCH_FLAGS:-})
-  bench_step s2-sdk "$bin/s2-sdk-bench" "${flags[@]}" --json "$S2_BENCH_OUT/s2-sdk.json"
-  bench_step s2-c-abi "$S2_BENCH_C_BIN" "${flags[@]}" --json "$S2_BENCH_OUT/c-abi.json"
-  if [ -x "$S2_DOTNET_BENCH_BIN" ]; then
-    bench_step s2-dotnet "$S2_DOTNET_BENCH_BIN" "${flags[@]}" --json "$S2_BENCH_OUT/dotnet.json"
-  else
-    echo "bench: $S2_DOTNET_BENCH_BIN is not built; the .NET rows stay pending"
+  if [ -z "$endpoint" ]; then
+    BENCH_FAILED+=("s2-$layer (lite did not start)")
+    return
   fi
-  bench_step s2-typescript node "$ROOT/bench/s2/node/s2-bench.mjs" "${flags[@]}" \
-    --json "$S2_BENCH_OUT/typescript.json"
+  section "Bench S2: $layer (s2 lite at $endpoint)"
+  # shellcheck disable=SC2086 # S2_BENCH_FLAGS is a list of flags
+  bench_step "s2-$layer" "$@" --endpoint "$endpoint" ${S2_BENCH_FLAGS:-} --json "$S2_BENCH_OUT/$layer.json"
   exec {LITE[1]}>&- # closing its stdin stops lite
   wait "$LITE_PID" || true
-  [ ${#BENCH_FAILED[@]} -eq 0 ] || die "S2 benchmarks failed: ${BENCH_FAILED[*]}"
 }
 
 # ---------------------------------------------------------------- commands
