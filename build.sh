@@ -658,7 +658,7 @@ bench_s2() {
   S2_BENCH_OUT="$ROOT/target/bench-results/s2"
   rm -rf "$S2_BENCH_OUT"
   mkdir -p "$S2_BENCH_OUT" "$ROOT/bench/results"
-  section "Bench S2: every layer against one s2 lite, in a network namespace of its own"
+  section "Bench S2: each layer against a fresh s2 lite, in a network namespace of its own"
   export S2_BENCH_OUT DS_BENCH_NODE_DIR=$BENCH_NODE_DIR
   run_isolated "$ROOT/build.sh" bench-s2-isolated || BENCH_FAILED+=("s2")
   section "Bench S2: report"
