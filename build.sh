@@ -350,6 +350,10 @@ test_s2_c_isolated() {
   echo "S2 C: ok"
 }
 
+# The S2 samples (bindings-dotnet/samples/S2): built in build_s2_dotnet, run against lite in
+# test_s2_dotnet_isolated; each ends by itself, deletes its basin, exits non-zero on failure.
+S2_DOTNET_SAMPLES="BasicUsage GameStateStreaming AgentSessions"
+
 # The .NET package S2.StreamStore (bindings-dotnet): restored and built in test_s2, before the
 # namespace (nothing inside reaches NuGet), tested inside it.
 build_s2_dotnet() {
@@ -358,6 +362,11 @@ build_s2_dotnet() {
   cargo build --release -p s2-streamstore-ffi
   section "S2 .NET: restore and build (S2.StreamStore, its DI package, S2.StreamStore.Tests)"
   dotnet build "$DOTNET_DIR/tests/S2.StreamStore.Tests/S2.StreamStore.Tests.csproj" -c Release
+  local sample
+  for sample in $S2_DOTNET_SAMPLES; do
+    section "S2 .NET: build the sample $sample (bindings-dotnet/samples/S2)"
+    dotnet build "$DOTNET_DIR/samples/S2/$sample/$sample.csproj" -c Release
+  done
 }
 
 # Inside the namespace: lite through ds-test-servers (stopped when its stdin closes), its endpoint
@@ -375,9 +384,15 @@ test_s2_dotnet_isolated() {
   section "S2 .NET: tests (bindings-dotnet/tests/S2.StreamStore.Tests)"
   S2_TEST_ENDPOINT=$endpoint dotnet test "$DOTNET_DIR/tests/S2.StreamStore.Tests/S2.StreamStore.Tests.csproj" \
     -c Release --no-build || status=$?
+  local sample
+  for sample in $S2_DOTNET_SAMPLES; do
+    [ "$status" -eq 0 ] || break
+    section "S2 .NET: sample $sample against lite"
+    dotnet "$DOTNET_DIR/samples/S2/$sample/bin/Release/net10.0/$sample.dll" "$endpoint" || status=$?
+  done
   exec {S2_DOTNET_LITE[1]}>&- # closing its stdin stops lite
   wait "$S2_DOTNET_LITE_PID" || true
-  [ "$status" -eq 0 ] || die "the S2 .NET tests failed (bindings-dotnet/tests/S2.StreamStore.Tests)"
+  [ "$status" -eq 0 ] || die "the S2 .NET tests or samples failed (bindings-dotnet/tests/S2.StreamStore.Tests, bindings-dotnet/samples/S2)"
   echo "S2 .NET: ok"
 }
 
@@ -463,6 +478,8 @@ test_dotnet() {
   pack_dotnet
   section ".NET: package test (restores DurableStreams from $DOTNET_PACKAGES)"
   dotnet test "$DOTNET_DIR/tests/DurableStreams.PackageTests/DurableStreams.PackageTests.csproj" -c Release
+  section ".NET: package test (restores S2.StreamStore and its DI package from $DOTNET_PACKAGES)"
+  dotnet test "$DOTNET_DIR/tests/S2.StreamStore.PackageTests/S2.StreamStore.PackageTests.csproj" -c Release
 }
 
 # ---------------------------------------------------------------- conformance adapter
