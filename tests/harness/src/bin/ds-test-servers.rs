@@ -29,8 +29,7 @@ use std::process::ExitCode;
 use std::path::PathBuf;
 
 use durable_streams_test_harness::{
-    FaultPlan, FaultProxy, S2Lite, S2LiteOptions, ServerKind, ServerOptions, TestServer,
-    all_kinds,
+    FaultPlan, FaultProxy, S2Lite, S2LiteOptions, ServerKind, ServerOptions, TestServer, all_kinds,
 };
 
 const USAGE: &str =
@@ -181,9 +180,11 @@ fn run() -> Result<(), String> {
                     let proxy =
                         FaultProxy::start(server.base_url(), faulty_posts(percent, seed as u64))
                             .map_err(|e| e.to_string())?;
-                    let prefix = server
-                        .stream_prefix_url()
-                        .replacen(server.base_url(), &proxy.base_url(), 1);
+                    let prefix = server.stream_prefix_url().replacen(
+                        server.base_url(),
+                        &proxy.base_url(),
+                        1,
+                    );
                     Some(Running::Faulty(kind, proxy, prefix))
                 }
                 None => None,
