@@ -13,7 +13,7 @@ use s2_streamstore_core::{
 use serde::Deserialize;
 
 use crate::callback::{Done, RecordAck, S2DoneCallback, S2RecordAckCallback};
-use crate::error::S2Error;
+use crate::error::{FfiResult, S2Error};
 use crate::handles::{self, Live};
 use crate::pipeline::{Borrowed, Pending, Pipeline, Sink, Tried, reject, with_pipeline};
 use crate::stream::{S2AppendAck, S2NewRecord, S2Stream, copy_record, stream_of};
@@ -27,6 +27,20 @@ pub struct S2Producer {
     // Names the basin and stream in errors about submitted records.
     stream: s2_streamstore_core::StreamClient,
     _live: Live,
+}
+
+impl S2Producer {
+    /// Copies and checks the record argument of a submission.
+    ///
+    /// # Safety
+    /// `record` must be NULL or valid as documented on `S2NewRecord`.
+    unsafe fn prepare(&self, record: *const S2NewRecord) -> FfiResult<AppendRecord> {
+        // SAFETY: forwarded to the caller.
+        let record = unsafe { handles::required(record, "record") }?;
+        // SAFETY: forwarded to the caller.
+        let record = unsafe { copy_record(0, record) }?;
+        Ok(to_append_record(self.stream.context("append"), 0, record)?)
+    }
 }
 
 struct ProducerSink(Producer);
@@ -156,17 +170,8 @@ pub unsafe extern "C" fn s2_producer_submit(
             Ok(producer) => producer,
             Err(error) => return reject(error, accepted, ack),
         };
-        let prepared = (|| {
-            // SAFETY: forwarded to the caller.
-            let record = unsafe { handles::required(record, "record") }?;
-            // SAFETY: forwarded to the caller.
-            let record = unsafe { copy_record(0, record) }?;
-            Ok(to_append_record(
-                producer.stream.context("append"),
-                0,
-                record,
-            )?)
-        })();
+        // SAFETY: forwarded to the caller.
+        let prepared = unsafe { producer.prepare(record) };
         producer.pipeline.submit_checked(prepared, accepted, ack);
     });
 }
@@ -214,17 +219,8 @@ pub unsafe extern "C" fn s2_producer_try_submit(
             Ok(producer) => producer,
             Err(error) => return failed(error),
         };
-        let prepared = (|| {
-            // SAFETY: forwarded to the caller.
-            let record = unsafe { handles::required(record, "record") }?;
-            // SAFETY: forwarded to the caller.
-            let record = unsafe { copy_record(0, record) }?;
-            Ok(to_append_record(
-                producer.stream.context("append"),
-                0,
-                record,
-            )?)
-        })();
+        // SAFETY: forwarded to the caller.
+        let prepared = unsafe { producer.prepare(record) };
         let record = match prepared {
             Ok(record) => record,
             Err(error) => return failed(error),
