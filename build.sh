@@ -642,7 +642,7 @@ bench_dotnet() {
     --json "$parts/dotnet-live-long-poll.json"
   section "Bench: soak of the .NET layer, producer + live SSE reader resuming from its checkpoint (dotnet, ${DS_SOAK_SECONDS:-60} s)"
   # Its own file, like the Rust soak's: an endurance verdict, not a row of the comparison table.
-  bench_step dotnet-soak "$b" soak --seconds "${DS_SOAK_SECONDS:-60}" --json "$BENCH_OUT/dotnet-soak.json"
+  bench_step dotnet-soak "$b" soak --seconds "${DS_SOAK_SECONDS:-60}" --faulty-posts 1 --json "$BENCH_OUT/dotnet-soak.json"
 }
 
 # ---------------------------------------------------------------- S2 benchmarks (bench/s2)

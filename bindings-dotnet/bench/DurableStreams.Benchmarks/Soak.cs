@@ -136,7 +136,7 @@ internal static class Soak
         var bounded = rssSlope <= maxSlope && heapSlope <= maxSlope;
         var line = string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"{Bench} [{Layer.Ours}] {seconds} s: {produced} produced, {read} read in order ({duplicates} duplicates, {missing} missing, {restarts} reader restarts): exactly-once {(exact ? "PASS" : "FAIL")}; "
-            + $"slopes after {warmup} s: RSS {rssSlope:+0.000;-0.000} MiB/min, managed heap {heapSlope:+0.000;-0.000} MiB/min (limit {maxSlope}); RSS {samples[0].RssMib:F1} -> {samples[^1].RssMib:F1} MiB, heap {samples[0].HeapMib:F1} -> {samples[^1].HeapMib:F1} MiB: {(bounded ? "FLAT" : "GROWING")}");
+            + $"slopes after {warmup} s: RSS {rssSlope:+0.000;-0.000;+0.000} MiB/min, managed heap {heapSlope:+0.000;-0.000;+0.000} MiB/min (limit {maxSlope}); RSS {samples[0].RssMib:F1} -> {samples[^1].RssMib:F1} MiB, heap {samples[0].HeapMib:F1} -> {samples[^1].HeapMib:F1} MiB: {(bounded ? "FLAT" : "GROWING")}");
         var result = Results.New(Bench, $"{seconds}s", $"soak {seconds} s", Layer.Ours);
         result["produced"] = produced;
         result["read"] = read;
