@@ -10,7 +10,6 @@ namespace S2.StreamStore;
 public sealed class AppendSession : IAsyncDisposable
 {
     private readonly NativePipeline _pipeline;
-    private int _disposed;
 
     internal AppendSession(NativePipeline pipeline, string basin, string stream)
     {
@@ -62,7 +61,6 @@ public sealed class AppendSession : IAsyncDisposable
     /// <param name="body">The body (at most 1 MiB - 8 bytes; copied before returning).</param>
     public bool TrySubmit(ReadOnlySpan<byte> body)
     {
-        CheckBody(body.Length);
         return _pipeline.TrySubmit(body);
     }
 
@@ -71,7 +69,6 @@ public sealed class AppendSession : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the wait for a slot.</param>
     public ValueTask SubmitAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken = default)
     {
-        CheckBody(body.Length);
         return _pipeline.SubmitAsync(body, cancellationToken);
     }
 
@@ -84,31 +81,5 @@ public sealed class AppendSession : IAsyncDisposable
     public Task CloseAsync(CancellationToken cancellationToken = default) => _pipeline.Close(cancellationToken);
 
     /// <summary>Closes the session (failures were reported by <see cref="FlushAsync"/>/<see cref="CloseAsync"/> and the logger) and frees it.</summary>
-    public async ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return;
-        }
-        try
-        {
-            await _pipeline.Close(CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is S2Exception or ObjectDisposedException)
-        {
-            // Reported to the logger and the meter as it happened.
-        }
-        finally
-        {
-            _pipeline.Dispose();
-        }
-    }
-
-    private static void CheckBody(int length)
-    {
-        if (length + 8 > Validation.MaxBatchBytes)
-        {
-            throw new ArgumentException($"A record has at most {Validation.MaxBatchBytes - 8} body bytes; {length} given.", "body");
-        }
-    }
+    public ValueTask DisposeAsync() => _pipeline.CloseAndDisposeAsync();
 }

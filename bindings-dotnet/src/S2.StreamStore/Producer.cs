@@ -11,7 +11,6 @@ namespace S2.StreamStore;
 public sealed class Producer : IAsyncDisposable
 {
     private readonly NativePipeline _pipeline;
-    private int _disposed;
 
     internal Producer(NativePipeline pipeline, string basin, string stream)
     {
@@ -55,7 +54,6 @@ public sealed class Producer : IAsyncDisposable
     /// <param name="body">The body (copied before returning).</param>
     public bool TrySubmit(ReadOnlySpan<byte> body)
     {
-        CheckBody(body.Length);
         return _pipeline.TrySubmit(body);
     }
 
@@ -64,7 +62,6 @@ public sealed class Producer : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the wait for a slot.</param>
     public ValueTask SubmitAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken = default)
     {
-        CheckBody(body.Length);
         return _pipeline.SubmitAsync(body, cancellationToken);
     }
 
@@ -77,31 +74,5 @@ public sealed class Producer : IAsyncDisposable
     public Task CloseAsync(CancellationToken cancellationToken = default) => _pipeline.Close(cancellationToken);
 
     /// <summary>Closes the producer (failures were reported to the logger and the meter) and frees it.</summary>
-    public async ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return;
-        }
-        try
-        {
-            await _pipeline.Close(CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is S2Exception or ObjectDisposedException)
-        {
-            // Reported to the logger and the meter as it happened.
-        }
-        finally
-        {
-            _pipeline.Dispose();
-        }
-    }
-
-    private static void CheckBody(int length)
-    {
-        if (length + 8 > Validation.MaxBatchBytes)
-        {
-            throw new ArgumentException($"A record has at most {Validation.MaxBatchBytes - 8} body bytes; {length} given.", "body");
-        }
-    }
+    public ValueTask DisposeAsync() => _pipeline.CloseAndDisposeAsync();
 }
