@@ -16,6 +16,7 @@ namespace S2.StreamStore.Benchmarks;
 internal static class Program
 {
     private const string Layer = "dotnet";
+    private const string DefaultLayer = "dotnet-appendasync";
     private const string Server = "s2 lite (s2-cli 0.43.4, in memory)";
 
     private static async Task<int> Main(string[] args)
@@ -51,6 +52,13 @@ internal static class Program
                 read.Add(await CatchUpAsync(stream, size, records).ConfigureAwait(false));
             }
             results.Add(Throughput("producer", "written", size, records, written));
+            // What a user writes by default: one AppendAsync(AppendRecord) per record, not awaiting its acknowledgement.
+            var defaults = new List<Run>();
+            for (var run = 0; run < runs; run++)
+            {
+                defaults.Add(await ProduceByDefaultAsync(await OpenAsync(basin, $"default-{size}-{run}").ConfigureAwait(false), body, records).ConfigureAwait(false));
+            }
+            results.Add(Throughput("producer", "written (AppendAsync)", size, records, defaults, DefaultLayer));
             results.Add(Throughput("catch-up", "read", size, records, read));
         }
         results.Add(await LatencyAsync(await OpenAsync(basin, "latency").ConfigureAwait(false), latencySamples).ConfigureAwait(false));
@@ -89,6 +97,32 @@ internal static class Program
                 {
                     await producer.SubmitAsync(memory).ConfigureAwait(false);
                 }
+            }
+            perRecord = (GC.GetTotalAllocatedBytes(precise: true) - allocated) / (double)records;
+            await producer.CloseAsync().ConfigureAwait(false);
+        }
+        var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var spent = CpuSeconds() - cpu;
+        var tail = await stream.CheckTailAsync().ConfigureAwait(false);
+        if (tail.SequenceNumber != (ulong)records)
+        {
+            throw new InvalidOperationException($"the stream holds {tail.SequenceNumber} records, not {records}");
+        }
+        return new Run(elapsed, spent, perRecord);
+    }
+
+    /// <summary>Every record through <see cref="Producer.AppendAsync"/> with a new <see cref="AppendRecord"/> each, as the API reads by default.</summary>
+    private static async Task<Run> ProduceByDefaultAsync(S2Stream stream, byte[] body, int records)
+    {
+        var cpu = CpuSeconds();
+        var started = Stopwatch.GetTimestamp();
+        double perRecord;
+        await using (var producer = await stream.OpenProducerAsync().ConfigureAwait(false))
+        {
+            var allocated = GC.GetTotalAllocatedBytes(precise: true);
+            for (var i = 0; i < records; i++)
+            {
+                await producer.AppendAsync(new AppendRecord(body)).ConfigureAwait(false);
             }
             perRecord = (GC.GetTotalAllocatedBytes(precise: true) - allocated) / (double)records;
             await producer.CloseAsync().ConfigureAwait(false);
@@ -167,14 +201,14 @@ internal static class Program
         };
     }
 
-    private static JsonObject Throughput(string benchmark, string verb, int size, int records, List<Run> runs)
+    private static JsonObject Throughput(string benchmark, string verb, int size, int records, List<Run> runs, string layer = Layer)
     {
         var median = runs.OrderBy(r => r.Elapsed).ElementAt(runs.Count / 2);
         var perS = records / median.Elapsed;
         var mib = records * (double)size / (1024 * 1024) / median.Elapsed;
         var cpuUs = median.Cpu * 1e6 / records;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{Layer,-11} {benchmark,-9} {size,5} B: {perS:N0} records/s, {mib:F1} MiB/s, {cpuUs:F2} µs CPU/record, {median.AllocatedPerRecord:F1} B allocated/record ({verb})"));
+            $"{layer,-11} {benchmark,-9} {size,5} B: {perS:N0} records/s, {mib:F1} MiB/s, {cpuUs:F2} µs CPU/record, {median.AllocatedPerRecord:F1} B allocated/record ({verb})"));
         var runsArray = new JsonArray();
         foreach (var run in runs)
         {
@@ -185,7 +219,7 @@ internal static class Program
             ["suite"] = "s2",
             ["benchmark"] = benchmark,
             ["scenario"] = $"{records}x{size}B",
-            ["layer"] = Layer,
+            ["layer"] = layer,
             ["record_bytes"] = size,
             ["records"] = records,
             ["records_per_s"] = perS,

@@ -11,10 +11,11 @@ use durable_streams_bench::{Flags, fail, thousands};
 use serde_json::{Value, json};
 
 const BENCH: &str = "s2-bench-report";
-const LAYERS: [(&str, &str); 4] = [
+const LAYERS: [(&str, &str); 5] = [
     ("s2-sdk", "s2-sdk (Rust)"),
     ("c-abi", "C ABI"),
-    ("dotnet", ".NET S2.StreamStore"),
+    ("dotnet", ".NET S2.StreamStore (span submits)"),
+    ("dotnet-appendasync", ".NET AppendAsync (default API)"),
     ("typescript", "TypeScript SDK"),
 ];
 

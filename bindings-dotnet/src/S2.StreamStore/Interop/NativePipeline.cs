@@ -10,6 +10,7 @@ internal sealed class NativePipeline : IDisposable
     private readonly NativeHandle _handle;
     private readonly bool _producer;
     private readonly string _publicName;
+    private int _disposed;
 
     internal NativePipeline(NativeHandle handle, bool producer, int maxQueued, Action<Exception> onFailure)
     {
@@ -24,6 +25,7 @@ internal sealed class NativePipeline : IDisposable
     /// <summary>Submits a one-record batch without allocating, if a slot is free now.</summary>
     internal bool TrySubmit(ReadOnlySpan<byte> body)
     {
+        CheckBody(body.Length);
         if (TryDirect(body))
         {
             return true;
@@ -39,6 +41,7 @@ internal sealed class NativePipeline : IDisposable
     /// <summary>Waits for a slot, then submits without allocating (the wait allocates only when there is no slot).</summary>
     internal ValueTask SubmitAsync(ReadOnlyMemory<byte> body, CancellationToken token)
     {
+        CheckBody(body.Length);
         if (TryDirect(body.Span) || State.Room.Wait(0) && SubmitSharedTrue(body.Span))
         {
             return default;
@@ -144,10 +147,65 @@ internal sealed class NativePipeline : IDisposable
     /// <summary>Waits for a slot and submits a tracked batch (a producer: exactly one record).</summary>
     internal async ValueTask<PendingSubmission> SubmitTrackedAsync(IReadOnlyList<AppendRecord> records, AppendOptions? options, CancellationToken token)
     {
-        await State.Room.WaitAsync(token).ConfigureAwait(false);
         var pending = new PendingSubmission(State);
+        if (TryDirectTracked(pending, records, options))
+        {
+            return pending;
+        }
+        await State.Room.WaitAsync(token).ConfigureAwait(false);
         SubmitTracked(pending, records, options);
         return pending;
+    }
+
+    /// <summary>
+    /// A producer's direct path for a tracked record (<c>s2_producer_try_submit</c>): taken on this
+    /// thread, accepted at once (no accepted callback, no slot, no wait for another thread); false,
+    /// with <paramref name="pending"/> untouched, when the producer has no room now.
+    /// </summary>
+    private unsafe bool TryDirectTracked(PendingSubmission pending, IReadOnlyList<AppendRecord> records, AppendOptions? options)
+    {
+        if (!_producer || records.Count != 1)
+        {
+            return false;
+        }
+        var added = false;
+        int result;
+        S2NativeError* error = null;
+        State.Submitting(0);
+        try
+        {
+            using var pinned = new PinnedRecords(records, options);
+            _handle.DangerousAddRef(ref added);
+            result = NativeMethods.s2_producer_try_submit((S2NativeProducer*)_handle.DangerousGetHandle(), pinned.Records, PipelineCallbacks.TrackedRecordAck, (void*)pending.UserData, &error);
+        }
+        catch (Exception e)
+        {
+            var failure = e is ObjectDisposedException ? new ObjectDisposedException(_publicName) : e;
+            State.SubmitFailed(0, releaseRoom: false);
+            pending.StartFailed(failure);
+            throw failure;
+        }
+        finally
+        {
+            if (added)
+            {
+                _handle.DangerousRelease();
+            }
+        }
+        if (result == 0)
+        {
+            pending.AcceptedWithoutSlot();
+            return true;
+        }
+        // Not taken: its callback never fires; the queued path counts it again.
+        State.SubmitFailed(0, releaseRoom: false);
+        if (result < 0)
+        {
+            var failure = NativeErrors.Take(error, CancellationToken.None);
+            pending.StartFailed(failure);
+            throw failure;
+        }
+        return false;
     }
 
     private unsafe void SubmitTracked(PendingSubmission pending, IReadOnlyList<AppendRecord> records, AppendOptions? options)
@@ -233,5 +291,35 @@ internal sealed class NativePipeline : IDisposable
     {
         _handle.Dispose();
         State.Release();
+    }
+
+    /// <summary>The public types' <c>DisposeAsync</c>: closes once (failures were reported to the logger and the meter as they happened) and frees.</summary>
+    internal async ValueTask CloseAndDisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        try
+        {
+            await Close(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is S2Exception or ObjectDisposedException)
+        {
+            // Reported to the logger and the meter as it happened.
+        }
+        finally
+        {
+            Dispose();
+        }
+    }
+
+    /// <summary>The one-record body limit of the span submits (S2 meters 8 bytes per record).</summary>
+    private static void CheckBody(int length)
+    {
+        if (length + 8 > Validation.MaxBatchBytes)
+        {
+            throw new ArgumentException($"A record has at most {Validation.MaxBatchBytes - 8} body bytes; {length} given.", "body");
+        }
     }
 }

@@ -156,6 +156,13 @@ internal sealed class PendingSubmission
         Fired();
     }
 
+    /// <summary>Taken by the direct path: accepted at once, no slot to free, no accepted callback to come.</summary>
+    internal void AcceptedWithoutSlot()
+    {
+        _accepted.TrySetResult(true);
+        Fired();
+    }
+
     internal void OnAcked(ulong sequenceNumber, AppendAck? ack, Exception? error)
     {
         if (ack is not null)
