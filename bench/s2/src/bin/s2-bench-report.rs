@@ -165,6 +165,16 @@ fn evaluate(results: &[Value]) -> Vec<Value> {
     checks
 }
 
+/// The cell of a row a layer has no result for: "pending" when the layer did not run at all,
+/// "–" when it ran but does not measure this row (the default-API producer column).
+fn missing(results: &[Value], layer: &str) -> String {
+    if results.iter().any(|r| r["layer"] == layer) {
+        "–".to_string()
+    } else {
+        "pending".to_string()
+    }
+}
+
 fn render(results: &[Value], checks: &[Value]) -> String {
     let mut out = String::from("| workload |");
     for (_, title) in LAYERS {
@@ -188,7 +198,7 @@ fn render(results: &[Value], checks: &[Value]) -> String {
         ));
         for (layer, _) in LAYERS {
             let cell = find(results, layer, &benchmark, size).map_or_else(
-                || "pending".to_string(),
+                || missing(results, layer),
                 |r| {
                     let mut cell = format!(
                         "{} rec/s, {:.1} MiB/s, {:.2} µs CPU/rec",
@@ -209,7 +219,7 @@ fn render(results: &[Value], checks: &[Value]) -> String {
     out.push_str("| append-session ack latency, 1 × 100 B |");
     for (layer, _) in LAYERS {
         let cell = find(results, layer, "append-latency", 100).map_or_else(
-            || "pending".to_string(),
+            || missing(results, layer),
             |r| {
                 format!(
                     "p50 {:.0} µs, p99 {:.0} µs",
