@@ -1,6 +1,6 @@
 namespace S2.StreamStore.Tests;
 
-/// <summary>Managed allocations per record on the span submission paths, measured on the calling thread. Runs alone (no other test's MeterListener).</summary>
+/// <summary>Managed allocations per record on the span submission paths, measured on the calling thread. Runs alone (no other test's MeterListener); so do the tests that count native handles.</summary>
 [Collection(AllocationCollection.Name)]
 public class AllocationTests
 {

@@ -5,7 +5,8 @@ using S2.StreamStore.Interop;
 
 namespace S2.StreamStore.Tests;
 
-/// <summary>Dependency injection, the health check and native handle accounting.</summary>
+/// <summary>Dependency injection, the health check and native handle accounting. Runs alone: the live-handle count is process-wide, so another test opening or freeing handles meanwhile would move it.</summary>
+[Collection(AllocationCollection.Name)]
 public class IntegrationTests
 {
     [LiteFact]

@@ -67,7 +67,9 @@ internal sealed class NativePipeline : IDisposable
             return false;
         }
         var added = false;
-        State.Submitting(1);
+        // The ack callback's reference is held before the call (it may fire at once); the
+        // submission is counted only once taken, so a refused try touches no lock.
+        State.Reserve(1);
         int result;
         S2NativeError* error = null;
         try
@@ -81,7 +83,7 @@ internal sealed class NativePipeline : IDisposable
         }
         catch (ObjectDisposedException)
         {
-            State.SubmitFailed(1, releaseRoom: false);
+            State.Release();
             throw new ObjectDisposedException(_publicName);
         }
         finally
@@ -93,10 +95,11 @@ internal sealed class NativePipeline : IDisposable
         }
         if (result == 0)
         {
+            State.Counted();
             return true;
         }
         // Not taken: its callback never fires.
-        State.SubmitFailed(1, releaseRoom: false);
+        State.Release();
         if (result < 0)
         {
             throw NativeErrors.Take(error, CancellationToken.None);
@@ -171,7 +174,6 @@ internal sealed class NativePipeline : IDisposable
         var added = false;
         int result;
         S2NativeError* error = null;
-        State.Submitting(0);
         try
         {
             using var pinned = new PinnedRecords(records, options);
@@ -181,7 +183,6 @@ internal sealed class NativePipeline : IDisposable
         catch (Exception e)
         {
             var failure = e is ObjectDisposedException ? new ObjectDisposedException(_publicName) : e;
-            State.SubmitFailed(0, releaseRoom: false);
             pending.StartFailed(failure);
             throw failure;
         }
@@ -194,11 +195,12 @@ internal sealed class NativePipeline : IDisposable
         }
         if (result == 0)
         {
+            // Counted once taken (its callbacks hold its own handle, not the state's).
+            State.Counted();
             pending.AcceptedWithoutSlot();
             return true;
         }
-        // Not taken: its callback never fires; the queued path counts it again.
-        State.SubmitFailed(0, releaseRoom: false);
+        // Not taken: its callback never fires; the queued path counts it.
         if (result < 0)
         {
             var failure = NativeErrors.Take(error, CancellationToken.None);

@@ -52,6 +52,16 @@ internal sealed class PipelineState
         Interlocked.Add(ref _refs, callbacks);
     }
 
+    /// <summary>
+    /// Holds a reference for a callback of a submission that may not be taken (the direct path):
+    /// <see cref="Counted"/> once it was taken, <see cref="Release"/> if not. Nothing here locks, so a
+    /// refused try costs no contention with the callbacks.
+    /// </summary>
+    internal void Reserve(int callbacks) => Interlocked.Add(ref _refs, callbacks);
+
+    /// <summary>Counts a submission the native side took (its callbacks were reserved, if any).</summary>
+    internal void Counted() => Interlocked.Increment(ref _submitted);
+
     /// <summary>A submission that was counted but could not be made (its callbacks never fire).</summary>
     internal void SubmitFailed(int callbacks, bool releaseRoom)
     {
