@@ -133,6 +133,16 @@ typedef enum DsErrorKind {
   // again in the same epoch. Without `"auto_claim"` the producer stops, keeping undelivered
   // messages for `ds_producer_restart`, and refuses appends with this error.
   DS_ERROR_PRODUCER_STATE_LOST,
+  // A subscription with this id exists with a different configuration (409).
+  DS_ERROR_SUBSCRIPTION_CONFLICT,
+  // Another worker holds the subscription's lease (409 `ALREADY_CLAIMED`); the message
+  // names the holder.
+  DS_ERROR_ALREADY_CLAIMED,
+  // The wake this request belongs to is no longer current (409 `FENCED`): its lease
+  // expired or another wake replaced it. Nothing was applied.
+  DS_ERROR_FENCED,
+  // The server does not implement the protocol's subscription APIs.
+  DS_ERROR_SUBSCRIPTIONS_NOT_SUPPORTED,
 } DsErrorKind;
 
 // How a read continues once it has caught up with the tail of the stream. Passed to
@@ -163,6 +173,14 @@ typedef enum DsEventLevel {
   DS_EVENT_ERROR = 4,
 } DsEventLevel;
 
+// The messages of one linked stream that a running worker hands to the caller. Opaque.
+//
+// Owned by the receiver of the `DsBatchCallback`. Report the outcome with
+// `ds_batch_complete` (success, or a failure message), then free it with `ds_batch_free`, in
+// that order, from any thread. Freeing it without completing it counts as a failure. Every
+// pointer the accessors return is borrowed until `ds_batch_free`.
+typedef struct DsBatch DsBatch;
+
 // A cancellation handle. Opaque.
 //
 // Pass it to any number of asynchronous calls; `ds_cancel_cancel` makes each of them that is
@@ -177,6 +195,10 @@ typedef struct DsCancel DsCancel;
 // accessors return is borrowed from the chunk and valid until it is freed. A chunk may be read
 // from any thread (and from several at once), but not while it is being freed.
 typedef struct DsChunk DsChunk;
+
+// A claimed wake: the lease on a subscription's pending work until it is acked with `done`,
+// released, or expires. Opaque; free it with `ds_claim_free` (freeing releases nothing).
+typedef struct DsClaim DsClaim;
 
 // A client: configuration plus a shared HTTP connection pool. Opaque.
 //
@@ -210,6 +232,10 @@ typedef struct DsError DsError;
 // functions are thread-safe. Free it with `ds_producer_free`.
 typedef struct DsProducer DsProducer;
 
+// A worker of one pull-wake subscription. Opaque; free it with `ds_pull_worker_free`.
+// Thread-safe; freeing it does not stop a `ds_pull_worker_run` in progress (cancel that).
+typedef struct DsPullWorker DsPullWorker;
+
 // A read session on one stream. Opaque.
 //
 // Pull chunks with `ds_reader_next`; nothing is read ahead of the caller. Free it with
@@ -221,6 +247,11 @@ typedef struct DsReader DsReader;
 // type). Opaque. Creating one does no I/O; free it with `ds_stream_free`. Thread-safe: any
 // number of operations may run on one stream handle at once.
 typedef struct DsStream DsStream;
+
+// A handle to one subscription of a server (its id and control URL). Opaque. Creating one
+// does no I/O; free it with `ds_subscription_free`. Thread-safe: any number of operations may
+// run on one handle at once, and workers made from it keep working after it is freed.
+typedef struct DsSubscription DsSubscription;
 
 // What a dynamic-header provider is asked to decorate. All strings are borrowed for the
 // duration of the `DsDecorateCallback` call only (copy them to keep them).
@@ -316,6 +347,47 @@ typedef void (*DsProducerErrorCallback)(void *user_data,
 // Completion of `ds_producer_restart`: on success `error` is NULL and `epoch` is the new
 // epoch; on failure `error` is owned by the callee and `epoch` is 0.
 typedef void (*DsEpochCallback)(void *user_data, struct DsError *error, uint64_t epoch);
+
+// Settings of `ds_pull_worker_new`. A zeroed struct (or a NULL pointer) means the defaults.
+// Fields may be added at the end in later versions: initialize it with zeros.
+typedef struct DsPullWorkerArgs {
+  // How often to heartbeat while a batch is outstanding; 0: a third of the claim's lease.
+  uint64_t heartbeat_interval_ms;
+  // How long to wait after a failed wake before claiming again; 0: 1000 ms.
+  uint64_t failure_backoff_ms;
+} DsPullWorkerArgs;
+
+// Receives each batch of a running worker (owned: see `DsBatch`). Called on a library
+// thread, one batch at a time: the worker waits for the batch's completion before it reads
+// on, while it keeps the lease alive with heartbeats.
+typedef void (*DsBatchCallback)(void *user_data, struct DsBatch *batch);
+
+// Told that the batch `batch_id` no longer counts: the lease was lost (fenced, or not renewed
+// in time) or the run was cancelled before the batch was completed. Completing it afterwards
+// is harmless and changes nothing; another worker processes its messages again.
+typedef void (*DsBatchLostCallback)(void *user_data, uint64_t batch_id);
+
+// What a worker has done so far (`ds_pull_worker_stats`).
+typedef struct DsWorkerStats {
+  // Claim requests sent.
+  uint64_t claim_attempts;
+  // Claims won.
+  uint64_t claims;
+  // Claims refused because another worker held the lease.
+  uint64_t already_claimed;
+  // Claims answered "no pending work".
+  uint64_t no_pending_work;
+  // Heartbeats the server accepted.
+  uint64_t heartbeats;
+  // Batches completed successfully.
+  uint64_t batches;
+  // Wakes finished with an ack with `done`.
+  uint64_t wakes_completed;
+  // Wakes given up because the lease was lost (fenced, or not renewed in time).
+  uint64_t leases_lost;
+  // Wakes released because a batch failed (or reading a linked stream did).
+  uint64_t handler_failures;
+} DsWorkerStats;
 
 // Completion of `ds_reader_next`.
 //
@@ -433,6 +505,30 @@ typedef void (*DsHeadCallback)(void *user_data,
                                struct DsError *error,
                                const struct DsStreamInfo *info);
 
+// One processed position of `ds_subscription_ack`: the stream-root-relative `stream` and
+// the `offset` up to which (inclusive) its messages were processed. Borrowed for the call.
+typedef struct DsAck {
+  // The stream's path.
+  const char *stream;
+  // The offset to ack (a real offset, not `-1` or `now`).
+  const char *offset;
+} DsAck;
+
+// Completion of `ds_subscription_ack`: on success `error` is NULL and `next_wake` says
+// whether (after an ack with `done`) work was still pending and a new wake was issued; on
+// failure `error` is owned by the callee.
+typedef void (*DsAckCallback)(void *user_data, struct DsError *error, bool next_wake);
+
+// Completion of `ds_subscription_claim`: on success `error` is NULL and `claim` is owned by
+// the callee (free with `ds_claim_free`), or NULL when there is no pending work; on failure
+// `error` is owned by the callee and `claim` is NULL.
+typedef void (*DsClaimCallback)(void *user_data, struct DsError *error, struct DsClaim *claim);
+
+// Completion carrying a JSON document: on success `error` is NULL and `json` is a
+// NUL-terminated UTF-8 document borrowed for the call; on failure `error` is owned by the
+// callee (free with `ds_error_free`) and `json` is NULL.
+typedef void (*DsJsonCallback)(void *user_data, struct DsError *error, const char *json);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -440,6 +536,49 @@ extern "C" {
 // The ABI version of the loaded library (`DS_ABI_VERSION` of the header it was built with).
 // Thread-safe; never fails.
 uint32_t ds_abi_version(void);
+
+// The batch's data as a chunk: read it with the `ds_chunk_*` accessors (`ds_chunk_data`,
+// `ds_chunk_message_count`, `ds_chunk_message`, `ds_chunk_offset`: the offset acked when the
+// batch succeeds). Borrowed until `ds_batch_free`: never pass it to `ds_chunk_free`. NULL for
+// NULL.
+//
+// # Safety
+// `batch` must be NULL or a live `DsBatch`.
+const struct DsChunk *ds_batch_chunk(const struct DsBatch *batch);
+
+// Reports the batch's outcome: `error_message` NULL for success (its offset will be acked),
+// otherwise why it failed (the wake is released and the batch delivered again later). Only
+// the first call counts; calls after the batch was lost change nothing. NULL `batch` is
+// ignored; a message that is not UTF-8 is still a failure.
+//
+// # Safety
+// `batch` must be NULL or a live `DsBatch`; `error_message` NULL or NUL-terminated.
+void ds_batch_complete(const struct DsBatch *batch, const char *error_message);
+
+// Frees a batch. NULL is ignored. A batch not completed first counts as failed.
+//
+// # Safety
+// `batch` must be NULL or a live `DsBatch` not freed yet, and not in use by another thread.
+void ds_batch_free(struct DsBatch *batch);
+
+// The generation of the wake the batch belongs to; 0 for NULL.
+//
+// # Safety
+// `batch` must be NULL or a live `DsBatch`.
+uint64_t ds_batch_generation(const struct DsBatch *batch);
+
+// The batch's id (1, 2, ... per run), as `on_lost` reports it; 0 for NULL.
+//
+// # Safety
+// `batch` must be NULL or a live `DsBatch`.
+uint64_t ds_batch_id(const struct DsBatch *batch);
+
+// The stream-root-relative path of the batch's stream. Borrowed until `ds_batch_free`; NULL
+// for NULL.
+//
+// # Safety
+// `batch` must be NULL or a live `DsBatch`.
+const char *ds_batch_stream(const struct DsBatch *batch);
 
 // Cancels every operation started with this handle (and makes later ones fail at once with
 // `DS_ERROR_CANCELLED`). Idempotent; NULL is ignored.
@@ -559,6 +698,20 @@ uint16_t ds_chunk_status(const struct DsChunk *chunk);
 // # Safety
 // `chunk` must be NULL or a live `DsChunk`.
 bool ds_chunk_up_to_date(const struct DsChunk *chunk);
+
+// Frees a claim. NULL is ignored. The lease is not released (see `ds_subscription_release`).
+//
+// # Safety
+// `claim` must be NULL or a live `DsClaim` not freed yet, and not in use by another thread.
+void ds_claim_free(struct DsClaim *claim);
+
+// The claim as JSON: `{"wake_id", "generation", "lease_ttl_ms", "streams": [{"path",
+// "link_type", "acked_offset", "tail_offset", "has_pending"}]}` (the claim token is never
+// shown). Borrowed until `ds_claim_free`; NULL for NULL.
+//
+// # Safety
+// `claim` must be NULL or a live `DsClaim`.
+const char *ds_claim_json(const struct DsClaim *claim);
 
 // Frees a client. NULL is ignored. Streams, readers and producers made from it stay usable.
 //
@@ -898,6 +1051,68 @@ int32_t ds_producer_try_append(const struct DsProducer *producer,
                                size_t len,
                                struct DsError **error_out);
 
+// Frees a worker handle. NULL is ignored. A run in progress keeps running until cancelled.
+//
+// # Safety
+// `worker` must be NULL or a live `DsPullWorker` not freed yet, and not in use by another
+// thread.
+void ds_pull_worker_free(struct DsPullWorker *worker);
+
+// The message of the worker's last failure (a failed batch, a read error, a lost lease), or
+// NULL if none. Owned: free with `ds_string_free`.
+//
+// # Safety
+// `worker` must be NULL or a live `DsPullWorker`.
+char *ds_pull_worker_last_error(const struct DsPullWorker *worker);
+
+// A pull worker of `subscription` named `name` (the name the server reports as the lease
+// holder: 1 to 200 bytes, no control characters). `args` may be NULL. No I/O happens here.
+//
+// On success writes a new handle (free it with `ds_pull_worker_free`) to `*out` and returns
+// NULL; on failure (`DS_ERROR_INVALID_ARGUMENT` naming the argument) writes NULL to `*out`
+// when `out` is not NULL and returns an owned error.
+//
+// # Safety
+// `subscription` must be NULL or a live `DsSubscription`; `name` NULL or NUL-terminated;
+// `args` NULL or readable; `out` NULL or writable.
+struct DsError *ds_pull_worker_new(const struct DsSubscription *subscription,
+                                   const char *name,
+                                   const struct DsPullWorkerArgs *args,
+                                   struct DsPullWorker **out);
+
+// Runs the worker: follows the subscription's wake stream and, for each wake, claims it
+// (waiting for the next wake event when another worker holds it, never polling), reads each
+// linked stream with pending data from its cursor to its tail and hands every chunk to
+// `on_batch`, heartbeating while a batch is outstanding. A batch's offset is acked only once
+// it completed successfully; a failed batch makes the worker ack what succeeded, release the
+// wake and wait the failure backoff; a lost lease (`DS_ERROR_FENCED`, or no heartbeat
+// accepted within the lease) abandons the wake at once (`on_lost` tells which batch).
+// Delivery is therefore at least once.
+//
+// Completes through `callback` exactly once, after the last `on_batch` / `on_lost` call:
+// with NULL when the wake stream was closed; `DS_ERROR_CANCELLED` when `cancel` fired (the
+// wake in progress is abandoned and another worker gets it when its lease expires); or the
+// failure that retrying cannot cure (not a pull-wake subscription, it or its wake stream does
+// not exist, `DS_ERROR_SUBSCRIPTIONS_NOT_SUPPORTED`). `on_batch` is required (NULL fails with
+// `DS_ERROR_INVALID_ARGUMENT`); `on_lost` and `cancel` may be NULL; a NULL `callback` makes the
+// call do nothing. `user_data` is passed to all three and must stay valid until `callback`.
+//
+// # Safety
+// `worker` must be NULL or a live `DsPullWorker`; `cancel` NULL or a live `DsCancel`; the
+// callbacks must accept being called on any thread.
+void ds_pull_worker_run(const struct DsPullWorker *worker,
+                        const struct DsCancel *cancel,
+                        DsBatchCallback on_batch,
+                        DsBatchLostCallback on_lost,
+                        DsDoneCallback callback,
+                        void *user_data);
+
+// Copies the worker's counters to `*out` (zeros for a NULL worker). Thread-safe.
+//
+// # Safety
+// `worker` must be NULL or a live `DsPullWorker`; `out` NULL or writable.
+void ds_pull_worker_stats(const struct DsPullWorker *worker, struct DsWorkerStats *out);
+
 // The last cursor the server sent (or the one the reader was opened with); NULL if none or
 // for a NULL reader. Owned: free with `ds_string_free`. Safe to call while a
 // `ds_reader_next` is in flight.
@@ -1171,6 +1386,167 @@ char *ds_stream_url(const struct DsStream *stream);
 // # Safety
 // `string` must be NULL or a string returned as owned by this library that has not been freed.
 void ds_string_free(char *string);
+
+// Acks processed offsets (`count` entries of `acks`, copied and checked before the call
+// returns; `(NULL, 0)` acks nothing). With `done` the acks are applied and the lease is
+// released; without, the lease is extended too (a heartbeat). A claim that is no longer
+// current fails with `DS_ERROR_FENCED` and applies nothing; an offset behind the cursor or
+// past the tail with `DS_ERROR_INVALID_OFFSET`. `cancel` may be NULL; a NULL `callback` makes
+// the call do nothing.
+//
+// # Safety
+// `subscription` must be NULL or a live `DsSubscription`; `claim` NULL or a live `DsClaim`;
+// `acks` NULL or valid for reads of `count` entries whose strings are NULL or
+// NUL-terminated; `cancel` NULL or a live `DsCancel`.
+void ds_subscription_ack(const struct DsSubscription *subscription,
+                         const struct DsClaim *claim,
+                         const struct DsAck *acks,
+                         size_t count,
+                         bool done,
+                         const struct DsCancel *cancel,
+                         DsAckCallback callback,
+                         void *user_data);
+
+// Links `count` (at least 1) streams explicitly, at their current tails; linking a linked
+// stream again is harmless. The paths are copied and checked before the call returns.
+// Completes through `callback` exactly once. `cancel` may be NULL.
+//
+// # Safety
+// `subscription` must be NULL or a live `DsSubscription`; `paths` NULL or valid for reads of
+// `count` pointers, each NULL or NUL-terminated; `cancel` NULL or a live `DsCancel`.
+void ds_subscription_add_streams(const struct DsSubscription *subscription,
+                                 const char *const *paths,
+                                 size_t count,
+                                 const struct DsCancel *cancel,
+                                 DsDoneCallback callback,
+                                 void *user_data);
+
+// Claims the subscription's current wake for `worker` (see `ds_pull_worker_new` for names).
+// Completes through `callback`: a claim, NULL when there is no pending work, or
+// `DS_ERROR_ALREADY_CLAIMED` when another worker holds the lease (the message names it).
+// `cancel` may be NULL; a NULL `callback` makes the call do nothing.
+//
+// # Safety
+// `subscription` must be NULL or a live `DsSubscription`; `worker` NULL or NUL-terminated;
+// `cancel` NULL or a live `DsCancel`.
+void ds_subscription_claim(const struct DsSubscription *subscription,
+                           const char *worker,
+                           const struct DsCancel *cancel,
+                           DsClaimCallback callback,
+                           void *user_data);
+
+// Creates the subscription (`PUT`), or re-confirms an identical one.
+//
+// `config` is a JSON object with the protocol's field names:
+// `{"type": "pull-wake", "wake_stream": "wake/pool"}` or
+// `{"type": "webhook", "webhook": {"url": "https://..."}}`, plus `"pattern"` (a glob of
+// stream-root-relative paths: `*` one segment, `**` any number), `"streams"` (an array of
+// explicit paths), `"lease_ttl_ms"` (1000 to 600000) and `"description"`; at least a pattern
+// or one stream. Unknown fields are refused. The document is checked before the call returns
+// (an error then reaches `callback` on the calling thread).
+//
+// Completes through `callback` with the subscription's document (see
+// `ds_subscription_get`) plus `"created"`: true for 201, false for 200 (an identical one
+// existed). A different configuration fails with `DS_ERROR_SUBSCRIPTION_CONFLICT`; a server
+// without subscriptions with `DS_ERROR_SUBSCRIPTIONS_NOT_SUPPORTED`. `cancel` may be NULL; a
+// NULL `callback` makes the call do nothing.
+//
+// # Safety
+// `subscription` must be NULL or a live `DsSubscription`; `config` NULL or NUL-terminated;
+// `cancel` NULL or a live `DsCancel`.
+void ds_subscription_create(const struct DsSubscription *subscription,
+                            const char *config,
+                            const struct DsCancel *cancel,
+                            DsJsonCallback callback,
+                            void *user_data);
+
+// Deletes the subscription. Completes through `callback` exactly once (see
+// `DsDoneCallback`); `DS_ERROR_NOT_FOUND` when it does not exist. Requests of its wakes in
+// flight fail afterwards and advance no cursor. `cancel` may be NULL.
+//
+// # Safety
+// `subscription` must be NULL or a live `DsSubscription`; `cancel` NULL or a live `DsCancel`.
+void ds_subscription_delete(const struct DsSubscription *subscription,
+                            const struct DsCancel *cancel,
+                            DsDoneCallback callback,
+                            void *user_data);
+
+// Frees a subscription handle. NULL is ignored. Operations already started on it, and
+// workers made from it, keep working.
+//
+// # Safety
+// `subscription` must be NULL or a live `DsSubscription` not freed yet, and not in use by
+// another thread.
+void ds_subscription_free(struct DsSubscription *subscription);
+
+// Reads the subscription. Completes through `callback` with
+// `{"id", "type" ("pull-wake" | "webhook"), "pattern", "streams": [{"path", "link_type"
+// ("glob" | "explicit"), "acked_offset"}], "webhook": {"url", "signing": {"alg", "kid",
+// "jwks_url"}}, "wake_stream", "lease_ttl_ms", "created_at", "status" ("active" | "failed"),
+// "description"}` (absent values are null); `DS_ERROR_NOT_FOUND` when it does not exist.
+// `cancel` may be NULL; a NULL `callback` makes the call do nothing.
+//
+// # Safety
+// `subscription` must be NULL or a live `DsSubscription`; `cancel` NULL or a live `DsCancel`.
+void ds_subscription_get(const struct DsSubscription *subscription,
+                         const struct DsCancel *cancel,
+                         DsJsonCallback callback,
+                         void *user_data);
+
+// The subscription's id. Borrowed until `ds_subscription_free`; NULL if `subscription` is
+// NULL.
+//
+// # Safety
+// `subscription` must be NULL or a live `DsSubscription`.
+const char *ds_subscription_id(const struct DsSubscription *subscription);
+
+// A handle to the subscription `id` (1 to 200 of `A-Z a-z 0-9 - _ . ~`) under the stream root
+// `stream_root`: an absolute URL, a path relative to the client's `base_url`, or NULL for the
+// `base_url` itself (for example `http://127.0.0.1:4437/v1/stream`). No I/O happens here.
+//
+// On success writes a new handle (free it with `ds_subscription_free`) to `*out` and returns
+// NULL; on failure (`DS_ERROR_INVALID_ARGUMENT` naming the argument) writes NULL to `*out` when
+// `out` is not NULL and returns an owned error.
+//
+// # Safety
+// `client` must be NULL or a live `DsClient`; `stream_root` and `id` NULL or NUL-terminated;
+// `out` NULL or writable.
+struct DsError *ds_subscription_new(const struct DsClient *client,
+                                    const char *stream_root,
+                                    const char *id,
+                                    struct DsSubscription **out);
+
+// Gives the wake back without acking (the server issues another wake if work is pending).
+// A claim that is no longer current fails with `DS_ERROR_FENCED`. Completes through
+// `callback` exactly once; `cancel` may be NULL.
+//
+// # Safety
+// `subscription` must be NULL or a live `DsSubscription`; `claim` NULL or a live `DsClaim`;
+// `cancel` NULL or a live `DsCancel`.
+void ds_subscription_release(const struct DsSubscription *subscription,
+                             const struct DsClaim *claim,
+                             const struct DsCancel *cancel,
+                             DsDoneCallback callback,
+                             void *user_data);
+
+// Removes the explicit link of `path`; a link by the pattern stays, and removing an absent
+// link is harmless. Completes through `callback` exactly once. `cancel` may be NULL.
+//
+// # Safety
+// `subscription` must be NULL or a live `DsSubscription`; `path` NULL or NUL-terminated;
+// `cancel` NULL or a live `DsCancel`.
+void ds_subscription_remove_stream(const struct DsSubscription *subscription,
+                                   const char *path,
+                                   const struct DsCancel *cancel,
+                                   DsDoneCallback callback,
+                                   void *user_data);
+
+// The subscription's control URL (`{stream root}/__ds/subscriptions/{id}`). Borrowed until
+// `ds_subscription_free`; NULL if `subscription` is NULL.
+//
+// # Safety
+// `subscription` must be NULL or a live `DsSubscription`.
+const char *ds_subscription_url(const struct DsSubscription *subscription);
 
 // Test hook, not for applications: the number of live `DsClient`, `DsStream`, `DsReader`,
 // `DsChunk`, `DsProducer`, `DsError`, `DsCancel` and `DsDecoration` objects in the process.

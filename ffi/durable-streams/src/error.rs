@@ -83,6 +83,16 @@ pub enum DsErrorKind {
     /// again in the same epoch. Without `"auto_claim"` the producer stops, keeping undelivered
     /// messages for `ds_producer_restart`, and refuses appends with this error.
     PRODUCER_STATE_LOST,
+    /// A subscription with this id exists with a different configuration (409).
+    SUBSCRIPTION_CONFLICT,
+    /// Another worker holds the subscription's lease (409 `ALREADY_CLAIMED`); the message
+    /// names the holder.
+    ALREADY_CLAIMED,
+    /// The wake this request belongs to is no longer current (409 `FENCED`): its lease
+    /// expired or another wake replaced it. Nothing was applied.
+    FENCED,
+    /// The server does not implement the protocol's subscription APIs.
+    SUBSCRIPTIONS_NOT_SUPPORTED,
 }
 
 impl DsErrorKind {
@@ -111,6 +121,10 @@ impl DsErrorKind {
             ErrorKind::BufferFull => DsErrorKind::BUFFER_FULL,
             ErrorKind::ProducerClosed => DsErrorKind::PRODUCER_CLOSED,
             ErrorKind::ProducerStateLost => DsErrorKind::PRODUCER_STATE_LOST,
+            ErrorKind::SubscriptionConflict => DsErrorKind::SUBSCRIPTION_CONFLICT,
+            ErrorKind::AlreadyClaimed => DsErrorKind::ALREADY_CLAIMED,
+            ErrorKind::Fenced => DsErrorKind::FENCED,
+            ErrorKind::SubscriptionsNotSupported => DsErrorKind::SUBSCRIPTIONS_NOT_SUPPORTED,
             // The core may grow kinds; until this library learns them they are internal.
             _ => DsErrorKind::INTERNAL,
         }
@@ -137,7 +151,7 @@ fn core_kind(kind: DsErrorKind) -> Option<ErrorKind> {
 
 /// Every core kind, in C-value order (`DS_ERROR_NOT_FOUND` = 1 ...; PANIC and INTERNAL, 23 and
 /// 24, come from this library; kinds added later follow them).
-const CORE_KINDS: [ErrorKind; 23] = [
+const CORE_KINDS: [ErrorKind; 27] = [
     ErrorKind::NotFound,
     ErrorKind::Gone,
     ErrorKind::Conflict,
@@ -161,6 +175,10 @@ const CORE_KINDS: [ErrorKind; 23] = [
     ErrorKind::BufferFull,
     ErrorKind::ProducerClosed,
     ErrorKind::ProducerStateLost,
+    ErrorKind::SubscriptionConflict,
+    ErrorKind::AlreadyClaimed,
+    ErrorKind::Fenced,
+    ErrorKind::SubscriptionsNotSupported,
 ];
 
 /// The core's code as a static C string (the codes are ASCII without NUL; computed once).

@@ -20,6 +20,7 @@
 mod callback;
 mod cancel;
 mod chunk;
+mod claim;
 mod client;
 mod decorate;
 mod error;
@@ -28,10 +29,13 @@ mod handles;
 mod headers;
 mod options;
 mod producer;
+mod pull_worker;
 mod reader;
 mod runtime;
 mod stream;
 mod strings;
+mod subscription;
+mod subscription_json;
 
 use std::ffi::c_char;
 
@@ -43,6 +47,10 @@ pub use chunk::{
     DsChunk, ds_chunk_closed, ds_chunk_cursor, ds_chunk_data, ds_chunk_free, ds_chunk_message,
     ds_chunk_message_count, ds_chunk_offset, ds_chunk_partial, ds_chunk_resume_skip,
     ds_chunk_status, ds_chunk_up_to_date,
+};
+pub use claim::{
+    DsAck, DsAckCallback, DsClaim, DsClaimCallback, ds_claim_free, ds_claim_json,
+    ds_subscription_ack, ds_subscription_claim, ds_subscription_release,
 };
 pub use client::{DsClient, ds_client_free, ds_client_new};
 pub use decorate::{DsDecorateCallback, DsDecoration, DsRequestInfo, ds_decoration_complete};
@@ -61,6 +69,12 @@ pub use producer::{
     ds_producer_last_acked_offset, ds_producer_new, ds_producer_next_seq,
     ds_producer_pending_count, ds_producer_restart, ds_producer_try_append,
 };
+pub use pull_worker::{
+    DsBatch, DsBatchCallback, DsBatchLostCallback, DsPullWorker, DsPullWorkerArgs, DsWorkerStats,
+    ds_batch_chunk, ds_batch_complete, ds_batch_free, ds_batch_generation, ds_batch_id,
+    ds_batch_stream, ds_pull_worker_free, ds_pull_worker_last_error, ds_pull_worker_new,
+    ds_pull_worker_run, ds_pull_worker_stats,
+};
 pub use reader::{
     DsChunkCallback, DsLiveMode, DsReader, ds_reader_cursor, ds_reader_free, ds_reader_next,
     ds_reader_offset, ds_reader_open, ds_reader_resume_skip, ds_reader_set_headers,
@@ -73,6 +87,11 @@ pub use stream::{
     ds_stream_new, ds_stream_set_content_type, ds_stream_url,
 };
 pub use strings::ds_string_free;
+pub use subscription::{
+    DsJsonCallback, DsSubscription, ds_subscription_add_streams, ds_subscription_create,
+    ds_subscription_delete, ds_subscription_free, ds_subscription_get, ds_subscription_id,
+    ds_subscription_new, ds_subscription_remove_stream, ds_subscription_url,
+};
 
 /// The version of this ABI. It changes only when a function's signature or behaviour changes
 /// incompatibly; additions keep it. Bindings compare it with `ds_abi_version()` at load time.
