@@ -104,6 +104,35 @@ public class DurableStreamClient : IAsyncDisposable, IDisposable
     /// <exception cref="ArgumentException"><paramref name="url"/> is not a valid stream URL.</exception>
     public virtual DurableStream GetStream(string url) => GetStream(url, nameof(url));
 
+    /// <summary>
+    /// A handle to the subscription <paramref name="id"/> under the client's base URL (the stream
+    /// root, e.g. <c>http://127.0.0.1:4437/v1/stream</c>). No I/O happens here.
+    /// </summary>
+    /// <param name="id">1 to 200 of <c>A-Z a-z 0-9 - _ . ~</c>.</param>
+    /// <returns>The subscription handle.</returns>
+    /// <exception cref="ArgumentException">The id is invalid, or the client has no base URL.</exception>
+    /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+    public Subscriptions.Subscription Subscription(string id)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        ThrowIfDisposed();
+        return new Subscriptions.Subscription(this, NativeSubscription.Open(Native, null, id));
+    }
+
+    /// <summary>A handle to the subscription <paramref name="id"/> under <paramref name="streamRoot"/> (an absolute URL, or a path relative to the base URL).</summary>
+    /// <param name="id">1 to 200 of <c>A-Z a-z 0-9 - _ . ~</c>.</param>
+    /// <param name="streamRoot">The stream root the subscription lives under.</param>
+    /// <returns>The subscription handle.</returns>
+    /// <exception cref="ArgumentException">The id or the root is invalid.</exception>
+    /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+    public Subscriptions.Subscription Subscription(string id, string streamRoot)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        ArgumentNullException.ThrowIfNull(streamRoot);
+        ThrowIfDisposed();
+        return new Subscriptions.Subscription(this, NativeSubscription.Open(Native, streamRoot, id));
+    }
+
     /// <summary>A handle to the stream at <paramref name="url"/>; errors name <paramref name="paramName"/>.</summary>
     internal DurableStream GetStream(string url, string paramName)
     {

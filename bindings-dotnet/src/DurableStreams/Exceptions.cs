@@ -101,6 +101,21 @@ public enum DurableStreamErrorCode
     /// refuses appends with this error.
     /// </summary>
     ProducerStateLost = 25,
+
+    /// <summary>A subscription with this id exists with a different configuration (409); see <see cref="Subscriptions.SubscriptionConflictException"/>.</summary>
+    SubscriptionConflict = 26,
+
+    /// <summary>Another worker holds the subscription's lease (409 <c>ALREADY_CLAIMED</c>).</summary>
+    AlreadyClaimed = 27,
+
+    /// <summary>
+    /// The wake a request belongs to is no longer current (409 <c>FENCED</c>): its lease expired or
+    /// another wake replaced it, and nothing was applied; see <see cref="Subscriptions.SubscriptionFencedException"/>.
+    /// </summary>
+    Fenced = 28,
+
+    /// <summary>The server does not implement the protocol's subscriptions; see <see cref="Subscriptions.SubscriptionsNotSupportedException"/>.</summary>
+    SubscriptionsNotSupported = 29,
 }
 
 /// <summary>

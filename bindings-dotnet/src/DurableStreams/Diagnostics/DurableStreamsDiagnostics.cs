@@ -89,5 +89,26 @@ public static class DurableStreamsDiagnostics
         /// includes the time until the data was written).
         /// </summary>
         public const string ReadLiveWait = "durablestreams.read.live.wait";
+
+        /// <summary>Counter of subscription batches a pull worker finished, tagged with <c>durablestreams.subscription</c>, <c>durablestreams.worker</c> and <c>durablestreams.outcome</c> (<c>acked</c>, <c>failed</c>, <c>lost</c>).</summary>
+        public const string SubscriptionBatches = "durablestreams.subscription.batches";
+
+        /// <summary>Histogram of the seconds from a batch's delivery to its completion (same tags as <see cref="SubscriptionBatches"/>).</summary>
+        public const string SubscriptionBatchDuration = "durablestreams.subscription.batch.duration";
+
+        /// <summary>Observable counter of wakes pull workers claimed (tagged with subscription and worker).</summary>
+        public const string SubscriptionClaims = "durablestreams.subscription.claims";
+
+        /// <summary>Observable counter of claims refused because another worker held the lease.</summary>
+        public const string SubscriptionAlreadyClaimed = "durablestreams.subscription.already_claimed";
+
+        /// <summary>Observable counter of heartbeats (acks without <c>done</c>) the server accepted.</summary>
+        public const string SubscriptionHeartbeats = "durablestreams.subscription.heartbeats";
+
+        /// <summary>Observable counter of wakes finished with an ack with <c>done</c>.</summary>
+        public const string SubscriptionWakesCompleted = "durablestreams.subscription.wakes_completed";
+
+        /// <summary>Observable counter of wakes given up because the lease was lost (fenced, or not renewed in time).</summary>
+        public const string SubscriptionLeasesLost = "durablestreams.subscription.leases_lost";
     }
 }

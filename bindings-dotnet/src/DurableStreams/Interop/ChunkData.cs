@@ -13,14 +13,16 @@ internal delegate T ChunkSpanReader<T>(ReadOnlySpan<byte> data);
 /// </summary>
 internal sealed unsafe class ChunkData : IDisposable
 {
-    private readonly ChunkHandle? _native; // null for a chunk without bytes
+    private readonly NativeHandle? _native; // owns the chunk (or its batch); null for a chunk without bytes
+    private readonly DsChunk* _chunk;
     private readonly byte* _bytes;
     private byte[]? _copy;
     private JsonMessageList? _messages;
 
-    private ChunkData(ChunkHandle? native, byte* bytes, int length, long messageCount)
+    private ChunkData(NativeHandle? native, DsChunk* chunk, byte* bytes, int length, long messageCount)
     {
         _native = native;
+        _chunk = chunk;
         _bytes = bytes;
         Length = length;
         MessageCount = messageCount;
@@ -93,7 +95,7 @@ internal sealed unsafe class ChunkData : IDisposable
             using var lease = _native.Lease();
             fixed (ulong* bounds = raw)
             {
-                if (NativeMethods.ds_chunk_message_bounds((DsChunk*)lease.Pointer, bounds, (nuint)count) != count)
+                if (NativeMethods.ds_chunk_message_bounds(_chunk, bounds, (nuint)count) != count)
                 {
                     return null;
                 }
@@ -135,6 +137,18 @@ internal sealed unsafe class ChunkData : IDisposable
     /// <summary>Takes ownership of a chunk the library just delivered (freed when this is disposed).</summary>
     internal static ChunkData Adopt(DsChunk* chunk)
     {
+        var handle = new ChunkHandle();
+        handle.Adopt((nint)chunk);
+        return Over(chunk, handle, releaseWhenEmpty: true);
+    }
+
+    /// <summary>
+    /// A chunk whose memory <paramref name="owner"/> keeps alive (the chunk itself, or the
+    /// subscription batch holding it): disposing this disposes the owner. With
+    /// <paramref name="releaseWhenEmpty"/>, an owner with no bytes to keep is released at once.
+    /// </summary>
+    internal static ChunkData Over(DsChunk* chunk, NativeHandle owner, bool releaseWhenEmpty)
+    {
         // Metadata first: the handle owns the chunk from the moment it exists.
         nuint length = 0;
         var data = NativeMethods.ds_chunk_data(chunk, &length);
@@ -146,21 +160,22 @@ internal sealed unsafe class ChunkData : IDisposable
         var partial = NativeMethods.ds_chunk_partial(chunk) != 0;
         var status = NativeMethods.ds_chunk_status(chunk);
         var resumeSkip = checked((long)NativeMethods.ds_chunk_resume_skip(chunk));
-        var handle = new ChunkHandle();
-        handle.Adopt((nint)chunk);
-        ChunkHandle? native = handle;
+        NativeHandle? native = owner;
         var bytes = data;
         var size = checked((int)length);
         if (size == 0 || data == null || count == 0)
         {
             // A JSON chunk without messages (the server's "[]") holds no data: empty, like any
             // other empty chunk, and nothing native to keep.
-            handle.Dispose();
-            native = null;
+            if (releaseWhenEmpty)
+            {
+                owner.Dispose();
+                native = null;
+            }
             bytes = null;
             size = 0;
         }
-        return new ChunkData(native, bytes, size, count)
+        return new ChunkData(native, chunk, bytes, size, count)
         {
             Offset = offset,
             Cursor = cursor,

@@ -39,6 +39,10 @@ internal static unsafe class NativeErrors
         ["BUFFER_FULL"] = DurableStreamErrorCode.BufferFull,
         ["PRODUCER_CLOSED"] = DurableStreamErrorCode.ProducerClosed,
         ["PRODUCER_STATE_LOST"] = DurableStreamErrorCode.ProducerStateLost,
+        ["SUBSCRIPTION_CONFLICT"] = DurableStreamErrorCode.SubscriptionConflict,
+        ["ALREADY_CLAIMED"] = DurableStreamErrorCode.AlreadyClaimed,
+        ["FENCED"] = DurableStreamErrorCode.Fenced,
+        ["SUBSCRIPTIONS_NOT_SUPPORTED"] = DurableStreamErrorCode.SubscriptionsNotSupported,
         ["PANIC"] = DurableStreamErrorCode.Panic,
         ["INTERNAL"] = DurableStreamErrorCode.Internal,
     };
@@ -107,6 +111,9 @@ internal static unsafe class NativeErrors
                 NativeMethods.ds_error_received_seq(error),
                 statusCode,
                 url),
+            "SUBSCRIPTION_CONFLICT" => new Subscriptions.SubscriptionConflictException(message, statusCode, url),
+            "FENCED" => new Subscriptions.SubscriptionFencedException(message, statusCode, url),
+            "SUBSCRIPTIONS_NOT_SUPPORTED" => new Subscriptions.SubscriptionsNotSupportedException(message, statusCode, url),
             _ => new DurableStreamException(message, code, statusCode, url),
         };
         exception.ServerMessage = string.IsNullOrEmpty(serverMessage) ? null : serverMessage;
