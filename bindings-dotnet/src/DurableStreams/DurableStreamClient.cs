@@ -112,7 +112,7 @@ public class DurableStreamClient : IAsyncDisposable, IDisposable
     /// <returns>The subscription handle.</returns>
     /// <exception cref="ArgumentException">The id is invalid, or the client has no base URL.</exception>
     /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
-    public Subscriptions.Subscription Subscription(string id)
+    public virtual Subscriptions.Subscription Subscription(string id)
     {
         ArgumentNullException.ThrowIfNull(id);
         ThrowIfDisposed();
@@ -125,7 +125,7 @@ public class DurableStreamClient : IAsyncDisposable, IDisposable
     /// <returns>The subscription handle.</returns>
     /// <exception cref="ArgumentException">The id or the root is invalid.</exception>
     /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
-    public Subscriptions.Subscription Subscription(string id, string streamRoot)
+    public virtual Subscriptions.Subscription Subscription(string id, string streamRoot)
     {
         ArgumentNullException.ThrowIfNull(id);
         ArgumentNullException.ThrowIfNull(streamRoot);

@@ -118,7 +118,7 @@ internal static unsafe partial class NativeMethods
         DsClaim* claim,
         DsAck* acks,
         nuint count,
-        [MarshalAs(UnmanagedType.U1)] bool done,
+        byte done, // C bool
         DsCancel* cancel,
         delegate* unmanaged[Cdecl]<void*, DsError*, byte, void> callback,
         void* userData);

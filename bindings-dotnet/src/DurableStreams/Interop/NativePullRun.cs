@@ -74,16 +74,12 @@ internal sealed unsafe class NativePullRun
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     private static void OnBatch(void* userData, DsBatch* batch)
     {
-        var handle = new BatchHandle();
-        handle.Adopt((nint)batch);
+        NativeBatch? native = null;
         try
         {
+            native = NativeBatch.Adopt(batch);
             var run = (NativePullRun)GCHandle.FromIntPtr((nint)userData).Target!;
-            var id = NativeMethods.ds_batch_id(batch);
-            var stream = NativeString.Read(NativeMethods.ds_batch_stream(batch)) ?? string.Empty;
-            var generation = checked((long)NativeMethods.ds_batch_generation(batch));
-            var chunk = ChunkData.Over(NativeMethods.ds_batch_chunk(batch), handle, releaseWhenEmpty: false);
-            var item = new SubscriptionBatch(handle, chunk, id, stream, generation, run._jsonOptions, run._subscriptionId, run._workerName);
+            var item = new SubscriptionBatch(native, run._jsonOptions, run._subscriptionId, run._workerName);
             Volatile.Write(ref run._outstanding, item);
             if (run._stopping || !run._batches.Writer.TryWrite(item))
             {
@@ -93,8 +89,15 @@ internal sealed unsafe class NativePullRun
         }
         catch (Exception e)
         {
-            // The worker waits for this batch: fail it rather than leave it waiting.
-            handle.Dispose();
+            // The worker waits for this batch: fail it (freeing it does) rather than leave it waiting.
+            if (native is not null)
+            {
+                native.Dispose();
+            }
+            else
+            {
+                NativeMethods.ds_batch_free(batch);
+            }
             NativeCallbacks.Unexpected(e);
         }
     }

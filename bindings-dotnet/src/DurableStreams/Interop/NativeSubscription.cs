@@ -161,10 +161,10 @@ internal sealed unsafe class NativeSubscription : NativeObject
                     entries[i].Stream = (byte*)pins[2 * i].AddrOfPinnedObject();
                     entries[i].Offset = (byte*)pins[(2 * i) + 1].AddrOfPinnedObject();
                 }
-                using var claimLease = claim.Handle.Lease();
+                using var claimLease = claim.Native.Handle.Lease();
                 fixed (DsAck* a = entries)
                 {
-                    NativeMethods.ds_subscription_ack((DsSubscription*)subscription, (DsClaim*)claimLease.Pointer, a, (nuint)entries.Length, done, (DsCancel*)cancel, SubscriptionCallbacks.Ack, (void*)userData);
+                    NativeMethods.ds_subscription_ack((DsSubscription*)subscription, (DsClaim*)claimLease.Pointer, a, (nuint)entries.Length, done ? (byte)1 : (byte)0, (DsCancel*)cancel, SubscriptionCallbacks.Ack, (void*)userData);
                 }
             }
             finally
@@ -183,13 +183,13 @@ internal sealed unsafe class NativeSubscription : NativeObject
     internal Task<bool> ReleaseAsync(SubscriptionClaim claim, CancellationToken cancellationToken) =>
         NativeCall<bool>.Start(this, cancellationToken, null, claim, static (claim, subscription, cancel, userData) =>
         {
-            using var claimLease = claim.Handle.Lease();
+            using var claimLease = claim.Native.Handle.Lease();
             NativeMethods.ds_subscription_release((DsSubscription*)subscription, (DsClaim*)claimLease.Pointer, (DsCancel*)cancel, NativeCallbacks.Done, (void*)userData);
         });
 
     /// <summary>A native pull worker named <paramref name="name"/>.</summary>
     /// <exception cref="ArgumentException">The core rejected the name or a setting.</exception>
-    internal PullWorkerHandle CreateWorker(string name, TimeSpan? heartbeatInterval, TimeSpan? failureBackoff)
+    internal NativePullWorker CreateWorker(string name, TimeSpan? heartbeatInterval, TimeSpan? failureBackoff)
     {
         var args = new DsPullWorkerArgs
         {
@@ -212,7 +212,7 @@ internal sealed unsafe class NativeSubscription : NativeObject
             throw NativeErrors.TakeAsArgumentException(error, nameof(PullWorkerOptions.WorkerName));
         }
         handle.Adopt((nint)worker);
-        return handle;
+        return new NativePullWorker(handle);
     }
 
     private static ulong Milliseconds(TimeSpan? value, string paramName)

@@ -35,15 +35,14 @@ internal static unsafe class SubscriptionCallbacks
         {
             return null;
         }
-        var handle = new ClaimHandle();
-        handle.Adopt((nint)claim);
+        var native = NativeClaim.Adopt(claim);
         try
         {
-            return new SubscriptionClaim(handle, NativeString.Read(NativeMethods.ds_claim_json(claim)) ?? "{}");
+            return new SubscriptionClaim(native);
         }
         catch
         {
-            handle.Dispose();
+            native.Dispose();
             throw;
         }
     }

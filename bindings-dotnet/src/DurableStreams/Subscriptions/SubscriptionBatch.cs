@@ -19,23 +19,23 @@ namespace DurableStreams.Subscriptions;
 [DebuggerDisplay("SubscriptionBatch({Stream,nq} up to {Offset}, generation {Generation})")]
 public sealed class SubscriptionBatch : IDisposable
 {
-    private readonly BatchHandle _handle;
+    private readonly NativeBatch _native;
     private readonly ChunkData _chunk;
     private readonly CancellationTokenSource _leaseLost = new();
     private readonly JsonSerializerOptions _jsonOptions;
     private readonly long _started = Stopwatch.GetTimestamp();
     private int _completed;
 
-    internal SubscriptionBatch(BatchHandle handle, ChunkData chunk, ulong id, string stream, long generation, JsonSerializerOptions jsonOptions, string subscriptionId, string workerName)
+    internal SubscriptionBatch(NativeBatch native, JsonSerializerOptions jsonOptions, string subscriptionId, string workerName)
     {
         SubscriptionId = subscriptionId;
         WorkerName = workerName;
-        _handle = handle;
-        _chunk = chunk;
-        Id = id;
-        Stream = stream;
-        Generation = generation;
-        Offset = Offset.FromTrusted(chunk.Offset);
+        _native = native;
+        _chunk = native.Chunk;
+        Id = native.Id;
+        Stream = native.Stream;
+        Generation = native.Generation;
+        Offset = Offset.FromTrusted(_chunk.Offset);
         _jsonOptions = jsonOptions;
     }
 
@@ -147,8 +147,7 @@ public sealed class SubscriptionBatch : IDisposable
     public void Dispose()
     {
         Complete("the batch was disposed without being acked");
-        _chunk.Dispose();
-        _handle.Dispose();
+        _native.Dispose();
         _leaseLost.Dispose();
     }
 
@@ -172,25 +171,13 @@ public sealed class SubscriptionBatch : IDisposable
     }
 
     /// <summary>Reports the outcome once; false when it was already reported.</summary>
-    internal unsafe bool Complete(string? failure)
+    internal bool Complete(string? failure)
     {
         if (Interlocked.Exchange(ref _completed, 1) != 0)
         {
             return false;
         }
-        var message = failure is null ? null : NativeString.ToUtf8Z(failure.Replace('\0', ' '), nameof(failure));
-        try
-        {
-            using var lease = _handle.Lease();
-            fixed (byte* m = message)
-            {
-                NativeMethods.ds_batch_complete((DsBatch*)lease.Pointer, m);
-            }
-        }
-        catch (ObjectDisposedException)
-        {
-            // Freed already: freeing counted as failure.
-        }
+        _native.Complete(failure);
         SubscriptionTelemetry.BatchCompleted(this, failure is null ? (Lost ? "lost" : "acked") : (Lost ? "lost" : "failed"));
         return true;
     }

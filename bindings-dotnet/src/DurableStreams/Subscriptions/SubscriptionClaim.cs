@@ -24,13 +24,13 @@ public sealed record SubscriptionAck(string Stream, Offset Offset);
 /// </summary>
 public sealed class SubscriptionClaim : IDisposable
 {
-    internal SubscriptionClaim(ClaimHandle handle, string json)
+    internal SubscriptionClaim(NativeClaim native)
     {
-        Handle = handle;
-        (WakeId, Generation, LeaseTtl, Streams) = SubscriptionJson.Claim(json);
+        Native = native;
+        (WakeId, Generation, LeaseTtl, Streams) = SubscriptionJson.Claim(native.Json);
     }
 
-    internal ClaimHandle Handle { get; }
+    internal NativeClaim Native { get; }
 
     /// <summary>The wake's unique id.</summary>
     public string WakeId { get; }
@@ -45,7 +45,7 @@ public sealed class SubscriptionClaim : IDisposable
     public IReadOnlyList<ClaimedStream> Streams { get; }
 
     /// <summary>Frees the native claim (the lease is not released).</summary>
-    public void Dispose() => Handle.Dispose();
+    public void Dispose() => Native.Dispose();
 
     /// <inheritdoc/>
     public override string ToString() => $"SubscriptionClaim(WakeId = {WakeId}, Generation = {Generation}, Streams = {Streams.Count})";

@@ -16,15 +16,15 @@ namespace DurableStreams.Subscriptions;
 /// </summary>
 public sealed class SubscriptionWorker : IDisposable
 {
-    private readonly PullWorkerHandle _handle;
+    private readonly NativePullWorker _native;
     private readonly DurableStreamClient _client;
     private int _running;
 
-    internal SubscriptionWorker(Subscription subscription, DurableStreamClient client, PullWorkerHandle handle, string name)
+    internal SubscriptionWorker(Subscription subscription, DurableStreamClient client, NativePullWorker native, string name)
     {
         Subscription = subscription;
         _client = client;
-        _handle = handle;
+        _native = native;
         Name = name;
         SubscriptionTelemetry.Track(this);
     }
@@ -40,14 +40,8 @@ public sealed class SubscriptionWorker : IDisposable
     public SubscriptionWorkerStats Stats => TryGetStats() ?? throw new ObjectDisposedException(nameof(SubscriptionWorker));
 
     /// <summary>The message of the worker's last failure (a failed batch, a read error, a lost lease), or null.</summary>
-    public unsafe string? LastError
-    {
-        get
-        {
-            using var lease = _handle.Lease();
-            return NativeString.TakeOwned(NativeMethods.ds_pull_worker_last_error((DsPullWorker*)lease.Pointer));
-        }
-    }
+    /// <exception cref="ObjectDisposedException">The worker was disposed.</exception>
+    public string? LastError => _native.LastError();
 
     /// <summary>
     /// Runs the worker and yields each batch. A batch whose loop body finishes normally is acked
@@ -147,35 +141,11 @@ public sealed class SubscriptionWorker : IDisposable
     public void Dispose()
     {
         SubscriptionTelemetry.Forget(this);
-        _handle.Dispose();
+        _native.Dispose();
     }
 
     /// <summary>The counters, or null once the worker is disposed.</summary>
-    internal unsafe SubscriptionWorkerStats? TryGetStats()
-    {
-        DsWorkerStats stats;
-        try
-        {
-            using var lease = _handle.Lease();
-            NativeMethods.ds_pull_worker_stats((DsPullWorker*)lease.Pointer, &stats);
-        }
-        catch (ObjectDisposedException)
-        {
-            return null;
-        }
-        return new SubscriptionWorkerStats
-        {
-            ClaimAttempts = (long)stats.ClaimAttempts,
-            Claims = (long)stats.Claims,
-            AlreadyClaimed = (long)stats.AlreadyClaimed,
-            NoPendingWork = (long)stats.NoPendingWork,
-            Heartbeats = (long)stats.Heartbeats,
-            Batches = (long)stats.Batches,
-            WakesCompleted = (long)stats.WakesCompleted,
-            LeasesLost = (long)stats.LeasesLost,
-            HandlerFailures = (long)stats.HandlerFailures,
-        };
-    }
+    internal SubscriptionWorkerStats? TryGetStats() => _native.Stats();
 
     private NativePullRun Start()
     {
@@ -186,7 +156,7 @@ public sealed class SubscriptionWorker : IDisposable
         try
         {
             _client.ThrowIfDisposed();
-            var run = NativePullRun.Start(_handle, Subscription.Id, Name, _client.JsonSerializerOptions);
+            var run = _native.Start(Subscription.Id, Name, _client.JsonSerializerOptions);
             Log(l => Diagnostics.Log.SubscriptionWorkerStarted(l, Subscription.Id, Name));
             return run;
         }
