@@ -203,6 +203,7 @@ pub unsafe extern "C" fn ds_subscription_create(
         let operation = unsafe { subscription_arg(subscription) }.and_then(|subscription| {
             // SAFETY: as above.
             let config = subscription_config(unsafe { strings::required(config, "config") }?)?;
+            config.check()?;
             let subscription = subscription.clone();
             Ok(async move {
                 let created = subscription.create(&config).await?;

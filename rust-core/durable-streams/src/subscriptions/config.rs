@@ -92,6 +92,12 @@ impl SubscriptionConfig {
         self
     }
 
+    /// Checks every field, as [`crate::Subscription::create`] does before sending anything
+    /// ([`crate::ErrorKind::InvalidArgument`] naming the field).
+    pub fn check(&self) -> Result<()> {
+        self.to_body().map(drop)
+    }
+
     /// Checks every field and builds the request body.
     pub(crate) fn to_body(&self) -> Result<Value> {
         let mut body = Map::new();
