@@ -643,6 +643,10 @@ bench_dotnet() {
   section "Bench: soak of the .NET layer, producer + live SSE reader resuming from its checkpoint (dotnet, ${DS_SOAK_SECONDS:-60} s)"
   # Its own file, like the Rust soak's: an endurance verdict, not a row of the comparison table.
   bench_step dotnet-soak "$b" soak --seconds "${DS_SOAK_SECONDS:-60}" --faulty-posts 1 --json "$BENCH_OUT/dotnet-soak.json"
+  section "Bench: subscription delivery through a pull worker (dotnet, Node reference server)"
+  # Its own file too: only the Node server has subscriptions, so there is no comparison row.
+  bench_step dotnet-subscription-delivery "$b" subscription-delivery \
+    --json "$BENCH_OUT/dotnet-subscription-delivery.json"
 }
 
 # ---------------------------------------------------------------- S2 benchmarks (bench/s2)

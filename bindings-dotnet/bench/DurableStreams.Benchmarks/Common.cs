@@ -102,6 +102,9 @@ internal sealed class BenchServer : IDisposable
 {
     public const string Description = "electric durable-streams-server 0.1.5 (--durability memory)";
 
+    /// <summary>The Node reference server, for the benchmarks of what only it implements (subscriptions).</summary>
+    public const string NodeDescription = "node @durable-streams/server 0.3.7 (in memory)";
+
     private readonly Process? _process;
 
     private BenchServer(string prefix, string? faultyPrefix, Process? process)
@@ -120,7 +123,12 @@ internal sealed class BenchServer : IDisposable
     public string StreamUrl(string name) => $"{Prefix}/{name}";
 
     /// <summary>Starts Electric's server; with <paramref name="faultyPostsPercent"/> above 0 also a proxy in front of it that fails that share of the POSTs (<see cref="FaultyPrefix"/>).</summary>
-    public static BenchServer Start(Flags flags, double faultyPostsPercent = 0)
+    public static BenchServer Start(Flags flags, double faultyPostsPercent = 0) => Start(flags, "electric", faultyPostsPercent);
+
+    /// <summary>Starts the Node reference server (through <c>ds-test-servers node</c>) unless <c>--server</c> is given.</summary>
+    public static BenchServer StartNode(Flags flags) => Start(flags, "node", 0);
+
+    private static BenchServer Start(Flags flags, string kind, double faultyPostsPercent)
     {
         if (flags.Str("server") is { } given)
         {
@@ -139,12 +147,16 @@ internal sealed class BenchServer : IDisposable
         {
             StartInfo = new ProcessStartInfo(binary)
             {
-                ArgumentList = { "electric", "--durability-memory" },
+                ArgumentList = { kind },
                 RedirectStandardInput = true,
                 RedirectStandardOutput = true,
                 UseShellExecute = false,
             },
         };
+        if (kind == "electric")
+        {
+            process.StartInfo.ArgumentList.Add("--durability-memory");
+        }
         if (faultyPostsPercent > 0)
         {
             process.StartInfo.ArgumentList.Add("--faulty-posts");
@@ -159,7 +171,7 @@ internal sealed class BenchServer : IDisposable
                 break;
             }
             var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (parts.Length == 3 && parts[0] == "electric")
+            if (parts.Length == 3 && parts[0] == kind)
             {
                 prefix = parts[2];
             }
@@ -170,7 +182,7 @@ internal sealed class BenchServer : IDisposable
         }
         if (prefix is null)
         {
-            throw new BenchFailure("ds-test-servers did not start Electric's server (see its output above)");
+            throw new BenchFailure($"ds-test-servers did not start the {kind} server (see its output above)");
         }
         if (faultyPostsPercent > 0 && faultyPrefix is null)
         {
@@ -405,7 +417,7 @@ internal sealed class Results(Flags flags)
     public void Add(string line, JsonObject result)
     {
         Console.WriteLine(line);
-        result["server"] = BenchServer.Description;
+        result["server"] ??= BenchServer.Description;
         result["runtime"] = RuntimeInformation.FrameworkDescription;
         result["gc"] = System.Runtime.GCSettings.IsServerGC ? "server" : "workstation";
         _results.Add(result);
