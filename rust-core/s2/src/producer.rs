@@ -2,13 +2,12 @@
 //! record; with a non-blocking [`Producer::try_submit`] for callers on their own threads.
 
 use std::future::Future;
-use std::sync::Arc;
 
 use futures_util::FutureExt;
 use s2_sdk::producer::{Producer as SdkProducer, RecordSubmitTicket};
 use s2_sdk::types::{AppendRecord, MeteredBytes};
 
-use crate::closable::Closable;
+use crate::closable::{Closable, Held};
 use crate::error::S2Error;
 use crate::stream::{AppendAck, StreamClient};
 
@@ -53,7 +52,7 @@ impl Producer {
         )
     }
 
-    fn current(&self, operation: &str) -> Result<Arc<SdkProducer>, S2Error> {
+    fn current(&self, operation: &str) -> Result<Held<SdkProducer>, S2Error> {
         self.producer
             .current()
             .ok_or_else(|| self.closed(operation))
