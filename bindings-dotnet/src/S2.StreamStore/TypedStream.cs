@@ -22,7 +22,7 @@ public sealed class S2Stream<T> : S2Stream
     public Task<AppendAck> AppendAsync(IEnumerable<T> values, AppendOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(values);
-        return AppendAsync(values.Select(ToRecord).ToArray(), options, cancellationToken);
+        return AppendAsync(values.Select(v => ToRecord(v)).ToArray(), options, cancellationToken);
     }
 
     /// <summary>Appends one value.</summary>
@@ -34,15 +34,13 @@ public sealed class S2Stream<T> : S2Stream
 
     /// <summary>The record of a value (its serialized body).</summary>
     /// <param name="value">The value.</param>
-    /// <param name="headers">Headers.</param>
-    public AppendRecord ToRecord(T value, IReadOnlyList<RecordHeader>? headers)
+    /// <param name="headers">Headers; none by default.</param>
+    public AppendRecord ToRecord(T value, IReadOnlyList<RecordHeader>? headers = null)
     {
         var buffer = new ArrayBufferWriter<byte>();
         Serializer.Serialize(value, buffer);
         return new AppendRecord(buffer.WrittenMemory, headers);
     }
-
-    private AppendRecord ToRecord(T value) => ToRecord(value, null);
 
     /// <summary>Reads one batch of values (command records are left out).</summary>
     /// <param name="options">Where to start and the limits.</param>
