@@ -367,6 +367,10 @@ build_s2_dotnet() {
     section "S2 .NET: build the sample $sample (bindings-dotnet/samples/S2)"
     dotnet build "$DOTNET_DIR/samples/S2/$sample/$sample.csproj" -c Release
   done
+  # AotSmokeTests publishes this one with NativeAOT inside the namespace: restore its
+  # linux-x64 runtime and ILCompiler packs here, where NuGet is reachable.
+  section "S2 .NET: restore the NativeAOT sample (bindings-dotnet/samples/S2/AotSmoke, linux-x64)"
+  dotnet restore "$DOTNET_DIR/samples/S2/AotSmoke/AotSmoke.csproj" -r linux-x64
 }
 
 # Inside the namespace: lite through ds-test-servers (stopped when its stdin closes), its endpoint
