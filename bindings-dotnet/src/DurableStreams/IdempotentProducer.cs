@@ -61,6 +61,9 @@ public partial class IdempotentProducer : IAsyncDisposable
     private long _accepted; // accepted into the native buffer
     private long _acknowledged; // appended before a flush, close or detach that succeeded
 
+    /// <summary>The serializer options of the client the producer's stream belongs to (State Protocol writers use them for reflection-based values).</summary>
+    internal JsonSerializerOptions JsonSerializerOptions => _jsonOptions;
+
     /// <summary>For mocking frameworks and test doubles; a producer created this way has no native producer behind it.</summary>
     protected IdempotentProducer()
     {
