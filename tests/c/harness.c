@@ -350,3 +350,19 @@ void check_no_leaks(uint64_t baseline, const char *test) {
     CHECK(ds_test_live_handles() == baseline, "%s leaked handles: %llu live, %llu at the start", test,
           (unsigned long long)ds_test_live_handles(), (unsigned long long)baseline);
 }
+
+int run_tests(const Test *tests, size_t count, const char *kind) {
+    int ran = 0;
+    const char *only = getenv("DS_C_TEST");
+    for (size_t i = 0; i < count; i++) {
+        if (only != NULL && *only && strstr(tests[i].name, only) == NULL) continue;
+        uint64_t baseline = ds_test_live_handles();
+        double start = now_ms();
+        tests[i].fn();
+        check_no_leaks(baseline, tests[i].name);
+        printf("ok   %-40s %-9s %6.0f ms\n", tests[i].name, kind, now_ms() - start);
+        fflush(stdout);
+        ran++;
+    }
+    return ran;
+}

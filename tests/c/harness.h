@@ -130,4 +130,15 @@ void sleep_ms(int ms);
 /* Waits up to 5 s for ds_test_live_handles() to return to `baseline`, then checks it. */
 void check_no_leaks(uint64_t baseline, const char *test);
 
+/* ---------------------------------------------------------------- running tests */
+
+typedef struct {
+    const char *name;
+    void (*fn)(void);
+} Test;
+
+/* Runs each test (only those whose name contains $DS_C_TEST when set), checking after each that
+ * no native object leaked, and prints one line per test with `kind`. Returns how many ran. */
+int run_tests(const Test *tests, size_t count, const char *kind);
+
 #endif

@@ -1906,28 +1906,6 @@ static void test_dynamic_headers_async(void) { decorated_flow(true); }
 
 /* ================================================================= main */
 
-typedef void (*TestFn)(void);
-typedef struct {
-    const char *name;
-    TestFn fn;
-} Test;
-
-static int run_tests(const Test *tests, size_t count, const char *kind) {
-    int ran = 0;
-    const char *only = getenv("DS_C_TEST");
-    for (size_t i = 0; i < count; i++) {
-        if (only != NULL && *only && strstr(tests[i].name, only) == NULL) continue;
-        uint64_t baseline = ds_test_live_handles();
-        double start = now_ms();
-        tests[i].fn();
-        check_no_leaks(baseline, tests[i].name);
-        printf("ok   %-40s %-9s %6.0f ms\n", tests[i].name, kind, now_ms() - start);
-        fflush(stdout);
-        ran++;
-    }
-    return ran;
-}
-
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     double start = now_ms();

@@ -15,11 +15,6 @@
 
 static const TestServer *server;
 
-typedef struct {
-    const char *name;
-    void (*fn)(void);
-} Test;
-
 /* ---------------------------------------------------------------- JSON and claim callbacks */
 
 /* A Waiter whose next_offset field receives a copy of the JSON document. */
@@ -523,22 +518,6 @@ static void test_claim_ack_and_fencing(void) {
 }
 
 /* ---------------------------------------------------------------- runner */
-
-static int run_tests(const Test *tests, size_t count, const char *kind) {
-    int ran = 0;
-    const char *only = getenv("DS_C_TEST");
-    for (size_t i = 0; i < count; i++) {
-        if (only != NULL && *only && strstr(tests[i].name, only) == NULL) continue;
-        uint64_t baseline = ds_test_live_handles();
-        double start = now_ms();
-        tests[i].fn();
-        check_no_leaks(baseline, tests[i].name);
-        printf("ok   %-40s %-9s %6.0f ms\n", tests[i].name, kind, now_ms() - start);
-        fflush(stdout);
-        ran++;
-    }
-    return ran;
-}
 
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
