@@ -22,11 +22,13 @@ internal sealed unsafe class NativePullRun
     private readonly string _subscriptionId;
     private readonly string _workerName;
     private readonly JsonSerializerOptions _jsonOptions;
+    private readonly Action<SubscriptionBatch>? _onLost;
     private SubscriptionBatch? _outstanding;
     private volatile bool _stopping;
 
-    private NativePullRun(string subscriptionId, string workerName, JsonSerializerOptions jsonOptions)
+    private NativePullRun(string subscriptionId, string workerName, JsonSerializerOptions jsonOptions, Action<SubscriptionBatch>? onLost)
     {
+        _onLost = onLost;
         _subscriptionId = subscriptionId;
         _workerName = workerName;
         _jsonOptions = jsonOptions;
@@ -38,10 +40,10 @@ internal sealed unsafe class NativePullRun
     /// <summary>Completes when the native run has ended (and no callback can come): faulted with its failure, cancelled when stopped.</summary>
     internal Task Completion => _completion.Task;
 
-    /// <summary>Starts the run of <paramref name="worker"/>.</summary>
-    internal static NativePullRun Start(PullWorkerHandle worker, string subscriptionId, string workerName, JsonSerializerOptions jsonOptions)
+    /// <summary>Starts the run of <paramref name="worker"/>; <paramref name="onLost"/> hears of each batch whose lease was lost (on a native thread).</summary>
+    internal static NativePullRun Start(PullWorkerHandle worker, string subscriptionId, string workerName, JsonSerializerOptions jsonOptions, Action<SubscriptionBatch>? onLost)
     {
-        var run = new NativePullRun(subscriptionId, workerName, jsonOptions);
+        var run = new NativePullRun(subscriptionId, workerName, jsonOptions, onLost);
         var self = GCHandle.Alloc(run);
         try
         {
@@ -111,6 +113,7 @@ internal sealed unsafe class NativePullRun
             if (Volatile.Read(ref run._outstanding) is { } batch && batch.Id == batchId)
             {
                 batch.MarkLost();
+                run._onLost?.Invoke(batch);
             }
         }
         catch (Exception e)

@@ -14,8 +14,8 @@ internal sealed unsafe class NativePullWorker : IDisposable
     }
 
     /// <summary>Starts a run (see <see cref="NativePullRun"/>).</summary>
-    internal NativePullRun Start(string subscriptionId, string workerName, JsonSerializerOptions jsonOptions) =>
-        NativePullRun.Start(_handle, subscriptionId, workerName, jsonOptions);
+    internal NativePullRun Start(string subscriptionId, string workerName, JsonSerializerOptions jsonOptions, Action<SubscriptionBatch>? onLost) =>
+        NativePullRun.Start(_handle, subscriptionId, workerName, jsonOptions, onLost);
 
     /// <summary>The counters, or null once disposed.</summary>
     internal SubscriptionWorkerStats? Stats()

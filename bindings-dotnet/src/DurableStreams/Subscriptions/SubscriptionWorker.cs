@@ -119,12 +119,9 @@ public sealed class SubscriptionWorker : IDisposable
                 }
                 catch (Exception e) when (!cancellationToken.IsCancellationRequested)
                 {
-                    if (batch.Lost)
+                    if (!batch.Lost)
                     {
-                        Log(l => Diagnostics.Log.SubscriptionLeaseLost(l, Subscription.Id, Name, batch.Stream));
-                    }
-                    else
-                    {
+                        // A lost lease is logged when the worker reports it.
                         Log(l => Diagnostics.Log.SubscriptionBatchFailed(l, Subscription.Id, Name, batch.Stream, batch.Offset.ToString(), e));
                     }
                     batch.Fail($"{e.GetType().Name}: {e.Message}");
@@ -156,7 +153,11 @@ public sealed class SubscriptionWorker : IDisposable
         try
         {
             _client.ThrowIfDisposed();
-            var run = _native.Start(Subscription.Id, Name, _client.JsonSerializerOptions);
+            var run = _native.Start(
+                Subscription.Id,
+                Name,
+                _client.JsonSerializerOptions,
+                _client.Logger is null ? null : batch => Log(l => Diagnostics.Log.SubscriptionLeaseLost(l, Subscription.Id, Name, batch.Stream)));
             Log(l => Diagnostics.Log.SubscriptionWorkerStarted(l, Subscription.Id, Name));
             return run;
         }
