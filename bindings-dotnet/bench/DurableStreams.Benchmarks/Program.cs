@@ -12,6 +12,7 @@ var commands = new Dictionary<string, Func<string[], Task>>(StringComparer.Ordin
     ["live-latency"] = LiveLatency.RunAsync,
     ["call-overhead"] = CallOverhead.RunAsync,
     ["soak"] = Soak.RunAsync,
+    ["state-apply"] = StateApply.RunAsync,
     ["subscription-delivery"] = SubscriptionDelivery.RunAsync,
 };
 if (args.Length == 0 || !commands.TryGetValue(args[0], out var command))
