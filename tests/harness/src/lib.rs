@@ -174,6 +174,11 @@ pub struct ServerOptions {
     pub long_poll_timeout_ms: u64,
     /// Electric only: `--durability memory` (no fsync) instead of the default `wal`.
     pub durability_memory: bool,
+    /// Node only: enable webhook subscriptions (the server's `webhooks: true`). Deliveries go
+    /// to the webhook URL of each subscription, which the server accepts only as `https://`
+    /// or `http://localhost` / `http://127.0.0.x`. Electric's server has no subscriptions and
+    /// ignores this.
+    pub webhooks: bool,
 }
 
 impl Default for ServerOptions {
@@ -181,6 +186,7 @@ impl Default for ServerOptions {
         ServerOptions {
             long_poll_timeout_ms: 1000,
             durability_memory: false,
+            webhooks: false,
         }
     }
 }
@@ -489,6 +495,7 @@ fn start_node(opts: &ServerOptions) -> Result<TestServer, HarnessError> {
             "--long-poll-timeout-ms",
         ])
         .arg(opts.long_poll_timeout_ms.to_string())
+        .args(opts.webhooks.then_some("--webhooks"))
         .current_dir(&dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

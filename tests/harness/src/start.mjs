@@ -2,8 +2,10 @@
 // node_modules by durable-streams-test-harness. Do not edit the copy in target/: the
 // harness overwrites it from tests/harness/src/start.mjs.
 //
-// Usage: node start.mjs [--host H] [--port P] [--long-poll-timeout-ms MS]
-//   (or env DS_HOST, DS_PORT, DS_LONG_POLL_TIMEOUT_MS)
+// Usage: node start.mjs [--host H] [--port P] [--long-poll-timeout-ms MS] [--webhooks]
+//   (or env DS_HOST, DS_PORT, DS_LONG_POLL_TIMEOUT_MS, DS_WEBHOOKS=1)
+// --webhooks enables webhook subscriptions (the server's `webhooks: true`); pull-wake
+// subscriptions are always available.
 // Prints "READY <base-url>" on stdout once listening. Exits when stdin closes (so the
 // server never outlives the process that started it) or on SIGTERM/SIGINT.
 import { DurableStreamTestServer } from "@durable-streams/server"
@@ -23,7 +25,9 @@ if (!Number.isInteger(port) || port < 0 || !Number.isFinite(longPollTimeout)) {
   process.exit(2)
 }
 
-const server = new DurableStreamTestServer({ host, port, longPollTimeout })
+const webhooks = process.argv.includes("--webhooks") || process.env.DS_WEBHOOKS === "1"
+
+const server = new DurableStreamTestServer({ host, port, longPollTimeout, webhooks })
 
 let stopping = false
 async function shutdown(code) {

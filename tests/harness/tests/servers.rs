@@ -68,6 +68,7 @@ fn long_poll_timeout_option_is_applied() {
     let opts = ServerOptions {
         long_poll_timeout_ms: 300,
         durability_memory: true,
+        ..ServerOptions::default()
     };
     for kind in all_kinds() {
         let server = TestServer::start_with(kind, &opts).unwrap_or_else(|e| panic!("{e}"));

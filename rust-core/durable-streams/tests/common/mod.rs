@@ -65,6 +65,7 @@ fn start(
             let options = ServerOptions {
                 long_poll_timeout_ms: long_poll_ms,
                 durability_memory: false,
+                ..ServerOptions::default()
             };
             TestServer::start_with(kind, &options)
                 .unwrap_or_else(|e| panic!("cannot start the {kind} server: {e}"))

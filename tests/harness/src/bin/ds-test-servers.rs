@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! ds-test-servers [electric|node|both] [--long-poll-timeout-ms N] [--durability-memory]
-//!                 [--faulty-posts PERCENT]
+//!                 [--faulty-posts PERCENT] [--webhooks]
 //! ds-test-servers s2 [--local-root DIR] [--port N]
 //! ```
 //!
@@ -18,6 +18,8 @@
 //! through it fail (a quarter each: 503 before forwarding, connection dropped before, dropped
 //! after the server stored the append, 503 after it); at the end it prints what it did on
 //! stderr. GETs pass untouched (it cannot carry endless SSE responses: read directly).
+//!
+//! `--webhooks` enables webhook subscriptions on the Node server (Electric's has none).
 //!
 //! `s2` starts S2's `s2 lite` instead and prints `s2 <account-endpoint> <basin-endpoint>` (the
 //! same URL twice). Lite listens on every interface, so it starts only inside a network
@@ -34,7 +36,7 @@ use durable_streams_test_harness::{
 
 const USAGE: &str =
     "usage: ds-test-servers [electric|node|both] [--long-poll-timeout-ms N] [--durability-memory]
-                       [--faulty-posts PERCENT]
+                       [--faulty-posts PERCENT] [--webhooks]
        ds-test-servers s2 [--local-root DIR] [--port N]
 
 Starts the servers on 127.0.0.1, prints `<kind> <base-url> <stream-prefix-url>` per
@@ -43,6 +45,10 @@ server and then `READY`, and stops them when stdin reaches EOF.
 --faulty-posts PERCENT also fronts each server with a fault-injecting proxy, announced as
 `<kind>-faulty <proxy-base-url> <proxy-stream-prefix-url>`, that fails PERCENT % of the
 POSTs (503 or a dropped connection, before or after the server acted); GETs pass untouched.
+
+--webhooks enables webhook subscriptions on the Node server (`webhooks: true`); it delivers
+to `http://127.0.0.x` / `http://localhost` receivers and serves its signing keys at
+`<base-url>/v1/stream/__ds/jwks.json`. Electric's server has no subscriptions.
 
 `s2` starts S2's `s2 lite` (in memory, or kept in --local-root DIR) and prints
 `s2 <account-endpoint> <basin-endpoint>`. Lite listens on every interface, so it starts
@@ -130,6 +136,10 @@ fn run() -> Result<(), String> {
             "--durability-memory" => {
                 opts.durability_memory = true;
                 durable_streams_option = Some("--durability-memory");
+            }
+            "--webhooks" => {
+                opts.webhooks = true;
+                durable_streams_option = Some("--webhooks");
             }
             "--faulty-posts" => {
                 let value = args.next().ok_or("--faulty-posts needs a percentage")?;
