@@ -57,3 +57,8 @@ pub use subscriptions::{
     SubscriptionInfo, SubscriptionStatus, SubscriptionType, WakeEvent, WakeStream, WebhookInfo,
     WebhookSigning, WorkerStats,
 };
+pub use subscriptions::{
+    DEFAULT_JWKS_REFRESH_INTERVAL, DEFAULT_REPLAY_CAPACITY, DEFAULT_WEBHOOK_TOLERANCE,
+    WEBHOOK_SIGNATURE_HEADER, WebhookCallback, WebhookClock, WebhookSignature, WebhookVerifier,
+    WebhookVerifierBuilder, WebhookWake,
+};

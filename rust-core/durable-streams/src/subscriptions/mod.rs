@@ -9,6 +9,8 @@
 //!   `wake` parses wake events.
 //! - `http`: requests, error codes, and recognising servers without subscriptions;
 //!   `json_fields` reads server JSON naming the malformed field; `names` checks user input.
+//! - `webhook`: [`WebhookVerifier`] checks signed webhook deliveries (JWKS keys by `kid`, the
+//!   timestamp window, replays) and parses their wakes; `Client::webhook_callback` answers one.
 
 mod batch;
 mod config;
@@ -21,6 +23,7 @@ mod names;
 mod pull;
 mod stats;
 mod wake;
+mod webhook;
 mod worker;
 
 pub use batch::StreamBatch;
@@ -36,4 +39,9 @@ pub use names::{
 pub use pull::{Ack, AckOutcome, Claim, WakeStream};
 pub use stats::WorkerStats;
 pub use wake::WakeEvent;
+pub use webhook::{
+    DEFAULT_JWKS_REFRESH_INTERVAL, DEFAULT_REPLAY_CAPACITY, DEFAULT_WEBHOOK_TOLERANCE,
+    WEBHOOK_SIGNATURE_HEADER, WebhookCallback, WebhookClock, WebhookSignature, WebhookVerifier,
+    WebhookVerifierBuilder, WebhookWake,
+};
 pub use worker::{HandlerError, PullWorker};
