@@ -1,0 +1,213 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using global::DurableStreams;
+
+namespace StreamDingo.DurableStreams;
+
+/// <summary>
+/// Events on Durable Streams: one <c>application/json</c> stream per aggregate, one JSON envelope per
+/// event (<see cref="EventEnvelopeJson"/>), an append of several events is one request (atomic).
+/// </summary>
+/// <remarks>
+/// <para><b>Expected version.</b> Durable Streams has no conditional append, but both servers keep,
+/// per stream, the last <c>Stream-Seq</c> they accepted and refuse (409) one that is not strictly
+/// greater. Every append carries the version of its first event, zero-padded, as its
+/// <c>Stream-Seq</c>, and is only sent after the store has caught up with the stream's tail and found
+/// it at the expected version. An append at expected version <c>E</c> carries seq <c>E+1</c>. Every
+/// append accepted since the stream's tail was <c>E</c> started at a version above <c>E</c>, so it
+/// carried a seq of at least <c>E+1</c>: this one is then refused (409) and nothing of it is written.
+/// When none was accepted, the last accepted seq is at most <c>E</c> and this one is stored. So
+/// exactly one of several writers racing at one version wins.</para>
+/// <para><b>Limits.</b> The guarantee holds only when every writer of the stream goes through this
+/// store (or writes the same seqs): a plain append without <c>Stream-Seq</c>, or with another seq
+/// scheme, is not checked. A stream deleted and recreated restarts the server's seq. The server
+/// checks seqs, not versions, so an expected version that was never the stream's tail can only be
+/// refused because the store catches up first (it always does).</para>
+/// </remarks>
+public sealed class DurableStreamsEventStore : EventStoreBase
+{
+    private readonly DurableStreamClient _client;
+    private readonly DurableStreamsStoreOptions _options;
+    private readonly ConcurrentDictionary<string, CachedTail> _tails = new(StringComparer.Ordinal);
+
+    /// <summary>A store on <paramref name="client"/> (which the caller owns and disposes).</summary>
+    /// <param name="context">Types, hashing, options, snapshots, logging.</param>
+    /// <param name="client">The Durable Streams client; its base URL is the server's stream prefix.</param>
+    /// <param name="options">Paths; the defaults when null.</param>
+    public DurableStreamsEventStore(EventStoreContext context, DurableStreamClient client, DurableStreamsStoreOptions? options = null) : base(context)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        _client = client;
+        _options = options ?? new DurableStreamsStoreOptions();
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask<StreamTail> ReadTailAsync(string streamId, CancellationToken cancellationToken)
+    {
+        var cached = _tails.GetValueOrDefault(streamId) ?? CachedTail.Empty;
+        var tail = cached;
+        try
+        {
+            // Catch up from where this store last saw the stream.
+            await using var response = await Stream(streamId).StreamAsync(new StreamOptions { Offset = cached.Offset }, cancellationToken).ConfigureAwait(false);
+            await foreach (var chunk in response.ReadBytesAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (chunk.Messages is { Count: > 0 } messages)
+                {
+                    var last = EventEnvelopeJson.Read(streamId, messages[^1].Span);
+                    tail = new CachedTail(last.Version, last.Hash, chunk.Offset);
+                }
+                else if (chunk.Offset.HasValue)
+                {
+                    tail = tail with { Offset = chunk.Offset };
+                }
+            }
+        }
+        catch (StreamNotFoundException)
+        {
+            return StreamTail.Empty;
+        }
+        Remember(streamId, tail);
+        return new StreamTail(tail.Version, tail.Hash);
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask<WriteOutcome> WriteAsync(string streamId, long expectedVersion, IReadOnlyList<EventEnvelope> envelopes, CancellationToken cancellationToken)
+    {
+        var body = Serialize(envelopes);
+        var options = new AppendOptions { Seq = StreamSeq.ForFirstVersion(expectedVersion + 1), ContentType = "application/json" };
+        var stream = Stream(streamId);
+        AppendResult result;
+        try
+        {
+            try
+            {
+                result = await stream.AppendAsync(body, options, cancellationToken).ConfigureAwait(false);
+            }
+            catch (StreamNotFoundException) when (expectedVersion == 0)
+            {
+                // First append of a new aggregate: create its stream (idempotent), then append.
+                await stream.CreateAsync(new CreateStreamOptions { ContentType = "application/json" }, cancellationToken).ConfigureAwait(false);
+                result = await stream.AppendAsync(body, options, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (StreamConflictException e) when (e.Code == DurableStreamErrorCode.ConflictSeq)
+        {
+            var actual = await ReadTailAsync(streamId, cancellationToken).ConfigureAwait(false);
+            return WriteOutcome.Conflict(actual.Version);
+        }
+        catch (StreamNotFoundException)
+        {
+            return WriteOutcome.Conflict(0);
+        }
+        if (result.NextOffset is { } next)
+        {
+            Remember(streamId, new CachedTail(envelopes[^1].Version, envelopes[^1].Hash, next));
+        }
+        return WriteOutcome.Success;
+    }
+
+    /// <inheritdoc />
+    public override async IAsyncEnumerable<EventEnvelope> ReadEnvelopesAsync(string streamId, long fromVersion = 0, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(streamId);
+        StreamResponse response;
+        try
+        {
+            response = await Stream(streamId).StreamAsync(new StreamOptions { Offset = Offset.Beginning }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StreamNotFoundException)
+        {
+            yield break;
+        }
+        await using (response.ConfigureAwait(false))
+        {
+            IAsyncEnumerator<ByteChunk> chunks;
+            try
+            {
+                chunks = response.ReadBytesAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+            }
+            catch (StreamNotFoundException)
+            {
+                yield break;
+            }
+            await using (chunks.ConfigureAwait(false))
+            {
+                while (await MoveNextAsync(chunks).ConfigureAwait(false))
+                {
+                    var messages = chunks.Current.Messages;
+                    if (messages is null)
+                    {
+                        continue;
+                    }
+                    EventEnvelope? last = null;
+                    foreach (var message in messages)
+                    {
+                        var envelope = ReadEnvelope(streamId, message);
+                        last = envelope;
+                        if (envelope.Version >= fromVersion)
+                        {
+                            yield return envelope;
+                        }
+                    }
+                    if (last is not null)
+                    {
+                        Remember(streamId, new CachedTail(last.Version, last.Hash, chunks.Current.Offset));
+                    }
+                }
+            }
+        }
+    }
+
+    private static async ValueTask<bool> MoveNextAsync(IAsyncEnumerator<ByteChunk> chunks)
+    {
+        try
+        {
+            return await chunks.MoveNextAsync().ConfigureAwait(false);
+        }
+        catch (StreamNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    private static EventEnvelope ReadEnvelope(string streamId, ReadOnlyMemory<byte> message)
+    {
+        try
+        {
+            return EventEnvelopeJson.Read(streamId, message.Span);
+        }
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
+        {
+            throw new EventIntegrityException(streamId, 0, $"a stored message is not an event envelope ({e.Message})");
+        }
+    }
+
+    private DurableStream Stream(string streamId) => _client.GetStream(_options.EventStreamPath(streamId));
+
+    // Keeps the furthest tail seen (reads and writes race; versions only grow).
+    private void Remember(string streamId, CachedTail tail) =>
+        _tails.AddOrUpdate(streamId, tail, (_, existing) => tail.Version >= existing.Version ? tail : existing);
+
+    private static byte[] Serialize(IReadOnlyList<EventEnvelope> envelopes)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512 * envelopes.Count);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            foreach (var envelope in envelopes)
+            {
+                EventEnvelopeJson.Write(writer, envelope);
+            }
+            writer.WriteEndArray();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private sealed record CachedTail(long Version, string Hash, Offset Offset)
+    {
+        public static CachedTail Empty { get; } = new(0, EventHashChain.GenesisHash, Offset.Beginning);
+    }
+}
