@@ -215,6 +215,24 @@ public class StateUnitTests
     }
 
     [Fact]
+    public void Escaped_and_long_keys_are_the_same_key_however_they_are_written()
+    {
+        var state = new MaterializedState();
+        var numbers = state.Collection("n", StateTestJson.Default.Int32);
+        var longKey = new string('k', 300) + "é";
+        state.ApplyMessage(Utf8("""{"type":"n","key":"caf\u00e9","value":1,"headers":{"operation":"insert"}}"""));
+        state.ApplyMessage(Utf8("""{"type":"n","key":"café","value":2,"headers":{"operation":"update"}}"""));
+        state.ApplyMessage(Utf8($$$"""{"type":"n","key":"{{{longKey}}}","value":3,"headers":{"operation":"upsert"}}"""));
+        state.ApplyMessage(Utf8($$$"""{"type":"\u006e","key":"{{{longKey}}}","value":4,"headers":{"operation":"upsert"}}"""));
+        Assert.Equal(2, numbers["café"]);
+        Assert.Equal(4, numbers[longKey]);
+        Assert.Equal(2, numbers.Count);
+        state.ApplyMessage(Utf8("""{"type":"n","key":"caf\u00e9","headers":{"operation":"delete"}}"""));
+        state.ApplyMessage(Utf8($$$"""{"type":"n","key":"{{{longKey}}}","headers":{"operation":"delete"}}"""));
+        Assert.Empty(numbers);
+    }
+
+    [Fact]
     public void A_type_met_untyped_cannot_be_registered_with_another_value_type()
     {
         var state = new MaterializedState();

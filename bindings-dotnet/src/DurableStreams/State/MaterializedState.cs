@@ -243,14 +243,13 @@ public sealed partial class MaterializedState
             return;
         }
         var target = CollectionOf(json, message.Type);
-        var key = message.Key.GetString(json);
         var notify = Changed is not null || target.HasChangeHandlers;
         var headers = notify ? message.ReadHeaders(json) : null;
         // The position after this message, known before applying it, for the notification.
         var checkpointAfter = notify ? After(index) : default;
         var change = message.Operation == StateOperation.Delete
-            ? target.Remove(key, headers, checkpointAfter)
-            : target.Store(key, json, message.Value, headers, checkpointAfter);
+            ? target.Remove(json, message.Key, headers, checkpointAfter)
+            : target.Store(json, message.Key, message.Value, headers, checkpointAfter);
         Done(index);
         if (change is not null)
         {

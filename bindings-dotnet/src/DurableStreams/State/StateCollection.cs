@@ -37,12 +37,12 @@ public abstract class StateCollection
     /// <summary>Whether someone listens to this collection's changes.</summary>
     internal abstract bool HasChangeHandlers { get; }
 
-    /// <summary>Stores the value at <paramref name="valueSlice"/> of <paramref name="json"/> under <paramref name="key"/>; returns the change when <paramref name="headers"/> are given (someone listens).</summary>
+    /// <summary>Stores the value at <paramref name="valueSlice"/> of <paramref name="json"/> under the key at <paramref name="keySlice"/>; returns the change when <paramref name="headers"/> are given (someone listens).</summary>
     /// <exception cref="StateFormatException">The value does not deserialize (nothing changed).</exception>
-    internal abstract StateChangedEventArgs? Store(string key, ReadOnlySpan<byte> json, JsonSlice valueSlice, ChangeHeaders? headers, StateCheckpoint after);
+    internal abstract StateChangedEventArgs? Store(ReadOnlySpan<byte> json, JsonSlice keySlice, JsonSlice valueSlice, ChangeHeaders? headers, StateCheckpoint after);
 
-    /// <summary>Removes the key; returns the change when <paramref name="headers"/> are given.</summary>
-    internal abstract StateChangedEventArgs? Remove(string key, ChangeHeaders? headers, StateCheckpoint after);
+    /// <summary>Removes the key at <paramref name="keySlice"/>; returns the change when <paramref name="headers"/> are given.</summary>
+    internal abstract StateChangedEventArgs? Remove(ReadOnlySpan<byte> json, JsonSlice keySlice, ChangeHeaders? headers, StateCheckpoint after);
 
     /// <summary>Raises the collection's own event for a change it returned.</summary>
     internal abstract void Raise(StateChangedEventArgs change);
@@ -73,13 +73,22 @@ public abstract class StateCollection
 /// </remarks>
 public sealed class StateCollection<T> : StateCollection, IReadOnlyDictionary<string, T>
 {
+    /// <summary>Keys up to this many UTF-16 units are looked up without allocating a string first.</summary>
+    private const int StackKeyChars = 256;
+
     private readonly Dictionary<string, T> _entities = new(StringComparer.Ordinal);
     private readonly JsonTypeInfo<T> _typeInfo;
+#if NET9_0_OR_GREATER
+    private readonly Dictionary<string, T>.AlternateLookup<ReadOnlySpan<char>> _byChars;
+#endif
 
     internal StateCollection(string entityType, JsonTypeInfo<T> typeInfo)
         : base(entityType)
     {
         _typeInfo = typeInfo;
+#if NET9_0_OR_GREATER
+        _byChars = _entities.GetAlternateLookup<ReadOnlySpan<char>>();
+#endif
     }
 
     /// <summary>
@@ -134,21 +143,67 @@ public sealed class StateCollection<T> : StateCollection, IReadOnlyDictionary<st
 
     internal override bool HasChangeHandlers => Changed is not null;
 
-    internal override StateChangedEventArgs? Store(string key, ReadOnlySpan<byte> json, JsonSlice valueSlice, ChangeHeaders? headers, StateCheckpoint after)
+    internal override StateChangedEventArgs? Store(ReadOnlySpan<byte> json, JsonSlice keySlice, JsonSlice valueSlice, ChangeHeaders? headers, StateCheckpoint after)
     {
         // Deserialized before the dictionary is touched: a value that does not fit changes nothing.
         var value = StateMessage.Deserialize(json, valueSlice, _typeInfo, "value");
+        var key = KeyOf(json, keySlice);
         ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_entities, key, out var existed);
         var previous = slot;
         slot = value!;
         return headers is null ? null : new StateChange<T>(EntityType, key, headers, after, value, existed, existed ? previous : default);
     }
 
-    internal override StateChangedEventArgs? Remove(string key, ChangeHeaders? headers, StateCheckpoint after)
+    internal override StateChangedEventArgs? Remove(ReadOnlySpan<byte> json, JsonSlice keySlice, ChangeHeaders? headers, StateCheckpoint after)
     {
-        var existed = _entities.Remove(key, out var previous);
+        bool existed;
+        T? previous;
+        string? key = null;
+#if NET9_0_OR_GREATER
+        Span<char> chars = stackalloc char[StackKeyChars];
+        if (TryDecodeKey(json, keySlice, chars, out var length))
+        {
+            existed = _byChars.Remove(chars[..length], out key, out previous);
+            if (headers is null)
+            {
+                return null;
+            }
+            key ??= new string(chars[..length]);
+            return new StateChange<T>(EntityType, key, headers, after, default, existed, previous);
+        }
+#endif
+        key = keySlice.GetString(json);
+        existed = _entities.Remove(key, out previous);
         return headers is null ? null : new StateChange<T>(EntityType, key, headers, after, default, existed, previous);
     }
+
+    /// <summary>The key as a string: the stored instance when the key exists (no allocation), a new one otherwise.</summary>
+    private string KeyOf(ReadOnlySpan<byte> json, JsonSlice keySlice)
+    {
+#if NET9_0_OR_GREATER
+        Span<char> chars = stackalloc char[StackKeyChars];
+        if (TryDecodeKey(json, keySlice, chars, out var length))
+        {
+            return _byChars.TryGetValue(chars[..length], out var existing, out _) ? existing : new string(chars[..length]);
+        }
+#endif
+        return keySlice.GetString(json);
+    }
+
+#if NET9_0_OR_GREATER
+    /// <summary>Decodes a short key without escapes into <paramref name="chars"/>.</summary>
+    private static bool TryDecodeKey(ReadOnlySpan<byte> json, JsonSlice keySlice, Span<char> chars, out int length)
+    {
+        var utf8 = keySlice.Of(json)[1..^1];
+        length = 0;
+        if (utf8.Length > chars.Length || utf8.IndexOf((byte)'\\') >= 0)
+        {
+            return false;
+        }
+        length = System.Text.Encoding.UTF8.GetChars(utf8, chars);
+        return true;
+    }
+#endif
 
     internal override void Raise(StateChangedEventArgs change) => Changed?.Invoke(this, (StateChange<T>)change);
 
