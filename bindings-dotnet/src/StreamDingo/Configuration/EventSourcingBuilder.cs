@@ -54,6 +54,20 @@ public sealed class EventSourcingBuilder
         return this;
     }
 
+    /// <summary>Registers a handler with an explicit name and hash (for handlers the generator cannot see; you then change the hash whenever the code changes).</summary>
+    /// <typeparam name="TState">The state type.</typeparam>
+    /// <typeparam name="TEvent">The event type.</typeparam>
+    /// <param name="handler">The handler.</param>
+    /// <param name="hash">Its stable name and source hash.</param>
+    /// <returns>This builder.</returns>
+    public EventSourcingBuilder AddHandler<TState, TEvent>(IEventHandler<TState, TEvent> handler, HandlerHash hash)
+        where TState : class
+        where TEvent : IEvent
+    {
+        _handlers.Add(handler, hash);
+        return this;
+    }
+
     /// <summary>Sets the event store (the store packages add <c>UseInMemory</c>, <c>UseDurableStreams</c>...).</summary>
     /// <param name="factory">Creates the store from the configuration.</param>
     /// <returns>This builder.</returns>
