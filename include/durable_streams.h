@@ -253,6 +253,15 @@ typedef struct DsStream DsStream;
 // run on one handle at once, and workers made from it keep working after it is freed.
 typedef struct DsSubscription DsSubscription;
 
+// Verifies the webhook deliveries of one server. Opaque; create it with
+// `ds_webhook_verifier_new`, free it with `ds_webhook_verifier_free`. Thread-safe: any number
+// of verifications may run on one verifier at once; they share its key cache and its replay
+// cache.
+typedef struct DsWebhookVerifier DsWebhookVerifier;
+
+// A verified webhook wake. Opaque; free it with `ds_webhook_wake_free`.
+typedef struct DsWebhookWake DsWebhookWake;
+
 // What a dynamic-header provider is asked to decorate. All strings are borrowed for the
 // duration of the `DsDecorateCallback` call only (copy them to keep them).
 typedef struct DsRequestInfo {
@@ -528,6 +537,13 @@ typedef void (*DsClaimCallback)(void *user_data, struct DsError *error, struct D
 // NUL-terminated UTF-8 document borrowed for the call; on failure `error` is owned by the
 // callee (free with `ds_error_free`) and `json` is NULL.
 typedef void (*DsJsonCallback)(void *user_data, struct DsError *error, const char *json);
+
+// Completion of `ds_webhook_verify`: on success `error` is NULL and `wake` is owned by the
+// callee (free with `ds_webhook_wake_free`); on failure `error` is owned by the callee and
+// `wake` is NULL. A rejected delivery is `DS_ERROR_UNAUTHORIZED` (answer it 401).
+typedef void (*DsWebhookWakeCallback)(void *user_data,
+                                      struct DsError *error,
+                                      struct DsWebhookWake *wake);
 
 #ifdef __cplusplus
 extern "C" {
@@ -1559,6 +1575,157 @@ uint64_t ds_test_live_handles(void);
 
 // The library's version, e.g. `"0.1.0"`. A static string: never freed, valid forever.
 const char *ds_version(void);
+
+// Answers a webhook wake (`POST callback_url` with `Authorization: Bearer <token>`): applies
+// the `count` entries of `acks` (copied and checked before the call returns; `(NULL, 0)`
+// acks nothing) and, with `done`, releases the wake; without `done` it extends the lease.
+// `callback_url`, `wake_id`, `generation` and `token` come from the wake (see
+// `ds_webhook_wake_callback_url`, `ds_webhook_wake_id`, `ds_webhook_wake_generation`,
+// `ds_webhook_wake_callback_token`), possibly saved across a restart.
+//
+// Completes through `callback`: `next_wake` says whether (after `done`) work was still pending
+// and a new wake was issued. A wake that is no longer current fails with `DS_ERROR_FENCED`
+// and applies nothing; a wrong token with `DS_ERROR_UNAUTHORIZED`; an offset behind the
+// cursor or past the tail with `DS_ERROR_INVALID_OFFSET`. `cancel` may be NULL; a NULL
+// `callback` makes the call do nothing.
+//
+// # Safety
+// `client` must be NULL or a live `DsClient`; the strings NULL or NUL-terminated; `acks` NULL
+// or valid for reads of `count` entries whose strings are NULL or NUL-terminated; `cancel`
+// NULL or a live `DsCancel`.
+void ds_webhook_callback(const struct DsClient *client,
+                         const char *callback_url,
+                         const char *wake_id,
+                         uint64_t generation,
+                         const char *token,
+                         const struct DsAck *acks,
+                         size_t count,
+                         bool done,
+                         const struct DsCancel *cancel,
+                         DsAckCallback callback,
+                         void *user_data);
+
+// Frees a verifier. NULL is ignored. Verifications already started keep working.
+//
+// # Safety
+// `verifier` must be NULL or a live `DsWebhookVerifier` not freed yet, and not in use by
+// another thread.
+void ds_webhook_verifier_free(struct DsWebhookVerifier *verifier);
+
+// A verifier for the webhook deliveries of the server `client` talks to. No I/O happens here:
+// the server's keys are fetched on the first `ds_webhook_verify`.
+//
+// - `jwks_url`: the server's JWK Set (the `jwks_url` of a webhook subscription's signing
+//   metadata); NULL for `{client base_url}/__ds/jwks.json`.
+// - `tolerance_ms`: the accepted distance between a signature's timestamp and the clock,
+//   either way; 0 for the default of 300000 (5 minutes); else 1000 to 3600000.
+// - `subscription_id`: NULL to accept wakes of any subscription, or the one subscription this
+//   receiver serves (others are rejected).
+//
+// An unknown `kid` refetches the keys at most once every 30 seconds. The last 100,000 accepted
+// signatures are remembered to refuse replays.
+//
+// On success writes a new verifier to `*out` and returns NULL; on failure
+// (`DS_ERROR_INVALID_ARGUMENT` naming the argument) writes NULL to `*out` when `out` is not
+// NULL and returns an owned error.
+//
+// # Safety
+// `client` must be NULL or a live `DsClient`; `jwks_url` and `subscription_id` NULL or
+// NUL-terminated; `out` NULL or writable.
+struct DsError *ds_webhook_verifier_new(const struct DsClient *client,
+                                        const char *jwks_url,
+                                        uint64_t tolerance_ms,
+                                        const char *subscription_id,
+                                        struct DsWebhookVerifier **out);
+
+// Fetches the server's JWK Set now and replaces the cached keys (not rate limited).
+// Completes through `callback` exactly once; `cancel` may be NULL.
+//
+// # Safety
+// `verifier` must be NULL or a live `DsWebhookVerifier`; `cancel` NULL or a live `DsCancel`.
+void ds_webhook_verifier_refresh_keys(const struct DsWebhookVerifier *verifier,
+                                      const struct DsCancel *cancel,
+                                      DsDoneCallback callback,
+                                      void *user_data);
+
+// Verifies one delivery: `signature_header` is the value of its `Webhook-Signature` header,
+// `(body, body_len)` the exact request body bytes (both copied before the call returns).
+// Fetches the server's keys when none are cached or the `kid` is unknown.
+//
+// Completes through `callback` with the wake, or with `DS_ERROR_UNAUTHORIZED` when the
+// delivery must be rejected (malformed header, timestamp outside the window, unknown key,
+// signature not matching the body, a replay, another subscription; the message says which):
+// answer 401 and run no application code. A correctly signed body that is not a wake is
+// `DS_ERROR_PARSE`. `cancel` may be NULL; a NULL `callback` makes the call do nothing.
+//
+// # Safety
+// `verifier` must be NULL or a live `DsWebhookVerifier`; `signature_header` NULL or
+// NUL-terminated; `body` NULL (with `body_len` 0) or valid for reads of `body_len` bytes;
+// `cancel` NULL or a live `DsCancel`.
+void ds_webhook_verify(const struct DsWebhookVerifier *verifier,
+                       const char *signature_header,
+                       const uint8_t *body,
+                       size_t body_len,
+                       const struct DsCancel *cancel,
+                       DsWebhookWakeCallback callback,
+                       void *user_data);
+
+// Verifies one delivery like `ds_webhook_verify`, synchronously and with the cached keys only
+// (no I/O): a `kid` not cached yet is rejected with `DS_ERROR_UNAUTHORIZED`. Use it after a
+// `ds_webhook_verify` or `ds_webhook_verifier_refresh_keys` has loaded the keys.
+//
+// On success writes an owned wake to `*out` and returns NULL; on failure writes NULL to
+// `*out` (when `out` is not NULL) and returns an owned error.
+//
+// # Safety
+// As `ds_webhook_verify`; `out` NULL or writable.
+struct DsError *ds_webhook_verify_cached(const struct DsWebhookVerifier *verifier,
+                                         const char *signature_header,
+                                         const uint8_t *body,
+                                         size_t body_len,
+                                         struct DsWebhookWake **out);
+
+// The wake's callback token, for a receiver that stores the wake to answer it later with
+// `ds_webhook_callback`. A secret: never log it. Borrowed until `ds_webhook_wake_free`; NULL
+// for NULL.
+//
+// # Safety
+// `wake` must be NULL or a live `DsWebhookWake`.
+const char *ds_webhook_wake_callback_token(const struct DsWebhookWake *wake);
+
+// The wake's callback URL. Borrowed until `ds_webhook_wake_free`; NULL for NULL.
+//
+// # Safety
+// `wake` must be NULL or a live `DsWebhookWake`.
+const char *ds_webhook_wake_callback_url(const struct DsWebhookWake *wake);
+
+// Frees a wake. NULL is ignored. The wake is not answered by this.
+//
+// # Safety
+// `wake` must be NULL or a live `DsWebhookWake` not freed yet, and not in use by another
+// thread.
+void ds_webhook_wake_free(struct DsWebhookWake *wake);
+
+// The wake's generation; 0 for NULL.
+//
+// # Safety
+// `wake` must be NULL or a live `DsWebhookWake`.
+uint64_t ds_webhook_wake_generation(const struct DsWebhookWake *wake);
+
+// The wake's id. Borrowed until `ds_webhook_wake_free`; NULL for NULL.
+//
+// # Safety
+// `wake` must be NULL or a live `DsWebhookWake`.
+const char *ds_webhook_wake_id(const struct DsWebhookWake *wake);
+
+// The wake as JSON: `{"subscription_id", "wake_id", "generation", "callback_url",
+// "signed_at" (Unix seconds), "key_id", "streams": [{"path", "link_type", "acked_offset",
+// "tail_offset", "has_pending"}]}` (the callback token is not in it). Borrowed until
+// `ds_webhook_wake_free`; NULL for NULL.
+//
+// # Safety
+// `wake` must be NULL or a live `DsWebhookWake`.
+const char *ds_webhook_wake_json(const struct DsWebhookWake *wake);
 
 #ifdef __cplusplus
 }  // extern "C"

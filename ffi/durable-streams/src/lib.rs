@@ -36,6 +36,7 @@ mod stream;
 mod strings;
 mod subscription;
 mod subscription_json;
+mod webhook;
 
 use std::ffi::c_char;
 
@@ -91,6 +92,13 @@ pub use subscription::{
     DsJsonCallback, DsSubscription, ds_subscription_add_streams, ds_subscription_create,
     ds_subscription_delete, ds_subscription_free, ds_subscription_get, ds_subscription_id,
     ds_subscription_new, ds_subscription_remove_stream, ds_subscription_url,
+};
+pub use webhook::{
+    DsWebhookVerifier, DsWebhookWake, DsWebhookWakeCallback, ds_webhook_callback,
+    ds_webhook_verifier_free, ds_webhook_verifier_new, ds_webhook_verifier_refresh_keys,
+    ds_webhook_verify, ds_webhook_verify_cached, ds_webhook_wake_callback_token,
+    ds_webhook_wake_callback_url, ds_webhook_wake_free, ds_webhook_wake_generation,
+    ds_webhook_wake_id, ds_webhook_wake_json,
 };
 
 /// The version of this ABI. It changes only when a function's signature or behaviour changes
