@@ -296,7 +296,8 @@ public class StateTests : ServerTest
             return null;
         });
         await writer.UpsertAsync("order", "us:late", new StateOrder("us", 1), StateTestJson.Default.StateOrder, Timeout());
-        await writer.UpsertAsync("order", "eu:late", new StateOrder("eu", 99), StateTestJson.Default.StateOrder, Timeout());
+        // Written escaped, the key still matches the prefix.
+        await stream.AppendAsync("""[{"type":"order","key":"\u0065u:late","value":{"region":"eu","total":99},"headers":{"operation":"upsert"}}]""", cancellationToken: Timeout());
         var late = await reading;
         Assert.Equal("eu:late", late!.Change!.Key);
         Assert.Equal(99, late.Change.Value!.Total);

@@ -72,6 +72,7 @@ public class StateUnitTests
     {
         { """[1]""", null, "the message is not a JSON object" },
         { """{"headers":""", null, "is not valid JSON" },
+        { """{"headers":{"control":"reset"}} {"headers":{"control":"reset"}}""", null, "is not valid JSON" },
         { """{"type":"t"}""", "headers", "field `headers` is missing" },
         { """{"headers":3}""", "headers", "field `headers` is not a JSON object" },
         { """{"headers":{}}""", "headers", "has neither" },

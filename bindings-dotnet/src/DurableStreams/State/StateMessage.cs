@@ -31,6 +31,13 @@ internal readonly record struct JsonSlice(int Start, int Length, JsonTokenType K
 
     internal string? GetOptionalString(ReadOnlySpan<byte> json) => IsPresent ? GetString(json) : null;
 
+    /// <summary>Whether this string token starts with <paramref name="prefix"/> (ordinal; without allocating when it has no escapes).</summary>
+    internal bool StringStartsWith(ReadOnlySpan<byte> json, string prefix, ReadOnlySpan<byte> prefixUtf8)
+    {
+        var inner = Of(json)[1..^1];
+        return inner.IndexOf((byte)'\\') < 0 ? inner.StartsWith(prefixUtf8) : GetString(json).StartsWith(prefix, StringComparison.Ordinal);
+    }
+
     /// <summary>Whether this string token holds exactly <paramref name="utf8"/> (without allocating when it has no escapes).</summary>
     internal bool StringEquals(ReadOnlySpan<byte> json, ReadOnlySpan<byte> utf8)
     {
@@ -149,6 +156,9 @@ internal struct StateMessage
                     Next(ref reader);
                 }
             }
+            // Reading past the object makes the reader refuse anything after it (a stream's messages
+            // never have any: the core splits the array; a message given by hand may).
+            _ = reader.Read();
         }
         catch (JsonException e)
         {

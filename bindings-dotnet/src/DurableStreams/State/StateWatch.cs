@@ -34,6 +34,7 @@ public sealed class StateWatch<T>
     private readonly DurableStream _stream;
     private readonly JsonTypeInfo<T> _typeInfo;
     private readonly string _keyPrefix;
+    private readonly byte[] _keyPrefixUtf8;
     private readonly string? _entityType;
     private readonly byte[]? _entityTypeUtf8;
     private readonly LiveMode _live;
@@ -52,6 +53,7 @@ public sealed class StateWatch<T>
         _stream = stream;
         _typeInfo = jsonTypeInfo;
         _keyPrefix = options.KeyPrefix ?? string.Empty;
+        _keyPrefixUtf8 = Encoding.UTF8.GetBytes(_keyPrefix);
         _entityType = options.EntityType;
         _entityTypeUtf8 = options.EntityType is null ? null : Encoding.UTF8.GetBytes(options.EntityType);
         _live = options.Live;
@@ -160,7 +162,8 @@ public sealed class StateWatch<T>
         {
             return false;
         }
-        return _keyPrefix.Length == 0 || message.Key.GetString(json).StartsWith(_keyPrefix, StringComparison.Ordinal);
+        // UTF-8 preserves ordinal prefixes of well-formed text: the bytes are compared as they are.
+        return _keyPrefix.Length == 0 || message.Key.StringStartsWith(json, _keyPrefix, _keyPrefixUtf8);
     }
 
     /// <summary>The watch's filter and position: <c>StateWatch&lt;T&gt; { Stream = ..., KeyPrefix = ..., EntityType = ..., Checkpoint = ... }</c>.</summary>
