@@ -233,6 +233,51 @@ public class StateUnitTests
         Assert.Empty(numbers);
     }
 
+    /// <summary>A JSON chunk as a read delivers it: the array text, each message's slice, the checkpoint after it.</summary>
+    private static ByteChunk Chunk(string offset, bool upToDate, params string[] messages)
+    {
+        var data = Utf8("[" + string.Join(",", messages) + "]");
+        var slices = new List<ReadOnlyMemory<byte>>();
+        var at = 1;
+        foreach (var message in messages)
+        {
+            var length = Encoding.UTF8.GetByteCount(message);
+            slices.Add(data.AsMemory(at, length));
+            at += length + 1;
+        }
+        return new ByteChunk(data, new StreamCheckpoint(new Offset(offset)), upToDate) { Messages = slices };
+    }
+
+    private static string Upsert(string key, int value) => $$$"""{"type":"n","key":"{{{key}}}","value":{{{value}}},"headers":{"operation":"upsert"}}""";
+
+    [Fact]
+    public void A_checkpoint_inside_a_response_skips_exactly_the_applied_messages_even_across_chunks()
+    {
+        // Saved after 3 messages from offset 10; the server now answers that offset in other pieces.
+        var state = new MaterializedState(new StateCheckpoint(new StreamCheckpoint(new Offset("10")), 3));
+        var numbers = state.Collection("n", StateTestJson.Default.Int32);
+        Assert.Equal(0, state.Apply(Chunk("20", false, Upsert("a", 1), Upsert("b", 2))));
+        Assert.Equal(new StateCheckpoint(new StreamCheckpoint(new Offset("20")), 1), state.Checkpoint);
+        var after = new List<StateCheckpoint>();
+        numbers.Changed += (_, change) => after.Add(change.Checkpoint);
+        Assert.Equal(2, state.Apply(Chunk("30", true, Upsert("c", 3), Upsert("d", 4), Upsert("e", 5))));
+        Assert.Equal(["d", "e"], numbers.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal([new StateCheckpoint(new StreamCheckpoint(new Offset("20")), 2), new StateCheckpoint(new StreamCheckpoint(new Offset("30")))], after);
+        Assert.Equal(new StateCheckpoint(new StreamCheckpoint(new Offset("30"))), state.Checkpoint);
+
+        // A checkpoint counting more messages than the stream has is refused once the tail is reached.
+        var past = new MaterializedState(new StateCheckpoint(new StreamCheckpoint(new Offset("10")), 9));
+        var e = Assert.Throws<DurableStreamException>(() => past.Apply(Chunk("20", true, Upsert("a", 1))));
+        Assert.Equal(DurableStreamErrorCode.InvalidOffset, e.Code);
+    }
+
+    [Fact]
+    public void A_chunk_of_another_content_type_is_refused()
+    {
+        var text = new ByteChunk(Utf8("plain text"), new StreamCheckpoint(new Offset("1")), true);
+        Assert.Contains("application/json", Assert.Throws<InvalidOperationException>(() => new MaterializedState().Apply(text, "http://example/s")).Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_type_met_untyped_cannot_be_registered_with_another_value_type()
     {
