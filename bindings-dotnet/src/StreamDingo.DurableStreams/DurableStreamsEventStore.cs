@@ -28,6 +28,9 @@ namespace StreamDingo.DurableStreams;
 /// </remarks>
 public sealed class DurableStreamsEventStore : EventStoreBase
 {
+    private const int ConflictVisibilityAttempts = 50;
+    private static readonly TimeSpan ConflictVisibilityDelay = TimeSpan.FromMilliseconds(10);
+
     private readonly DurableStreamClient _client;
     private readonly DurableStreamsStoreOptions _options;
     private readonly ConcurrentDictionary<string, CachedTail> _tails = new(StringComparer.Ordinal);
@@ -95,7 +98,13 @@ public sealed class DurableStreamsEventStore : EventStoreBase
         }
         catch (StreamConflictException e) when (e.Code == DurableStreamErrorCode.ConflictSeq)
         {
+            // A server may accept the winner's seq a moment before its events are readable: wait briefly for them.
             var actual = await ReadTailAsync(streamId, cancellationToken).ConfigureAwait(false);
+            for (var attempt = 0; actual.Version <= expectedVersion && attempt < ConflictVisibilityAttempts; attempt++)
+            {
+                await Task.Delay(ConflictVisibilityDelay, cancellationToken).ConfigureAwait(false);
+                actual = await ReadTailAsync(streamId, cancellationToken).ConfigureAwait(false);
+            }
             return WriteOutcome.Conflict(actual.Version);
         }
         catch (StreamNotFoundException)
