@@ -651,6 +651,8 @@ bench_dotnet() {
   # Its own file too: only the Node server has subscriptions, so there is no comparison row.
   bench_step dotnet-subscription-delivery "$b" subscription-delivery \
     --json "$BENCH_OUT/dotnet-subscription-delivery.json"
+  section "Bench: State Protocol apply rate, 1,000,000 change events (dotnet)"
+  bench_step dotnet-state-apply "$b" state-apply --json "$BENCH_OUT/dotnet-state-apply.json"
 }
 
 # ---------------------------------------------------------------- S2 benchmarks (bench/s2)
