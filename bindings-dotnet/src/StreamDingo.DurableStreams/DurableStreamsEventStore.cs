@@ -77,6 +77,21 @@ public sealed class DurableStreamsEventStore : EventStoreBase
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// When this store last saw the stream at the expected version (it wrote or read the tail), it
+    /// appends without reading first: the append's <c>Stream-Seq</c> is refused if anyone appended
+    /// since, so one round trip suffices on the uncontended path.
+    /// </remarks>
+    protected override ValueTask<StreamTail> ReadTailForAppendAsync(string streamId, long expectedVersion, CancellationToken cancellationToken)
+    {
+        if (_tails.TryGetValue(streamId, out var cached) && (expectedVersion == ExpectedVersion.Any || cached.Version == expectedVersion))
+        {
+            return ValueTask.FromResult(new StreamTail(cached.Version, cached.Hash));
+        }
+        return ReadTailAsync(streamId, cancellationToken);
+    }
+
+    /// <inheritdoc />
     protected override async ValueTask<WriteOutcome> WriteAsync(string streamId, long expectedVersion, IReadOnlyList<EventEnvelope> envelopes, CancellationToken cancellationToken)
     {
         var body = Serialize(envelopes);
@@ -161,7 +176,8 @@ public sealed class DurableStreamsEventStore : EventStoreBase
                             yield return envelope;
                         }
                     }
-                    if (last is not null)
+                    // Only a tail is worth remembering (a response may end inside another writer's batch, which is no tail).
+                    if (last is not null && chunks.Current.UpToDate)
                     {
                         Remember(streamId, new CachedTail(last.Version, last.Hash, chunks.Current.Offset));
                     }

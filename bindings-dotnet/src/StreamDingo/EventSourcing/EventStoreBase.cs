@@ -32,6 +32,18 @@ public abstract class EventStoreBase : IEventStore
     /// <returns>The tail (<see cref="StreamTail.Empty"/> when the stream has no events).</returns>
     protected abstract ValueTask<StreamTail> ReadTailAsync(string streamId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The tail to chain an append onto. By default <see cref="ReadTailAsync"/>; a store whose
+    /// <see cref="WriteAsync"/> refuses a stale expected version by itself may answer from what it
+    /// last saw, saving a round trip (a stale answer then only costs a refused write and a retry).
+    /// </summary>
+    /// <param name="streamId">The stream.</param>
+    /// <param name="expectedVersion">The version the caller expects (<see cref="ExpectedVersion.Any"/>: none).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The tail.</returns>
+    protected virtual ValueTask<StreamTail> ReadTailForAppendAsync(string streamId, long expectedVersion, CancellationToken cancellationToken) =>
+        ReadTailAsync(streamId, cancellationToken);
+
     /// <summary>Stores the envelopes atomically if and only if the stream is at <paramref name="expectedVersion"/>.</summary>
     /// <param name="streamId">The stream.</param>
     /// <param name="expectedVersion">The version the first envelope follows.</param>
@@ -86,7 +98,9 @@ public abstract class EventStoreBase : IEventStore
         var attempts = expectedVersion == ExpectedVersion.Any ? Context.Options.MaxAppendAttempts : 1;
         for (var attempt = 1; ; attempt++)
         {
-            var tail = await ReadTailAsync(streamId, cancellationToken).ConfigureAwait(false);
+            var tail = attempt == 1
+                ? await ReadTailForAppendAsync(streamId, expectedVersion, cancellationToken).ConfigureAwait(false)
+                : await ReadTailAsync(streamId, cancellationToken).ConfigureAwait(false);
             if (expectedVersion == ExpectedVersion.Any && retryOfKnownAppend && tail.Version >= events.Count)
             {
                 var earlier = await FindStoredAppendAsync(streamId, tail.Version - events.Count, id, events.Count, cancellationToken).ConfigureAwait(false);
