@@ -249,6 +249,9 @@ public class DurableStreamClient : IAsyncDisposable, IDisposable
 
     private NativeClient Native => _native;
 
+    /// <summary>The native client, for the webhook verifier (<see cref="Webhooks.WebhookVerifier"/>).</summary>
+    internal NativeClient NativeClient => _native;
+
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(IsDisposed, this);
 
     private static string ToText(Uri uri) => uri.IsAbsoluteUri ? uri.AbsoluteUri : uri.OriginalString;

@@ -17,7 +17,10 @@ public static class TestServers
     public const string Node = "node";
 
     private static readonly Lazy<Task<IReadOnlyDictionary<string, ServerInfo>>> s_servers =
-        new(StartAsync, LazyThreadSafetyMode.ExecutionAndPublication);
+        new(() => StartAsync("both"), LazyThreadSafetyMode.ExecutionAndPublication);
+
+    private static readonly Lazy<Task<IReadOnlyDictionary<string, ServerInfo>>> s_webhookServers =
+        new(() => StartAsync("node --webhooks"), LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>The server kinds every server test runs against.</summary>
     public static TheoryData<string> Kinds => new() { Electric, Node };
@@ -25,6 +28,9 @@ public static class TestServers
     public static Task<IReadOnlyDictionary<string, ServerInfo>> GetAsync() => s_servers.Value;
 
     public static async Task<ServerInfo> GetAsync(string kind) => (await GetAsync())[kind];
+
+    /// <summary>A Node reference server of its own with webhook subscriptions enabled (<c>ds-test-servers node --webhooks</c>), started on first use.</summary>
+    public static async Task<ServerInfo> GetWebhooksAsync() => (await s_webhookServers.Value)[Node];
 
     /// <summary>The repository root: the nearest ancestor of the test assembly holding Cargo.toml.</summary>
     public static string RepoRoot
@@ -42,7 +48,7 @@ public static class TestServers
         }
     }
 
-    private static async Task<IReadOnlyDictionary<string, ServerInfo>> StartAsync()
+    private static async Task<IReadOnlyDictionary<string, ServerInfo>> StartAsync(string arguments)
     {
         var binary = Environment.GetEnvironmentVariable("DS_TEST_SERVERS_BIN");
         if (string.IsNullOrEmpty(binary))
@@ -60,7 +66,7 @@ public static class TestServers
 
         var process = new Process
         {
-            StartInfo = new ProcessStartInfo(binary, "both")
+            StartInfo = new ProcessStartInfo(binary, arguments)
             {
                 RedirectStandardInput = true,
                 RedirectStandardOutput = true,
