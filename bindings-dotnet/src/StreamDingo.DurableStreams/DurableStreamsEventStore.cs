@@ -216,10 +216,19 @@ public sealed class DurableStreamsEventStore : EventStoreBase
     private void Remember(string streamId, CachedTail tail) =>
         _tails.AddOrUpdate(streamId, tail, (_, existing) => tail.Version >= existing.Version ? tail : existing);
 
-    private static byte[] Serialize(IReadOnlyList<EventEnvelope> envelopes)
+    // Quotes in the event's JSON become \" rather than \u0022: a stored stream, not HTML.
+    private static readonly JsonWriterOptions s_writerOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static ReadOnlyMemory<byte> Serialize(IReadOnlyList<EventEnvelope> envelopes)
     {
-        var buffer = new ArrayBufferWriter<byte>(512 * envelopes.Count);
-        using (var writer = new Utf8JsonWriter(buffer))
+        // Sized once (fixed fields about 300 bytes, the data with a little escaping), so the buffer rarely grows.
+        var estimate = 2;
+        foreach (var envelope in envelopes)
+        {
+            estimate += 320 + envelope.EventType.Length + envelope.Data.Length * 5 / 4;
+        }
+        var buffer = new ArrayBufferWriter<byte>(estimate);
+        using (var writer = new Utf8JsonWriter(buffer, s_writerOptions))
         {
             writer.WriteStartArray();
             foreach (var envelope in envelopes)
@@ -228,7 +237,8 @@ public sealed class DurableStreamsEventStore : EventStoreBase
             }
             writer.WriteEndArray();
         }
-        return buffer.WrittenSpan.ToArray();
+        // The native core copies the bytes before AppendAsync returns: no copy needed here.
+        return buffer.WrittenMemory;
     }
 
     private sealed record CachedTail(long Version, string Hash, Offset Offset)

@@ -25,17 +25,42 @@ public static class EventHashChain
     public static string Compute(IHashProvider provider, string previousHash, long version, string eventType, DateTimeOffset timestamp, Guid appendId, ReadOnlySpan<byte> data)
     {
         ArgumentNullException.ThrowIfNull(provider);
+        Span<byte> hash = stackalloc byte[provider.HashSizeInBytes];
+        ComputeInto(provider, previousHash, version, eventType, timestamp, appendId, data, hash);
+        return Convert.ToHexStringLower(hash);
+    }
+
+    /// <summary>Whether <paramref name="envelope"/>'s content hashes to its <see cref="EventEnvelope.Hash"/> (without allocating).</summary>
+    /// <param name="provider">The hash provider.</param>
+    /// <param name="envelope">The envelope.</param>
+    /// <returns>True when the stored hash is the hash of the content.</returns>
+    public static bool Matches(IHashProvider provider, EventEnvelope envelope)
+    {
+        ArgumentNullException.ThrowIfNull(provider);
+        ArgumentNullException.ThrowIfNull(envelope);
+        Span<byte> hash = stackalloc byte[provider.HashSizeInBytes];
+        ComputeInto(provider, envelope.PreviousHash, envelope.Version, envelope.EventType, envelope.Timestamp, envelope.AppendId, envelope.Data.Span, hash);
+        Span<char> hex = stackalloc char[hash.Length * 2];
+        Convert.TryToHexStringLower(hash, hex, out _);
+        return MemoryExtensions.Equals(hex, envelope.Hash, StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static void ComputeInto(IHashProvider provider, string previousHash, long version, string eventType, DateTimeOffset timestamp, Guid appendId, ReadOnlySpan<byte> data, Span<byte> destination)
+    {
         ArgumentNullException.ThrowIfNull(previousHash);
         ArgumentNullException.ThrowIfNull(eventType);
         var previousLength = previousHash.Length / 2;
         var typeLength = Encoding.UTF8.GetByteCount(eventType);
         var length = previousLength + 8 + typeLength + 1 + 8 + 16 + data.Length;
-        var rented = ArrayPool<byte>.Shared.Rent(length);
+        byte[]? rented = null;
+        // Small events (the usual case) are hashed from the stack.
+        var buffer = length <= 1024 ? stackalloc byte[length] : (rented = ArrayPool<byte>.Shared.Rent(length)).AsSpan(0, length);
         try
         {
-            var buffer = rented.AsSpan(0, length);
             var at = 0;
-            if (Convert.FromHexString(previousHash, buffer[..previousLength], out _, out var written) != System.Buffers.OperationStatus.Done || written != previousLength)
+            if (previousHash.Length % 2 != 0
+                || Convert.FromHexString(previousHash, buffer[..previousLength], out _, out var written) != OperationStatus.Done
+                || written != previousLength)
             {
                 throw new FormatException($"The previous hash '{previousHash}' is not hexadecimal.");
             }
@@ -49,11 +74,14 @@ public static class EventHashChain
             appendId.TryWriteBytes(buffer[at..], bigEndian: true, out _);
             at += 16;
             data.CopyTo(buffer[at..]);
-            return provider.ComputeHashHex(buffer);
+            provider.ComputeHash(buffer, destination);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(rented);
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
         }
     }
 

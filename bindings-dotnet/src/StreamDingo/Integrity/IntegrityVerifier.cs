@@ -25,21 +25,22 @@ public sealed class IntegrityVerifier
         {
             throw new EventIntegrityException(envelope.StreamId, expectedVersion, $"expected version {expectedVersion} but the stored event says {envelope.Version} (an event is missing, duplicated or reordered)");
         }
-        if (expectedPreviousHash is not null && !HashEquals(envelope.PreviousHash, expectedPreviousHash))
+        if (expectedPreviousHash is not null && !ReferenceEquals(envelope.PreviousHash, expectedPreviousHash) && !HashEquals(envelope.PreviousHash, expectedPreviousHash))
         {
             throw new EventIntegrityException(envelope.StreamId, envelope.Version, $"its previous hash {envelope.PreviousHash} is not the hash of the event before it, {expectedPreviousHash} (the chain is broken)");
         }
-        string actual;
+        bool matches;
         try
         {
-            actual = EventHashChain.Compute(_hashProvider, envelope);
+            matches = EventHashChain.Matches(_hashProvider, envelope);
         }
         catch (FormatException e)
         {
             throw new EventIntegrityException(envelope.StreamId, envelope.Version, e.Message);
         }
-        if (!HashEquals(actual, envelope.Hash))
+        if (!matches)
         {
+            var actual = EventHashChain.Compute(_hashProvider, envelope);
             throw new EventIntegrityException(envelope.StreamId, envelope.Version, $"its content hashes to {actual} but it carries {envelope.Hash} (the event was changed after it was written)");
         }
     }

@@ -54,12 +54,14 @@ public static class EventEnvelopeJson
             else if (reader.ValueTextEquals("type"u8))
             {
                 reader.Read();
-                type = reader.GetString();
+                type = ReuseOrRead(ref reader, ref t_lastType);
             }
             else if (reader.ValueTextEquals("timestamp"u8))
             {
                 reader.Read();
-                timestamp = DateTimeOffset.Parse(reader.GetString() ?? string.Empty, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
+                timestamp = reader.TryGetDateTimeOffset(out var parsed)
+                    ? parsed
+                    : DateTimeOffset.Parse(reader.GetString() ?? string.Empty, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
             }
             else if (reader.ValueTextEquals("appendId"u8))
             {
@@ -69,12 +71,14 @@ public static class EventEnvelopeJson
             else if (reader.ValueTextEquals("previousHash"u8))
             {
                 reader.Read();
-                previousHash = reader.GetString();
+                // Reading a stream in order, an event's previous hash is the hash just read: share the string.
+                previousHash = ReuseOrRead(ref reader, ref t_lastHash);
             }
             else if (reader.ValueTextEquals("hash"u8))
             {
                 reader.Read();
                 hash = reader.GetString();
+                t_lastHash = hash;
             }
             else if (reader.ValueTextEquals("data"u8))
             {
@@ -96,6 +100,22 @@ public static class EventEnvelopeJson
             data ?? throw Missing("data"),
             previousHash ?? throw Missing("previousHash"),
             hash ?? throw Missing("hash"));
+    }
+
+    [ThreadStatic]
+    private static string? t_lastType;
+
+    [ThreadStatic]
+    private static string? t_lastHash;
+
+    private static string? ReuseOrRead(ref Utf8JsonReader reader, ref string? last)
+    {
+        if (last is not null && reader.TokenType == JsonTokenType.String && reader.ValueTextEquals(last))
+        {
+            return last;
+        }
+        last = reader.GetString();
+        return last;
     }
 
     /// <summary>The UTF-8 bytes of the JSON string the reader is on (unescaped).</summary>
