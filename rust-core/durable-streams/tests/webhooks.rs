@@ -361,6 +361,21 @@ async fn forged_replayed_stale_and_unknown_key_deliveries_are_rejected() {
         "unknown kids are rate limited"
     );
 
+    // Concurrent deliveries naming unknown kids share the rate limit too.
+    let tasks: Vec<_> = (0..20)
+        .map(|n| {
+            let verifier = verifier.clone();
+            let header = resigned(&header, &body, Some(&format!("ds_parallel_{n}")));
+            let body = body.clone();
+            tokio::spawn(async move { verifier.verify(&header, &body).await })
+        })
+        .collect();
+    for task in tasks {
+        let err = task.await.unwrap().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unauthorized, "{err}");
+    }
+    assert_eq!(fetches.load(Ordering::SeqCst), 2);
+
     // The genuine delivery is accepted once; the same request again is a replay.
     let wake = verifier.verify(&header, &body).await.unwrap();
     assert_eq!(wake.subscription_id, id);
@@ -468,6 +483,40 @@ async fn a_deferred_wake_is_answered_with_its_callback_token() {
         .send((200, r#"{"done":true}"#.to_owned()))
         .unwrap();
     wait_for_ack(&client, &id, &path, &tail2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_deliveries_fetch_the_keys_once() {
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let client = client(fetches.clone());
+    let mut receiver = Receiver::start().await;
+    let (_, path, _) = webhook_subscription(&client, &receiver).await;
+    append(&client, &path, 1).await;
+    let delivery = receiver.next().await;
+    let verifier = WebhookVerifier::builder(&client).build().unwrap();
+    // Ten receivers race with the same genuine delivery and an empty key cache: one fetch, one
+    // acceptance, nine replays.
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let verifier = verifier.clone();
+            let header = delivery.signature.clone();
+            let body = delivery.body.clone();
+            tokio::spawn(async move { verifier.verify(&header, &body).await })
+        })
+        .collect();
+    let mut accepted = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => accepted += 1,
+            Err(err) => assert!(err.message().contains("a replay"), "{err}"),
+        }
+    }
+    assert_eq!(accepted, 1);
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    delivery
+        .reply
+        .send((200, r#"{"done":true}"#.to_owned()))
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -657,14 +657,16 @@ impl WebhookVerifier {
                 signature.timestamp
             )));
         }
-        // Forget what the window refuses anyway, then the oldest beyond the capacity.
+        // Forget what the window refuses anyway (deliveries arrive roughly in timestamp order,
+        // so the front holds the oldest; one that lingers behind a newer one is harmless), then
+        // the oldest beyond the capacity.
         let ReplayCache { seen, order } = &mut *replay;
-        seen.retain(|_, t| *t >= oldest);
-        order.retain(|(_, t)| *t >= oldest);
-        while order.len() >= self.inner.replay_capacity {
-            if let Some((old, _)) = order.pop_front() {
-                seen.remove(&old);
+        while let Some((old, t)) = order.front().copied() {
+            if t >= oldest && order.len() < self.inner.replay_capacity {
+                break;
             }
+            order.pop_front();
+            seen.remove(&old);
         }
         seen.insert(signature.signature, signature.timestamp);
         order.push_back((signature.signature, signature.timestamp));
@@ -1083,6 +1085,30 @@ mod tests {
             .verify_cached(&signed(1, NOW - 2, &body), &body)
             .unwrap();
         verifier.verify_cached(&header, &body).unwrap();
+    }
+
+    #[test]
+    fn remembered_signatures_expire_with_the_window() {
+        let now = Arc::new(std::sync::atomic::AtomicU64::new(NOW));
+        let verifier = verifier_at(now.clone(), 100);
+        let body = wake_json().to_string().into_bytes();
+        for t in NOW - 3..=NOW {
+            verifier.verify_cached(&signed(1, t, &body), &body).unwrap();
+        }
+        assert_eq!(verifier.inner.replay.lock().unwrap().order.len(), 4);
+        // 299 s later the first two are outside the window: forgotten on the next accept.
+        now.store(NOW + 299, std::sync::atomic::Ordering::SeqCst);
+        verifier
+            .verify_cached(&signed(1, NOW + 299, &body), &body)
+            .unwrap();
+        let replay = verifier.inner.replay.lock().unwrap();
+        assert_eq!(
+            replay.order.len(),
+            3,
+            "{:?}",
+            replay.order.iter().map(|e| e.1).collect::<Vec<_>>()
+        );
+        assert_eq!(replay.seen.len(), 3);
     }
 
     #[test]
