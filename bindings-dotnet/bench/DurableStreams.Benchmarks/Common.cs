@@ -125,10 +125,10 @@ internal sealed class BenchServer : IDisposable
     /// <summary>Starts Electric's server; with <paramref name="faultyPostsPercent"/> above 0 also a proxy in front of it that fails that share of the POSTs (<see cref="FaultyPrefix"/>).</summary>
     public static BenchServer Start(Flags flags, double faultyPostsPercent = 0) => Start(flags, "electric", faultyPostsPercent);
 
-    /// <summary>Starts the Node reference server (through <c>ds-test-servers node</c>) unless <c>--server</c> is given.</summary>
-    public static BenchServer StartNode(Flags flags) => Start(flags, "node", 0);
+    /// <summary>Starts the Node reference server (through <c>ds-test-servers node</c>, with <c>--webhooks</c> when <paramref name="webhooks"/>) unless <c>--server</c> is given.</summary>
+    public static BenchServer StartNode(Flags flags, bool webhooks = false) => Start(flags, "node", 0, webhooks);
 
-    private static BenchServer Start(Flags flags, string kind, double faultyPostsPercent)
+    private static BenchServer Start(Flags flags, string kind, double faultyPostsPercent, bool webhooks = false)
     {
         if (flags.Str("server") is { } given)
         {
@@ -156,6 +156,10 @@ internal sealed class BenchServer : IDisposable
         if (kind == "electric")
         {
             process.StartInfo.ArgumentList.Add("--durability-memory");
+        }
+        if (webhooks)
+        {
+            process.StartInfo.ArgumentList.Add("--webhooks");
         }
         if (faultyPostsPercent > 0)
         {

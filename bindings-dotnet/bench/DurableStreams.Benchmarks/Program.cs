@@ -14,6 +14,7 @@ var commands = new Dictionary<string, Func<string[], Task>>(StringComparer.Ordin
     ["soak"] = Soak.RunAsync,
     ["state-apply"] = StateApply.RunAsync,
     ["subscription-delivery"] = SubscriptionDelivery.RunAsync,
+    ["webhook-delivery"] = WebhookDelivery.RunAsync,
 };
 if (args.Length == 0 || !commands.TryGetValue(args[0], out var command))
 {
