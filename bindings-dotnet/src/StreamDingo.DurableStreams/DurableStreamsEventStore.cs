@@ -34,6 +34,7 @@ public sealed class DurableStreamsEventStore : EventStoreBase
     private readonly DurableStreamClient _client;
     private readonly DurableStreamsStoreOptions _options;
     private readonly ConcurrentDictionary<string, CachedTail> _tails = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ReadPositions> _positions = new(StringComparer.Ordinal);
 
     /// <summary>A store on <paramref name="client"/> (which the caller owns and disposes).</summary>
     /// <param name="context">Types, hashing, options, snapshots, logging.</param>
@@ -129,6 +130,7 @@ public sealed class DurableStreamsEventStore : EventStoreBase
         if (result.NextOffset is { } next)
         {
             Remember(streamId, new CachedTail(envelopes[^1].Version, envelopes[^1].Hash, next));
+            RememberPosition(streamId, envelopes[^1].Version, next);
         }
         return WriteOutcome.Success;
     }
@@ -137,10 +139,13 @@ public sealed class DurableStreamsEventStore : EventStoreBase
     public override async IAsyncEnumerable<EventEnvelope> ReadEnvelopesAsync(string streamId, long fromVersion = 0, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(streamId);
+        // Offsets are opaque: start after the furthest known position before fromVersion (the beginning if none).
+        var (start, startAfterVersion) = _positions.TryGetValue(streamId, out var known) ? known.Before(fromVersion) : (Offset.Beginning, 0L);
+        var expectedNext = startAfterVersion + 1;
         StreamResponse response;
         try
         {
-            response = await Stream(streamId).StreamAsync(new StreamOptions { Offset = Offset.Beginning }, cancellationToken).ConfigureAwait(false);
+            response = await Stream(streamId).StreamAsync(new StreamOptions { Offset = start }, cancellationToken).ConfigureAwait(false);
         }
         catch (StreamNotFoundException)
         {
@@ -170,11 +175,21 @@ public sealed class DurableStreamsEventStore : EventStoreBase
                     foreach (var message in messages)
                     {
                         var envelope = ReadEnvelope(streamId, message);
+                        if (last is null && envelope.Version != expectedNext && startAfterVersion > 0)
+                        {
+                            // A remembered position that does not fit (the stream was recreated): read from the beginning.
+                            _positions.TryRemove(streamId, out _);
+                            throw new EventIntegrityException(streamId, expectedNext, $"the stream changed under this store: expected version {expectedNext} at a remembered offset, found {envelope.Version}; retry the read");
+                        }
                         last = envelope;
                         if (envelope.Version >= fromVersion)
                         {
                             yield return envelope;
                         }
+                    }
+                    if (last is not null)
+                    {
+                        RememberPosition(streamId, last.Version, chunks.Current.Offset);
                     }
                     // Only a tail is worth remembering (a response may end inside another writer's batch, which is no tail).
                     if (last is not null && chunks.Current.UpToDate)
@@ -216,6 +231,14 @@ public sealed class DurableStreamsEventStore : EventStoreBase
     private void Remember(string streamId, CachedTail tail) =>
         _tails.AddOrUpdate(streamId, tail, (_, existing) => tail.Version >= existing.Version ? tail : existing);
 
+    private void RememberPosition(string streamId, long lastVersion, Offset after)
+    {
+        if (after.HasValue && !after.IsBeginning && !after.IsNow)
+        {
+            _positions.GetOrAdd(streamId, _ => new ReadPositions()).Add(lastVersion, after);
+        }
+    }
+
     // Quotes in the event's JSON become \" rather than \u0022: a stored stream, not HTML.
     private static readonly JsonWriterOptions s_writerOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -239,6 +262,48 @@ public sealed class DurableStreamsEventStore : EventStoreBase
         }
         // The native core copies the bytes before AppendAsync returns: no copy needed here.
         return buffer.WrittenMemory;
+    }
+
+    /// <summary>Where reading can resume: the offset just after a known version, kept sorted, bounded in number.</summary>
+    private sealed class ReadPositions
+    {
+        private const int MaxPositions = 1024;
+        private readonly SortedList<long, Offset> _afterVersion = [];
+
+        public void Add(long version, Offset after)
+        {
+            lock (_afterVersion)
+            {
+                _afterVersion[version] = after;
+                if (_afterVersion.Count > MaxPositions)
+                {
+                    _afterVersion.RemoveAt(MaxPositions / 2); // thin the middle; the oldest and newest positions stay useful
+                }
+            }
+        }
+
+        public (Offset Offset, long AfterVersion) Before(long fromVersion)
+        {
+            lock (_afterVersion)
+            {
+                var keys = _afterVersion.Keys;
+                int lo = 0, hi = keys.Count - 1, found = -1;
+                while (lo <= hi)
+                {
+                    var mid = (lo + hi) / 2;
+                    if (keys[mid] < fromVersion)
+                    {
+                        found = mid;
+                        lo = mid + 1;
+                    }
+                    else
+                    {
+                        hi = mid - 1;
+                    }
+                }
+                return found < 0 ? (Offset.Beginning, 0) : (_afterVersion.Values[found], keys[found]);
+            }
+        }
     }
 
     private sealed record CachedTail(long Version, string Hash, Offset Offset)

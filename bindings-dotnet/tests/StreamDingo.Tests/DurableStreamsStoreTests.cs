@@ -293,4 +293,49 @@ public sealed class DurableStreamsStoreTests : ServerTest
         var e = await Assert.ThrowsAsync<UnknownEventTypeException>(async () => await reader.Aggregates.LoadAsync<Account>("acc"));
         Assert.Equal(("NoteAdded", 2L), (e.EventType, e.Version));
     }
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task Reads_from_a_version_give_the_same_envelopes_as_a_full_read(string kind)
+    {
+        var paths = NewPrefix();
+        await using var client = NewClient(kind);
+        var writer = Build(client, paths);
+        await writer.Store.AppendEventsAsync("acc", 0, Dingo.Opening());
+        for (var version = 1; version < 40; version += 3)
+        {
+            await writer.Store.AppendEventsAsync("acc", version, Dingo.Deposits(3, version));
+        }
+        var everything = new List<EventEnvelope>();
+        await foreach (var envelope in Build(client, paths).Store.ReadEnvelopesAsync("acc"))
+        {
+            everything.Add(envelope);
+        }
+        Assert.Equal(Enumerable.Range(1, 40).Select(v => (long)v), everything.Select(e => e.Version));
+        foreach (var from in new long[] { 0, 1, 2, 4, 5, 17, 38, 40, 41 })
+        {
+            var part = new List<EventEnvelope>();
+            await foreach (var envelope in writer.Store.ReadEnvelopesAsync("acc", from)) // the writer knows positions inside the stream
+            {
+                part.Add(envelope);
+            }
+            Assert.Equal(everything.Where(e => e.Version >= from).Select(e => e.Hash), part.Select(e => e.Hash));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task A_stream_never_written_loads_empty_and_the_health_check_passes(string kind)
+    {
+        await using var client = NewClient(kind);
+        var dingo = Build(client, NewPrefix());
+        var loaded = await dingo.Aggregates.LoadAsync<Account>("nobody");
+        Assert.Equal((0L, (Account?)null), (loaded.Version, loaded.State));
+        Assert.Null(await dingo.Store.GetLatestSnapshotAsync<Account>("nobody"));
+        var check = new StreamDingoHealthCheck(dingo.Store);
+        var result = await check.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext
+        {
+            Registration = new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckRegistration("s", check, null, null),
+        });
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, result.Status);
+    }
 }
