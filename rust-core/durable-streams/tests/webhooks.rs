@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{client_builder, unique_name, within};
+use common::{FakeServer, client_builder, http_response, unique_name, within};
 use durable_streams_core::{
     Ack, Client, CreateOptions, Decorations, ErrorKind, Offset, SubscriptionConfig,
     WebhookCallback, WebhookVerifier, decorator_fn,
@@ -538,4 +538,100 @@ async fn a_server_without_jwks_fails_the_fetch_clearly() {
     let err = verifier.verify(&header, b"{}").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unauthorized, "{err}");
     assert!(err.message().contains("keys are unavailable"), "{err}");
+}
+
+/// A JWK Set with the Ed25519 keys of `seeds` (kid `k<seed>`).
+fn jwks_of(seeds: &[u8]) -> String {
+    use ring::signature::KeyPair as _;
+    let keys: Vec<_> = seeds
+        .iter()
+        .map(|seed| {
+            let pair = ring::signature::Ed25519KeyPair::from_seed_unchecked(&[*seed; 32]).unwrap();
+            serde_json::json!({"kty": "OKP", "crv": "Ed25519", "kid": format!("k{seed}"),
+                               "use": "sig", "alg": "EdDSA",
+                               "x": URL_SAFE_NO_PAD.encode(pair.public_key().as_ref())})
+        })
+        .collect();
+    serde_json::json!({ "keys": keys }).to_string()
+}
+
+fn signed_by(seed: u8, body: &[u8]) -> String {
+    let pair = ring::signature::Ed25519KeyPair::from_seed_unchecked(&[seed; 32]).unwrap();
+    let t = now_secs();
+    let mut message = t.to_string().into_bytes();
+    message.push(b'.');
+    message.extend_from_slice(body);
+    format!(
+        "t={t},kid=k{seed},ed25519={}",
+        URL_SAFE_NO_PAD.encode(pair.sign(&message).as_ref())
+    )
+}
+
+/// Key rotation, which the reference server does not do on demand: a scripted JWKS endpoint
+/// publishes a second key; the first delivery signed with it refetches the keys and is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_key_is_fetched_on_its_first_delivery() {
+    let rotated = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let serving = rotated.clone();
+    let jwks = FakeServer::start(move |_| {
+        let seeds: &[u8] = if serving.load(Ordering::SeqCst) {
+            &[1, 2]
+        } else {
+            &[1]
+        };
+        http_response(
+            "200 OK",
+            &[("content-type", "application/jwk-set+json")],
+            jwks_of(seeds).as_bytes(),
+        )
+    });
+    let client = client_builder().build().unwrap();
+    let verifier = WebhookVerifier::builder(&client)
+        .jwks_url(&jwks.url("/v1/stream/__ds/jwks.json"))
+        .build()
+        .unwrap();
+    let body = serde_json::json!({
+        "subscription_id": "s", "wake_id": "w1", "generation": 1, "streams": [],
+        "callback_url": "http://127.0.0.1:1/v1/stream/__ds/subscriptions/s/callback",
+        "callback_token": "tok"
+    })
+    .to_string()
+    .into_bytes();
+    verifier.verify(&signed_by(1, &body), &body).await.unwrap();
+    assert_eq!(verifier.key_ids(), vec!["k1".to_owned()]);
+    rotated.store(true, Ordering::SeqCst);
+    let wake = verifier.verify(&signed_by(2, &body), &body).await.unwrap();
+    assert_eq!(wake.key_id, "k2");
+    assert_eq!(verifier.key_ids(), vec!["k1".to_owned(), "k2".to_owned()]);
+    assert_eq!(jwks.requests().len(), 2, "one fetch, one refetch");
+    // A kid still unknown after the refetch stays rejected without asking again.
+    let err = verifier
+        .verify(&signed_by(3, &body), &body)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthorized);
+    assert_eq!(jwks.requests().len(), 2);
+}
+
+/// A JWKS endpoint answering garbage: the error names the field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_jwks_is_a_parse_error_naming_the_field() {
+    let jwks = FakeServer::start(|_| {
+        http_response(
+            "200 OK",
+            &[("content-type", "application/json")],
+            br#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k","x":"c2hvcnQ"}]}"#,
+        )
+    });
+    let client = client_builder().build().unwrap();
+    let verifier = WebhookVerifier::builder(&client)
+        .jwks_url(&jwks.url("/__ds/jwks.json"))
+        .build()
+        .unwrap();
+    let err = verifier.refresh_keys().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Parse);
+    assert!(
+        err.message().contains("`keys[0].x` is 5 bytes, not 32"),
+        "{err}"
+    );
 }
