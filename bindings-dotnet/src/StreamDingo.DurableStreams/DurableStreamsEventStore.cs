@@ -121,6 +121,11 @@ public sealed class DurableStreamsEventStore : EventStoreBase
                 await Task.Delay(ConflictVisibilityDelay, cancellationToken).ConfigureAwait(false);
                 actual = await ReadTailAsync(streamId, cancellationToken).ConfigureAwait(false);
             }
+            if (actual.Version == expectedVersion)
+            {
+                // Refused although nobody appended events: some writer used Stream-Seq outside this store's scheme.
+                throw new StreamDingoException($"The server refused the append to stream '{streamId}' at version {expectedVersion} (Stream-Seq {options.Seq}) although the stream is at that version: another writer appends to it with a Stream-Seq outside StreamDingo's scheme, so the expected-version check cannot work on this stream.", e);
+            }
             return WriteOutcome.Conflict(actual.Version);
         }
         catch (StreamNotFoundException)
@@ -262,48 +267,6 @@ public sealed class DurableStreamsEventStore : EventStoreBase
         }
         // The native core copies the bytes before AppendAsync returns: no copy needed here.
         return buffer.WrittenMemory;
-    }
-
-    /// <summary>Where reading can resume: the offset just after a known version, kept sorted, bounded in number.</summary>
-    private sealed class ReadPositions
-    {
-        private const int MaxPositions = 1024;
-        private readonly SortedList<long, Offset> _afterVersion = [];
-
-        public void Add(long version, Offset after)
-        {
-            lock (_afterVersion)
-            {
-                _afterVersion[version] = after;
-                if (_afterVersion.Count > MaxPositions)
-                {
-                    _afterVersion.RemoveAt(MaxPositions / 2); // thin the middle; the oldest and newest positions stay useful
-                }
-            }
-        }
-
-        public (Offset Offset, long AfterVersion) Before(long fromVersion)
-        {
-            lock (_afterVersion)
-            {
-                var keys = _afterVersion.Keys;
-                int lo = 0, hi = keys.Count - 1, found = -1;
-                while (lo <= hi)
-                {
-                    var mid = (lo + hi) / 2;
-                    if (keys[mid] < fromVersion)
-                    {
-                        found = mid;
-                        lo = mid + 1;
-                    }
-                    else
-                    {
-                        hi = mid - 1;
-                    }
-                }
-                return found < 0 ? (Offset.Beginning, 0) : (_afterVersion.Values[found], keys[found]);
-            }
-        }
     }
 
     private sealed record CachedTail(long Version, string Hash, Offset Offset)
