@@ -30,6 +30,12 @@ public static class HandlerHashes
     public static bool TryGet(Type handlerType, out HandlerHash hash)
     {
         ArgumentNullException.ThrowIfNull(handlerType);
+        if (s_hashes.TryGetValue(handlerType, out hash))
+        {
+            return true;
+        }
+        // A module's initializer runs before its code does; a type seen only through typeof() may precede it.
+        System.Runtime.CompilerServices.RuntimeHelpers.RunModuleConstructor(handlerType.Module.ModuleHandle);
         return s_hashes.TryGetValue(handlerType, out hash);
     }
 }
