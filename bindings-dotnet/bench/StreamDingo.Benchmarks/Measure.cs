@@ -60,7 +60,7 @@ internal sealed class Report
                 row[key] = node?.DeepClone();
             }
         }
-        _rows.Add(row);
+        _rows.Add((JsonNode)row);
         Console.WriteLine($"{scenario,-24} {title}: {metric} = {Measure.N(value, value < 100 ? 2 : 0)}  (target {target}: {(met ? "met" : "MISSED")})");
     }
 
