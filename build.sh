@@ -370,7 +370,7 @@ build_s2_dotnet() {
   # AotSmokeTests publishes this one with NativeAOT inside the namespace: restore its
   # linux-x64 runtime and ILCompiler packs here, where NuGet is reachable.
   section "S2 .NET: restore the NativeAOT sample (bindings-dotnet/samples/S2/AotSmoke, linux-x64)"
-  dotnet restore "$DOTNET_DIR/samples/S2/AotSmoke/AotSmoke.csproj" -r linux-x64
+  dotnet restore "$DOTNET_DIR/samples/S2/AotSmoke/S2AotSmoke.csproj" -r linux-x64
 }
 
 # Inside the namespace: lite through ds-test-servers (stopped when its stdin closes), its endpoint
@@ -463,6 +463,7 @@ pack_dotnet() {
   dotnet pack "$DOTNET_DIR/src/DurableStreams/DurableStreams.csproj" -c Release -o "$DOTNET_PACKAGES"
   dotnet pack "$DOTNET_DIR/src/DurableStreams.Extensions.DependencyInjection/DurableStreams.Extensions.DependencyInjection.csproj" \
     -c Release -o "$DOTNET_PACKAGES"
+  dotnet pack "$DOTNET_DIR/src/DurableStreams.AspNetCore/DurableStreams.AspNetCore.csproj" -c Release -o "$DOTNET_PACKAGES"
   section ".NET: S2 release C ABI library (cargo build --release -p s2-streamstore-ffi)"
   cargo build --release -p s2-streamstore-ffi
   section ".NET: pack S2.StreamStore ($DOTNET_PACKAGES)"
@@ -479,6 +480,8 @@ test_dotnet() {
   cargo build -p durable-streams-test-harness
   section ".NET: tests (bindings-dotnet/tests/DurableStreams.Tests)"
   dotnet test "$DOTNET_DIR/tests/DurableStreams.Tests/DurableStreams.Tests.csproj" -c Release --no-build
+  section ".NET: ASP.NET Core webhook receiver tests (bindings-dotnet/tests/DurableStreams.AspNetCore.Tests)"
+  dotnet test "$DOTNET_DIR/tests/DurableStreams.AspNetCore.Tests/DurableStreams.AspNetCore.Tests.csproj" -c Release --no-build
   pack_dotnet
   section ".NET: package test (restores DurableStreams from $DOTNET_PACKAGES)"
   dotnet test "$DOTNET_DIR/tests/DurableStreams.PackageTests/DurableStreams.PackageTests.csproj" -c Release
@@ -653,6 +656,8 @@ bench_dotnet() {
     --json "$BENCH_OUT/dotnet-subscription-delivery.json"
   section "Bench: State Protocol apply rate, 1,000,000 change events (dotnet)"
   bench_step dotnet-state-apply "$b" state-apply --json "$BENCH_OUT/dotnet-state-apply.json"
+  section "Bench: webhook delivery to an ASP.NET Core receiver (dotnet, Node reference server)"
+  bench_step dotnet-webhook-delivery "$b" webhook-delivery --json "$BENCH_OUT/dotnet-webhook-delivery.json"
 }
 
 # ---------------------------------------------------------------- S2 benchmarks (bench/s2)

@@ -8,7 +8,7 @@ public sealed class AotSmokeTests
     [LiteFact]
     public async Task A_NativeAOT_app_appends_through_a_stream_and_a_producer_and_reads_back()
     {
-        var project = Path.Combine(RepoRoot(), "bindings-dotnet", "samples", "S2", "AotSmoke", "AotSmoke.csproj");
+        var project = Path.Combine(RepoRoot(), "bindings-dotnet", "samples", "S2", "AotSmoke", "S2AotSmoke.csproj");
         var output = Path.Combine(Path.GetTempPath(), $"s2-aot-smoke-{Guid.NewGuid():N}");
         try
         {

@@ -1,4 +1,4 @@
-// NativeAOT smoke test of S2.StreamStore (see AotSmoke.csproj). Usage: S2AotSmoke <endpoint>
+// NativeAOT smoke test of S2.StreamStore (see S2AotSmoke.csproj). Usage: S2AotSmoke <endpoint>
 using System.Text.Json.Serialization;
 using S2.Samples;
 using S2.StreamStore;
