@@ -362,6 +362,7 @@ build_s2_dotnet() {
   cargo build --release -p s2-streamstore-ffi
   section "S2 .NET: restore and build (S2.StreamStore, its DI package, S2.StreamStore.Tests)"
   dotnet build "$DOTNET_DIR/tests/S2.StreamStore.Tests/S2.StreamStore.Tests.csproj" -c Release
+  dotnet build "$DOTNET_DIR/tests/StreamDingo.S2.Tests/StreamDingo.S2.Tests.csproj" -c Release
   local sample
   for sample in $S2_DOTNET_SAMPLES; do
     section "S2 .NET: build the sample $sample (bindings-dotnet/samples/S2)"
@@ -388,6 +389,11 @@ test_s2_dotnet_isolated() {
   section "S2 .NET: tests (bindings-dotnet/tests/S2.StreamStore.Tests)"
   S2_TEST_ENDPOINT=$endpoint dotnet test "$DOTNET_DIR/tests/S2.StreamStore.Tests/S2.StreamStore.Tests.csproj" \
     -c Release --no-build || status=$?
+  if [ "$status" -eq 0 ]; then
+    section "S2 .NET: StreamDingo on S2 (bindings-dotnet/tests/StreamDingo.S2.Tests)"
+    S2_TEST_ENDPOINT=$endpoint dotnet test "$DOTNET_DIR/tests/StreamDingo.S2.Tests/StreamDingo.S2.Tests.csproj" \
+      -c Release --no-build || status=$?
+  fi
   local sample
   for sample in $S2_DOTNET_SAMPLES; do
     [ "$status" -eq 0 ] || break
@@ -464,6 +470,10 @@ pack_dotnet() {
   dotnet pack "$DOTNET_DIR/src/DurableStreams.Extensions.DependencyInjection/DurableStreams.Extensions.DependencyInjection.csproj" \
     -c Release -o "$DOTNET_PACKAGES"
   dotnet pack "$DOTNET_DIR/src/DurableStreams.AspNetCore/DurableStreams.AspNetCore.csproj" -c Release -o "$DOTNET_PACKAGES"
+  local dingo
+  for dingo in StreamDingo StreamDingo.InMemory StreamDingo.DurableStreams StreamDingo.S2; do
+    dotnet pack "$DOTNET_DIR/src/$dingo/$dingo.csproj" -c Release -o "$DOTNET_PACKAGES"
+  done
   section ".NET: S2 release C ABI library (cargo build --release -p s2-streamstore-ffi)"
   cargo build --release -p s2-streamstore-ffi
   section ".NET: pack S2.StreamStore ($DOTNET_PACKAGES)"
@@ -480,6 +490,8 @@ test_dotnet() {
   cargo build -p durable-streams-test-harness
   section ".NET: tests (bindings-dotnet/tests/DurableStreams.Tests)"
   dotnet test "$DOTNET_DIR/tests/DurableStreams.Tests/DurableStreams.Tests.csproj" -c Release --no-build
+  section ".NET: StreamDingo tests (bindings-dotnet/tests/StreamDingo.Tests, both servers)"
+  dotnet test "$DOTNET_DIR/tests/StreamDingo.Tests/StreamDingo.Tests.csproj" -c Release --no-build
   section ".NET: ASP.NET Core webhook receiver tests (bindings-dotnet/tests/DurableStreams.AspNetCore.Tests)"
   dotnet test "$DOTNET_DIR/tests/DurableStreams.AspNetCore.Tests/DurableStreams.AspNetCore.Tests.csproj" -c Release --no-build
   pack_dotnet
@@ -658,6 +670,13 @@ bench_dotnet() {
   bench_step dotnet-state-apply "$b" state-apply --json "$BENCH_OUT/dotnet-state-apply.json"
   section "Bench: webhook delivery to an ASP.NET Core receiver (dotnet, Node reference server)"
   bench_step dotnet-webhook-delivery "$b" webhook-delivery --json "$BENCH_OUT/dotnet-webhook-delivery.json"
+  section "Bench: StreamDingo (appends, replay, snapshots, hashes, allocations, latency, memory)"
+  if dotnet build "$DOTNET_DIR/bench/StreamDingo.Benchmarks/StreamDingo.Benchmarks.csproj" -c Release; then
+    bench_step dotnet-streamdingo "$DOTNET_DIR/bench/StreamDingo.Benchmarks/bin/Release/net10.0/streamdingo-bench" all \
+      --json "$BENCH_OUT/dotnet-streamdingo.json"
+  else
+    BENCH_FAILED+=("streamdingo-build")
+  fi
 }
 
 # ---------------------------------------------------------------- S2 benchmarks (bench/s2)
