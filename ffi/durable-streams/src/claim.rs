@@ -78,12 +78,24 @@ impl Callback for ClaimReply {
     }
 }
 
-/// A [`DsAckCallback`] with its user data.
+/// A [`DsAckCallback`] with its user data (also the completion of `ds_webhook_callback`).
 ///
 /// cbindgen:ignore
-struct AckReply {
+pub(crate) struct AckReply {
     function: unsafe extern "C" fn(*mut c_void, *mut DsError, bool),
     user_data: UserData,
+}
+
+impl AckReply {
+    /// `None` when the C function pointer is NULL (the call then does nothing).
+    pub(crate) fn once(function: DsAckCallback, user_data: *mut c_void) -> Option<Once<AckReply>> {
+        function.map(|function| {
+            Once::new(AckReply {
+                function,
+                user_data: UserData(user_data),
+            })
+        })
+    }
 }
 
 impl Callback for AckReply {
@@ -183,13 +195,9 @@ pub unsafe extern "C" fn ds_subscription_ack(
     user_data: *mut c_void,
 ) {
     catch((), || {
-        let Some(function) = callback else {
+        let Some(once) = AckReply::once(callback, user_data) else {
             return;
         };
-        let once = Once::new(AckReply {
-            function,
-            user_data: UserData(user_data),
-        });
         let operation = (|| {
             // SAFETY: arguments are NULL or valid per the contract.
             let subscription = unsafe { subscription_arg(subscription) }?.clone();

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::callback::{Callback, Done, DsDoneCallback, Once, UserData};
 use crate::cancel::{self, DsCancel};
-use crate::claim::{DsAck, DsAckCallback};
+use crate::claim::{AckReply, DsAck, DsAckCallback};
 use crate::client::DsClient;
 use crate::error::{DsError, FfiResult};
 use crate::handles::{self, Live};
@@ -66,28 +66,6 @@ impl Callback for WakeReply {
         // SAFETY: the caller's callback and user data; error and wake are handed over as
         // owned, as documented.
         unsafe { (self.function)(self.user_data.0, error, wake) }
-    }
-}
-
-/// A [`DsAckCallback`] with its user data.
-///
-/// cbindgen:ignore
-struct CallbackReply {
-    function: unsafe extern "C" fn(*mut c_void, *mut DsError, bool),
-    user_data: UserData,
-}
-
-impl Callback for CallbackReply {
-    type Error = DsError;
-    type Value = bool;
-
-    fn invoke(&self, result: FfiResult<bool>) {
-        let (error, next_wake) = match result {
-            Ok(next_wake) => (std::ptr::null_mut(), next_wake),
-            Err(error) => (Box::into_raw(error), false),
-        };
-        // SAFETY: the caller's callback and user data; the error is handed over as owned.
-        unsafe { (self.function)(self.user_data.0, error, next_wake) }
     }
 }
 
@@ -432,13 +410,9 @@ pub unsafe extern "C" fn ds_webhook_callback(
     user_data: *mut c_void,
 ) {
     catch((), || {
-        let Some(function) = callback else {
+        let Some(once) = AckReply::once(callback, user_data) else {
             return;
         };
-        let once = Once::new(CallbackReply {
-            function,
-            user_data: UserData(user_data),
-        });
         let operation = (|| {
             // SAFETY: arguments are NULL or valid per the contract.
             let client = unsafe { handles::required(client, "client") }?

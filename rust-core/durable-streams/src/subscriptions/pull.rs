@@ -145,30 +145,8 @@ impl Subscription {
     /// with [`crate::ErrorKind::Fenced`] and applies nothing. An offset behind the cursor or
     /// past the tail fails with [`crate::ErrorKind::InvalidOffset`].
     pub async fn ack(&self, claim: &Claim, acks: &[Ack], done: bool) -> Result<AckOutcome> {
-        let mut list = Vec::with_capacity(acks.len());
-        for (index, ack) in acks.iter().enumerate() {
-            check_stream_path(&format!("acks[{index}].stream"), &ack.stream)
-                .map_err(|e| e.with_url(self.url()))?;
-            if ack.offset.is_beginning() || ack.offset.is_now() {
-                return Err(Error::invalid_argument(
-                    &format!("acks[{index}].offset"),
-                    format!(
-                        "{:?} is a sentinel, not a processed position",
-                        ack.offset.as_str()
-                    ),
-                )
-                .with_url(self.url()));
-            }
-            list.push(serde_json::json!({ "stream": ack.stream, "offset": ack.offset.as_str() }));
-        }
-        let mut body = serde_json::json!({
-            "wake_id": claim.wake_id,
-            "generation": claim.generation,
-            "acks": list,
-        });
-        if done {
-            body["done"] = Value::Bool(true);
-        }
+        let body = ack_body(&claim.wake_id, claim.generation, acks, done)
+            .map_err(|e| e.with_url(self.url()))?;
         self.ensure_supported().await?;
         let url = self.action_url(&["ack"])?;
         // A heartbeat may be repeated; a repeated `done` would find the wake gone (FENCED).
@@ -185,15 +163,7 @@ impl Subscription {
         if answer.status != StatusCode::OK {
             return Err(answer_error(&answer, &url, Operation::SubscriptionDelivery));
         }
-        let value =
-            parse_object(&answer.body, "the ack answer").map_err(|e| e.with_url(url.as_str()))?;
-        let fields = Fields::of(&value, "the ack answer")?;
-        Ok(AckOutcome {
-            next_wake: fields
-                .opt_bool("next_wake")
-                .map_err(|e| e.with_url(url.as_str()))?
-                .unwrap_or(false),
-        })
+        ack_outcome(&answer.body, "the ack answer", url.as_str())
     }
 
     /// Extends the lease without acking anything (an ack without `done`).
@@ -223,6 +193,45 @@ impl Subscription {
             Err(answer_error(&answer, &url, Operation::SubscriptionDelivery))
         }
     }
+}
+
+/// The body of an ack (`/ack`, or a webhook's callback): every entry is checked first, naming it.
+pub(super) fn ack_body(wake_id: &str, generation: u64, acks: &[Ack], done: bool) -> Result<Value> {
+    let mut list = Vec::with_capacity(acks.len());
+    for (index, ack) in acks.iter().enumerate() {
+        check_stream_path(&format!("acks[{index}].stream"), &ack.stream)?;
+        if ack.offset.is_beginning() || ack.offset.is_now() {
+            return Err(Error::invalid_argument(
+                &format!("acks[{index}].offset"),
+                format!(
+                    "{:?} is a sentinel, not a processed position",
+                    ack.offset.as_str()
+                ),
+            ));
+        }
+        list.push(serde_json::json!({ "stream": ack.stream, "offset": ack.offset.as_str() }));
+    }
+    let mut body = serde_json::json!({
+        "wake_id": wake_id,
+        "generation": generation,
+        "acks": list,
+    });
+    if done {
+        body["done"] = Value::Bool(true);
+    }
+    Ok(body)
+}
+
+/// What the answer to an ack says (`next_wake`, false when absent).
+pub(super) fn ack_outcome(body: &[u8], what: &'static str, url: &str) -> Result<AckOutcome> {
+    let value = parse_object(body, what).map_err(|e| e.with_url(url))?;
+    let fields = Fields::of(&value, what)?;
+    Ok(AckOutcome {
+        next_wake: fields
+            .opt_bool("next_wake")
+            .map_err(|e| e.with_url(url))?
+            .unwrap_or(false),
+    })
 }
 
 fn parse_claim(value: &Value) -> Result<Claim> {

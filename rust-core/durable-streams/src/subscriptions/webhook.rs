@@ -17,8 +17,7 @@ use url::Url;
 use super::http::{Call, answer_error};
 use super::json_fields::{Fields, parse_object};
 use super::model::parse_link_type;
-use super::names::check_stream_path;
-use super::pull::{Ack, AckOutcome, WakeStream};
+use super::pull::{Ack, AckOutcome, WakeStream, ack_body, ack_outcome};
 use crate::client::Client;
 use crate::decorate::Operation;
 use crate::error::{Error, ErrorKind, Result};
@@ -813,30 +812,8 @@ impl Client {
         done: bool,
     ) -> Result<AckOutcome> {
         let url = &callback.url;
-        let mut list = Vec::with_capacity(acks.len());
-        for (index, ack) in acks.iter().enumerate() {
-            check_stream_path(&format!("acks[{index}].stream"), &ack.stream)
-                .map_err(|e| e.with_url(url.as_str()))?;
-            if ack.offset.is_beginning() || ack.offset.is_now() {
-                return Err(Error::invalid_argument(
-                    &format!("acks[{index}].offset"),
-                    format!(
-                        "{:?} is a sentinel, not a processed position",
-                        ack.offset.as_str()
-                    ),
-                )
-                .with_url(url.as_str()));
-            }
-            list.push(serde_json::json!({ "stream": ack.stream, "offset": ack.offset.as_str() }));
-        }
-        let mut body = serde_json::json!({
-            "wake_id": callback.wake_id,
-            "generation": callback.generation,
-            "acks": list,
-        });
-        if done {
-            body["done"] = Value::Bool(true);
-        }
+        let body = ack_body(&callback.wake_id, callback.generation, acks, done)
+            .map_err(|e| e.with_url(url.as_str()))?;
         let answer = self
             .subscription_call(&Call {
                 operation: Operation::SubscriptionDelivery,
@@ -851,15 +828,7 @@ impl Client {
         if answer.status != StatusCode::OK {
             return Err(answer_error(&answer, url, Operation::SubscriptionDelivery));
         }
-        let value = parse_object(&answer.body, "the callback answer")
-            .map_err(|e| e.with_url(url.as_str()))?;
-        let fields = Fields::of(&value, "the callback answer")?;
-        Ok(AckOutcome {
-            next_wake: fields
-                .opt_bool("next_wake")
-                .map_err(|e| e.with_url(url.as_str()))?
-                .unwrap_or(false),
-        })
+        ack_outcome(&answer.body, "the callback answer", url.as_str())
     }
 }
 
