@@ -51,8 +51,8 @@ pub use retry::{AppendRetry, RetryPolicy};
 pub use state::{MaterializedState, StateWatch, StateWriter};
 pub use stream::Stream;
 pub use subscriptions::{
-    Ack, AckOutcome, Claim, CreateSubscriptionResult, Delivery, HandlerError, LinkType,
-    MAX_DESCRIPTION_LEN, MAX_LEASE_TTL, MAX_STREAM_PATH_LEN, MAX_SUBSCRIPTION_ID_LEN,
+    Ack, AckOutcome, Claim, CreateSubscriptionResult, DeadLetters, Delivery, HandlerError,
+    LinkType, MAX_DESCRIPTION_LEN, MAX_LEASE_TTL, MAX_STREAM_PATH_LEN, MAX_SUBSCRIPTION_ID_LEN,
     MIN_LEASE_TTL, PullWorker, StreamBatch, StreamLink, Subscription, SubscriptionConfig,
     SubscriptionInfo, SubscriptionStatus, SubscriptionType, WakeEvent, WakeStream, WebhookInfo,
     WebhookSigning, WorkerStats,

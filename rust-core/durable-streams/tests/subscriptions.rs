@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use common::{FakeServer, client_builder, http_response, server, unique_name, within};
 use durable_streams_core::{
-    Ack, Client, CreateOptions, ErrorKind, LinkType, Offset, PullWorker, StreamBatch, Subscription,
-    SubscriptionConfig, SubscriptionType,
+    Ack, Client, CreateOptions, DeadLetters, ErrorKind, HandlerError, LinkType, LiveMode, Offset,
+    PullWorker, ReadOptions, StreamBatch, Subscription, SubscriptionConfig, SubscriptionType,
 };
 use durable_streams_test_harness::ServerKind;
 
@@ -911,4 +911,103 @@ async fn a_worker_ends_when_its_wake_stream_is_closed_and_refuses_a_missing_one(
         err.message().contains(&missing),
         "names the wake stream: {err}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_that_keeps_failing_is_dead_lettered_and_the_others_are_processed() {
+    let client = client_for(ServerKind::Node);
+    let events = unique_name("poisoned");
+    let dead = unique_name("dead");
+    json_stream(&client, &events, &[]).await;
+    json_stream(&client, &dead, &[]).await;
+    let (subscription, _) =
+        pull_subscription(&client, &[events.as_str()], Duration::from_secs(5)).await;
+    let tail = client
+        .stream(&events)
+        .unwrap()
+        .append_json_messages((1..=5).map(|n| serde_json::json!({ "n": n })))
+        .await
+        .unwrap()
+        .next_offset;
+    assert!(
+        DeadLetters::new(client.stream(&dead).unwrap())
+            .max_attempts(0)
+            .is_err()
+    );
+    let dead_letters = DeadLetters::new(client.stream(&dead).unwrap())
+        .max_attempts(3)
+        .unwrap()
+        .retry_delay(Duration::from_millis(5));
+    let processed = Arc::new(Mutex::new(Vec::new()));
+    let attempts_at_three = Arc::new(Mutex::new(0u32));
+    let worker = subscription.pull_worker("dead-letters").unwrap();
+    let task = {
+        let worker = worker.clone();
+        let processed = processed.clone();
+        let attempts_at_three = attempts_at_three.clone();
+        tokio::spawn(async move {
+            let _ = worker
+                .run(|batch: StreamBatch| {
+                    let dead_letters = dead_letters.clone();
+                    let processed = processed.clone();
+                    let attempts_at_three = attempts_at_three.clone();
+                    async move {
+                        dead_letters
+                            .handle(&batch, |message| {
+                                let processed = processed.clone();
+                                let attempts_at_three = attempts_at_three.clone();
+                                async move {
+                                    let value: serde_json::Value =
+                                        serde_json::from_slice(&message).unwrap();
+                                    let n = value["n"].as_i64().unwrap();
+                                    if n == 3 {
+                                        *attempts_at_three.lock().unwrap() += 1;
+                                        return Err::<(), HandlerError>("poisoned order 3".into());
+                                    }
+                                    processed.lock().unwrap().push(n);
+                                    Ok(())
+                                }
+                            })
+                            .await
+                    }
+                })
+                .await;
+        })
+    };
+    eventually(15, "the cursor past the poisoned message", || {
+        worker.stats().wakes_completed >= 1
+    })
+    .await;
+    assert_eq!(acked_offset(&subscription, &events).await, tail);
+    task.abort();
+    assert_eq!(*processed.lock().unwrap(), vec![1, 2, 4, 5]);
+    assert_eq!(*attempts_at_three.lock().unwrap(), 3);
+
+    let mut read = client.stream(&dead).unwrap().read(
+        ReadOptions::new()
+            .offset(Offset::BEGINNING)
+            .live(LiveMode::Off),
+    );
+    let mut letters = Vec::new();
+    while let Some(chunk) = read.next_chunk().await.unwrap() {
+        for message in chunk.messages().unwrap_or_default() {
+            letters.push(serde_json::from_slice::<serde_json::Value>(message).unwrap());
+        }
+        if chunk.up_to_date() {
+            break;
+        }
+    }
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    let letter = &letters[0];
+    assert_eq!(letter["source_stream"], serde_json::json!(events));
+    assert_eq!(letter["index"], 2);
+    assert_eq!(letter["attempts"], 3);
+    assert_eq!(letter["message"]["n"], 3);
+    assert!(
+        letter["error"]
+            .as_str()
+            .unwrap()
+            .contains("poisoned order 3")
+    );
+    assert_eq!(letter["source_offset"].as_str(), Some(tail.as_str()));
 }

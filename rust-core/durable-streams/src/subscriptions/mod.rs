@@ -6,7 +6,7 @@
 //! - `pull`: the pull-wake primitives (claim, ack / heartbeat, release) and their types.
 //! - `worker`: [`PullWorker`], which follows the wake stream and runs user code per batch;
 //!   `lease` keeps its lease alive, `batch` is what user code gets, `stats` its counters,
-//!   `wake` parses wake events.
+//!   `wake` parses wake events; `dead_letter` moves messages that keep failing aside.
 //! - `http`: requests, error codes, and recognising servers without subscriptions;
 //!   `json_fields` reads server JSON naming the malformed field; `names` checks user input.
 //! - `webhook`: [`WebhookVerifier`] checks signed webhook deliveries (JWKS keys by `kid`, the
@@ -15,6 +15,7 @@
 mod batch;
 mod config;
 mod control;
+mod dead_letter;
 mod http;
 mod json_fields;
 mod lease;
@@ -29,6 +30,7 @@ mod worker;
 pub use batch::StreamBatch;
 pub use config::{Delivery, SubscriptionConfig};
 pub use control::Subscription;
+pub use dead_letter::DeadLetters;
 pub use model::{
     CreateSubscriptionResult, LinkType, StreamLink, SubscriptionInfo, SubscriptionStatus,
     SubscriptionType, WebhookInfo, WebhookSigning,
