@@ -224,6 +224,22 @@ typedef struct DsDecoration DsDecoration;
 // another thread still reads it.
 typedef struct DsError DsError;
 
+// The keyed state a State Protocol stream describes (entities by type and key, plus the
+// offset they are complete up to), applied with the rules of `@durable-streams/state` 0.3.1:
+// insert, update and upsert store `value` at `type`/`key`, delete removes the key, `reset`
+// clears everything, `snapshot-start` / `snapshot-end` change no entity. Opaque.
+//
+// Create it with `ds_state_new` (or `ds_state_restore` from a saved `ds_state_snapshot`), feed
+// it with `ds_state_apply_chunk` (chunks read with `ds_reader_next`) or `ds_state_catch_up`,
+// read it with `ds_state_get`, `ds_state_count`, `ds_state_keys`, `ds_state_types` and
+// `ds_state_json`. Free it with `ds_state_free`.
+//
+// Thread-safe: every function may be called from any thread, also from callbacks, while a
+// catch-up runs (readers then see the state after each applied chunk). At most one
+// `ds_state_catch_up` is in flight per state, and `ds_state_apply_chunk` is refused meanwhile,
+// so that chunks are applied in stream order.
+typedef struct DsMaterializedState DsMaterializedState;
+
 // An idempotent producer writing to one stream with exactly-once delivery. Opaque.
 //
 // Appends copy the message into a bounded buffer and return; a background task on the
@@ -1255,6 +1271,188 @@ struct DsError *ds_reader_set_max_chunk_bytes(const struct DsReader *reader,
 // # Safety
 // `reader` must be NULL or a live `DsReader`.
 struct DsError *ds_reader_set_skip_bytes(const struct DsReader *reader, uint64_t skip);
+
+// Applies every message of `chunk` (read from a JSON stream with `ds_reader_next`), in order,
+// and moves the state's offset past it. Writes how many messages were applied to
+// `*out_applied` (when not NULL; 0 on failure).
+//
+// All messages are parsed before any is applied: a malformed one fails with
+// `DS_ERROR_PARSE_ERROR`, naming its position, the chunk's start offset and the field (for
+// example ``message 1 of the chunk read from offset -1: malformed state event: field
+// `headers.operation` is "merge", not one of insert, update, delete, upsert``), and leaves
+// the state untouched. A chunk of a
+// non-JSON stream, a NULL argument, or a call while `ds_state_catch_up` runs is
+// `DS_ERROR_INVALID_ARGUMENT`. The chunk stays owned by the caller.
+//
+// # Safety
+// `state` must be NULL or a live `DsMaterializedState`; `chunk` NULL or a live `DsChunk`;
+// `out_applied` NULL or writable.
+struct DsError *ds_state_apply_chunk(const struct DsMaterializedState *state,
+                                     const struct DsChunk *chunk,
+                                     size_t *out_applied);
+
+// Reads `stream` from the state's offset to its current tail (a catch-up read) and applies
+// every chunk as it arrives, then completes through `callback` exactly once (see
+// `DsDoneCallback`). On failure the chunks applied before it stay applied and the offset is
+// after the last of them, so calling it again resumes. A malformed message fails with
+// `DS_ERROR_PARSE_ERROR` naming the stream, the offset and the field.
+//
+// A second call while one is in flight completes at once with `DS_ERROR_INVALID_ARGUMENT`
+// ("a catch-up is already in progress"), as do NULL arguments (synchronously, before
+// returning). `cancel` (may be NULL) ends it with `DS_ERROR_CANCELLED`. A NULL `callback` makes
+// the call do nothing. The stream and state handles may be freed once the call has started.
+//
+// # Safety
+// `state` must be NULL or a live `DsMaterializedState`; `stream` NULL or a live `DsStream`;
+// `cancel` NULL or a live `DsCancel`.
+void ds_state_catch_up(const struct DsMaterializedState *state,
+                       const struct DsStream *stream,
+                       const struct DsCancel *cancel,
+                       DsDoneCallback callback,
+                       void *user_data);
+
+// How many entities of `type` there are; with a NULL `type`, over all types. 0 for a NULL
+// state or invalid UTF-8.
+//
+// # Safety
+// `state` must be NULL or a live `DsMaterializedState`; `type` NULL or NUL-terminated.
+size_t ds_state_count(const struct DsMaterializedState *state, const char *type);
+
+// Frees a state. NULL is ignored. A catch-up already started keeps running on its own copy
+// of the handle's reference (its callback still fires once).
+//
+// # Safety
+// `state` must be NULL or a live `DsMaterializedState` not freed yet, and not in use by
+// another thread.
+void ds_state_free(struct DsMaterializedState *state);
+
+// The value at `type`/`key` as JSON text, or NULL when there is none (and for NULL or
+// invalid arguments). Owned: free with `ds_string_free`.
+//
+// # Safety
+// `state` must be NULL or a live `DsMaterializedState`; `type` and `key` NULL or
+// NUL-terminated.
+char *ds_state_get(const struct DsMaterializedState *state, const char *type, const char *key);
+
+// Whether a `snapshot-start` has been applied without its `snapshot-end`. False for NULL.
+//
+// # Safety
+// `state` must be NULL or a live `DsMaterializedState`.
+bool ds_state_in_snapshot(const struct DsMaterializedState *state);
+
+// The entities as one JSON object: with a NULL `type` every entity, `{type: {key: value}}`;
+// with a `type` that type's, `{key: value}` (`{}` when it has none). Keys are in order.
+// Owned: free with `ds_string_free`. NULL for a NULL state or invalid `type`.
+//
+// # Safety
+// `state` must be NULL or a live `DsMaterializedState`; `type` NULL or NUL-terminated.
+char *ds_state_json(const struct DsMaterializedState *state, const char *type);
+
+// The keys of `type`, in key order, as a JSON array of strings (`[]` when there is none).
+// Owned: free with `ds_string_free`. NULL for a NULL state or NULL or invalid `type`.
+//
+// # Safety
+// `state` must be NULL or a live `DsMaterializedState`; `type` NULL or NUL-terminated.
+char *ds_state_keys(const struct DsMaterializedState *state, const char *type);
+
+// A new, empty state at the beginning of the stream. No I/O happens here.
+//
+// On success writes a new handle (free it with `ds_state_free`) to `*out` and returns NULL;
+// returns an owned `DS_ERROR_INVALID_ARGUMENT` error when `out` is NULL.
+//
+// # Safety
+// `out` must be NULL or writable.
+struct DsError *ds_state_new(struct DsMaterializedState **out);
+
+// The offset everything before has been applied from: where reading resumes (open a reader
+// there, or call `ds_state_catch_up`). `"-1"` for a new state. Owned: free with
+// `ds_string_free`. NULL for a NULL state.
+//
+// # Safety
+// `state` must be NULL or a live `DsMaterializedState`.
+char *ds_state_offset(const struct DsMaterializedState *state);
+
+// Restores a state saved with `ds_state_snapshot`: its entities, whether a snapshot was
+// open, and the offset reading resumes from (so `ds_state_catch_up`, or a reader opened at
+// `ds_state_offset`, reads only what followed). `{"offset": "<offset>", "entities": {}}`
+// starts an empty state at an offset.
+//
+// `snapshot_json` is `{"offset": string, "in_snapshot": bool (optional), "entities": {type:
+// {key: value}}}`. On success writes a new handle to `*out` and returns NULL; otherwise
+// writes NULL to `*out` (when not NULL) and returns an owned error:
+// `DS_ERROR_INVALID_ARGUMENT` naming `snapshot_json` for a document of another shape,
+// `DS_ERROR_INVALID_OFFSET` for a corrupted offset.
+//
+// # Safety
+// `snapshot_json` must be NULL or NUL-terminated; `out` NULL or writable.
+struct DsError *ds_state_restore(const char *snapshot_json, struct DsMaterializedState **out);
+
+// The state saved as JSON, `{"offset": string, "in_snapshot": bool, "entities": {type: {key:
+// value}}}`, to store and restore later with `ds_state_restore` (which then resumes after
+// `offset`). Owned: free with `ds_string_free`. NULL for a NULL state.
+//
+// # Safety
+// `state` must be NULL or a live `DsMaterializedState`.
+char *ds_state_snapshot(const struct DsMaterializedState *state);
+
+// The types that have at least one entity, in order, as a JSON array of strings. Owned: free
+// with `ds_string_free`. NULL for a NULL state.
+//
+// # Safety
+// `state` must be NULL or a live `DsMaterializedState`.
+char *ds_state_types(const struct DsMaterializedState *state);
+
+// Checks a State Protocol message without sending it (for example before a
+// `ds_producer_append` of it): `event_json` is a change, `{"type", "key", "value"?,
+// "old_value"?, "headers": {"operation": "insert" | "update" | "delete" | "upsert", "txid"?,
+// "timestamp"?, ...}}`, or a control message, `{"headers": {"control": "snapshot-start" |
+// "snapshot-end" | "reset", "offset"?}}`.
+//
+// Returns NULL when it is well formed, otherwise an owned `DS_ERROR_INVALID_ARGUMENT` error
+// naming the field, e.g. ``event_json: malformed state event: field `headers.operation` is
+// "merge", not one of insert, update, delete, upsert`` or ``event_json: malformed state event:
+// field `value` is missing (required for insert)`` (also a missing or empty `type`, `key` or
+// `txid`, and a `timestamp` that is not RFC 3339).
+//
+// # Safety
+// `event_json` must be NULL or NUL-terminated.
+struct DsError *ds_state_validate(const char *event_json);
+
+// Writes one State Protocol message (see `ds_state_validate` for its shape) to the JSON
+// stream `stream` as one append, and completes through `callback` exactly once (see
+// `DsOffsetCallback`) with the offset after it.
+//
+// The message is checked before anything is sent: a malformed one completes at once, on the
+// calling thread, with `DS_ERROR_INVALID_ARGUMENT` naming the field (as do NULL arguments).
+// It is sent as the core's writer serialises it (the npm package's field names; unknown
+// top-level fields are dropped). A plain append is sent once unless the client's
+// `"append_retry"` allows retries; for exactly-once writes, check messages with
+// `ds_state_validate` and append them with a producer. `cancel` may be NULL. A NULL `callback`
+// makes the call do nothing.
+//
+// # Safety
+// `stream` must be NULL or a live `DsStream`; `event_json` NULL or NUL-terminated; `cancel`
+// NULL or a live `DsCancel`.
+void ds_state_write(const struct DsStream *stream,
+                    const char *event_json,
+                    const struct DsCancel *cancel,
+                    DsOffsetCallback callback,
+                    void *user_data);
+
+// Writes several State Protocol messages, `events_json` being a JSON array of them, in one
+// append: all are stored or none. Completes as `ds_state_write` does; a malformed message
+// fails at once with `DS_ERROR_INVALID_ARGUMENT` naming it and the field (``events_json[2]:
+// malformed state event: field `key` is missing``). An empty array is `DS_ERROR_INVALID_ARGUMENT` too (a JSON append
+// needs a message).
+//
+// # Safety
+// `stream` must be NULL or a live `DsStream`; `events_json` NULL or NUL-terminated; `cancel`
+// NULL or a live `DsCancel`.
+void ds_state_write_all(const struct DsStream *stream,
+                        const char *events_json,
+                        const struct DsCancel *cancel,
+                        DsOffsetCallback callback,
+                        void *user_data);
 
 // Appends `data` (`len` bytes, copied before returning) in one request. A plain append is sent
 // once (at-most-once) unless the client's `"append_retry"` option allows retries; use a

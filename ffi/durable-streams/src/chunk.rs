@@ -14,7 +14,7 @@ use ffi_support::guard::catch;
 /// accessors return is borrowed from the chunk and valid until it is freed. A chunk may be read
 /// from any thread (and from several at once), but not while it is being freed.
 pub struct DsChunk {
-    chunk: Chunk,
+    pub(crate) chunk: Chunk,
     offset: CString,
     cursor: Option<CString>,
     _live: Live,

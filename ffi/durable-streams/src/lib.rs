@@ -32,6 +32,7 @@ mod producer;
 mod pull_worker;
 mod reader;
 mod runtime;
+mod state;
 mod stream;
 mod strings;
 mod subscription;
@@ -80,6 +81,12 @@ pub use reader::{
     DsChunkCallback, DsLiveMode, DsReader, ds_reader_cursor, ds_reader_free, ds_reader_next,
     ds_reader_offset, ds_reader_open, ds_reader_resume_skip, ds_reader_set_headers,
     ds_reader_set_max_chunk_bytes, ds_reader_set_skip_bytes,
+};
+pub use state::{
+    DsMaterializedState, ds_state_apply_chunk, ds_state_catch_up, ds_state_count, ds_state_free,
+    ds_state_get, ds_state_in_snapshot, ds_state_json, ds_state_keys, ds_state_new,
+    ds_state_offset, ds_state_restore, ds_state_snapshot, ds_state_types, ds_state_validate,
+    ds_state_write, ds_state_write_all,
 };
 pub use stream::{
     DsAppendArgs, DsAppendCallback, DsAppendResult, DsCreateCallback, DsCreateResult,

@@ -88,7 +88,7 @@ pub type DsOffsetCallback = Option<
 pub type DsEpochCallback =
     Option<unsafe extern "C" fn(user_data: *mut c_void, error: *mut DsError, epoch: u64)>;
 
-struct OffsetReply {
+pub(crate) struct OffsetReply {
     function: unsafe extern "C" fn(*mut c_void, *mut DsError, *const c_char),
     user_data: UserData,
 }
@@ -109,7 +109,10 @@ impl Callback for OffsetReply {
     }
 }
 
-fn offset_once(callback: DsOffsetCallback, user_data: *mut c_void) -> Option<Once<OffsetReply>> {
+pub(crate) fn offset_once(
+    callback: DsOffsetCallback,
+    user_data: *mut c_void,
+) -> Option<Once<OffsetReply>> {
     callback.map(|function| {
         Once::new(OffsetReply {
             function,
