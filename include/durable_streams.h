@@ -259,6 +259,17 @@ typedef struct DsPullWorker DsPullWorker;
 // any time; at most one `ds_reader_next` may be in flight per reader.
 typedef struct DsReader DsReader;
 
+// A durable watch of the keys with a prefix (optionally of one type): every change to them in
+// stream order, each once, resumable from a saved checkpoint. Opaque.
+//
+// Open it with `ds_state_watch_open`, pull messages with `ds_state_watch_next` (at most one
+// in flight), free it with `ds_state_watch_free`. The contract: handle a message, then persist
+// its checkpoint; a watch opened from the last persisted checkpoint delivers exactly the
+// messages after it, nothing missed and nothing checkpointed twice. Control messages are
+// delivered whatever the filter (a `reset` means every watched key is gone).
+// `ds_state_watch_checkpoint` may be called from any thread at any time.
+typedef struct DsStateWatch DsStateWatch;
+
 // A handle to one stream (its URL plus what has been learned about it, such as the content
 // type). Opaque. Creating one does no I/O; free it with `ds_stream_free`. Thread-safe: any
 // number of operations may run on one stream handle at once.
@@ -448,6 +459,22 @@ typedef struct DsHeader {
   // The header value.
   const char *value;
 } DsHeader;
+
+// Completion of `ds_state_watch_next`.
+//
+// - a message: `error` is NULL, `event_json` is the message (a change of a watched key or a
+//   control message) as JSON and `checkpoint` the position just after it: persist it once the
+//   message is handled. Both are borrowed for the call only;
+// - the end of the watch: all three are NULL (a catch-up watch that reached the tail, or a
+//   closed stream read to its end);
+// - a failure: `error` is owned by the callee (free with `ds_error_free`), the strings are
+//   NULL. After `DS_ERROR_CANCELLED` the watch stays usable and resumes where it was; after
+//   other errors (a malformed message is `DS_ERROR_PARSE_ERROR` naming the field, without
+//   moving the checkpoint) reopen it from `ds_state_watch_checkpoint`.
+typedef void (*DsWatchCallback)(void *user_data,
+                                struct DsError *error,
+                                const char *event_json,
+                                const char *checkpoint);
 
 // The per-call arguments of `ds_stream_append`. Every field is optional: a zeroed struct (or
 // a NULL `args` pointer) is a plain append. Strings and the header array are borrowed for the
@@ -1417,6 +1444,60 @@ char *ds_state_types(const struct DsMaterializedState *state);
 // # Safety
 // `event_json` must be NULL or NUL-terminated.
 struct DsError *ds_state_validate(const char *event_json);
+
+// The checkpoint after everything delivered so far (and the skipped changes of other keys
+// that followed): where a watch reopened with it resumes. Owned: free with
+// `ds_string_free`. NULL for a NULL watch. Safe to call while a `ds_state_watch_next` is in
+// flight (it then tells the position before that call).
+//
+// # Safety
+// `watch` must be NULL or a live `DsStateWatch`.
+char *ds_state_watch_checkpoint(const struct DsStateWatch *watch);
+
+// Frees a watch. A `ds_state_watch_next` in flight completes promptly with
+// `DS_ERROR_CANCELLED` (on a runtime thread, possibly after this returns). NULL is ignored.
+//
+// # Safety
+// `watch` must be NULL or a live `DsStateWatch` not freed yet, and not in use by another
+// thread.
+void ds_state_watch_free(struct DsStateWatch *watch);
+
+// Delivers the next watched message through `callback`, exactly once (see
+// `DsWatchCallback`). Changes of other keys are skipped (they still move the checkpoint).
+//
+// At most one call may be in flight per watch: a second one completes at once with
+// `DS_ERROR_INVALID_ARGUMENT` ("a watch read is already in progress"). `cancel` (may be NULL)
+// ends a pending call promptly with `DS_ERROR_CANCELLED`, as does freeing the watch. A NULL
+// `callback` makes the call do nothing.
+//
+// # Safety
+// `watch` must be NULL or a live `DsStateWatch`; `cancel` NULL or a live `DsCancel`.
+void ds_state_watch_next(struct DsStateWatch *watch,
+                         const struct DsCancel *cancel,
+                         DsWatchCallback callback,
+                         void *user_data);
+
+// Opens a durable watch of `stream`. No I/O happens here.
+//
+// `key_prefix`: only changes whose key starts with it (NULL or `""`: every key). `type`: only
+// changes of this entity type (NULL: every type). `checkpoint`: where to resume, a checkpoint
+// saved from a `DsWatchCallback` or `ds_state_watch_checkpoint` (`offset` or `offset,count`;
+// NULL: the beginning); a corrupted one fails with `DS_ERROR_INVALID_OFFSET`, one beyond the
+// stream's data makes `ds_state_watch_next` fail with it. `live_mode`: a `DsLiveMode`
+// (`DS_LIVE_OFF` ends the watch at the current tail; a live mode keeps waiting).
+//
+// On success writes a new watch (free it with `ds_state_watch_free`) to `*out` and returns
+// NULL; otherwise writes NULL to `*out` (when not NULL) and returns an owned error.
+//
+// # Safety
+// `stream` must be NULL or a live `DsStream`; strings NULL or NUL-terminated; `out` NULL or
+// writable.
+struct DsError *ds_state_watch_open(const struct DsStream *stream,
+                                    const char *key_prefix,
+                                    const char *type,
+                                    const char *checkpoint,
+                                    int32_t live_mode,
+                                    struct DsStateWatch **out);
 
 // Writes one State Protocol message (see `ds_state_validate` for its shape) to the JSON
 // stream `stream` as one append, and completes through `callback` exactly once (see

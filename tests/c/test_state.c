@@ -2,8 +2,10 @@
  * C tests of the State Protocol exports of libdurable_streams: ds_state_write / _write_all /
  * _validate (checked before anything is sent, errors naming the field), DsMaterializedState fed
  * by ds_reader_next chunks and by ds_state_catch_up (insert, update, upsert, delete, snapshot
- * markers, reset), snapshots saved and restored, malformed stream messages, a catch-up held in
- * flight (refusals, freeing, cancellation), and argument errors. Against both servers.
+ * markers, reset), snapshots saved and restored, malformed stream messages, the durable watch
+ * (filters, exact resume from every checkpoint, a checkpoint past the data), a catch-up and a
+ * watch read held in flight (refusals, freeing, cancellation), and argument errors. Against
+ * both servers.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -104,6 +106,62 @@ static void check_sync_offset_error(Waiter *w, DsErrorKind kind, const char *nee
     CHECK_KIND_MSG(waiter_wait(w, WAIT_MS), kind, needle);
     CHECK(w->offset == NULL, "no offset with an error");
     waiter_reset(w);
+}
+
+/* ---------------------------------------------------------------- watch helpers */
+
+/* A Waiter whose next_offset receives the event JSON and offset the checkpoint (copies). */
+static void on_watch(void *ud, DsError *error, const char *event, const char *checkpoint) {
+    Waiter *w = ud;
+    pthread_mutex_lock(&w->mu);
+    CHECK(w->calls == 0, "the watch callback runs once");
+    w->callback_thread = pthread_self();
+    w->error = error;
+    CHECK((event == NULL) == (checkpoint == NULL), "an event comes with its checkpoint");
+    CHECK(error == NULL || event == NULL, "no event with an error");
+    if (event != NULL) w->next_offset = strdup(event);
+    if (checkpoint != NULL) w->offset = strdup(checkpoint);
+    w->calls++;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* The next watched message: its JSON into *event and checkpoint into *checkpoint (owned, both
+ * NULL at the end). */
+static void watch_next(DsStateWatch *watch, char **event, char **checkpoint) {
+    Waiter w;
+    waiter_init(&w);
+    ds_state_watch_next(watch, NULL, on_watch, &w);
+    CHECK_OK(waiter_wait(&w, WAIT_MS));
+    *event = w.next_offset;
+    *checkpoint = w.offset;
+    w.next_offset = NULL;
+    w.offset = NULL;
+    waiter_reset(&w);
+    waiter_destroy(&w);
+}
+
+static DsStateWatch *open_watch(DsStream *stream, const char *prefix, const char *type,
+                                const char *checkpoint) {
+    DsStateWatch *watch = NULL;
+    CHECK_OK(ds_state_watch_open(stream, prefix, type, checkpoint, DS_LIVE_OFF, &watch));
+    CHECK(watch != NULL, "watch handle");
+    return watch;
+}
+
+/* Checks the next message contains `needle` (NULL: the end); returns its checkpoint (owned by
+ * the caller, free(); NULL at the end). */
+static char *expect_next(DsStateWatch *watch, const char *needle) {
+    char *event = NULL, *checkpoint = NULL;
+    watch_next(watch, &event, &checkpoint);
+    if (needle == NULL) {
+        CHECK(event == NULL, "expected the end, got %s", event);
+        return NULL;
+    }
+    CHECK(event != NULL, "expected %s, got the end", needle);
+    CHECK(strstr(event, needle) != NULL, "expected %s in %s", needle, event);
+    free(event);
+    return checkpoint;
 }
 
 /* ---------------------------------------------------------------- offline tests */
@@ -236,6 +294,59 @@ static void test_catch_up_in_flight(void) {
     CHECK_KIND(waiter_wait(&first, WAIT_MS), DS_ERROR_CANCELLED);
     waiter_destroy(&first);
     waiter_destroy(&second);
+    ds_client_free(client);
+    close(listener);
+}
+
+/* A watch read held in flight by a silent server: a second read is refused, the checkpoint is
+ * readable meanwhile, and freeing the watch ends the read with DS_ERROR_CANCELLED. */
+static void test_watch_in_flight(void) {
+    DsStateWatch *watch = (DsStateWatch *)1;
+    CHECK_KIND_MSG(ds_state_watch_open(NULL, NULL, NULL, NULL, DS_LIVE_OFF, &watch),
+                   DS_ERROR_INVALID_ARGUMENT, "stream");
+    CHECK(watch == NULL, "out is NULL on failure");
+    CHECK(ds_state_watch_checkpoint(NULL) == NULL, "checkpoint of NULL");
+    ds_state_watch_free(NULL);
+    Waiter w;
+    waiter_init(&w);
+    ds_state_watch_next(NULL, NULL, on_watch, &w);
+    CHECK(waiter_done(&w), "synchronous");
+    CHECK_KIND_MSG(waiter_wait(&w, WAIT_MS), DS_ERROR_INVALID_ARGUMENT, "watch");
+    waiter_reset(&w);
+
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(listener >= 0, "socket");
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    CHECK(bind(listener, (struct sockaddr *)&addr, sizeof addr) == 0, "bind");
+    CHECK(listen(listener, 16) == 0, "listen");
+    socklen_t len = sizeof addr;
+    CHECK(getsockname(listener, (struct sockaddr *)&addr, &len) == 0, "getsockname");
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/silent", ntohs(addr.sin_port));
+    DsClient *client = new_client(NULL);
+    DsStream *stream = new_stream(client, url);
+    CHECK_KIND_MSG(ds_state_watch_open(stream, NULL, NULL, NULL, 9, &watch),
+                   DS_ERROR_INVALID_ARGUMENT, "live_mode");
+    CHECK_KIND(ds_state_watch_open(stream, NULL, NULL, "1_2,x", DS_LIVE_OFF, &watch),
+               DS_ERROR_INVALID_OFFSET);
+    CHECK_KIND_MSG(ds_state_watch_open(stream, NULL, NULL, NULL, DS_LIVE_OFF, NULL),
+                   DS_ERROR_INVALID_ARGUMENT, "out");
+    watch = open_watch(stream, "eu:", NULL, "0_0,3");
+    CHECK_STR(ds_state_watch_checkpoint(watch), "0_0,3");
+    Waiter second;
+    waiter_init(&second);
+    ds_state_watch_next(watch, NULL, on_watch, &w);
+    ds_state_watch_next(watch, NULL, on_watch, &second);
+    CHECK_KIND_MSG(waiter_wait(&second, WAIT_MS), DS_ERROR_INVALID_ARGUMENT,
+                   "a watch read is already in progress");
+    CHECK_STR(ds_state_watch_checkpoint(watch), "0_0,3");
+    sleep_ms(50);
+    CHECK(!waiter_done(&w), "the read waits for the silent server");
+    ds_state_watch_free(watch);
+    CHECK_KIND(waiter_wait(&w, WAIT_MS), DS_ERROR_CANCELLED);
+    waiter_destroy(&w);
+    waiter_destroy(&second);
+    ds_stream_free(stream);
     ds_client_free(client);
     close(listener);
 }
@@ -428,17 +539,93 @@ static void test_malformed_stream_messages(void) {
     ds_client_free(client);
 }
 
+static void test_durable_watch(void) {
+    DsClient *client = new_client(NULL);
+    DsStream *stream = new_state_stream(client, "state-watch");
+    Waiter w;
+    waiter_init(&w);
+    ds_state_write_all(
+        stream,
+        "[{\"type\":\"order\",\"key\":\"eu:1\",\"value\":1,\"headers\":{\"operation\":\"insert\"}},"
+        " {\"type\":\"order\",\"key\":\"us:1\",\"value\":2,\"headers\":{\"operation\":\"insert\"}},"
+        " {\"type\":\"order\",\"key\":\"eu:2\",\"value\":3,\"headers\":{\"operation\":\"insert\"}},"
+        " {\"type\":\"customer\",\"key\":\"eu:9\",\"value\":4,\"headers\":{\"operation\":\"upsert\"}},"
+        " {\"headers\":{\"control\":\"reset\"}}]",
+        NULL, on_offset, &w);
+    CHECK_OK(waiter_wait(&w, WAIT_MS));
+    waiter_reset(&w);
+    waiter_destroy(&w);
+    write_ok(stream, "{\"type\":\"order\",\"key\":\"eu:1\",\"headers\":{\"operation\":\"delete\"}}");
+
+    /* Orders of eu: in order, the reset whatever the filter, then the end. */
+    DsStateWatch *watch = open_watch(stream, "eu:", "order", NULL);
+    char *cp1 = expect_next(watch, "\"key\":\"eu:1\"");
+    char *cp2 = expect_next(watch, "\"key\":\"eu:2\"");
+    char *cp3 = expect_next(watch, "\"control\":\"reset\"");
+    char *cp4 = expect_next(watch, "\"operation\":\"delete\"");
+    CHECK(expect_next(watch, NULL) == NULL, "the end");
+    CHECK(strchr(cp1, ',') != NULL, "a checkpoint inside a response counts messages: %s", cp1);
+    char *tail = ds_state_watch_checkpoint(watch);
+    CHECK(strcmp(tail, cp4) == 0, "checkpoint after the last: %s vs %s", tail, cp4);
+    ds_state_watch_free(watch);
+
+    /* Resuming from each checkpoint delivers exactly what followed it. */
+    watch = open_watch(stream, "eu:", "order", cp1);
+    free(expect_next(watch, "\"key\":\"eu:2\""));
+    ds_state_watch_free(watch);
+    watch = open_watch(stream, "eu:", "order", cp3);
+    free(expect_next(watch, "\"operation\":\"delete\""));
+    CHECK(expect_next(watch, NULL) == NULL, "the end");
+    ds_state_watch_free(watch);
+    watch = open_watch(stream, "eu:", "order", tail);
+    CHECK(expect_next(watch, NULL) == NULL, "nothing after the tail");
+    ds_state_watch_free(watch);
+
+    /* Every key of every type; a prefix of another type. */
+    watch = open_watch(stream, NULL, NULL, NULL);
+    const char *all[] = {"eu:1", "us:1", "eu:2", "eu:9", "reset", "delete"};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(expect_next(watch, all[i]));
+    CHECK(expect_next(watch, NULL) == NULL, "the end");
+    ds_state_watch_free(watch);
+    watch = open_watch(stream, "eu:", "customer", NULL);
+    free(expect_next(watch, "\"key\":\"eu:9\""));
+    free(expect_next(watch, "reset"));
+    CHECK(expect_next(watch, NULL) == NULL, "the end");
+    ds_state_watch_free(watch);
+
+    /* A checkpoint past the data. */
+    char *past = NULL;
+    CHECK(asprintf(&past, "%s,5", tail) > 0, "asprintf");
+    watch = open_watch(stream, NULL, NULL, past);
+    waiter_init(&w);
+    ds_state_watch_next(watch, NULL, on_watch, &w);
+    CHECK_KIND_MSG(waiter_wait(&w, WAIT_MS), DS_ERROR_INVALID_OFFSET, "past the data");
+    waiter_reset(&w);
+    waiter_destroy(&w);
+    ds_state_watch_free(watch);
+    free(past);
+    ds_string_free(tail);
+    free(cp1);
+    free(cp2);
+    free(cp3);
+    free(cp4);
+    ds_stream_free(stream);
+    ds_client_free(client);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     double start = now_ms();
     static const Test offline[] = {
         {"argument_errors", test_argument_errors},
         {"catch_up_in_flight", test_catch_up_in_flight},
+        {"watch_in_flight", test_watch_in_flight},
     };
     static const Test online[] = {
         {"write_and_apply_chunks", test_write_and_apply_chunks},
         {"snapshot_markers_reset_and_restore", test_snapshot_markers_reset_and_restore},
         {"malformed_stream_messages", test_malformed_stream_messages},
+        {"durable_watch", test_durable_watch},
     };
     int ran = run_tests(offline, sizeof offline / sizeof offline[0], "-");
     TestServers servers;

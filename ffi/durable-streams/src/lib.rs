@@ -83,10 +83,11 @@ pub use reader::{
     ds_reader_set_max_chunk_bytes, ds_reader_set_skip_bytes,
 };
 pub use state::{
-    DsMaterializedState, ds_state_apply_chunk, ds_state_catch_up, ds_state_count, ds_state_free,
-    ds_state_get, ds_state_in_snapshot, ds_state_json, ds_state_keys, ds_state_new,
-    ds_state_offset, ds_state_restore, ds_state_snapshot, ds_state_types, ds_state_validate,
-    ds_state_write, ds_state_write_all,
+    DsMaterializedState, DsStateWatch, DsWatchCallback, ds_state_apply_chunk, ds_state_catch_up,
+    ds_state_count, ds_state_free, ds_state_get, ds_state_in_snapshot, ds_state_json,
+    ds_state_keys, ds_state_new, ds_state_offset, ds_state_restore, ds_state_snapshot,
+    ds_state_types, ds_state_validate, ds_state_watch_checkpoint, ds_state_watch_free,
+    ds_state_watch_next, ds_state_watch_open, ds_state_write, ds_state_write_all,
 };
 pub use stream::{
     DsAppendArgs, DsAppendCallback, DsAppendResult, DsCreateCallback, DsCreateResult,

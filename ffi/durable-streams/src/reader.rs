@@ -38,7 +38,7 @@ pub enum DsLiveMode {
     AUTO = 3,
 }
 
-fn to_live_mode(value: i32) -> FfiResult<LiveMode> {
+pub(crate) fn to_live_mode(value: i32) -> FfiResult<LiveMode> {
     match value {
         0 => Ok(LiveMode::Off),
         1 => Ok(LiveMode::LongPoll),

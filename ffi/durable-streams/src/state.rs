@@ -1,25 +1,31 @@
 //! The State Protocol over the C ABI: `DsMaterializedState` (keyed state applied from a JSON
 //! stream, saved and restored with its offset) and `ds_state_write` / `ds_state_write_all` /
-//! `ds_state_validate` (checked change and control messages). Values cross as JSON text.
+//! `ds_state_validate` (checked change and control messages), and `DsStateWatch` (the durable,
+//! resumable watch of a key prefix). Values cross as JSON text.
 
 use std::ffi::{c_char, c_void};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use durable_streams_core::state::{StateEvent, StateSnapshot};
-use durable_streams_core::{Error, LiveMode, MaterializedState, StateWriter};
+use durable_streams_core::state::{
+    StateEvent, StateSnapshot, WatchCheckpoint, WatchOptions, WatchedChange,
+};
+use durable_streams_core::{
+    CancellationToken, Error, LiveMode, MaterializedState, StateWatch, StateWriter, cancellable,
+};
 use serde_json::Value;
 
-use crate::callback::{Done, DsDoneCallback};
-use crate::cancel::{self, DsCancel};
+use crate::callback::{Callback, Done, DsDoneCallback, Once, UserData};
+use crate::cancel::{self, DsCancel, with_token};
 use crate::chunk::DsChunk;
 use crate::error::{DsError, FfiResult};
 use crate::handles::{self, Live};
 use crate::producer::{DsOffsetCallback, offset_once};
-use crate::runtime::start;
+use crate::reader::to_live_mode;
+use crate::runtime::{runtime, start};
 use crate::stream::{DsStream, stream_arg};
 use crate::strings;
-use ffi_support::guard::{catch, catch_error};
+use ffi_support::guard::{catch, catch_error, catch_panics};
 
 /// The keyed state a State Protocol stream describes (entities by type and key, plus the
 /// offset they are complete up to), applied with the rules of `@durable-streams/state` 0.3.1:
@@ -582,4 +588,231 @@ pub unsafe extern "C" fn ds_state_write_all(
         // SAFETY: `cancel` is NULL or live per the contract.
         start(once, unsafe { cancel::token(cancel) }, operation);
     });
+}
+
+/// A durable watch of the keys with a prefix (optionally of one type): every change to them in
+/// stream order, each once, resumable from a saved checkpoint. Opaque.
+///
+/// Open it with `ds_state_watch_open`, pull messages with `ds_state_watch_next` (at most one
+/// in flight), free it with `ds_state_watch_free`. The contract: handle a message, then persist
+/// its checkpoint; a watch opened from the last persisted checkpoint delivers exactly the
+/// messages after it, nothing missed and nothing checkpointed twice. Control messages are
+/// delivered whatever the filter (a `reset` means every watched key is gone).
+/// `ds_state_watch_checkpoint` may be called from any thread at any time.
+pub struct DsStateWatch {
+    shared: Arc<WatchShared>,
+    _live: Live,
+}
+
+struct WatchShared {
+    /// The watch while idle; `None` while a `next` owns it.
+    watch: Mutex<Option<Box<StateWatch>>>,
+    /// The checkpoint after everything delivered (and the skipped changes that followed).
+    checkpoint: Mutex<String>,
+    /// Cancelled when the handle is freed, ending an in-flight `next`.
+    freed: CancellationToken,
+}
+
+impl Drop for DsStateWatch {
+    fn drop(&mut self) {
+        self.shared.freed.cancel();
+    }
+}
+
+fn lock_any<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The guarded data stays consistent even if a holder panicked: recover it.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Completion of `ds_state_watch_next`.
+///
+/// - a message: `error` is NULL, `event_json` is the message (a change of a watched key or a
+///   control message) as JSON and `checkpoint` the position just after it: persist it once the
+///   message is handled. Both are borrowed for the call only;
+/// - the end of the watch: all three are NULL (a catch-up watch that reached the tail, or a
+///   closed stream read to its end);
+/// - a failure: `error` is owned by the callee (free with `ds_error_free`), the strings are
+///   NULL. After `DS_ERROR_CANCELLED` the watch stays usable and resumes where it was; after
+///   other errors (a malformed message is `DS_ERROR_PARSE_ERROR` naming the field, without
+///   moving the checkpoint) reopen it from `ds_state_watch_checkpoint`.
+pub type DsWatchCallback = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        error: *mut DsError,
+        event_json: *const c_char,
+        checkpoint: *const c_char,
+    ),
+>;
+
+struct WatchReply {
+    function: unsafe extern "C" fn(*mut c_void, *mut DsError, *const c_char, *const c_char),
+    user_data: UserData,
+}
+
+impl Callback for WatchReply {
+    type Error = DsError;
+    type Value = Option<WatchedChange>;
+
+    fn invoke(&self, result: FfiResult<Option<WatchedChange>>) {
+        let (error, strings) = match result {
+            Ok(Some(change)) => (
+                std::ptr::null_mut(),
+                Some((
+                    strings::cstring(&change.event.to_json().to_string()),
+                    strings::cstring(&change.checkpoint.to_string()),
+                )),
+            ),
+            Ok(None) => (std::ptr::null_mut(), None),
+            Err(error) => (Box::into_raw(error), None),
+        };
+        let (event, checkpoint) = strings.as_ref().map_or(
+            (std::ptr::null(), std::ptr::null()),
+            |(event, checkpoint)| (event.as_ptr(), checkpoint.as_ptr()),
+        );
+        // SAFETY: the caller's callback and user data; the strings are borrowed for the call,
+        // the error handed over as owned, as documented.
+        unsafe { (self.function)(self.user_data.0, error, event, checkpoint) }
+    }
+}
+
+/// Opens a durable watch of `stream`. No I/O happens here.
+///
+/// `key_prefix`: only changes whose key starts with it (NULL or `""`: every key). `type`: only
+/// changes of this entity type (NULL: every type). `checkpoint`: where to resume, a checkpoint
+/// saved from a `DsWatchCallback` or `ds_state_watch_checkpoint` (`offset` or `offset,count`;
+/// NULL: the beginning); a corrupted one fails with `DS_ERROR_INVALID_OFFSET`, one beyond the
+/// stream's data makes `ds_state_watch_next` fail with it. `live_mode`: a `DsLiveMode`
+/// (`DS_LIVE_OFF` ends the watch at the current tail; a live mode keeps waiting).
+///
+/// On success writes a new watch (free it with `ds_state_watch_free`) to `*out` and returns
+/// NULL; otherwise writes NULL to `*out` (when not NULL) and returns an owned error.
+///
+/// # Safety
+/// `stream` must be NULL or a live `DsStream`; strings NULL or NUL-terminated; `out` NULL or
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_state_watch_open(
+    stream: *const DsStream,
+    key_prefix: *const c_char,
+    r#type: *const c_char,
+    checkpoint: *const c_char,
+    live_mode: i32,
+    out: *mut *mut DsStateWatch,
+) -> *mut DsError {
+    catch_error("ds_state_watch_open", || {
+        // SAFETY: `out` is NULL or writable per the contract.
+        unsafe { handles::write_out(out, std::ptr::null_mut()) };
+        if out.is_null() {
+            return Err(Error::invalid_argument("out", "must not be NULL").into());
+        }
+        // SAFETY: arguments are NULL or valid per the contract.
+        let stream = unsafe { stream_arg(stream) }?;
+        // SAFETY: as above.
+        let key_prefix = unsafe { strings::optional(key_prefix, "key_prefix") }?.unwrap_or("");
+        // SAFETY: as above.
+        let entity_type = unsafe { strings::optional(r#type, "type") }?;
+        // SAFETY: as above.
+        let from = match unsafe { strings::optional(checkpoint, "checkpoint") }? {
+            Some(text) => text.parse::<WatchCheckpoint>()?,
+            None => WatchCheckpoint::default(),
+        };
+        let mut options = WatchOptions::new(key_prefix)
+            .from(from.clone())
+            .live(to_live_mode(live_mode)?);
+        if let Some(entity_type) = entity_type {
+            options = options.entity_type(entity_type);
+        }
+        let watch = StateWatch::new(stream, options);
+        let handle = handles::into_raw(DsStateWatch {
+            shared: Arc::new(WatchShared {
+                watch: Mutex::new(Some(Box::new(watch))),
+                checkpoint: Mutex::new(from.to_string()),
+                freed: CancellationToken::new(),
+            }),
+            _live: Live::new(),
+        });
+        // SAFETY: checked non-NULL above; writable per the contract.
+        unsafe { out.write(handle) };
+        Ok(())
+    })
+}
+
+/// Delivers the next watched message through `callback`, exactly once (see
+/// `DsWatchCallback`). Changes of other keys are skipped (they still move the checkpoint).
+///
+/// At most one call may be in flight per watch: a second one completes at once with
+/// `DS_ERROR_INVALID_ARGUMENT` ("a watch read is already in progress"). `cancel` (may be NULL)
+/// ends a pending call promptly with `DS_ERROR_CANCELLED`, as does freeing the watch. A NULL
+/// `callback` makes the call do nothing.
+///
+/// # Safety
+/// `watch` must be NULL or a live `DsStateWatch`; `cancel` NULL or a live `DsCancel`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_state_watch_next(
+    watch: *mut DsStateWatch,
+    cancel: *const DsCancel,
+    callback: DsWatchCallback,
+    user_data: *mut c_void,
+) {
+    catch((), || {
+        let Some(function) = callback else {
+            return;
+        };
+        let once = Once::new(WatchReply {
+            function,
+            user_data: UserData(user_data),
+        });
+        // SAFETY: arguments are NULL or valid per the contract.
+        let shared = match unsafe { handles::required(watch.cast_const(), "watch") } {
+            Ok(watch) => watch.shared.clone(),
+            Err(error) => return once.finish(Err(error)),
+        };
+        // SAFETY: as above.
+        let token = unsafe { cancel::token(cancel) };
+        let runtime = match runtime() {
+            Ok(runtime) => runtime,
+            Err(error) => return once.finish(Err(error)),
+        };
+        let Some(mut watch) = lock_any(&shared.watch).take() else {
+            let busy = Error::invalid_argument("watch", "a watch read is already in progress");
+            return once.finish(Err(busy.into()));
+        };
+        runtime.spawn(async move {
+            let next = with_token(token.as_ref(), watch.next());
+            let result = catch_panics(cancellable(&shared.freed, next)).await;
+            *lock_any(&shared.checkpoint) = watch.checkpoint().to_string();
+            // Back before the callback, so that it may call ds_state_watch_next again.
+            *lock_any(&shared.watch) = Some(watch);
+            once.finish(result.and_then(|r| r.map_err(Into::into)));
+        });
+    });
+}
+
+/// The checkpoint after everything delivered so far (and the skipped changes of other keys
+/// that followed): where a watch reopened with it resumes. Owned: free with
+/// `ds_string_free`. NULL for a NULL watch. Safe to call while a `ds_state_watch_next` is in
+/// flight (it then tells the position before that call).
+///
+/// # Safety
+/// `watch` must be NULL or a live `DsStateWatch`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_state_watch_checkpoint(watch: *const DsStateWatch) -> *mut c_char {
+    catch(std::ptr::null_mut(), || {
+        // SAFETY: forwarded to the caller.
+        unsafe { handles::borrow(watch) }.map_or(std::ptr::null_mut(), |w| {
+            strings::owned(&lock_any(&w.shared.checkpoint))
+        })
+    })
+}
+
+/// Frees a watch. A `ds_state_watch_next` in flight completes promptly with
+/// `DS_ERROR_CANCELLED` (on a runtime thread, possibly after this returns). NULL is ignored.
+///
+/// # Safety
+/// `watch` must be NULL or a live `DsStateWatch` not freed yet, and not in use by another
+/// thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_state_watch_free(watch: *mut DsStateWatch) {
+    // SAFETY: forwarded to the caller.
+    catch((), || unsafe { handles::free(watch) });
 }
