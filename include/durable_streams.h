@@ -1843,8 +1843,8 @@ void ds_subscription_remove_stream(const struct DsSubscription *subscription,
 // `subscription` must be NULL or a live `DsSubscription`.
 const char *ds_subscription_url(const struct DsSubscription *subscription);
 
-// Test hook, not for applications: the number of live `DsClient`, `DsStream`, `DsReader`,
-// `DsChunk`, `DsProducer`, `DsError`, `DsCancel` and `DsDecoration` objects in the process.
+// Test hook, not for applications: the number of live handles of this library in the process
+// (every opaque object with a `_free` function, plus `DsDecoration`s).
 //
 // Each object counts from the call that creates it until the call that frees it (or, for the
 // objects the library frees itself, until it does so). Binding test suites take the value at

@@ -13,8 +13,8 @@ pub(crate) unsafe fn required<'a, T>(handle: *const T, name: &str) -> FfiResult<
     unsafe { ffi_support::handles::required(handle, name) }.map_err(Into::into)
 }
 
-/// Test hook, not for applications: the number of live `DsClient`, `DsStream`, `DsReader`,
-/// `DsChunk`, `DsProducer`, `DsError`, `DsCancel` and `DsDecoration` objects in the process.
+/// Test hook, not for applications: the number of live handles of this library in the process
+/// (every opaque object with a `_free` function, plus `DsDecoration`s).
 ///
 /// Each object counts from the call that creates it until the call that frees it (or, for the
 /// objects the library frees itself, until it does so). Binding test suites take the value at
