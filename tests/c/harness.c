@@ -196,6 +196,21 @@ void on_epoch(void *ud, DsError *error, uint64_t epoch) {
     end(w);
 }
 
+void on_json(void *ud, DsError *error, const char *json) {
+    Waiter *w = begin(ud);
+    CHECK((error == NULL) == (json != NULL), "exactly one of error and json");
+    w->error = error;
+    w->json = dup_or_null(json);
+    end(w);
+}
+
+void on_next_wake(void *ud, DsError *error, bool next_wake) {
+    Waiter *w = begin(ud);
+    w->error = error;
+    w->next_wake = next_wake;
+    end(w);
+}
+
 DsError *waiter_wait(Waiter *w, int timeout_ms) {
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
@@ -233,6 +248,7 @@ void waiter_reset(Waiter *w) {
     free(w->content_type);
     free(w->expires_at);
     free(w->offset);
+    free(w->json);
     pthread_mutex_unlock(&w->mu);
     waiter_destroy(w);
     waiter_init(w);
@@ -365,4 +381,16 @@ int run_tests(const Test *tests, size_t count, const char *kind) {
         ran++;
     }
     return ran;
+}
+
+DsClient *client_for(const TestServer *server) {
+    char *options = NULL;
+    CHECK(asprintf(&options,
+                   "{\"base_url\":\"%s\",\"retry\":{\"max_retries\":2,\"initial_delay_ms\":10,"
+                   "\"max_delay_ms\":50}}",
+                   server->prefix_url) > 0,
+          "asprintf");
+    DsClient *client = new_client(options);
+    free(options);
+    return client;
 }

@@ -86,6 +86,9 @@ typedef struct {
     /* producer */
     char *offset;
     uint64_t epoch;
+    /* JSON documents (subscriptions, webhooks, state) and acks */
+    char *json;
+    bool next_wake;
 } Waiter;
 
 void waiter_init(Waiter *w);
@@ -105,6 +108,10 @@ void on_append(void *ud, DsError *error, const DsAppendResult *result);
 void on_chunk(void *ud, DsError *error, DsChunk *chunk);
 void on_offset(void *ud, DsError *error, const char *offset);
 void on_epoch(void *ud, DsError *error, uint64_t epoch);
+/* DsJsonCallback: copies the document into `json`. */
+void on_json(void *ud, DsError *error, const char *json);
+/* DsAckCallback: records `next_wake`. */
+void on_next_wake(void *ud, DsError *error, bool next_wake);
 
 #define WAIT_MS 15000
 
@@ -116,6 +123,8 @@ char *unique_url(const TestServer *server, const char *tag);
 char *unique_name(const char *tag);
 
 DsClient *new_client(const char *options_json);
+/* A client whose base_url is the server's stream prefix, with quick retries (2, 10-50 ms). */
+DsClient *client_for(const TestServer *server);
 DsStream *new_stream(DsClient *client, const char *url);
 /* Creates the stream synchronously with `options_json`, aborting on failure. */
 void create_stream(DsStream *stream, const char *options_json);

@@ -17,22 +17,9 @@ static const TestServer *server;
 
 /* ---------------------------------------------------------------- JSON and claim callbacks */
 
-/* A Waiter whose next_offset field receives a copy of the JSON document. */
-static void on_json(void *ud, DsError *error, const char *json) {
-    Waiter *w = ud;
-    pthread_mutex_lock(&w->mu);
-    w->error = error;
-    CHECK((error == NULL) == (json != NULL), "exactly one of error and json");
-    if (json != NULL) w->next_offset = strdup(json);
-    w->calls++;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-}
-
 typedef struct {
     Waiter w;
     DsClaim *claim;
-    bool next_wake;
 } ClaimWaiter;
 
 static void on_claim(void *ud, DsError *error, DsClaim *claim) {
@@ -43,28 +30,6 @@ static void on_claim(void *ud, DsError *error, DsClaim *claim) {
     c->w.calls++;
     pthread_cond_broadcast(&c->w.cv);
     pthread_mutex_unlock(&c->w.mu);
-}
-
-static void on_ack(void *ud, DsError *error, bool next_wake) {
-    ClaimWaiter *c = ud;
-    pthread_mutex_lock(&c->w.mu);
-    c->w.error = error;
-    c->next_wake = next_wake;
-    c->w.calls++;
-    pthread_cond_broadcast(&c->w.cv);
-    pthread_mutex_unlock(&c->w.mu);
-}
-
-static DsClient *client_for_server(void) {
-    char *options = NULL;
-    CHECK(asprintf(&options,
-                   "{\"base_url\":\"%s\",\"retry\":{\"max_retries\":2,\"initial_delay_ms\":10,"
-                   "\"max_delay_ms\":50}}",
-                   server->prefix_url) > 0,
-          "asprintf");
-    DsClient *client = new_client(options);
-    free(options);
-    return client;
 }
 
 static DsSubscription *new_subscription(DsClient *client, const char *id) {
@@ -80,8 +45,8 @@ static char *create_subscription(DsSubscription *subscription, const char *confi
     waiter_init(&w);
     ds_subscription_create(subscription, config, NULL, on_json, &w);
     CHECK_OK(waiter_wait(&w, WAIT_MS));
-    char *json = w.next_offset;
-    w.next_offset = NULL;
+    char *json = w.json;
+    w.json = NULL;
     waiter_destroy(&w);
     return json;
 }
@@ -91,8 +56,8 @@ static char *get_subscription(DsSubscription *subscription, DsError **error) {
     waiter_init(&w);
     ds_subscription_get(subscription, NULL, on_json, &w);
     *error = waiter_wait(&w, WAIT_MS);
-    char *json = w.next_offset;
-    w.next_offset = NULL;
+    char *json = w.json;
+    w.json = NULL;
     waiter_destroy(&w);
     return json;
 }
@@ -197,7 +162,7 @@ static void test_argument_errors(void) {
 /* ---------------------------------------------------------------- Electric */
 
 static void test_unsupported_server(void) {
-    DsClient *client = client_for_server();
+    DsClient *client = client_for(server);
     char *id = unique_name("none");
     DsSubscription *subscription = new_subscription(client, id);
     Waiter w;
@@ -214,7 +179,7 @@ static void test_unsupported_server(void) {
 /* ---------------------------------------------------------------- Node: control API */
 
 static void test_control_api(void) {
-    DsClient *client = client_for_server();
+    DsClient *client = client_for(server);
     char *stream = unique_name("sub-a");
     char *other = unique_name("sub-b");
     json_stream(client, stream);
@@ -371,7 +336,7 @@ static void wait_for_text(RunState *s, const char *needle) {
 }
 
 static void test_pull_worker(void) {
-    DsClient *client = client_for_server();
+    DsClient *client = client_for(server);
     char *stream = unique_name("sub-w");
     json_stream(client, stream);
     char *config = pull_config(client, stream, 0);
@@ -436,7 +401,7 @@ static DsClaim *claim(DsSubscription *subscription, const char *worker, DsError 
 }
 
 static void test_claim_ack_and_fencing(void) {
-    DsClient *client = client_for_server();
+    DsClient *client = client_for(server);
     char *stream = unique_name("sub-c");
     json_stream(client, stream);
     char *config = pull_config(client, stream, 1000);
@@ -477,7 +442,7 @@ static void test_claim_ack_and_fencing(void) {
     DsAck ack = {.stream = stream, .offset = w.next_offset};
     ClaimWaiter c = {0};
     waiter_init(&c.w);
-    ds_subscription_ack(subscription, stale, &ack, 1, true, NULL, on_ack, &c);
+    ds_subscription_ack(subscription, stale, &ack, 1, true, NULL, on_next_wake, &c.w);
     DsError *fenced = waiter_wait(&c.w, WAIT_MS);
     CHECK(fenced != NULL && ds_error_status(fenced) == 409, "409");
     CHECK_KIND(fenced, DS_ERROR_FENCED);
@@ -490,14 +455,14 @@ static void test_claim_ack_and_fencing(void) {
 
     DsAck sentinel = {.stream = stream, .offset = "-1"};
     waiter_init(&c.w);
-    ds_subscription_ack(subscription, current, &sentinel, 1, true, NULL, on_ack, &c);
+    ds_subscription_ack(subscription, current, &sentinel, 1, true, NULL, on_next_wake, &c.w);
     CHECK_KIND_MSG(waiter_wait(&c.w, WAIT_MS), DS_ERROR_INVALID_ARGUMENT, "acks[0].offset");
     waiter_destroy(&c.w);
 
     waiter_init(&c.w);
-    ds_subscription_ack(subscription, current, &ack, 1, true, NULL, on_ack, &c);
+    ds_subscription_ack(subscription, current, &ack, 1, true, NULL, on_next_wake, &c.w);
     CHECK_OK(waiter_wait(&c.w, WAIT_MS));
-    CHECK(!c.next_wake, "nothing more pending");
+    CHECK(!c.w.next_wake, "nothing more pending");
     waiter_destroy(&c.w);
     DsError *get_error = NULL;
     char *info = get_subscription(subscription, &get_error);

@@ -190,8 +190,6 @@ static void answer_delivery(const char *reply) {
 typedef struct {
     Waiter w;
     DsWebhookWake *wake;
-    bool next_wake;
-    char *json;
 } WakeWaiter;
 
 static void on_wake(void *ud, DsError *error, DsWebhookWake *wake) {
@@ -205,39 +203,7 @@ static void on_wake(void *ud, DsError *error, DsWebhookWake *wake) {
     pthread_mutex_unlock(&c->w.mu);
 }
 
-static void on_next_wake(void *ud, DsError *error, bool next_wake) {
-    WakeWaiter *c = ud;
-    pthread_mutex_lock(&c->w.mu);
-    c->w.error = error;
-    c->next_wake = next_wake;
-    c->w.calls++;
-    pthread_cond_broadcast(&c->w.cv);
-    pthread_mutex_unlock(&c->w.mu);
-}
-
-static void on_json(void *ud, DsError *error, const char *json) {
-    WakeWaiter *c = ud;
-    pthread_mutex_lock(&c->w.mu);
-    c->w.error = error;
-    if (json != NULL) c->json = strdup(json);
-    c->w.calls++;
-    pthread_cond_broadcast(&c->w.cv);
-    pthread_mutex_unlock(&c->w.mu);
-}
-
 /* ---------------------------------------------------------------- helpers */
-
-static DsClient *client_for_server(void) {
-    char *options = NULL;
-    CHECK(asprintf(&options,
-                   "{\"base_url\":\"%s\",\"retry\":{\"max_retries\":2,\"initial_delay_ms\":10,"
-                   "\"max_delay_ms\":50}}",
-                   server->prefix_url) > 0,
-          "asprintf");
-    DsClient *client = new_client(options);
-    free(options);
-    return client;
-}
 
 /* A webhook subscription over a fresh JSON stream; returns the subscription (the stream path
  * and id are written to `*path` and `*id`, owned). */
@@ -257,10 +223,10 @@ static DsSubscription *webhook_subscription(DsClient *client, char **path, char 
           "asprintf");
     WakeWaiter c = {0};
     waiter_init(&c.w);
-    ds_subscription_create(subscription, config, NULL, on_json, &c);
+    ds_subscription_create(subscription, config, NULL, on_json, &c.w);
     CHECK_OK(waiter_wait(&c.w, WAIT_MS));
-    CHECK(strstr(c.json, "\"jwks_url\"") != NULL, "signing metadata in %s", c.json);
-    free(c.json);
+    CHECK(strstr(c.w.json, "\"jwks_url\"") != NULL, "signing metadata in %s", c.w.json);
+    free(c.w.json);
     waiter_destroy(&c.w);
     free(config);
     return subscription;
@@ -303,10 +269,10 @@ static void wait_for_ack(DsSubscription *subscription, const char *offset) {
     for (;;) {
         WakeWaiter c = {0};
         waiter_init(&c.w);
-        ds_subscription_get(subscription, NULL, on_json, &c);
+        ds_subscription_get(subscription, NULL, on_json, &c.w);
         CHECK_OK(waiter_wait(&c.w, WAIT_MS));
-        bool acked = strstr(c.json, needle) != NULL;
-        free(c.json);
+        bool acked = strstr(c.w.json, needle) != NULL;
+        free(c.w.json);
         waiter_destroy(&c.w);
         if (acked) return;
         CHECK(now_ms() < deadline, "the cursor did not reach %s", offset);
@@ -359,23 +325,23 @@ static void test_argument_errors(void) {
 
     DsAck ack = {"events/a", "0000000000000001_0000000000000001"};
     waiter_init(&c.w);
-    ds_webhook_callback(client, "ftp://x/y", "w", 1, "t", &ack, 1, true, NULL, on_next_wake, &c);
+    ds_webhook_callback(client, "ftp://x/y", "w", 1, "t", &ack, 1, true, NULL, on_next_wake, &c.w);
     CHECK_KIND_MSG(waiter_wait(&c.w, 0), DS_ERROR_INVALID_ARGUMENT, "callback_url");
     waiter_destroy(&c.w);
     waiter_init(&c.w);
     ds_webhook_callback(client, "http://127.0.0.1:9/cb", "w", 1, "t", NULL, 1, true, NULL,
-                        on_next_wake, &c);
+                        on_next_wake, &c.w);
     CHECK_KIND_MSG(waiter_wait(&c.w, 0), DS_ERROR_INVALID_ARGUMENT, "acks");
     waiter_destroy(&c.w);
     DsAck sentinel = {"events/a", "now"};
     waiter_init(&c.w);
     ds_webhook_callback(client, "http://127.0.0.1:9/cb", "w", 1, "t", &sentinel, 1, true, NULL,
-                        on_next_wake, &c);
+                        on_next_wake, &c.w);
     CHECK_KIND_MSG(waiter_wait(&c.w, WAIT_MS), DS_ERROR_INVALID_ARGUMENT, "acks[0].offset");
     waiter_destroy(&c.w);
     waiter_init(&c.w);
     ds_webhook_callback(client, "http://127.0.0.1:9/cb", "w", 1, NULL, NULL, 0, true, NULL,
-                        on_next_wake, &c);
+                        on_next_wake, &c.w);
     CHECK_KIND_MSG(waiter_wait(&c.w, 0), DS_ERROR_INVALID_ARGUMENT, "token");
     waiter_destroy(&c.w);
 
@@ -397,7 +363,7 @@ static void test_argument_errors(void) {
 /* ---------------------------------------------------------------- Node with webhooks */
 
 static void test_verify_and_done(void) {
-    DsClient *client = client_for_server();
+    DsClient *client = client_for(server);
     char *path = NULL, *id = NULL;
     DsSubscription *subscription = webhook_subscription(client, &path, &id);
     DsWebhookVerifier *verifier = NULL;
@@ -474,7 +440,7 @@ static void test_verify_and_done(void) {
 }
 
 static void test_deferred_callback_and_stale(void) {
-    DsClient *client = client_for_server();
+    DsClient *client = client_for(server);
     char *path = NULL, *id = NULL;
     DsSubscription *subscription = webhook_subscription(client, &path, &id);
     DsWebhookVerifier *verifier = NULL;
@@ -507,7 +473,7 @@ static void test_deferred_callback_and_stale(void) {
     WakeWaiter c = {0};
     waiter_init(&c.w);
     ds_webhook_callback(client, url, wake_id, generation, token, NULL, 0, false, NULL,
-                        on_next_wake, &c);
+                        on_next_wake, &c.w);
     CHECK_OK(waiter_wait(&c.w, WAIT_MS));
     waiter_destroy(&c.w);
 
@@ -516,22 +482,22 @@ static void test_deferred_callback_and_stale(void) {
     CHECK(asprintf(&wrong, "%sx", token) > 0, "asprintf");
     waiter_init(&c.w);
     ds_webhook_callback(client, url, wake_id, generation, wrong, &ack, 1, true, NULL,
-                        on_next_wake, &c);
+                        on_next_wake, &c.w);
     CHECK_KIND(waiter_wait(&c.w, WAIT_MS), DS_ERROR_UNAUTHORIZED);
     waiter_destroy(&c.w);
 
     waiter_init(&c.w);
     ds_webhook_callback(client, url, wake_id, generation, token, &ack, 1, true, NULL,
-                        on_next_wake, &c);
+                        on_next_wake, &c.w);
     CHECK_OK(waiter_wait(&c.w, WAIT_MS));
-    CHECK(!c.next_wake, "nothing more pending");
+    CHECK(!c.w.next_wake, "nothing more pending");
     waiter_destroy(&c.w);
     wait_for_ack(subscription, tail);
 
     /* The wake is over: the same callback is fenced. */
     waiter_init(&c.w);
     ds_webhook_callback(client, url, wake_id, generation, token, &ack, 1, true, NULL,
-                        on_next_wake, &c);
+                        on_next_wake, &c.w);
     CHECK_KIND(waiter_wait(&c.w, WAIT_MS), DS_ERROR_FENCED);
     waiter_destroy(&c.w);
 
