@@ -178,7 +178,7 @@ public sealed class SubscriptionBatch : IDisposable
             return false;
         }
         _native.Complete(failure);
-        SubscriptionTelemetry.BatchCompleted(this, failure is null ? (Lost ? "lost" : "acked") : (Lost ? "lost" : "failed"));
+        SubscriptionTelemetry.BatchCompleted(this, Lost ? "lost" : failure is null ? "acked" : "failed");
         return true;
     }
 }
