@@ -202,32 +202,28 @@ where
         ack: Option<Once<S::Ack>>,
     ) -> FfiResult<Tried<S::Item>> {
         let _order = self.order.lock().unwrap_or_else(PoisonError::into_inner);
-        let not_now = |item, ack: Option<Once<S::Ack>>| {
-            if let Some(ack) = ack {
-                ack.disarm();
-            }
+        let refused = if self.jobs.is_closed() {
+            Err(self.closed.error("append"))
+        } else if self.queued.load(Ordering::Acquire) > 0 {
             Ok(Tried::Full(item))
+        } else {
+            match self.sink.try_submit(item) {
+                Ok(Ok(pending)) => {
+                    if let Err(mpsc::error::SendError(Awaited::Ack(_, Some(ack)))) =
+                        self.acks.send(Awaited::Ack(pending, ack))
+                    {
+                        ack.finish(Err(self.closed.error("append")));
+                    }
+                    return Ok(Tried::Submitted);
+                }
+                Ok(Err(item)) => Ok(Tried::Full(item)),
+                Err(error) => Err(error.into()),
+            }
         };
-        if self.queued.load(Ordering::Acquire) > 0 {
-            return not_now(item, ack);
+        if let Some(ack) = ack {
+            ack.disarm();
         }
-        match self.sink.try_submit(item) {
-            Ok(Ok(pending)) => {
-                if let Err(mpsc::error::SendError(Awaited::Ack(_, Some(ack)))) =
-                    self.acks.send(Awaited::Ack(pending, ack))
-                {
-                    ack.finish(Err(self.closed.error("append")));
-                }
-                Ok(Tried::Submitted)
-            }
-            Ok(Err(item)) => not_now(item, ack),
-            Err(error) => {
-                if let Some(ack) = ack {
-                    ack.disarm();
-                }
-                Err(error.into())
-            }
-        }
+        refused
     }
 
     /// Queues a flush after every submission so far.
@@ -315,9 +311,10 @@ async fn run<S: Sink>(
                 if acks.send(Awaited::Drained(drained_tx)).is_ok() {
                     let _ = drained.await;
                 }
-                done.finish(result.map_err(Into::into));
-                // Jobs queued behind the close, and later ones (their send fails), are refused.
+                // Closed before the close reports, so that a try right after it sees `CLOSED`;
+                // jobs queued behind the close, and later ones (their send fails), are refused.
                 jobs.close();
+                done.finish(result.map_err(Into::into));
                 queued.fetch_sub(1, Ordering::AcqRel);
                 while let Some(job) = jobs.recv().await {
                     queued.fetch_sub(1, Ordering::AcqRel);
