@@ -654,6 +654,9 @@ bench_dotnet() {
   bench_step dotnet-append-latency "$b" append-latency --json "$parts/dotnet-append-latency.json"
   section "Bench: catch-up reads (dotnet, dotnet-httpclient)"
   bench_step dotnet-catchup-bytes "$b" catchup-bytes --json "$parts/dotnet-catchup-bytes.json"
+  # Its own file: the bounded CopyToAsync path has no row of its own in the comparison table.
+  bench_step dotnet-catchup-copy-to "$b" catchup-bytes --api copy-to --layers dotnet \
+    --json "$BENCH_OUT/dotnet-catchup-copy-to.json"
   bench_step dotnet-catchup-json "$b" catchup-json --runs 5 --json "$parts/dotnet-catchup-json.json"
   section "Bench: live delivery latency (dotnet SSE and long-poll, dotnet-httpclient long-poll)"
   bench_step dotnet-live-sse "$b" live-latency --mode sse --json "$parts/dotnet-live-sse.json"

@@ -61,6 +61,35 @@ public partial class StreamResponse
         }
     }
 
+    /// <summary>
+    /// Copies the bytes of the stream to <paramref name="destination"/> as they arrive, straight
+    /// from the native buffers: no managed copy and no allocation per piece, so memory stays flat
+    /// whatever the stream's size and the GC's settings (<see cref="ReadBytesAsync"/> hands out
+    /// an array per piece, which the GC reclaims in its own time). It ends where
+    /// <see cref="ReadBytesAsync"/> ends: up to date for a catch-up read
+    /// (<see cref="LiveMode.Off"/>), the stream's close or the token in live modes.
+    /// </summary>
+    /// <param name="destination">Where the bytes go (for JSON streams, one JSON array text per response).</param>
+    /// <param name="cancellationToken">Cancels the copy (and ends the session); also passed to each write.</param>
+    /// <returns>The number of bytes copied.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="destination"/> is null.</exception>
+    public virtual async Task<long> CopyToAsync(Stream destination, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        Claim(nameof(CopyToAsync));
+        var window = new NativeMemoryWindow(); // owns nothing: it only views each chunk's bytes in turn
+        long copied = 0;
+        while (await NextAsync(cancellationToken).ConfigureAwait(false) is { } chunk)
+        {
+            if (chunk.Length > 0)
+            {
+                await chunk.WriteToAsync(destination, window, cancellationToken).ConfigureAwait(false);
+                copied += chunk.Length;
+            }
+        }
+        return copied;
+    }
+
     // ------------------------------------------------------------------ the read loop
 
     /// <summary>Fetches the first chunk so that errors (404...) surface from <see cref="DurableStream.StreamAsync"/>.</summary>

@@ -16,6 +16,14 @@ public class StateTests : ServerTest
 
     public static TheoryData<string> Kinds => TestServers.Kinds;
 
+    public static TheoryData<string, LiveMode> KindsAndLiveModes => new()
+    {
+        { TestServers.Electric, LiveMode.LongPoll },
+        { TestServers.Electric, LiveMode.Sse },
+        { TestServers.Node, LiveMode.LongPoll },
+        { TestServers.Node, LiveMode.Sse },
+    };
+
     private static Task<DurableStream> NewStateStreamAsync(DurableStreamClient client, string name) =>
         NewStreamAsync(client, "application/json", name);
 
@@ -180,8 +188,8 @@ public class StateTests : ServerTest
     }
 
     [Theory]
-    [MemberData(nameof(Kinds))]
-    public async Task A_live_state_follows_new_writes_until_the_stream_is_closed(string kind)
+    [MemberData(nameof(KindsAndLiveModes))]
+    public async Task A_live_state_follows_new_writes_until_the_stream_is_closed(string kind, LiveMode mode)
     {
         await using var client = NewClient(kind);
         var stream = await NewStateStreamAsync(client, "state-live");
@@ -192,7 +200,7 @@ public class StateTests : ServerTest
         var orders = state.Collection("order", StateTestJson.Default.StateOrder);
         var steps = new List<StateApplied>();
         var wroteMore = false;
-        await foreach (var step in state.FollowAsync(stream, LiveMode.LongPoll, Timeout(30)))
+        await foreach (var step in state.FollowAsync(stream, mode, Timeout(30)))
         {
             steps.Add(step);
             if (step.UpToDate && !wroteMore)

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using DurableStreams.Json;
 
 namespace DurableStreams.Interop;
@@ -76,6 +77,31 @@ internal sealed unsafe class ChunkData : IDisposable
         }
         using var lease = _native.Lease();
         return reader(new ReadOnlySpan<byte>(_bytes, Length));
+    }
+
+    /// <summary>
+    /// Writes the bytes to <paramref name="destination"/> straight from the native buffer
+    /// (through <paramref name="window"/>, no managed copy); the chunk stays alive until the
+    /// write completes, even if it is disposed meanwhile.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The chunk was disposed before the write began.</exception>
+    public ValueTask WriteToAsync(Stream destination, NativeMemoryWindow window, CancellationToken cancellationToken)
+    {
+        if (_copy is not null || _native is null)
+        {
+            return destination.WriteAsync(_copy ?? ReadOnlyMemory<byte>.Empty, cancellationToken);
+        }
+        var added = false;
+        _native.DangerousAddRef(ref added);
+        try
+        {
+            return ChunkWrites.ReleaseAfterAsync(destination.WriteAsync(window.Over(_bytes, Length), cancellationToken), _native);
+        }
+        catch
+        {
+            _native.DangerousRelease();
+            throw;
+        }
     }
 
     /// <summary>
@@ -185,5 +211,22 @@ internal sealed unsafe class ChunkData : IDisposable
             Status = status,
             ResumeSkip = resumeSkip,
         };
+    }
+}
+
+/// <summary>The awaiting half of <see cref="ChunkData.WriteToAsync"/> (an await cannot sit in an unsafe type).</summary>
+internal static class ChunkWrites
+{
+    /// <summary>Awaits <paramref name="write"/>, then releases the reference that kept its bytes alive.</summary>
+    public static async ValueTask ReleaseAfterAsync(ValueTask write, SafeHandle owner)
+    {
+        try
+        {
+            await write.ConfigureAwait(false);
+        }
+        finally
+        {
+            owner.DangerousRelease();
+        }
     }
 }
