@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using global::DurableStreams;
@@ -35,6 +36,7 @@ public sealed class DurableStreamsEventStore : EventStoreBase
     private readonly DurableStreamsStoreOptions _options;
     private readonly ConcurrentDictionary<string, CachedTail> _tails = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ReadPositions> _positions = new(StringComparer.Ordinal);
+    private long _envelopesRead;
 
     /// <summary>A store on <paramref name="client"/> (which the caller owns and disposes).</summary>
     /// <param name="context">Types, hashing, options, snapshots, logging.</param>
@@ -62,6 +64,7 @@ public sealed class DurableStreamsEventStore : EventStoreBase
                 {
                     var last = EventEnvelopeJson.Read(streamId, messages[^1].Span);
                     tail = new CachedTail(last.Version, last.Hash, chunk.Offset);
+                    RememberPosition(streamId, last.Version, chunk.Offset);
                 }
                 else if (chunk.Offset.HasValue)
                 {
@@ -146,63 +149,119 @@ public sealed class DurableStreamsEventStore : EventStoreBase
         ArgumentException.ThrowIfNullOrEmpty(streamId);
         // Offsets are opaque: start after the furthest known position before fromVersion (the beginning if none).
         var (start, startAfterVersion) = _positions.TryGetValue(streamId, out var known) ? known.Before(fromVersion) : (Offset.Beginning, 0L);
-        var expectedNext = startAfterVersion + 1;
-        StreamResponse response;
-        try
+        while (true)
         {
-            response = await Stream(streamId).StreamAsync(new StreamOptions { Offset = start }, cancellationToken).ConfigureAwait(false);
-        }
-        catch (StreamNotFoundException)
-        {
-            yield break;
-        }
-        await using (response.ConfigureAwait(false))
-        {
-            IAsyncEnumerator<ByteChunk> chunks;
+            StreamResponse response;
             try
             {
-                chunks = response.ReadBytesAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+                response = await Stream(streamId).StreamAsync(new StreamOptions { Offset = start }, cancellationToken).ConfigureAwait(false);
             }
             catch (StreamNotFoundException)
             {
                 yield break;
             }
-            await using (chunks.ConfigureAwait(false))
+            catch (DurableStreamException) when (startAfterVersion > 0)
             {
-                while (await MoveNextAsync(chunks).ConfigureAwait(false))
+                // A remembered position the server does not take (restored from a snapshot written against another stream): start over.
+                ForgetPositions(streamId);
+                (start, startAfterVersion) = (Offset.Beginning, 0L);
+                continue;
+            }
+            var restart = false;
+            await using (response.ConfigureAwait(false))
+            {
+                IAsyncEnumerator<ByteChunk> chunks;
+                try
                 {
-                    var messages = chunks.Current.Messages;
-                    if (messages is null)
+                    chunks = response.ReadBytesAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+                }
+                catch (StreamNotFoundException)
+                {
+                    yield break;
+                }
+                await using (chunks.ConfigureAwait(false))
+                {
+                    var first = true;
+                    while (await MoveNextAsync(chunks).ConfigureAwait(false))
                     {
-                        continue;
-                    }
-                    EventEnvelope? last = null;
-                    foreach (var message in messages)
-                    {
-                        var envelope = ReadEnvelope(streamId, message);
-                        if (last is null && envelope.Version != expectedNext && startAfterVersion > 0)
+                        var messages = chunks.Current.Messages;
+                        if (messages is null || messages.Count == 0)
                         {
-                            // A remembered position that does not fit (the stream was recreated): read from the beginning.
-                            _positions.TryRemove(streamId, out _);
-                            throw new EventIntegrityException(streamId, expectedNext, $"the stream changed under this store: expected version {expectedNext} at a remembered offset, found {envelope.Version}; retry the read");
+                            continue;
                         }
-                        last = envelope;
-                        if (envelope.Version >= fromVersion)
+                        Interlocked.Add(ref _envelopesRead, messages.Count);
+                        EventEnvelope? last = null;
+                        foreach (var message in messages)
                         {
-                            yield return envelope;
+                            var envelope = ReadEnvelope(streamId, message);
+                            if (first)
+                            {
+                                first = false;
+                                if (startAfterVersion > 0 && envelope.Version != startAfterVersion + 1)
+                                {
+                                    // A remembered position that does not lead to the next version (the stream was recreated, or a
+                                    // position restored from a snapshot is stale or forged). Nothing was returned yet: read from the beginning.
+                                    restart = true;
+                                    break;
+                                }
+                            }
+                            last = envelope;
+                            if (envelope.Version >= fromVersion)
+                            {
+                                yield return envelope;
+                            }
                         }
-                    }
-                    if (last is not null)
-                    {
-                        RememberPosition(streamId, last.Version, chunks.Current.Offset);
-                    }
-                    // Only a tail is worth remembering (a response may end inside another writer's batch, which is no tail).
-                    if (last is not null && chunks.Current.UpToDate)
-                    {
-                        Remember(streamId, new CachedTail(last.Version, last.Hash, chunks.Current.Offset));
+                        if (restart)
+                        {
+                            break;
+                        }
+                        RememberPosition(streamId, last!.Version, chunks.Current.Offset);
+                        // Only a tail is worth remembering (a response may end inside another writer's batch, which is no tail).
+                        if (chunks.Current.UpToDate)
+                        {
+                            Remember(streamId, new CachedTail(last.Version, last.Hash, chunks.Current.Offset));
+                        }
                     }
                 }
             }
+            if (!restart)
+            {
+                yield break;
+            }
+            ForgetPositions(streamId);
+            (start, startAfterVersion) = (Offset.Beginning, 0L);
+        }
+    }
+
+    /// <summary>How many stored envelopes this store has decoded from read responses (for tests of where reads start).</summary>
+    internal long EnvelopesRead => Interlocked.Read(ref _envelopesRead);
+
+    /// <inheritdoc />
+    /// <remarks>The furthest remembered offset before <paramref name="version"/>, as <c>{version}:{offset}</c>: the offset after that version.</remarks>
+    protected internal override string? GetReadPosition(string streamId, long version)
+    {
+        if (!_positions.TryGetValue(streamId, out var known))
+        {
+            return null;
+        }
+        var (offset, afterVersion) = known.Before(version);
+        return afterVersion > 0 ? string.Create(CultureInfo.InvariantCulture, $"{afterVersion}:{offset.Value}") : null;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Kept like any position this store saw itself; a read started there checks that the first event
+    /// it gets is the version after the position's, and reads from the beginning otherwise.
+    /// </remarks>
+    protected internal override void RestoreReadPosition(string streamId, long version, string position)
+    {
+        var colon = position.IndexOf(':', StringComparison.Ordinal);
+        if (colon > 0
+            && long.TryParse(position.AsSpan(0, colon), NumberStyles.None, CultureInfo.InvariantCulture, out var afterVersion)
+            && afterVersion > 0 && afterVersion < version
+            && Offset.TryParse(position[(colon + 1)..], out var offset))
+        {
+            RememberPosition(streamId, afterVersion, offset);
         }
     }
 
@@ -235,6 +294,8 @@ public sealed class DurableStreamsEventStore : EventStoreBase
     // Keeps the furthest tail seen (reads and writes race; versions only grow).
     private void Remember(string streamId, CachedTail tail) =>
         _tails.AddOrUpdate(streamId, tail, (_, existing) => tail.Version >= existing.Version ? tail : existing);
+
+    private void ForgetPositions(string streamId) => _positions.TryRemove(streamId, out _);
 
     private void RememberPosition(string streamId, long lastVersion, Offset after)
     {

@@ -80,7 +80,7 @@ public sealed class AggregateRepository : IAggregateRepository
             var lastSnapshotVersion = rebuiltAndSnapshotted ? current.Version : current.SnapshotVersion;
             if (state is not null && _store.Context.Options.SnapshotPolicy.ShouldSnapshot(appended.LastVersion, lastSnapshotVersion))
             {
-                await _store.Context.Snapshots.CreateAsync(streamId, state, appended.LastVersion, appended.LastHash, _handlers.CurrentHashes<TState>(), cancellationToken).ConfigureAwait(false);
+                await _store.Context.Snapshots.CreateAsync(streamId, state, appended.LastVersion, appended.LastHash, _handlers.CurrentHashes<TState>(), _store.GetReadPosition(streamId, appended.LastVersion), cancellationToken).ConfigureAwait(false);
             }
             return result;
         }
@@ -95,6 +95,6 @@ public sealed class AggregateRepository : IAggregateRepository
         {
             throw new InvalidOperationException($"Stream '{streamId}' has no state of type {typeof(TState).Name} to snapshot (version {current.Version}).");
         }
-        return await _store.Context.Snapshots.CreateAsync(streamId, current.State, current.Version, current.EventHash, _handlers.CurrentHashes<TState>(), cancellationToken).ConfigureAwait(false);
+        return await _store.Context.Snapshots.CreateAsync(streamId, current.State, current.Version, current.EventHash, _handlers.CurrentHashes<TState>(), _store.GetReadPosition(streamId, current.Version), cancellationToken).ConfigureAwait(false);
     }
 }

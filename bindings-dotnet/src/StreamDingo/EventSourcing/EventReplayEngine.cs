@@ -41,6 +41,10 @@ public sealed class EventReplayEngine : IEventReplayEngine
         {
             throw new SnapshotIntegrityException(streamId, snapshot.Version, snapshot.Hash, actual);
         }
+        if (snapshot.ReadPosition is { } position)
+        {
+            _store.RestoreReadPosition(streamId, snapshot.Version, position);
+        }
         var result = await ApplyAsync(streamId, snapshot.State, snapshot.Version, snapshot.EventHash, ReplaySource.FromLatestSnapshot, cancellationToken).ConfigureAwait(false);
         return result.State!;
     }
@@ -77,6 +81,11 @@ public sealed class EventReplayEngine : IEventReplayEngine
             }
         }
 
+        if (start?.ReadPosition is { } position)
+        {
+            // A process that never read this stream starts at the snapshot's position, not the beginning.
+            _store.RestoreReadPosition(streamId, start.Version, position);
+        }
         var result = start is null
             ? await ApplyAsync<T>(streamId, null, 0, EventHashChain.GenesisHash, source, cancellationToken).ConfigureAwait(false)
             : await ApplyAsync(streamId, start.State, start.Version, start.EventHash, source, cancellationToken).ConfigureAwait(false);
@@ -86,7 +95,7 @@ public sealed class EventReplayEngine : IEventReplayEngine
             && result.State is not null)
         {
             // Rebuilt with new handler code: remember it so the next load starts here.
-            await _store.Context.Snapshots.CreateAsync(streamId, result.State, result.Version, result.EventHash, _handlers.CurrentHashes<T>(), cancellationToken).ConfigureAwait(false);
+            await _store.Context.Snapshots.CreateAsync(streamId, result.State, result.Version, result.EventHash, _handlers.CurrentHashes<T>(), _store.GetReadPosition(streamId, result.Version), cancellationToken).ConfigureAwait(false);
         }
 
         StreamDingoTelemetry.LoadDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);

@@ -163,12 +163,63 @@ public abstract class EventStoreBase : IEventStore
     }
 
     /// <inheritdoc />
-    public ValueTask<Snapshot<T>?> GetLatestSnapshotAsync<T>(string streamId, CancellationToken cancellationToken = default)
-        where T : class => Context.Snapshots.GetLatestAsync<T>(streamId, cancellationToken);
+    public async ValueTask<Snapshot<T>?> GetLatestSnapshotAsync<T>(string streamId, CancellationToken cancellationToken = default)
+        where T : class
+    {
+        var snapshot = await Context.Snapshots.GetLatestAsync<T>(streamId, cancellationToken).ConfigureAwait(false);
+        if (snapshot?.ReadPosition is { } position)
+        {
+            // A read from the snapshot's version (ReadEventsAsync, ReplayFromSnapshotAsync) then starts there.
+            RestoreReadPosition(streamId, snapshot.Version, position);
+        }
+        return snapshot;
+    }
 
     /// <inheritdoc />
     public ValueTask SaveSnapshotAsync<T>(string streamId, Snapshot<T> snapshot, CancellationToken cancellationToken = default)
-        where T : class => Context.Snapshots.SaveAsync(streamId, snapshot, cancellationToken);
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        if (snapshot.ReadPosition is null && !string.IsNullOrEmpty(streamId) && GetReadPosition(streamId, snapshot.Version) is { } position)
+        {
+            snapshot = new Snapshot<T>
+            {
+                StreamId = snapshot.StreamId,
+                Version = snapshot.Version,
+                State = snapshot.State,
+                Hash = snapshot.Hash,
+                CreatedAt = snapshot.CreatedAt,
+                HandlerHashes = snapshot.HandlerHashes,
+                EventHash = snapshot.EventHash,
+                ReadPosition = position,
+            };
+        }
+        return Context.Snapshots.SaveAsync(streamId, snapshot, cancellationToken);
+    }
+
+    /// <summary>
+    /// A position, recorded in a snapshot at <paramref name="version"/>, from which a later process
+    /// can read the event at <paramref name="version"/> without reading the stream from the
+    /// beginning (<see cref="Snapshot{T}.ReadPosition"/>). Null by default: a store whose reads
+    /// address versions directly, or that knows no such position, needs none.
+    /// </summary>
+    /// <param name="streamId">The stream.</param>
+    /// <param name="version">The snapshot's version.</param>
+    /// <returns>The position (opaque to everything but this store), or null.</returns>
+    protected internal virtual string? GetReadPosition(string streamId, long version) => null;
+
+    /// <summary>
+    /// Takes a position that <see cref="GetReadPosition"/> gave for <paramref name="version"/> (read
+    /// back from a snapshot), so that reads from <paramref name="version"/> start there. The position
+    /// comes from storage and may be stale or forged: the store must check that what it reads there
+    /// is what it expects, and otherwise read from the beginning. Does nothing by default.
+    /// </summary>
+    /// <param name="streamId">The stream.</param>
+    /// <param name="version">The snapshot's version.</param>
+    /// <param name="position">The recorded position.</param>
+    protected internal virtual void RestoreReadPosition(string streamId, long version, string position)
+    {
+    }
 
     /// <summary>Verifies one envelope, counting and logging a failure.</summary>
     internal void Verify(EventEnvelope envelope, long expectedVersion, string? expectedPreviousHash)

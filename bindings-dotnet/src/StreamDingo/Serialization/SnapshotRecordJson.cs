@@ -36,6 +36,10 @@ public static class SnapshotRecordJson
         writer.WriteNumber("version"u8, record.Version);
         writer.WriteString("hash"u8, record.Hash);
         writer.WriteString("eventHash"u8, record.EventHash);
+        if (record.ReadPosition is not null)
+        {
+            writer.WriteString("readPosition"u8, record.ReadPosition);
+        }
         writer.WriteString("createdAt"u8, record.CreatedAt.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
         writer.WriteStartObject("handlerHashes"u8);
         foreach (var (name, hash) in record.HandlerHashes.OrderBy(h => h.Key, StringComparer.Ordinal))
@@ -55,7 +59,7 @@ public static class SnapshotRecordJson
     {
         var reader = new Utf8JsonReader(json);
         EventEnvelopeJson.Expect(ref reader, JsonTokenType.StartObject);
-        string? streamId = null, stateType = null, hash = null, eventHash = null;
+        string? streamId = null, stateType = null, hash = null, eventHash = null, readPosition = null;
         long? version = null;
         DateTime? createdAt = null;
         Dictionary<string, string>? handlerHashes = null;
@@ -86,6 +90,11 @@ public static class SnapshotRecordJson
             {
                 reader.Read();
                 eventHash = reader.GetString();
+            }
+            else if (reader.ValueTextEquals("readPosition"u8))
+            {
+                reader.Read();
+                readPosition = reader.GetString();
             }
             else if (reader.ValueTextEquals("createdAt"u8))
             {
@@ -126,6 +135,10 @@ public static class SnapshotRecordJson
             hash ?? throw EventEnvelopeJson.Missing("hash"),
             createdAt ?? throw EventEnvelopeJson.Missing("createdAt"),
             handlerHashes ?? new Dictionary<string, string>(StringComparer.Ordinal),
-            eventHash ?? string.Empty);
+            eventHash ?? string.Empty)
+        {
+            // Absent in snapshots written before positions were recorded: reads then start at the beginning.
+            ReadPosition = readPosition,
+        };
     }
 }

@@ -24,4 +24,12 @@ public class Snapshot<T> where T : class
 
     /// <summary>The chain hash of the event at <see cref="Version"/>: ties the snapshot to the exact events it was built from (the next event's previous hash must equal it).</summary>
     public string EventHash { get; init; } = string.Empty;
+
+    /// <summary>
+    /// Where the event store can start reading to reach the event at <see cref="Version"/> (opaque,
+    /// written by the store that holds the events, so that a process that never read the stream does
+    /// not read it from the beginning); null when the store has none to give (reads start at the
+    /// beginning). Only a hint: a position that does not lead to the expected events is not used.
+    /// </summary>
+    public string? ReadPosition { get; init; }
 }

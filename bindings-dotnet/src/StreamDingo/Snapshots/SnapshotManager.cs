@@ -34,7 +34,20 @@ public sealed class SnapshotManager
     /// <param name="handlerHashes">The handler hashes that built it.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The stored snapshot.</returns>
-    public async ValueTask<Snapshot<T>> CreateAsync<T>(string streamId, T state, long version, string eventHash, Dictionary<string, string> handlerHashes, CancellationToken cancellationToken = default)
+    public ValueTask<Snapshot<T>> CreateAsync<T>(string streamId, T state, long version, string eventHash, Dictionary<string, string> handlerHashes, CancellationToken cancellationToken = default)
+        where T : class => CreateAsync(streamId, state, version, eventHash, handlerHashes, null, cancellationToken);
+
+    /// <summary>Builds and stores a snapshot of <paramref name="state"/>, with the event store's read position for its last event.</summary>
+    /// <typeparam name="T">The state type (registered).</typeparam>
+    /// <param name="streamId">The stream.</param>
+    /// <param name="state">The state.</param>
+    /// <param name="version">The version of the last event folded into it.</param>
+    /// <param name="eventHash">That event's chain hash.</param>
+    /// <param name="handlerHashes">The handler hashes that built it.</param>
+    /// <param name="readPosition">Where the event store can start reading to reach the event at <paramref name="version"/> (<see cref="Snapshot{T}.ReadPosition"/>); null when unknown.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The stored snapshot.</returns>
+    public async ValueTask<Snapshot<T>> CreateAsync<T>(string streamId, T state, long version, string eventHash, Dictionary<string, string> handlerHashes, string? readPosition, CancellationToken cancellationToken = default)
         where T : class
     {
         var snapshot = new Snapshot<T>
@@ -45,6 +58,7 @@ public sealed class SnapshotManager
             CreatedAt = _timeProvider.GetUtcNow().UtcDateTime,
             HandlerHashes = handlerHashes,
             EventHash = eventHash,
+            ReadPosition = readPosition,
         };
         var record = ToRecord(streamId, snapshot);
         await SaveRecordAsync(record, cancellationToken).ConfigureAwait(false);
@@ -57,6 +71,7 @@ public sealed class SnapshotManager
             CreatedAt = snapshot.CreatedAt,
             HandlerHashes = snapshot.HandlerHashes,
             EventHash = snapshot.EventHash,
+            ReadPosition = snapshot.ReadPosition,
         };
     }
 
@@ -129,6 +144,7 @@ public sealed class SnapshotManager
                 CreatedAt = record.CreatedAt,
                 HandlerHashes = new Dictionary<string, string>(record.HandlerHashes, StringComparer.Ordinal),
                 EventHash = record.EventHash,
+                ReadPosition = record.ReadPosition,
             };
         }
     }
@@ -151,7 +167,10 @@ public sealed class SnapshotManager
         var bytes = stateType.Serialize(snapshot.State);
         var hash = _hashProvider.ComputeHashHex(bytes);
         var createdAt = snapshot.CreatedAt == default ? _timeProvider.GetUtcNow().UtcDateTime : snapshot.CreatedAt;
-        return new SnapshotRecord(streamId, stateType.Name, snapshot.Version, bytes, hash, createdAt, new Dictionary<string, string>(snapshot.HandlerHashes, StringComparer.Ordinal), snapshot.EventHash);
+        return new SnapshotRecord(streamId, stateType.Name, snapshot.Version, bytes, hash, createdAt, new Dictionary<string, string>(snapshot.HandlerHashes, StringComparer.Ordinal), snapshot.EventHash)
+        {
+            ReadPosition = snapshot.ReadPosition,
+        };
     }
 
     private async ValueTask SaveRecordAsync(SnapshotRecord record, CancellationToken cancellationToken)

@@ -17,4 +17,8 @@ public sealed record SnapshotRecord(
     string Hash,
     DateTime CreatedAt,
     IReadOnlyDictionary<string, string> HandlerHashes,
-    string EventHash);
+    string EventHash)
+{
+    /// <summary>The event store's position from which the event at <see cref="Version"/> can be read (<see cref="Snapshot{T}.ReadPosition"/>); null when unknown, as in snapshots stored before positions were recorded.</summary>
+    public string? ReadPosition { get; init; }
+}
