@@ -29,7 +29,12 @@ public partial class StreamResponse
                     many = new MemoryStream();
                     many.Write(single);
                 }
-                many.Write(chunk.Data);
+                // Straight from the native buffer: a second chunk is never copied twice.
+                chunk.Read(data =>
+                {
+                    many.Write(data);
+                    return 0;
+                });
             }
             if (chunk.UpToDate || chunk.Closed)
             {
