@@ -18,6 +18,14 @@ public sealed class StreamDingoOptions
     /// <summary>How many older snapshots the replay engine examines for a compatible one before replaying from the beginning; 16 by default.</summary>
     public int MaxSnapshotsExamined { get; set; } = 16;
 
+    /// <summary>
+    /// For how many streams <see cref="AggregateRepository"/> keeps the state it last loaded or wrote,
+    /// so that consecutive appends by this process do not replay the stream; 1,024 by default, 0 keeps
+    /// none. States are kept as the handlers returned them: handlers must return new states rather
+    /// than change the previous one, and callers must not change a returned state.
+    /// </summary>
+    public int AggregateCacheSize { get; set; } = 1024;
+
     /// <summary>Checks the values, naming the property at fault.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
     public void Validate()
@@ -30,6 +38,10 @@ public sealed class StreamDingoOptions
         if (MaxAppendAttempts < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxAppendAttempts), MaxAppendAttempts, "MaxAppendAttempts must be at least 1.");
+        }
+        if (AggregateCacheSize < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(AggregateCacheSize), AggregateCacheSize, "AggregateCacheSize must be 0 or more.");
         }
         if (MaxSnapshotsExamined < 1)
         {
