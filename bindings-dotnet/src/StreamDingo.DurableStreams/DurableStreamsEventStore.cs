@@ -62,7 +62,7 @@ public sealed class DurableStreamsEventStore : EventStoreBase
             {
                 if (chunk.Messages is { Count: > 0 } messages)
                 {
-                    var last = EventEnvelopeJson.Read(streamId, messages[^1].Span);
+                    var last = ReadEnvelope(streamId, messages[^1]);
                     tail = new CachedTail(last.Version, last.Hash, chunk.Offset);
                     RememberPosition(streamId, last.Version, chunk.Offset);
                 }
