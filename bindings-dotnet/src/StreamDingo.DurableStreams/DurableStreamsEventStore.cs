@@ -22,8 +22,10 @@ namespace StreamDingo.DurableStreams;
 /// When none was accepted, the last accepted seq is at most <c>E</c> and this one is stored. So
 /// exactly one of several writers racing at one version wins.</para>
 /// <para><b>Limits.</b> The guarantee holds only when every writer of the stream goes through this
-/// store (or writes the same seqs): a plain append without <c>Stream-Seq</c>, or with another seq
-/// scheme, is not checked. A stream deleted and recreated restarts the server's seq. The server
+/// store (or writes the same seqs). A plain append without <c>Stream-Seq</c> is not checked (a store
+/// that did not see it may append the same version; readers then report an integrity failure); a
+/// foreign append with a higher seq makes the server refuse this store's appends up to that seq
+/// (<see cref="StreamDingoException"/> at the true tail). A stream deleted and recreated restarts the server's seq. The server
 /// checks seqs, not versions, so an expected version that was never the stream's tail can only be
 /// refused because the store catches up first (it always does).</para>
 /// </remarks>

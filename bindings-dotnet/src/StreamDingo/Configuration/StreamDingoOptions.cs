@@ -21,8 +21,8 @@ public sealed class StreamDingoOptions
     /// <summary>
     /// For how many streams <see cref="AggregateRepository"/> keeps the state it last loaded or wrote,
     /// so that consecutive appends by this process do not replay the stream; 1,024 by default, 0 keeps
-    /// none. States are kept as the handlers returned them: handlers must return new states rather
-    /// than change the previous one, and callers must not change a returned state.
+    /// none. The kept state is the object the repository returned: do not change a returned state
+    /// yourself (a handler may change its previous state; a failed append drops the kept one).
     /// </summary>
     public int AggregateCacheSize { get; set; } = 1024;
 
