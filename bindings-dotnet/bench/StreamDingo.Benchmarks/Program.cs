@@ -1,6 +1,6 @@
 using StreamDingo.Benchmarks;
 
-// streamdingo-bench [all|append-batched|replay|replay-1000|append-latency|snapshots|hashes|memory] [--server URL] [--json PATH] [--scale N]
+// streamdingo-bench [all|append-batched|replay|replay-profile|replay-1000|append-latency|snapshots|hashes|memory] [--server URL] [--json PATH] [--scale N]
 var command = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "all";
 string? url = null, json = null;
 var scale = 1;
@@ -26,6 +26,7 @@ if (all || command == "snapshots") await scenarios.SnapshotCreationAsync();
 if (all || command == "append-latency") await scenarios.AppendLatencyAsync();
 if (all || command == "append-batched") await scenarios.AppendBatchedAsync();
 if (all || command == "replay") await scenarios.ReplayAsync();
+if (command == "replay-profile") await scenarios.ReplayProfileAsync();
 if (all || command == "replay-1000") await scenarios.Replay1000LatencyAsync();
 if (all || command == "memory") await scenarios.MemoryAsync();
 report.Write(json);

@@ -83,6 +83,112 @@ internal sealed class Scenarios(BenchServer server, Report report, int scale)
         report.Add("replay-in-memory", $"{Measure.N(events)} events from the in-memory store, hashes verified", "events_per_s", events / inMemorySeconds, "> 500,000 events/s", events / inMemorySeconds > 500_000);
     }
 
+    /// <summary>
+    /// Where a replay from the server spends its time (not a seed target): the transport alone
+    /// (responses split into messages), plus envelope decoding, plus chain verification, the full
+    /// replay; and the same steps on messages already in memory, per event.
+    /// </summary>
+    public async Task ReplayProfileAsync()
+    {
+        var events = 100_000 * scale;
+        await using var client = NewClient();
+        var paths = NewPaths();
+        var dingo = Domain().UseDurableStreams(client, paths).Build();
+        for (var version = 0; version < events; version += 1000)
+        {
+            await dingo.Store.AppendEventsAsync("long", version, Batch(1000, version));
+        }
+        var stream = client.GetStream(paths.EventStreamPath("long"));
+        var verifier = dingo.Integrity;
+        var messages = new List<byte[]>();
+        var chunks = 0;
+
+        async Task<int> ReadAsync(bool decode, bool verify, bool keep)
+        {
+            var count = 0;
+            var previous = EventHashChain.GenesisHash;
+            await using var response = await stream.StreamAsync(new StreamOptions { Offset = Offset.Beginning });
+            await foreach (var chunk in response.ReadBytesAsync())
+            {
+                chunks++;
+                foreach (var message in chunk.Messages ?? [])
+                {
+                    count++;
+                    if (keep)
+                    {
+                        messages.Add(message.ToArray());
+                    }
+                    if (decode)
+                    {
+                        var envelope = EventEnvelopeJson.Read("long", message.Span);
+                        if (verify)
+                        {
+                            verifier.VerifyEvent(envelope, count, previous);
+                            previous = envelope.Hash;
+                        }
+                    }
+                }
+            }
+            return count;
+        }
+
+        await ReadAsync(decode: false, verify: false, keep: true); // warm-up, and the messages for the in-memory steps
+        var perChunk = messages.Count / Math.Max(1, chunks);
+        double Best(Func<Task> work) => Enumerable.Range(0, 3).Select(_ => Measure.RunAsync(work).GetAwaiter().GetResult().Seconds).Min();
+        var transport = Best(() => ReadAsync(false, false, false));
+        var decoded = Best(() => ReadAsync(true, false, false));
+        var verified = Best(() => ReadAsync(true, true, false));
+        var full = Best(() => dingo.Replay.ReplayEventsAsync<Counter>("long").AsTask());
+        report.Add("replay-profile-transport", $"{Measure.N(events)} events: responses read and split into messages only ({Measure.N(perChunk)} messages per chunk)", "us_per_event", transport * 1e6 / events, "(profile)", true);
+        report.Add("replay-profile-decode", "+ envelope JSON decoded", "us_per_event", decoded * 1e6 / events, "(profile)", true);
+        report.Add("replay-profile-verify", "+ hash chain verified", "us_per_event", verified * 1e6 / events, "(profile)", true);
+        report.Add("replay-profile-full", "the full replay (+ event deserialized, handler applied)", "us_per_event", full * 1e6 / events, "(profile)", true);
+
+        // The library's steps alone, on the same bytes already in memory.
+        var envelopes = new EventEnvelope[messages.Count];
+        var decodeOnly = Best(() =>
+        {
+            for (var i = 0; i < messages.Count; i++)
+            {
+                envelopes[i] = EventEnvelopeJson.Read("long", messages[i]);
+            }
+            return Task.CompletedTask;
+        });
+        var verifyOnly = Best(() =>
+        {
+            var previous = EventHashChain.GenesisHash;
+            for (var i = 0; i < envelopes.Length; i++)
+            {
+                verifier.VerifyEvent(envelopes[i], i + 1, previous);
+                previous = envelopes[i].Hash;
+            }
+            return Task.CompletedTask;
+        });
+        var hashOnly = Best(() =>
+        {
+            Span<byte> destination = stackalloc byte[32];
+            var provider = dingo.Store.Context.HashProvider;
+            var input = new byte[100];
+            for (var i = 0; i < envelopes.Length; i++)
+            {
+                provider.ComputeHash(input, destination);
+            }
+            return Task.CompletedTask;
+        });
+        var deserializeOnly = Best(() =>
+        {
+            for (var i = 0; i < envelopes.Length; i++)
+            {
+                System.Text.Json.JsonSerializer.Deserialize(envelopes[i].Data.Span, BenchJson.Default.Added);
+            }
+            return Task.CompletedTask;
+        });
+        report.Add("replay-profile-memory-decode", "in memory: envelope JSON decode", "us_per_event", decodeOnly * 1e6 / events, "(profile)", true);
+        report.Add("replay-profile-memory-verify", "in memory: chain verification", "us_per_event", verifyOnly * 1e6 / events, "(profile)", true);
+        report.Add("replay-profile-memory-sha256", "in memory: one SHA-256 of 100 bytes", "us_per_event", hashOnly * 1e6 / events, "(profile)", true);
+        report.Add("replay-profile-memory-deserialize", "in memory: event JSON deserialize", "us_per_event", deserializeOnly * 1e6 / events, "(profile)", true);
+    }
+
     /// <summary>Loads of a 1,000-event stream: the latency of a replay.</summary>
     public async Task Replay1000LatencyAsync()
     {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 
@@ -117,44 +118,117 @@ public sealed class EventReplayEngine : IEventReplayEngine
         return state;
     }
 
+    // Envelopes are folded in batches: the content hashes of a batch (the costly part of verification,
+    // independent per event) are computed on several cores, then each event is checked in order
+    // (version, link, that content result) and applied, so failures are reported exactly as one by one.
+    private const int FoldBatchSize = 1024;
+    private const int ParallelCheckMinimum = 256;
+
     private async ValueTask<ReplayResult<T>> ApplyAsync<T>(string streamId, T? state, long snapshotVersion, string snapshotEventHash, ReplaySource source, CancellationToken cancellationToken)
         where T : class
     {
-        var version = snapshotVersion;
-        var previousHash = snapshotEventHash;
-        long applied = 0;
+        var fold = new Fold<T>(state, snapshotVersion, snapshotEventHash);
         // From a snapshot, read its own last event too: its hash must be the snapshot's event hash, which ties the snapshot to these events.
         var readFrom = snapshotVersion == 0 ? 1 : snapshotVersion;
-        var checkedSnapshotEvent = snapshotVersion == 0;
-        await foreach (var envelope in _store.ReadEnvelopesAsync(streamId, readFrom, cancellationToken).ConfigureAwait(false))
+        var batch = ArrayPool<EventEnvelope>.Shared.Rent(FoldBatchSize);
+        var failures = ArrayPool<EventIntegrityException?>.Shared.Rent(FoldBatchSize);
+        try
         {
-            if (!checkedSnapshotEvent)
+            var count = 0;
+            await foreach (var envelope in _store.ReadEnvelopesAsync(streamId, readFrom, cancellationToken).ConfigureAwait(false))
             {
-                _store.Verify(envelope, snapshotVersion, null);
+                batch[count++] = envelope;
+                if (count == FoldBatchSize)
+                {
+                    ApplyBatch(streamId, fold, batch, failures, count, snapshotVersion, snapshotEventHash);
+                    count = 0;
+                }
+            }
+            ApplyBatch(streamId, fold, batch, failures, count, snapshotVersion, snapshotEventHash);
+        }
+        finally
+        {
+            ArrayPool<EventEnvelope>.Shared.Return(batch, clearArray: true);
+            ArrayPool<EventIntegrityException?>.Shared.Return(failures, clearArray: true);
+        }
+        if (!fold.CheckedSnapshotEvent)
+        {
+            StreamDingoTelemetry.IntegrityFailures.Add(1);
+            throw new SnapshotIntegrityException(streamId, snapshotVersion, $"the stream has fewer than {snapshotVersion} events");
+        }
+        StreamDingoTelemetry.EventsReplayed.Add(fold.Applied);
+        return new ReplayResult<T>(streamId, fold.State, fold.Version, fold.PreviousHash, source, snapshotVersion, fold.Applied);
+    }
+
+    private void ApplyBatch<T>(string streamId, Fold<T> fold, EventEnvelope[] batch, EventIntegrityException?[] failures, int count, long snapshotVersion, string snapshotEventHash)
+        where T : class
+    {
+        if (count == 0)
+        {
+            return;
+        }
+        CheckContents(batch, failures, count);
+        for (var i = 0; i < count; i++)
+        {
+            var envelope = batch[i];
+            batch[i] = null!; // let the batch's envelopes go as they are applied
+            if (!fold.CheckedSnapshotEvent)
+            {
+                _store.Verify(envelope, snapshotVersion, null, failures[i]);
                 if (!string.Equals(envelope.Hash, snapshotEventHash, StringComparison.OrdinalIgnoreCase))
                 {
                     StreamDingoTelemetry.IntegrityFailures.Add(1);
                     throw new SnapshotIntegrityException(streamId, snapshotVersion, $"its event hash {snapshotEventHash} is not the hash of the stream's event {snapshotVersion}, {envelope.Hash} (the snapshot was not built from these events)");
                 }
-                checkedSnapshotEvent = true;
+                fold.CheckedSnapshotEvent = true;
                 continue;
             }
-            _store.Verify(envelope, version + 1, previousHash);
-            version = envelope.Version;
-            previousHash = envelope.Hash;
-            applied++;
+            _store.Verify(envelope, fold.Version + 1, fold.PreviousHash, failures[i]);
+            fold.Version = envelope.Version;
+            fold.PreviousHash = envelope.Hash;
+            fold.Applied++;
             if (_store.Deserialize(envelope) is { } e)
             {
-                state = ApplyOne(streamId, state, envelope.Version, envelope.EventType, e);
+                fold.State = ApplyOne(streamId, fold.State, envelope.Version, envelope.EventType, e);
             }
         }
-        if (!checkedSnapshotEvent)
+    }
+
+    private void CheckContents(EventEnvelope[] batch, EventIntegrityException?[] failures, int count)
+    {
+        var verifier = _store.Context.Verifier;
+        var parts = Math.Min(Environment.ProcessorCount, 4);
+        if (count < ParallelCheckMinimum || parts < 2)
         {
-            StreamDingoTelemetry.IntegrityFailures.Add(1);
-            throw new SnapshotIntegrityException(streamId, snapshotVersion, $"the stream has fewer than {snapshotVersion} events");
+            for (var i = 0; i < count; i++)
+            {
+                failures[i] = verifier.CheckContent(batch[i]);
+            }
+            return;
         }
-        StreamDingoTelemetry.EventsReplayed.Add(applied);
-        return new ReplayResult<T>(streamId, state, version, previousHash, source, snapshotVersion, applied);
+        Parallel.For(0, parts, part =>
+        {
+            var end = (int)((long)count * (part + 1) / parts);
+            for (var i = (int)((long)count * part / parts); i < end; i++)
+            {
+                failures[i] = verifier.CheckContent(batch[i]);
+            }
+        });
+    }
+
+    private sealed class Fold<T>(T? state, long version, string previousHash)
+        where T : class
+    {
+        public T? State { get; set; } = state;
+
+        public long Version { get; set; } = version;
+
+        public string PreviousHash { get; set; } = previousHash;
+
+        public long Applied { get; set; }
+
+        // Reading from a snapshot, its own event comes first and is checked, not applied.
+        public bool CheckedSnapshotEvent { get; set; } = version == 0;
     }
 
     private T? ApplyOne<T>(string streamId, T? state, long version, string eventType, IEvent e)

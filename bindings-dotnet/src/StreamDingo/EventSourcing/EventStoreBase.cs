@@ -236,6 +236,25 @@ public abstract class EventStoreBase : IEventStore
         }
     }
 
+    /// <summary>Verifies one envelope whose content was already checked (<see cref="IntegrityVerifier.CheckContent"/>): its place, then that result.</summary>
+    internal void Verify(EventEnvelope envelope, long expectedVersion, string? expectedPreviousHash, EventIntegrityException? contentFailure)
+    {
+        try
+        {
+            IntegrityVerifier.VerifyPlace(envelope, expectedVersion, expectedPreviousHash);
+            if (contentFailure is not null)
+            {
+                throw contentFailure;
+            }
+        }
+        catch (EventIntegrityException e)
+        {
+            StreamDingoTelemetry.IntegrityFailures.Add(1);
+            Log.IntegrityFailure(_logger, envelope.StreamId, e.Message);
+            throw;
+        }
+    }
+
     /// <summary>The event of an envelope; null when its type is unknown and the options say skip.</summary>
     internal IEvent? Deserialize(EventEnvelope envelope)
     {

@@ -20,6 +20,16 @@ public sealed class IntegrityVerifier
     /// <exception cref="EventIntegrityException">The envelope is out of place or its content was changed.</exception>
     public void VerifyEvent(EventEnvelope envelope, long expectedVersion, string? expectedPreviousHash)
     {
+        VerifyPlace(envelope, expectedVersion, expectedPreviousHash);
+        if (CheckContent(envelope) is { } failure)
+        {
+            throw failure;
+        }
+    }
+
+    /// <summary>The version and previous-hash checks of <see cref="VerifyEvent"/>, in its order.</summary>
+    internal static void VerifyPlace(EventEnvelope envelope, long expectedVersion, string? expectedPreviousHash)
+    {
         ArgumentNullException.ThrowIfNull(envelope);
         if (envelope.Version != expectedVersion)
         {
@@ -29,6 +39,11 @@ public sealed class IntegrityVerifier
         {
             throw new EventIntegrityException(envelope.StreamId, envelope.Version, $"its previous hash {envelope.PreviousHash} is not the hash of the event before it, {expectedPreviousHash} (the chain is broken)");
         }
+    }
+
+    /// <summary>The content check of <see cref="VerifyEvent"/>: null when the envelope hashes to its hash, else the failure to report. Depends on nothing but the envelope, so envelopes can be checked in parallel.</summary>
+    internal EventIntegrityException? CheckContent(EventEnvelope envelope)
+    {
         bool matches;
         try
         {
@@ -36,13 +51,14 @@ public sealed class IntegrityVerifier
         }
         catch (FormatException e)
         {
-            throw new EventIntegrityException(envelope.StreamId, envelope.Version, e.Message);
+            return new EventIntegrityException(envelope.StreamId, envelope.Version, e.Message);
         }
         if (!matches)
         {
             var actual = EventHashChain.Compute(_hashProvider, envelope);
-            throw new EventIntegrityException(envelope.StreamId, envelope.Version, $"its content hashes to {actual} but it carries {envelope.Hash} (the event was changed after it was written)");
+            return new EventIntegrityException(envelope.StreamId, envelope.Version, $"its content hashes to {actual} but it carries {envelope.Hash} (the event was changed after it was written)");
         }
+        return null;
     }
 
     /// <summary>Checks that a stored snapshot's state bytes hash to its <see cref="SnapshotRecord.Hash"/>.</summary>
