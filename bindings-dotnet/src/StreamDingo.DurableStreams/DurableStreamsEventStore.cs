@@ -184,6 +184,7 @@ public sealed class DurableStreamsEventStore : EventStoreBase
                 await using (chunks.ConfigureAwait(false))
                 {
                     var first = true;
+                    EventEnvelope?[]? decodedSlice = null;
                     while (await MoveNextAsync(chunks).ConfigureAwait(false))
                     {
                         var messages = chunks.Current.Messages;
@@ -192,11 +193,18 @@ public sealed class DurableStreamsEventStore : EventStoreBase
                             continue;
                         }
                         Interlocked.Add(ref _envelopesRead, messages.Count);
-                        var decoded = DecodeInParallel(streamId, messages);
+                        // Decoded slice by slice (in parallel for a large chunk), so only one slice of envelopes is alive at a time.
+                        var slice = messages.Count >= ParallelDecodeMinimum && DecodeParts > 1 ? decodedSlice ??= new EventEnvelope?[DecodeSlice] : null;
+                        var sliceStart = 0;
                         EventEnvelope? last = null;
                         for (var i = 0; i < messages.Count; i++)
                         {
-                            var envelope = decoded is null ? ReadEnvelope(streamId, messages[i]) : decoded[i] ?? throw DecodeFailure(streamId, messages[i]);
+                            if (slice is not null && (i == 0 || i - sliceStart == DecodeSlice))
+                            {
+                                sliceStart = i;
+                                DecodeInParallel(streamId, messages, i, Math.Min(DecodeSlice, messages.Count - i), slice);
+                            }
+                            var envelope = slice is null ? ReadEnvelope(streamId, messages[i]) : slice[i - sliceStart] ?? throw DecodeFailure(streamId, messages[i]);
                             if (first)
                             {
                                 first = false;
@@ -270,24 +278,20 @@ public sealed class DurableStreamsEventStore : EventStoreBase
 
     // A catch-up of a long JSON stream arrives as one chunk of many messages: decode those on several cores.
     private const int ParallelDecodeMinimum = 2048;
+    private const int DecodeSlice = 4096;
+    private static readonly int DecodeParts = Math.Min(Environment.ProcessorCount, 4);
 
-    /// <summary>The envelopes of a large chunk, decoded in parallel (null for a message that does not decode: the caller reports it in order); null when the chunk is small.</summary>
-    private static EventEnvelope?[]? DecodeInParallel(string streamId, IReadOnlyList<ReadOnlyMemory<byte>> messages)
+    /// <summary>Decodes <paramref name="count"/> messages from <paramref name="start"/> into <paramref name="decoded"/> in parallel (null for a message that does not decode: the caller reports it in order).</summary>
+    private static void DecodeInParallel(string streamId, IReadOnlyList<ReadOnlyMemory<byte>> messages, int start, int count, EventEnvelope?[] decoded)
     {
-        var parts = Math.Min(Environment.ProcessorCount, 4);
-        if (messages.Count < ParallelDecodeMinimum || parts < 2)
+        Parallel.For(0, DecodeParts, part =>
         {
-            return null;
-        }
-        var decoded = new EventEnvelope?[messages.Count];
-        Parallel.For(0, parts, part =>
-        {
-            var end = (int)((long)decoded.Length * (part + 1) / parts);
-            for (var i = (int)((long)decoded.Length * part / parts); i < end; i++)
+            var end = (int)((long)count * (part + 1) / DecodeParts);
+            for (var i = (int)((long)count * part / DecodeParts); i < end; i++)
             {
                 try
                 {
-                    decoded[i] = EventEnvelopeJson.Read(streamId, messages[i].Span);
+                    decoded[i] = EventEnvelopeJson.Read(streamId, messages[start + i].Span);
                 }
                 catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
                 {
@@ -295,7 +299,6 @@ public sealed class DurableStreamsEventStore : EventStoreBase
                 }
             }
         });
-        return decoded;
     }
 
     // Decodes again, sequentially, to throw that message's own error.

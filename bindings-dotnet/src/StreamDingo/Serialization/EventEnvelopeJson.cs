@@ -43,52 +43,47 @@ public static class EventEnvelopeJson
         string? type = null, previousHash = null, hash = null;
         DateTimeOffset? timestamp = null;
         Guid? appendId = null;
-        byte[]? data = null;
+        ReadOnlyMemory<byte>? data = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("version"u8))
+            switch (PropertyOf(ref reader))
             {
-                reader.Read();
-                version = reader.GetInt64();
-            }
-            else if (reader.ValueTextEquals("type"u8))
-            {
-                reader.Read();
-                type = ReuseOrRead(ref reader, ref t_lastType);
-            }
-            else if (reader.ValueTextEquals("timestamp"u8))
-            {
-                reader.Read();
-                timestamp = reader.TryGetDateTimeOffset(out var parsed)
-                    ? parsed
-                    : DateTimeOffset.Parse(reader.GetString() ?? string.Empty, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
-            }
-            else if (reader.ValueTextEquals("appendId"u8))
-            {
-                reader.Read();
-                appendId = reader.GetGuid();
-            }
-            else if (reader.ValueTextEquals("previousHash"u8))
-            {
-                reader.Read();
-                // Reading a stream in order, an event's previous hash is the hash just read: share the string.
-                previousHash = ReuseOrRead(ref reader, ref t_lastHash);
-            }
-            else if (reader.ValueTextEquals("hash"u8))
-            {
-                reader.Read();
-                hash = reader.GetString();
-                t_lastHash = hash;
-            }
-            else if (reader.ValueTextEquals("data"u8))
-            {
-                reader.Read();
-                data = ReadStringBytes(ref reader);
-            }
-            else
-            {
-                reader.Read();
-                reader.Skip();
+                case Property.Version:
+                    reader.Read();
+                    version = reader.GetInt64();
+                    break;
+                case Property.Type:
+                    reader.Read();
+                    type = ReuseOrRead(ref reader, ref t_lastType);
+                    break;
+                case Property.Timestamp:
+                    reader.Read();
+                    timestamp = reader.TryGetDateTimeOffset(out var parsed)
+                        ? parsed
+                        : DateTimeOffset.Parse(reader.GetString() ?? string.Empty, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
+                    break;
+                case Property.AppendId:
+                    reader.Read();
+                    appendId = reader.GetGuid();
+                    break;
+                case Property.PreviousHash:
+                    reader.Read();
+                    // Reading a stream in order, an event's previous hash is the hash just read: share the string.
+                    previousHash = ReuseOrRead(ref reader, ref t_lastHash);
+                    break;
+                case Property.Hash:
+                    reader.Read();
+                    hash = reader.GetString();
+                    t_lastHash = hash;
+                    break;
+                case Property.Data:
+                    reader.Read();
+                    data = ReadStringMemory(ref reader);
+                    break;
+                default:
+                    reader.Read();
+                    reader.Skip();
+                    break;
             }
         }
         return new EventEnvelope(
@@ -100,6 +95,62 @@ public static class EventEnvelopeJson
             data ?? throw Missing("data"),
             previousHash ?? throw Missing("previousHash"),
             hash ?? throw Missing("hash"));
+    }
+
+    private enum Property
+    {
+        Other,
+        Version,
+        Type,
+        Timestamp,
+        AppendId,
+        PreviousHash,
+        Hash,
+        Data,
+    }
+
+    // One comparison per property, chosen by the name's length (the writer never escapes these names).
+    private static Property PropertyOf(ref Utf8JsonReader reader)
+    {
+        if (reader.ValueIsEscaped || reader.HasValueSequence)
+        {
+            return reader.ValueTextEquals("version"u8) ? Property.Version
+                : reader.ValueTextEquals("type"u8) ? Property.Type
+                : reader.ValueTextEquals("timestamp"u8) ? Property.Timestamp
+                : reader.ValueTextEquals("appendId"u8) ? Property.AppendId
+                : reader.ValueTextEquals("previousHash"u8) ? Property.PreviousHash
+                : reader.ValueTextEquals("hash"u8) ? Property.Hash
+                : reader.ValueTextEquals("data"u8) ? Property.Data
+                : Property.Other;
+        }
+        var name = reader.ValueSpan;
+        return name.Length switch
+        {
+            4 when name.SequenceEqual("type"u8) => Property.Type,
+            4 when name.SequenceEqual("hash"u8) => Property.Hash,
+            4 when name.SequenceEqual("data"u8) => Property.Data,
+            7 when name.SequenceEqual("version"u8) => Property.Version,
+            8 when name.SequenceEqual("appendId"u8) => Property.AppendId,
+            9 when name.SequenceEqual("timestamp"u8) => Property.Timestamp,
+            12 when name.SequenceEqual("previousHash"u8) => Property.PreviousHash,
+            _ => Property.Other,
+        };
+    }
+
+    // The JSON string's unescaped bytes in one allocation (unescaping only shortens: the slice may leave a few bytes unused).
+    private static ReadOnlyMemory<byte> ReadStringMemory(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            throw new JsonException($"Expected a JSON string, found {reader.TokenType}.");
+        }
+        if (!reader.ValueIsEscaped && !reader.HasValueSequence)
+        {
+            return reader.ValueSpan.ToArray();
+        }
+        var buffer = new byte[reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length];
+        var written = reader.CopyString(buffer);
+        return buffer.AsMemory(0, written);
     }
 
     [ThreadStatic]
