@@ -24,13 +24,16 @@ internal static class Program
         var flags = ParseFlags(args);
         if (!flags.TryGetValue("endpoint", out var endpoint))
         {
-            Console.Error.WriteLine("usage: s2-bench --endpoint URL [--small-records N] [--large-records N] [--large-bytes B] [--runs R] [--latency-samples N] [--json PATH]");
+            Console.Error.WriteLine("usage: s2-bench --endpoint URL [--small-records N] [--large-records N] [--large-bytes B] [--runs R] [--latency-samples N] [--only producer|default|catch-up|latency] [--json PATH]");
             return 2;
         }
         int Int(string name, int fallback) => flags.TryGetValue(name, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
         var sizes = new[] { (Size: 100, Records: Int("small-records", 200_000)), (Size: Int("large-bytes", 8192), Records: Int("large-records", 20_000)) };
         var runs = Int("runs", 3);
         var latencySamples = Int("latency-samples", 2000);
+        // For profiling one workload: --only producer|default|catch-up|latency (all by default).
+        var only = flags.TryGetValue("only", out var o) ? o : null;
+        bool Runs(string workload) => only is null || only == workload;
 
         await using var client = new S2Client(new S2Options { AccessToken = "bench", Endpoint = new Uri(endpoint) });
         var basinName = $"bench-{Layer}";
@@ -42,26 +45,41 @@ internal static class Program
         {
             var body = new byte[size];
             body.AsSpan().Fill((byte)'x');
-            await ProduceAsync(await OpenAsync(basin, $"warmup-{size}").ConfigureAwait(false), body, Math.Max(1, records / 10)).ConfigureAwait(false);
             var written = new List<Run>();
             var read = new List<Run>();
-            for (var run = 0; run < runs; run++)
+            if (Runs("producer") || Runs("catch-up"))
             {
-                var stream = await OpenAsync(basin, $"producer-{size}-{run}").ConfigureAwait(false);
-                written.Add(await ProduceAsync(stream, body, records).ConfigureAwait(false));
-                read.Add(await CatchUpAsync(stream, size, records).ConfigureAwait(false));
+                await ProduceAsync(await OpenAsync(basin, $"warmup-{size}").ConfigureAwait(false), body, Math.Max(1, records / 10)).ConfigureAwait(false);
+                for (var run = 0; run < runs; run++)
+                {
+                    var stream = await OpenAsync(basin, $"producer-{size}-{run}").ConfigureAwait(false);
+                    written.Add(await ProduceAsync(stream, body, records).ConfigureAwait(false));
+                    if (Runs("catch-up"))
+                    {
+                        read.Add(await CatchUpAsync(stream, size, records).ConfigureAwait(false));
+                    }
+                }
+                results.Add(Throughput("producer", "written", size, records, written));
             }
-            results.Add(Throughput("producer", "written", size, records, written));
-            // What a user writes by default: one AppendAsync(AppendRecord) per record, not awaiting its acknowledgement.
-            var defaults = new List<Run>();
-            for (var run = 0; run < runs; run++)
+            if (Runs("default"))
             {
-                defaults.Add(await ProduceByDefaultAsync(await OpenAsync(basin, $"default-{size}-{run}").ConfigureAwait(false), body, records).ConfigureAwait(false));
+                // What a user writes by default: one AppendAsync(AppendRecord) per record, not awaiting its acknowledgement.
+                var defaults = new List<Run>();
+                for (var run = 0; run < runs; run++)
+                {
+                    defaults.Add(await ProduceByDefaultAsync(await OpenAsync(basin, $"default-{size}-{run}").ConfigureAwait(false), body, records).ConfigureAwait(false));
+                }
+                results.Add(Throughput("producer", "written (AppendAsync)", size, records, defaults, DefaultLayer));
             }
-            results.Add(Throughput("producer", "written (AppendAsync)", size, records, defaults, DefaultLayer));
-            results.Add(Throughput("catch-up", "read", size, records, read));
+            if (read.Count > 0)
+            {
+                results.Add(Throughput("catch-up", "read", size, records, read));
+            }
         }
-        results.Add(await LatencyAsync(await OpenAsync(basin, "latency").ConfigureAwait(false), latencySamples).ConfigureAwait(false));
+        if (Runs("latency"))
+        {
+            results.Add(await LatencyAsync(await OpenAsync(basin, "latency").ConfigureAwait(false), latencySamples).ConfigureAwait(false));
+        }
         await client.DeleteBasinAsync(basinName).ConfigureAwait(false);
         if (flags.TryGetValue("json", out var path))
         {

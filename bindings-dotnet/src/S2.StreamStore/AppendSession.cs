@@ -64,7 +64,11 @@ public sealed class AppendSession : IAsyncDisposable
         return _pipeline.TrySubmit(body);
     }
 
-    /// <summary>Like <see cref="TrySubmit"/> but waits for a free slot instead of returning false (allocation-free when a slot is free).</summary>
+    /// <summary>
+    /// Like <see cref="TrySubmit"/> but waits for a free slot instead of returning false; allocation-free,
+    /// also when it waits. A wait ends once the queued submissions have all been taken (one
+    /// wake-up per drained queue), not at each freed slot.
+    /// </summary>
     /// <param name="body">The body.</param>
     /// <param name="cancellationToken">Cancels the wait for a slot.</param>
     public ValueTask SubmitAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken = default)

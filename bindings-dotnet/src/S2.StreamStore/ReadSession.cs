@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using S2.StreamStore.Diagnostics;
 using S2.StreamStore.Interop;
@@ -83,29 +82,77 @@ public sealed class ReadSession : IAsyncEnumerable<Record>, IAsyncDisposable
         {
             throw new InvalidOperationException("A read session has one consumer at a time.");
         }
-        return Enumerate(cancellationToken).GetAsyncEnumerator(cancellationToken);
+        return new Enumerator(this, cancellationToken);
     }
 
-    private async IAsyncEnumerable<Record> Enumerate([EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>
+    /// The records batch by batch: a record of the current batch is returned synchronously (no
+    /// state machine, no allocation); the next batch is read only when the current one is done.
+    /// </summary>
+    private sealed class Enumerator : IAsyncEnumerator<Record>
     {
-        try
+        private readonly ReadSession _session;
+        private readonly CancellationToken _token;
+        private IReadOnlyList<Record> _records = Array.Empty<Record>();
+        private int _next;
+        private bool _ended;
+        private int _disposed;
+        private Record? _current;
+
+        internal Enumerator(ReadSession session, CancellationToken token)
+        {
+            _session = session;
+            _token = token;
+        }
+
+        public Record Current => _current ?? throw new InvalidOperationException("MoveNextAsync has not returned true.");
+
+        public ValueTask<bool> MoveNextAsync()
+        {
+            if (_next < _records.Count)
+            {
+                _current = _records[_next++];
+                return new ValueTask<bool>(true);
+            }
+            return _ended ? new ValueTask<bool>(false) : NextBatchAsync();
+        }
+
+        private async ValueTask<bool> NextBatchAsync()
         {
             while (true)
             {
-                var batch = await ReadBatchAsync(cancellationToken).ConfigureAwait(false);
+                var batch = await _session.ReadBatchAsync(_token).ConfigureAwait(false);
                 if (batch is null)
                 {
-                    yield break;
+                    _ended = true;
+                    _records = Array.Empty<Record>();
+                    _next = 0;
+                    _current = null;
+                    Release(); // as a finished enumeration: another may start
+                    return false;
                 }
-                foreach (var record in batch.Records)
+                if (batch.Records.Count > 0)
                 {
-                    yield return record;
+                    _records = batch.Records;
+                    _current = _records[0];
+                    _next = 1;
+                    return true;
                 }
             }
         }
-        finally
+
+        public ValueTask DisposeAsync()
         {
-            Volatile.Write(ref _enumerating, 0);
+            Release();
+            return default;
+        }
+
+        private void Release()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                Volatile.Write(ref _session._enumerating, 0);
+            }
         }
     }
 

@@ -30,7 +30,11 @@ public class Record
     /// <summary>Its headers (a command record has one, with an empty name).</summary>
     public IReadOnlyList<RecordHeader> Headers { get; }
 
-    /// <summary>Its body.</summary>
+    /// <summary>
+    /// Its body: managed memory the record owns, valid for as long as the record is kept (also after
+    /// the session or read that returned it has moved on or was disposed). Records read together may
+    /// share one buffer (slices of at most 64 KiB buffers), so keeping one record keeps its buffer.
+    /// </summary>
     public ReadOnlyMemory<byte> Body { get; }
 
     /// <summary>Whether it is a command record (fence or trim).</summary>

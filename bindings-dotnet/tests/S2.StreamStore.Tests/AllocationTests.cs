@@ -61,6 +61,50 @@ public class AllocationTests
             Assert.Equal(3003UL, (await stream.CheckTailAsync(Lite.Timeout())).SequenceNumber);
         }
     }
+
+    [LiteFact]
+    public async Task Span_submits_that_wait_for_room_allocate_nothing_managed()
+    {
+        var (client, _, stream) = await Lite.NewStreamAsync("allocwait");
+        await using (client)
+        using (stream)
+        {
+            // Little room (1 MiB unacknowledged, two queued submissions) so that 8 KiB records wait often.
+            var body = new byte[8192];
+            const int Records = 3000;
+            await using var producer = await stream.OpenProducerAsync(new ProducerOptions { MaxUnackedBytes = 1 << 20, MaxQueuedSubmissions = 2 }, Lite.Timeout());
+            // Counts the calling thread's allocations in each call (the test host allocates on its own
+            // threads meanwhile, so the process-wide count is no measure here; bench/s2 measures that).
+            async Task<(int Waits, long Allocated)> Submit(int count)
+            {
+                var waits = 0;
+                long allocated = 0;
+                for (var i = 0; i < count; i++)
+                {
+                    var start = GC.GetAllocatedBytesForCurrentThread();
+                    if (producer.TrySubmit(body))
+                    {
+                        allocated += GC.GetAllocatedBytesForCurrentThread() - start;
+                        continue;
+                    }
+                    var pending = producer.SubmitAsync(body);
+                    allocated += GC.GetAllocatedBytesForCurrentThread() - start;
+                    if (!pending.IsCompleted)
+                    {
+                        waits++;
+                    }
+                    await pending.ConfigureAwait(false);
+                }
+                return (waits, allocated);
+            }
+            await Submit(500).ConfigureAwait(false); // warm up (the first wait creates the reusable one)
+            var (waited, allocated) = await Submit(Records).ConfigureAwait(false);
+            await producer.FlushAsync(Lite.Timeout()).ConfigureAwait(false);
+            Assert.Equal((ulong)(Records + 500), (await stream.CheckTailAsync(Lite.Timeout())).SequenceNumber);
+            Assert.True(waited > 10, $"only {waited} submissions waited for room");
+            Assert.True(allocated == 0, $"{Records} span submissions with {waited} waits allocated {allocated} managed bytes");
+        }
+    }
 }
 
 [CollectionDefinition(Name, DisableParallelization = true)]

@@ -1,3 +1,5 @@
+using System.Threading.Tasks.Sources;
+
 namespace S2.StreamStore.Interop;
 
 /// <summary>
@@ -11,6 +13,7 @@ internal sealed class NativePipeline : IDisposable
     private readonly bool _producer;
     private readonly string _publicName;
     private int _disposed;
+    private SpanSubmitWait? _cachedWait;
 
     internal NativePipeline(NativeHandle handle, bool producer, int maxQueued, Action<Exception> onFailure)
     {
@@ -30,7 +33,7 @@ internal sealed class NativePipeline : IDisposable
         {
             return true;
         }
-        if (!State.Room.Wait(0))
+        if (!State.Room.TryTake())
         {
             return false;
         }
@@ -38,15 +41,22 @@ internal sealed class NativePipeline : IDisposable
         return true;
     }
 
-    /// <summary>Waits for a slot, then submits without allocating (the wait allocates only when there is no slot).</summary>
+    /// <summary>Waits for a slot, then submits; allocation-free, also when it waits (its wait is reused).</summary>
     internal ValueTask SubmitAsync(ReadOnlyMemory<byte> body, CancellationToken token)
     {
         CheckBody(body.Length);
-        if (TryDirect(body.Span) || State.Room.Wait(0) && SubmitSharedTrue(body.Span))
+        if (TryDirect(body.Span) || State.Room.TryTake() && SubmitSharedTrue(body.Span))
         {
             return default;
         }
-        return SlowSubmitAsync(body, token);
+        if (token.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled(token);
+        }
+        var wait = Interlocked.Exchange(ref _cachedWait, null) ?? new SpanSubmitWait(this);
+        var version = wait.Arm(body);
+        State.Room.Enqueue(wait, token);
+        return new ValueTask(wait, version);
     }
 
     private bool SubmitSharedTrue(ReadOnlySpan<byte> body)
@@ -107,10 +117,99 @@ internal sealed class NativePipeline : IDisposable
         return false;
     }
 
-    private async ValueTask SlowSubmitAsync(ReadOnlyMemory<byte> body, CancellationToken token)
+    /// <summary>Submits with a slot taken for it: the direct path first (the slot is then given back), else queued.</summary>
+    private void SubmitWithSlot(ReadOnlySpan<byte> body)
     {
-        await State.Room.WaitAsync(token).ConfigureAwait(false);
-        SubmitShared(body.Span);
+        bool direct;
+        try
+        {
+            direct = TryDirect(body);
+        }
+        catch
+        {
+            State.Room.Release();
+            throw;
+        }
+        if (direct)
+        {
+            State.Room.Release();
+            return;
+        }
+        SubmitShared(body);
+    }
+
+    /// <summary>
+    /// The wait of a span <c>SubmitAsync</c> that found no slot, reused (allocation-free): once it
+    /// has a slot, a thread-pool work item submits the body and completes the caller's
+    /// <see cref="ValueTask"/> there (never on the native thread that freed the slot).
+    /// </summary>
+    private sealed class SpanSubmitWait : RoomSlots.RoomWaiter, IValueTaskSource, IThreadPoolWorkItem
+    {
+        private readonly NativePipeline _pipeline;
+        private ManualResetValueTaskSourceCore<bool> _core;
+        private ReadOnlyMemory<byte> _body;
+        private CancellationToken _cancelledBy;
+        private bool _cancelled;
+
+        internal SpanSubmitWait(NativePipeline pipeline) => _pipeline = pipeline;
+
+        internal short Arm(ReadOnlyMemory<byte> body)
+        {
+            _body = body;
+            _cancelled = false;
+            _cancelledBy = default;
+            _core.Reset();
+            return _core.Version;
+        }
+
+        internal override void Served() => ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+
+        internal override void Cancelled(CancellationToken token)
+        {
+            _cancelled = true;
+            _cancelledBy = token;
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+
+        /// <summary>On the thread pool: submit (or report the cancellation) and run the caller's continuation here.</summary>
+        public void Execute()
+        {
+            if (_cancelled)
+            {
+                _core.SetException(new OperationCanceledException(_cancelledBy));
+                return;
+            }
+            try
+            {
+                _pipeline.SubmitWithSlot(_body.Span);
+            }
+            catch (Exception e)
+            {
+                _core.SetException(e);
+                return;
+            }
+            _core.SetResult(true);
+        }
+
+        public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            _core.OnCompleted(continuation, state, token, flags);
+
+        public void GetResult(short token)
+        {
+            try
+            {
+                _core.GetResult(token);
+            }
+            finally
+            {
+                _body = default;
+                Unregister();
+                Owner = null;
+                Volatile.Write(ref _pipeline._cachedWait, this);
+            }
+        }
     }
 
     private unsafe void SubmitShared(ReadOnlySpan<byte> body)

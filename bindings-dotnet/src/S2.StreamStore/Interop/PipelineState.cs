@@ -22,7 +22,7 @@ internal sealed class PipelineState
     internal PipelineState(int maxQueued, bool perRecordAcks, Action<Exception> onFailure)
     {
         PerRecordAcks = perRecordAcks;
-        Room = new SemaphoreSlim(maxQueued, maxQueued);
+        Room = new RoomSlots(maxQueued);
         OnFailure = onFailure;
         _self = GCHandle.Alloc(this);
     }
@@ -34,7 +34,7 @@ internal sealed class PipelineState
     internal long RecordsPerAck(AppendAck ack) => PerRecordAcks ? 1 : (long)ack.Count;
 
     /// <summary>Slots for submissions not yet accepted by the native side.</summary>
-    internal SemaphoreSlim Room { get; }
+    internal RoomSlots Room { get; }
 
     /// <summary>Reports a failure (logs, metrics) once per failed submission.</summary>
     internal Action<Exception> OnFailure { get; }
