@@ -194,7 +194,7 @@ public sealed class DurableStreamsEventStore : EventStoreBase
                         }
                         Interlocked.Add(ref _envelopesRead, messages.Count);
                         // Decoded slice by slice (in parallel for a large chunk), so only one slice of envelopes is alive at a time.
-                        var slice = messages.Count >= ParallelDecodeMinimum && DecodeParts > 1 ? decodedSlice ??= new EventEnvelope?[DecodeSlice] : null;
+                        var slice = messages.Count >= ParallelDecodeMinimum && Environment.ProcessorCount > 1 ? decodedSlice ??= new EventEnvelope?[DecodeSlice] : null;
                         var sliceStart = 0;
                         EventEnvelope? last = null;
                         for (var i = 0; i < messages.Count; i++)
@@ -279,7 +279,8 @@ public sealed class DurableStreamsEventStore : EventStoreBase
     // A catch-up of a long JSON stream arrives as one chunk of many messages: decode those on several cores.
     private const int ParallelDecodeMinimum = 2048;
     private const int DecodeSlice = 4096;
-    private static readonly int DecodeParts = Math.Min(Environment.ProcessorCount, 4);
+    // Several small parts per core, so that a descheduled thread holds up little (the others take the remaining parts).
+    private static readonly int DecodeParts = Math.Min(Environment.ProcessorCount * 4, 16);
 
     /// <summary>Decodes <paramref name="count"/> messages from <paramref name="start"/> into <paramref name="decoded"/> in parallel (null for a message that does not decode: the caller reports it in order).</summary>
     private static void DecodeInParallel(string streamId, IReadOnlyList<ReadOnlyMemory<byte>> messages, int start, int count, EventEnvelope?[] decoded)
