@@ -194,7 +194,7 @@ public sealed class DurableStreamsEventStore : EventStoreBase
                         }
                         Interlocked.Add(ref _envelopesRead, messages.Count);
                         // Decoded slice by slice (in parallel for a large chunk), so only one slice of envelopes is alive at a time.
-                        var slice = messages.Count >= ParallelDecodeMinimum && Environment.ProcessorCount > 1 ? decodedSlice ??= new EventEnvelope?[DecodeSlice] : null;
+                        var slice = messages.Count >= ParallelDecodeMinimum && Environment.ProcessorCount > 1 && Context.Options.ParallelReplay ? decodedSlice ??= new EventEnvelope?[DecodeSlice] : null;
                         var sliceStart = 0;
                         EventEnvelope? last = null;
                         for (var i = 0; i < messages.Count; i++)

@@ -17,9 +17,9 @@ public sealed class LongStreamIntegrityTests
 {
     private const int Events = 3000;
 
-    private static async Task<(EventSourcing Dingo, InMemoryEventStore Events)> LongStreamAsync()
+    private static async Task<(EventSourcing Dingo, InMemoryEventStore Events)> LongStreamAsync(bool parallel = true)
     {
-        var dingo = Dingo.InMemory();
+        var dingo = Dingo.InMemory(b => b.Configure(o => o.ParallelReplay = parallel));
         await dingo.Store.AppendEventsAsync("acc", 0, Dingo.Opening());
         for (var version = 1; version < Events; version += 333)
         {
@@ -28,19 +28,23 @@ public sealed class LongStreamIntegrityTests
         return (dingo, (InMemoryEventStore)dingo.Store);
     }
 
-    [Fact]
-    public async Task A_long_stream_replays_to_the_same_state_as_its_events_one_by_one()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_long_stream_replays_to_the_same_state_as_its_events_one_by_one(bool parallel)
     {
-        var (dingo, _) = await LongStreamAsync();
+        var (dingo, _) = await LongStreamAsync(parallel);
         var loaded = await dingo.Aggregates.LoadAsync<Account>("acc");
         Assert.Equal(((long)Events, Events - 1m, Events), (loaded.Version, loaded.State!.Balance, loaded.State.Operations));
         Assert.Equal(Events, await dingo.Integrity.VerifyStreamAsync(dingo.Store, "acc"));
     }
 
-    [Fact]
-    public async Task Of_several_changed_events_in_a_long_stream_the_first_is_reported()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Of_several_changed_events_in_a_long_stream_the_first_is_reported(bool parallel)
     {
-        var (dingo, events) = await LongStreamAsync();
+        var (dingo, events) = await LongStreamAsync(parallel);
         foreach (var version in new long[] { 2600, 1500, 2500, 1501 })
         {
             events.TamperWith("acc", version, e => e with { Data = Encoding.UTF8.GetBytes("{\"Amount\":1000}") });

@@ -199,7 +199,7 @@ public sealed class EventReplayEngine : IEventReplayEngine
         var verifier = _store.Context.Verifier;
         // Several small parts per core: a part whose thread is descheduled (a busy machine) holds up little, others take the rest.
         var parts = Math.Min(Environment.ProcessorCount * 4, 16);
-        if (count < ParallelCheckMinimum || Environment.ProcessorCount < 2)
+        if (count < ParallelCheckMinimum || Environment.ProcessorCount < 2 || !_store.Context.Options.ParallelReplay)
         {
             for (var i = 0; i < count; i++)
             {
