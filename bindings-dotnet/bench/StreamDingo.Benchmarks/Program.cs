@@ -1,6 +1,6 @@
 using StreamDingo.Benchmarks;
 
-// streamdingo-bench [all|append-batched|replay|replay-profile|replay-1000|append-latency|snapshots|hashes|memory] [--server URL] [--json PATH] [--scale N]
+// streamdingo-bench [all|append-batched|replay|replay-profile|replay-1000|append-latency|snapshots|hashes|memory] [--server URL] [--json PATH] [--scale N] [--parallel-replay false|true]
 var command = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "all";
 string? url = null, json = null;
 var scale = 1;
@@ -11,6 +11,7 @@ for (var i = command == "all" && (args.Length == 0 || args[0].StartsWith("--", S
         case "--server": url = args[i + 1]; break;
         case "--json": json = args[i + 1]; break;
         case "--scale": scale = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--parallel-replay": Scenarios.ParallelReplay = bool.Parse(args[i + 1]); break;
         default:
             Console.Error.WriteLine($"unknown argument {args[i]}");
             return 2;

@@ -9,10 +9,14 @@ namespace StreamDingo.Benchmarks;
 /// <summary>One scenario per seed target.</summary>
 internal sealed class Scenarios(BenchServer server, Report report, int scale)
 {
+    /// <summary>StreamDingoOptions.ParallelReplay for every scenario (<c>--parallel-replay true</c> measures the parallel decode and hash checks).</summary>
+    public static bool ParallelReplay { get; set; }
+
     private static EventSourcingBuilder Domain() => new EventSourcingBuilder()
         .AddEvent("Added", BenchJson.Default.Added)
         .AddState("Counter", BenchJson.Default.Counter)
-        .AddHandler(new AddedHandler());
+        .AddHandler(new AddedHandler())
+        .Configure(o => o.ParallelReplay = ParallelReplay);
 
     private DurableStreamClient NewClient() => new(new DurableStreamClientOptions { BaseUrl = server.Prefix });
 

@@ -9,9 +9,9 @@ using StreamDingo.Tests.Domain;
 namespace StreamDingo.Tests;
 
 /// <summary>
-/// Long streams are decoded and hash-checked on several cores (large read chunks, batches of the
-/// replay): failures must still be reported at the first bad event, in stream order, exactly as
-/// when events are checked one by one.
+/// With <see cref="StreamDingoOptions.ParallelReplay"/>, long streams are decoded and hash-checked
+/// on several cores (large read chunks, batches of the replay): failures must still be reported at
+/// the first bad event, in stream order, exactly as when events are checked one by one.
 /// </summary>
 public sealed class LongStreamIntegrityTests
 {
@@ -92,8 +92,9 @@ public sealed class LongStreamServerIntegrityTests : ServerTest
 
     public static TheoryData<string> Kinds => TestServers.Kinds;
 
+    // Parallel replay on: the store decodes a chunk of 2,048 messages or more in parallel slices (the sequential path is every other test's).
     private static EventSourcing Build(DurableStreamClient client, DurableStreamsStoreOptions paths) =>
-        new EventSourcingBuilder().WithDomain().AddHandler(new MoneyDepositedHandler()).UseDurableStreams(client, paths).Build();
+        new EventSourcingBuilder().WithDomain().AddHandler(new MoneyDepositedHandler()).UseDurableStreams(client, paths).Configure(o => o.ParallelReplay = true).Build();
 
     private static async Task<(DurableStreamsStoreOptions Paths, string TailHash)> LongStreamAsync(DurableStreamClient client)
     {

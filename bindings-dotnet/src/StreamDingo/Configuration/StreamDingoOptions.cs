@@ -27,11 +27,12 @@ public sealed class StreamDingoOptions
     public int AggregateCacheSize { get; set; } = 1024;
 
     /// <summary>
-    /// Whether replays decode and hash-check long runs of events on several cores (true by default;
-    /// failures are still reported at the first bad event, in stream order). It shortens a long
-    /// replay at the price of some CPU for coordination; set false where every core is busy anyway.
+    /// Whether replays decode and hash-check long runs of events on several cores (false by default;
+    /// failures are still reported at the first bad event, in stream order). It can shorten a long
+    /// replay on a machine with idle cores, at the price of more CPU in total; where the cores are
+    /// busy with other work (a loaded server) it makes replays slower, which is why it is off.
     /// </summary>
-    public bool ParallelReplay { get; set; } = true;
+    public bool ParallelReplay { get; set; }
 
     /// <summary>Checks the values, naming the property at fault.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
