@@ -10,10 +10,20 @@ namespace S2.StreamStore;
 /// options is reached, resuming after transient failures at the next sequence number. One
 /// enumeration at a time. Dispose it to stop.
 /// </summary>
+/// <remarks>
+/// While an enumeration hands out a batch's records, the session already reads the next batch
+/// (one batch ahead, so reading the network and decoding overlap with the consumer's work). The
+/// batch read ahead is delivered next, also to <see cref="ReadBatchAsync"/> after an enumeration
+/// stopped early; <see cref="IsCaughtUp"/> and <see cref="NextSequenceNumber"/> count only
+/// records delivered.
+/// </remarks>
 public sealed class ReadSession : IAsyncEnumerable<Record>, IAsyncDisposable
 {
     private readonly NativeReadSession _native;
     private readonly ILogger _logger;
+    private readonly CancellationTokenSource _aheadCancel = new();
+    private Task<ReadBatch?>? _ahead;
+    private volatile Enumerator? _enumerator;
     private int _enumerating;
     private int _disposed;
 
@@ -31,11 +41,27 @@ public sealed class ReadSession : IAsyncEnumerable<Record>, IAsyncDisposable
     /// <summary>The stream.</summary>
     public string Stream { get; }
 
-    /// <summary>The last tail the server reported, if any.</summary>
+    /// <summary>The last tail the server reported with a delivered batch, if any.</summary>
     public StreamPosition? Tail { get; private set; }
 
     /// <summary>Whether every record up to the last reported tail has been delivered.</summary>
-    public bool IsCaughtUp => Volatile.Read(ref _disposed) == 0 && _native.IsCaughtUp;
+    public bool IsCaughtUp
+    {
+        get
+        {
+            if (Volatile.Read(ref _disposed) != 0 || _enumerator?.Undelivered is not null)
+            {
+                return false;
+            }
+            var ahead = Volatile.Read(ref _ahead);
+            if (ahead is not null && (!ahead.IsCompleted || ahead.IsCompletedSuccessfully && ahead.Result is { Records.Count: > 0 }))
+            {
+                // Records read ahead are not delivered yet (or a read is pending: the native state may already count them).
+                return false;
+            }
+            return _native.IsCaughtUp;
+        }
+    }
 
     /// <summary>The sequence number the session reads next (where it resumes after a failure); null while unknown.</summary>
     public ulong? NextSequenceNumber
@@ -46,8 +72,13 @@ public sealed class ReadSession : IAsyncEnumerable<Record>, IAsyncDisposable
             {
                 return null;
             }
-            var next = _native.NextSeqNum;
-            return next < 0 ? null : (ulong)next;
+            if (_enumerator is { } enumerator && (enumerator.Undelivered ?? (Volatile.Read(ref _ahead) is not null ? enumerator.AfterDelivered : null)) is { } next)
+            {
+                // The native session is already past the records read ahead.
+                return next;
+            }
+            var native = _native.NextSeqNum;
+            return native < 0 ? null : (ulong)native;
         }
     }
 
@@ -57,7 +88,25 @@ public sealed class ReadSession : IAsyncEnumerable<Record>, IAsyncDisposable
     {
         try
         {
-            var batch = await _native.Next(cancellationToken).ConfigureAwait(false);
+            ReadBatch? batch;
+            if (cancellationToken.IsCancellationRequested && Volatile.Read(ref _ahead) is not null)
+            {
+                // As a read started with a cancelled token: the wait read ahead ends too.
+                CancelAhead();
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+            if (Interlocked.Exchange(ref _ahead, null) is { } ahead)
+            {
+                // Read ahead with the session's own token: the caller's cancels it (which ends the session, as any cancelled wait).
+                using (cancellationToken.UnsafeRegister(static state => ((ReadSession)state!).CancelAhead(), this))
+                {
+                    batch = await ahead.ConfigureAwait(false);
+                }
+            }
+            else
+            {
+                batch = await _native.Next(cancellationToken).ConfigureAwait(false);
+            }
             if (batch is not null)
             {
                 if (batch.Tail is { } tail)
@@ -73,6 +122,52 @@ public sealed class ReadSession : IAsyncEnumerable<Record>, IAsyncDisposable
             Telemetry.SessionFailed(_logger, "read session", Basin, Stream, e);
             throw;
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("The read was cancelled.", cancellationToken);
+        }
+    }
+
+    /// <summary>Starts reading the next batch now (nothing is read ahead yet, and the session is open).</summary>
+    private void ReadAhead()
+    {
+        if (Volatile.Read(ref _ahead) is not null || Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+        try
+        {
+            Volatile.Write(ref _ahead, _native.Next(_aheadCancel.Token));
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed meanwhile: nothing to read ahead.
+        }
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            ObserveAhead();
+        }
+    }
+
+    private void CancelAhead()
+    {
+        try
+        {
+            _aheadCancel.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The session was disposed: its pending read ended cancelled already.
+        }
+    }
+
+    /// <summary>Observes the failure of a batch read ahead that nobody will take (the session was disposed).</summary>
+    private void ObserveAhead()
+    {
+        if (Interlocked.Exchange(ref _ahead, null) is { } ahead)
+        {
+            _ = ahead.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
     }
 
     /// <inheritdoc />
@@ -82,7 +177,9 @@ public sealed class ReadSession : IAsyncEnumerable<Record>, IAsyncDisposable
         {
             throw new InvalidOperationException("A read session has one consumer at a time.");
         }
-        return new Enumerator(this, cancellationToken);
+        var enumerator = new Enumerator(this, cancellationToken);
+        _enumerator = enumerator;
+        return enumerator;
     }
 
     /// <summary>
@@ -106,6 +203,20 @@ public sealed class ReadSession : IAsyncEnumerable<Record>, IAsyncDisposable
         }
 
         public Record Current => _current ?? throw new InvalidOperationException("MoveNextAsync has not returned true.");
+
+        /// <summary>The first record of the current batch not handed out yet, if any.</summary>
+        internal ulong? Undelivered
+        {
+            get
+            {
+                var records = _records;
+                var next = _next;
+                return next < records.Count ? records[next].SequenceNumber : null;
+            }
+        }
+
+        /// <summary>The sequence number after the last record handed out, if any.</summary>
+        internal ulong? AfterDelivered => _current is { } last ? last.SequenceNumber + 1 : null;
 
         public ValueTask<bool> MoveNextAsync()
         {
@@ -136,6 +247,7 @@ public sealed class ReadSession : IAsyncEnumerable<Record>, IAsyncDisposable
                     _records = batch.Records;
                     _current = _records[0];
                     _next = 1;
+                    _session.ReadAhead();
                     return true;
                 }
             }
@@ -151,6 +263,10 @@ public sealed class ReadSession : IAsyncEnumerable<Record>, IAsyncDisposable
         {
             if (Interlocked.Exchange(ref _disposed, 1) == 0)
             {
+                if (_session._enumerator == this)
+                {
+                    _session._enumerator = null;
+                }
                 Volatile.Write(ref _session._enumerating, 0);
             }
         }
@@ -162,6 +278,9 @@ public sealed class ReadSession : IAsyncEnumerable<Record>, IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             _native.Dispose();
+            // A batch read ahead ends cancelled by the disposal: nobody's to see.
+            ObserveAhead();
+            _aheadCancel.Dispose();
         }
         return default;
     }

@@ -12,8 +12,8 @@ internal sealed class NativePipeline : IDisposable
     private readonly NativeHandle _handle;
     private readonly bool _producer;
     private readonly string _publicName;
+    private static SpanSubmitWait? s_cachedWait;
     private int _disposed;
-    private SpanSubmitWait? _cachedWait;
 
     internal NativePipeline(NativeHandle handle, bool producer, int maxQueued, Action<Exception> onFailure)
     {
@@ -53,8 +53,8 @@ internal sealed class NativePipeline : IDisposable
         {
             return ValueTask.FromCanceled(token);
         }
-        var wait = Interlocked.Exchange(ref _cachedWait, null) ?? new SpanSubmitWait(this);
-        var version = wait.Arm(body);
+        var wait = Interlocked.Exchange(ref s_cachedWait, null) ?? new SpanSubmitWait();
+        var version = wait.Arm(this, body);
         State.Room.Enqueue(wait, token);
         return new ValueTask(wait, version);
     }
@@ -93,7 +93,7 @@ internal sealed class NativePipeline : IDisposable
         }
         catch (ObjectDisposedException)
         {
-            State.Release();
+            State.Unreserve(1);
             throw new ObjectDisposedException(_publicName);
         }
         finally
@@ -109,7 +109,7 @@ internal sealed class NativePipeline : IDisposable
             return true;
         }
         // Not taken: its callback never fires.
-        State.Release();
+        State.Unreserve(1);
         if (result < 0)
         {
             throw NativeErrors.Take(error, CancellationToken.None);
@@ -139,22 +139,21 @@ internal sealed class NativePipeline : IDisposable
     }
 
     /// <summary>
-    /// The wait of a span <c>SubmitAsync</c> that found no slot, reused (allocation-free): once it
+    /// The wait of a span <c>SubmitAsync</c> that found no slot, reused by every pipeline (allocation-free): once it
     /// has a slot, a thread-pool work item submits the body and completes the caller's
     /// <see cref="ValueTask"/> there (never on the native thread that freed the slot).
     /// </summary>
     private sealed class SpanSubmitWait : RoomSlots.RoomWaiter, IValueTaskSource, IThreadPoolWorkItem
     {
-        private readonly NativePipeline _pipeline;
         private ManualResetValueTaskSourceCore<bool> _core;
+        private NativePipeline? _pipeline;
         private ReadOnlyMemory<byte> _body;
         private CancellationToken _cancelledBy;
         private bool _cancelled;
 
-        internal SpanSubmitWait(NativePipeline pipeline) => _pipeline = pipeline;
-
-        internal short Arm(ReadOnlyMemory<byte> body)
+        internal short Arm(NativePipeline pipeline, ReadOnlyMemory<byte> body)
         {
+            _pipeline = pipeline;
             _body = body;
             _cancelled = false;
             _cancelledBy = default;
@@ -181,7 +180,7 @@ internal sealed class NativePipeline : IDisposable
             }
             try
             {
-                _pipeline.SubmitWithSlot(_body.Span);
+                _pipeline!.SubmitWithSlot(_body.Span);
             }
             catch (Exception e)
             {
@@ -205,9 +204,10 @@ internal sealed class NativePipeline : IDisposable
             finally
             {
                 _body = default;
+                _pipeline = null;
                 Unregister();
                 Owner = null;
-                Volatile.Write(ref _pipeline._cachedWait, this);
+                Volatile.Write(ref s_cachedWait, this);
             }
         }
     }
@@ -391,7 +391,7 @@ internal sealed class NativePipeline : IDisposable
     public void Dispose()
     {
         _handle.Dispose();
-        State.Release();
+        State.ReleaseOwner();
     }
 
     /// <summary>The public types' <c>DisposeAsync</c>: closes once (failures were reported to the logger and the meter as they happened) and frees.</summary>

@@ -3,20 +3,29 @@ using System.Runtime.InteropServices;
 namespace S2.StreamStore.Interop;
 
 /// <summary>
-/// The shared state of one append session or producer: the room semaphore (submissions waiting for
+/// The shared state of one append session or producer: the room slots (submissions waiting for
 /// the native side's room are bounded), counts of submissions and acknowledgements, the first
 /// failure, and flush waiters. Its <see cref="GCHandle"/> is the <c>user_data</c> of the
 /// allocation-free submissions (one per session, never per record); it is freed once the owner
 /// has released it and every callback that references it has fired.
 /// </summary>
+/// <remarks>
+/// The per-record counters are single-writer in the common case and live on separate cache lines:
+/// what submitting threads write (<see cref="Counters.Submitted"/>, <see cref="Counters.Reserved"/>)
+/// apart from what the callback threads write (<see cref="Counters.Completed"/>,
+/// <see cref="Counters.Fired"/>), so a record costs no cache-line transfer between the producer's
+/// thread and the native thread acknowledging it. The callbacks read the other side only once
+/// the owner released the state (to free the handle) or a flush waits.
+/// </remarks>
 internal sealed class PipelineState
 {
     private readonly object _lock = new();
     private readonly List<(long Target, TaskCompletionSource<bool> Done)> _waiters = new();
+    private Counters _counters;
     private GCHandle _self;
-    private long _refs = 1;
-    private long _submitted;
-    private long _completed;
+    private int _ownerReleased;
+    private int _freed;
+    private int _waiterCount;
     private Exception? _firstError;
 
     internal PipelineState(int maxQueued, bool perRecordAcks, Action<Exception> onFailure)
@@ -24,6 +33,7 @@ internal sealed class PipelineState
         PerRecordAcks = perRecordAcks;
         Room = new RoomSlots(maxQueued);
         OnFailure = onFailure;
+        _counters.Reserved = 1; // the owner's reference
         _self = GCHandle.Alloc(this);
     }
 
@@ -48,19 +58,32 @@ internal sealed class PipelineState
     /// <summary>Counts a submission about to be made; <paramref name="callbacks"/> of them reference this state through its GCHandle.</summary>
     internal void Submitting(int callbacks)
     {
-        Interlocked.Increment(ref _submitted);
-        Interlocked.Add(ref _refs, callbacks);
+        Interlocked.Increment(ref _counters.Submitted);
+        if (callbacks != 0)
+        {
+            Interlocked.Add(ref _counters.Reserved, callbacks);
+        }
     }
 
     /// <summary>
     /// Holds a reference for a callback of a submission that may not be taken (the direct path):
-    /// <see cref="Counted"/> once it was taken, <see cref="Release"/> if not. Nothing here locks, so a
-    /// refused try costs no contention with the callbacks.
+    /// <see cref="Counted"/> once it was taken, <see cref="Unreserve"/> if not. Nothing here locks
+    /// or touches what the callbacks write.
     /// </summary>
-    internal void Reserve(int callbacks) => Interlocked.Add(ref _refs, callbacks);
+    internal void Reserve(int callbacks) => Interlocked.Add(ref _counters.Reserved, callbacks);
+
+    /// <summary>Drops references <see cref="Reserve"/>d for callbacks that will not fire (the submission was not taken).</summary>
+    internal void Unreserve(int callbacks)
+    {
+        Interlocked.Add(ref _counters.Reserved, -callbacks);
+        if (Volatile.Read(ref _ownerReleased) != 0)
+        {
+            TryFree();
+        }
+    }
 
     /// <summary>Counts a submission the native side took (its callbacks were reserved, if any).</summary>
-    internal void Counted() => Interlocked.Increment(ref _submitted);
+    internal void Counted() => Interlocked.Increment(ref _counters.Submitted);
 
     /// <summary>A submission that was counted but could not be made (its callbacks never fire).</summary>
     internal void SubmitFailed(int callbacks, bool releaseRoom)
@@ -70,9 +93,9 @@ internal sealed class PipelineState
             Room.Release();
         }
         Completed(null);
-        for (var i = 0; i < callbacks; i++)
+        if (callbacks != 0)
         {
-            Release();
+            Unreserve(callbacks);
         }
     }
 
@@ -87,7 +110,11 @@ internal sealed class PipelineState
             Interlocked.CompareExchange(ref _firstError, error, null);
             OnFailure(error);
         }
-        var completed = Interlocked.Increment(ref _completed);
+        var completed = Interlocked.Increment(ref _counters.Completed);
+        if (Volatile.Read(ref _waiterCount) == 0)
+        {
+            return;
+        }
         lock (_lock)
         {
             for (var i = _waiters.Count - 1; i >= 0; i--)
@@ -96,6 +123,7 @@ internal sealed class PipelineState
                 {
                     _waiters[i].Done.TrySetResult(true);
                     _waiters.RemoveAt(i);
+                    Interlocked.Decrement(ref _waiterCount);
                 }
             }
         }
@@ -104,26 +132,73 @@ internal sealed class PipelineState
     /// <summary>Completes once every submission made so far is acknowledged or failed.</summary>
     internal Task AllCompleted(CancellationToken token)
     {
-        var target = Interlocked.Read(ref _submitted);
+        var target = Interlocked.Read(ref _counters.Submitted);
         lock (_lock)
         {
-            if (Interlocked.Read(ref _completed) >= target)
+            if (Interlocked.Read(ref _counters.Completed) >= target)
             {
                 return Task.CompletedTask;
             }
             var done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
             _waiters.Add((target, done));
+            // Counted before the second look, so a completion in between either sees the waiter or is seen here.
+            Interlocked.Increment(ref _waiterCount);
+            if (Interlocked.Read(ref _counters.Completed) >= target)
+            {
+                _waiters.RemoveAt(_waiters.Count - 1);
+                Interlocked.Decrement(ref _waiterCount);
+                return Task.CompletedTask;
+            }
             return done.Task.WaitAsync(token);
         }
     }
 
-    /// <summary>Drops one reference (the owner's, or a fired callback's); the last frees the GCHandle.</summary>
+    /// <summary>A callback that referenced this state fired (its last use of it).</summary>
     internal void Release()
     {
-        if (Interlocked.Decrement(ref _refs) == 0 && _self.IsAllocated)
+        Interlocked.Increment(ref _counters.Fired);
+        if (Volatile.Read(ref _ownerReleased) != 0)
+        {
+            TryFree();
+        }
+    }
+
+    /// <summary>The owner is done with the state; the GCHandle is freed once every reserved callback has fired.</summary>
+    internal void ReleaseOwner()
+    {
+        if (Interlocked.Exchange(ref _ownerReleased, 1) == 0)
+        {
+            Release();
+        }
+    }
+
+    private void TryFree()
+    {
+        if (Interlocked.Read(ref _counters.Reserved) == Interlocked.Read(ref _counters.Fired) && Interlocked.CompareExchange(ref _freed, 1, 0) == 0)
         {
             _self.Free();
         }
+    }
+
+    /// <summary>The counters, the submitters' apart from the callbacks' (two cache lines apart, whatever the alignment).</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 256)]
+    private struct Counters
+    {
+        /// <summary>Submissions counted (written by submitting threads).</summary>
+        [FieldOffset(64)]
+        public long Submitted;
+
+        /// <summary>Callback references taken, plus the owner's (written by submitting threads).</summary>
+        [FieldOffset(72)]
+        public long Reserved;
+
+        /// <summary>Submissions acknowledged or failed (written by callback threads).</summary>
+        [FieldOffset(192)]
+        public long Completed;
+
+        /// <summary>Callback references dropped, plus the owner's once released (written by callback threads).</summary>
+        [FieldOffset(200)]
+        public long Fired;
     }
 }
 
