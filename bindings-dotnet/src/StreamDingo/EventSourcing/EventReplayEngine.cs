@@ -201,19 +201,14 @@ public sealed class EventReplayEngine : IEventReplayEngine
         var parts = Math.Min(Environment.ProcessorCount * 4, 16);
         if (count < ParallelCheckMinimum || Environment.ProcessorCount < 2 || !_store.Context.Options.ParallelReplay)
         {
-            for (var i = 0; i < count; i++)
-            {
-                failures[i] = verifier.CheckContent(batch[i]);
-            }
+            verifier.CheckContents(batch.AsSpan(0, count), failures.AsSpan(0, count));
             return;
         }
         Parallel.For(0, parts, part =>
         {
+            var start = (int)((long)count * part / parts);
             var end = (int)((long)count * (part + 1) / parts);
-            for (var i = (int)((long)count * part / parts); i < end; i++)
-            {
-                failures[i] = verifier.CheckContent(batch[i]);
-            }
+            verifier.CheckContents(batch.AsSpan(start, end - start), failures.AsSpan(start, end - start));
         });
     }
 

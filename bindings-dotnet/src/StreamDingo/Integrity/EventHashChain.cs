@@ -40,40 +40,23 @@ public static class EventHashChain
         ArgumentNullException.ThrowIfNull(envelope);
         Span<byte> hash = stackalloc byte[provider.HashSizeInBytes];
         ComputeInto(provider, envelope.PreviousHash, envelope.Version, envelope.EventType, envelope.Timestamp, envelope.AppendId, envelope.Data.Span, hash);
-        Span<char> hex = stackalloc char[hash.Length * 2];
-        Convert.TryToHexStringLower(hash, hex, out _);
-        return MemoryExtensions.Equals(hex, envelope.Hash, StringComparison.OrdinalIgnoreCase);
+        return HashEquals(hash, envelope.Hash);
     }
 
     private static void ComputeInto(IHashProvider provider, string previousHash, long version, string eventType, DateTimeOffset timestamp, Guid appendId, ReadOnlySpan<byte> data, Span<byte> destination)
     {
         ArgumentNullException.ThrowIfNull(previousHash);
         ArgumentNullException.ThrowIfNull(eventType);
-        var previousLength = previousHash.Length / 2;
-        var typeLength = Encoding.UTF8.GetByteCount(eventType);
-        var length = previousLength + 8 + typeLength + 1 + 8 + 16 + data.Length;
+        var length = InputLength(previousHash, eventType, data.Length);
         byte[]? rented = null;
         // Small events (the usual case) are hashed from the stack.
         var buffer = length <= 1024 ? stackalloc byte[length] : (rented = ArrayPool<byte>.Shared.Rent(length)).AsSpan(0, length);
         try
         {
-            var at = 0;
-            if (previousHash.Length % 2 != 0
-                || Convert.FromHexString(previousHash, buffer[..previousLength], out _, out var written) != OperationStatus.Done
-                || written != previousLength)
+            if (!TryWriteInput(previousHash, version, eventType, timestamp, appendId, data, buffer))
             {
                 throw new FormatException($"The previous hash '{previousHash}' is not hexadecimal.");
             }
-            at += previousLength;
-            BinaryPrimitives.WriteInt64BigEndian(buffer[at..], version);
-            at += 8;
-            at += Encoding.UTF8.GetBytes(eventType, buffer[at..]);
-            buffer[at++] = 0;
-            BinaryPrimitives.WriteInt64BigEndian(buffer[at..], timestamp.UtcTicks);
-            at += 8;
-            appendId.TryWriteBytes(buffer[at..], bigEndian: true, out _);
-            at += 16;
-            data.CopyTo(buffer[at..]);
             provider.ComputeHash(buffer, destination);
         }
         finally
@@ -83,6 +66,46 @@ public static class EventHashChain
                 ArrayPool<byte>.Shared.Return(rented);
             }
         }
+    }
+
+    /// <summary>The length of an envelope's hash input.</summary>
+    internal static int InputLength(EventEnvelope envelope) => InputLength(envelope.PreviousHash, envelope.EventType, envelope.Data.Length);
+
+    private static int InputLength(string previousHash, string eventType, int dataLength) =>
+        (previousHash.Length / 2) + 8 + Encoding.UTF8.GetByteCount(eventType) + 1 + 8 + 16 + dataLength;
+
+    /// <summary>Writes an envelope's hash input (exactly <see cref="InputLength(EventEnvelope)"/> bytes); false when its previous hash is not hexadecimal.</summary>
+    internal static bool TryWriteInput(EventEnvelope envelope, Span<byte> buffer) =>
+        TryWriteInput(envelope.PreviousHash, envelope.Version, envelope.EventType, envelope.Timestamp, envelope.AppendId, envelope.Data.Span, buffer);
+
+    private static bool TryWriteInput(string previousHash, long version, string eventType, DateTimeOffset timestamp, Guid appendId, ReadOnlySpan<byte> data, Span<byte> buffer)
+    {
+        var previousLength = previousHash.Length / 2;
+        if (previousHash.Length % 2 != 0
+            || Convert.FromHexString(previousHash, buffer[..previousLength], out _, out var written) != OperationStatus.Done
+            || written != previousLength)
+        {
+            return false;
+        }
+        var at = previousLength;
+        BinaryPrimitives.WriteInt64BigEndian(buffer[at..], version);
+        at += 8;
+        at += Encoding.UTF8.GetBytes(eventType, buffer[at..]);
+        buffer[at++] = 0;
+        BinaryPrimitives.WriteInt64BigEndian(buffer[at..], timestamp.UtcTicks);
+        at += 8;
+        appendId.TryWriteBytes(buffer[at..], bigEndian: true, out _);
+        at += 16;
+        data.CopyTo(buffer[at..]);
+        return true;
+    }
+
+    /// <summary>Whether <paramref name="hash"/> is the hash the hexadecimal <paramref name="hex"/> names (case-insensitive).</summary>
+    internal static bool HashEquals(ReadOnlySpan<byte> hash, string hex)
+    {
+        Span<char> text = stackalloc char[hash.Length * 2];
+        Convert.TryToHexStringLower(hash, text, out _);
+        return MemoryExtensions.Equals(text, hex, StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>Computes the hash an envelope should carry, given its previous hash.</summary>
