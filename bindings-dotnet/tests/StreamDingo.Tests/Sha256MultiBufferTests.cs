@@ -47,6 +47,32 @@ public sealed class Sha256MultiBufferTests
     }
 
     [Fact]
+    public void VerifyEvents_accepts_a_chain_and_throws_the_first_failure_in_order()
+    {
+        var verifier = new IntegrityVerifier(Sha256HashProvider.Instance);
+        var previous = EventHashChain.GenesisHash;
+        var envelopes = new EventEnvelope[600];
+        for (var i = 0; i < envelopes.Length; i++)
+        {
+            var envelope = new EventEnvelope("s", i + 1, "MoneyDeposited", DateTimeOffset.UnixEpoch.AddSeconds(i), Guid.NewGuid(), Encoding.UTF8.GetBytes($"{{\"Amount\":{i}}}"), previous, "");
+            envelopes[i] = envelope with { Hash = EventHashChain.Compute(Sha256HashProvider.Instance, envelope) };
+            previous = envelopes[i].Hash;
+        }
+        verifier.VerifyEvents(envelopes, 1, EventHashChain.GenesisHash);
+        verifier.VerifyEvents(envelopes.AsSpan(300), 301, null);
+
+        var forged = (EventEnvelope[])envelopes.Clone();
+        forged[450] = forged[450] with { Data = "{\"Amount\":1}"u8.ToArray() };
+        forged[299] = forged[299] with { Data = "{\"Amount\":2}"u8.ToArray() };
+        var e = Assert.Throws<EventIntegrityException>(() => verifier.VerifyEvents(forged, 1, EventHashChain.GenesisHash));
+        var one = Assert.Throws<EventIntegrityException>(() => verifier.VerifyEvent(forged[299], 300, forged[298].Hash));
+        Assert.Equal((300L, one.Message), (e.Version, e.Message));
+
+        var gap = envelopes.Where(x => x.Version != 257).ToArray(); // the run's second batch starts one version late
+        Assert.Equal(257, Assert.Throws<EventIntegrityException>(() => verifier.VerifyEvents(gap, 1, EventHashChain.GenesisHash)).Version);
+    }
+
+    [Fact]
     public void Checking_envelopes_together_reports_what_checking_them_one_by_one_reports()
     {
         var verifier = new IntegrityVerifier(Sha256HashProvider.Instance);

@@ -27,6 +27,43 @@ public sealed class IntegrityVerifier
         }
     }
 
+    /// <summary>
+    /// <see cref="VerifyEvent"/> for a run of consecutive events, faster: their content hashes are
+    /// computed together (eight at a time with SHA-256 where the hardware has 256-bit vectors). The
+    /// first failure in order is thrown, as checking them one by one would.
+    /// </summary>
+    /// <param name="envelopes">Consecutive envelopes of one stream.</param>
+    /// <param name="expectedFirstVersion">The version the first must have (the next ones follow it).</param>
+    /// <param name="expectedPreviousHash">The hash of the event before the first (null: trust the first envelope's own previous hash).</param>
+    /// <exception cref="EventIntegrityException">An envelope is out of place or its content was changed.</exception>
+    public void VerifyEvents(ReadOnlySpan<EventEnvelope> envelopes, long expectedFirstVersion, string? expectedPreviousHash)
+    {
+        const int Batch = 256;
+        var failures = System.Buffers.ArrayPool<EventIntegrityException?>.Shared.Rent(Batch);
+        try
+        {
+            var previous = expectedPreviousHash;
+            for (var start = 0; start < envelopes.Length; start += Batch)
+            {
+                var part = envelopes.Slice(start, Math.Min(Batch, envelopes.Length - start));
+                CheckContents(part, failures);
+                for (var i = 0; i < part.Length; i++)
+                {
+                    VerifyPlace(part[i], expectedFirstVersion + start + i, previous);
+                    if (failures[i] is { } failure)
+                    {
+                        throw failure;
+                    }
+                    previous = part[i].Hash;
+                }
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<EventIntegrityException?>.Shared.Return(failures, clearArray: true);
+        }
+    }
+
     /// <summary>The version and previous-hash checks of <see cref="VerifyEvent"/>, in its order.</summary>
     internal static void VerifyPlace(EventEnvelope envelope, long expectedVersion, string? expectedPreviousHash)
     {
@@ -141,13 +178,30 @@ public sealed class IntegrityVerifier
         ArgumentNullException.ThrowIfNull(store);
         var previous = EventHashChain.GenesisHash;
         long version = 0;
+        // Checked in runs of 1,024 (VerifyEvents: content hashes computed together).
+        var run = new List<EventEnvelope>(1024);
         await foreach (var envelope in store.ReadEnvelopesAsync(streamId, 0, cancellationToken).ConfigureAwait(false))
         {
-            VerifyEvent(envelope, version + 1, previous);
-            previous = envelope.Hash;
-            version = envelope.Version;
+            run.Add(envelope);
+            if (run.Count == run.Capacity)
+            {
+                (version, previous) = VerifyRun(run, version, previous);
+            }
         }
+        (version, _) = VerifyRun(run, version, previous);
         return version;
+    }
+
+    private (long Version, string Hash) VerifyRun(List<EventEnvelope> run, long version, string previous)
+    {
+        if (run.Count == 0)
+        {
+            return (version, previous);
+        }
+        VerifyEvents(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(run), version + 1, previous);
+        var last = run[^1];
+        run.Clear();
+        return (last.Version, last.Hash);
     }
 
     // Hashes are public values (no timing side channel to protect); case-insensitive hexadecimal.
