@@ -21,6 +21,7 @@ use durable_streams_core::{
     AppendOptions, Client, CreateOptions, Error, ErrorKind, LiveMode, ReadOptions,
 };
 use serde_json::json;
+use tokio::runtime::{Handle, Runtime};
 use tokio::sync::mpsc;
 
 const BENCH: &str = "live-latency";
@@ -37,6 +38,11 @@ fn main() {
             (
                 "gap-us",
                 "US: pause after each delivery before the next append (default 300)",
+            ),
+            (
+                "caller",
+                "tasks | threads: await operations in Tokio tasks (default), or start each on the \
+                 runtime from plain threads and block for it, as a caller of the C ABI",
             ),
             (
                 "workers",
@@ -74,7 +80,62 @@ fn main() {
             .unwrap_or_else(|e| fail(BENCH, format!("cannot start the Tokio runtime: {e}")))
     };
     let url = server.stream_url("live-latency");
-    let (mut samples, mut after_append) = run_on(BENCH, &rt, async move {
+    let from_threads = match flags.str("caller").unwrap_or("tasks") {
+        "tasks" => false,
+        "threads" => true,
+        other => fail(
+            BENCH,
+            format!("--caller {other:?}: expected tasks or threads"),
+        ),
+    };
+    let (mut samples, mut after_append) = if from_threads {
+        run_from_threads(&rt, url, mode, warmup, messages, gap).unwrap_or_else(|e| fail(BENCH, e))
+    } else {
+        run_in_tasks(&rt, url, mode, warmup, messages, gap)
+    };
+    let caller = if from_threads {
+        ", called from threads"
+    } else {
+        ""
+    };
+    let line = format!(
+        "live-latency [rust-core{caller}] {mode_name}, JSON stream, {messages} messages one at a time: p50 {:.0} us, p99 {:.0} us, p99.9 {:.0} us, max {:.0} us; after the append's answer p50 {:.0} us, p99 {:.0} us",
+        samples.percentile_us(50.0),
+        samples.percentile_us(99.0),
+        samples.percentile_us(99.9),
+        samples.percentile_us(100.0),
+        after_append.percentile_us(50.0),
+        after_append.percentile_us(99.0),
+    );
+    let result = json!({
+        "benchmark": BENCH,
+        "scenario": mode_name,
+        "title": format!("live delivery, {mode_name} (JSON stream)"),
+        "layer": "rust-core",
+        "mode": mode_name,
+        "content_type": "application/json",
+        "messages": messages,
+        "warmup": warmup,
+        "gap_us": gap.as_micros() as u64,
+        "workers": workers,
+        "caller": if from_threads { "threads" } else { "tasks" },
+        "after_append_p50_us": after_append.percentile_us(50.0),
+        "after_append_p99_us": after_append.percentile_us(99.0),
+    });
+    emit(&flags, &line, merged(result, samples.summary()));
+}
+
+/// Appender and reader as Tokio tasks. Returns append → delivery and delivery after the
+/// append's answer.
+fn run_in_tasks(
+    rt: &Runtime,
+    url: String,
+    mode: LiveMode,
+    warmup: usize,
+    messages: usize,
+    gap: Duration,
+) -> (Samples, Samples) {
+    run_on(BENCH, rt, async move {
         let client = Client::new()?;
         let stream = client.stream(&url)?;
         stream
@@ -141,32 +202,104 @@ fn main() {
         reader.abort();
         Ok::<_, Error>((samples, after_append))
     })
-    .unwrap_or_else(|e| fail(BENCH, e));
+    .unwrap_or_else(|e| fail(BENCH, e))
+}
 
-    let line = format!(
-        "live-latency [rust-core] {mode_name}, JSON stream, {messages} messages one at a time: p50 {:.0} us, p99 {:.0} us, p99.9 {:.0} us, max {:.0} us; after the append's answer p50 {:.0} us, p99 {:.0} us",
-        samples.percentile_us(50.0),
-        samples.percentile_us(99.0),
-        samples.percentile_us(99.9),
-        samples.percentile_us(100.0),
-        after_append.percentile_us(50.0),
-        after_append.percentile_us(99.0),
-    );
-    let result = json!({
-        "benchmark": BENCH,
-        "scenario": mode_name,
-        "title": format!("live delivery, {mode_name} (JSON stream)"),
-        "layer": "rust-core",
-        "mode": mode_name,
-        "content_type": "application/json",
-        "messages": messages,
-        "warmup": warmup,
-        "gap_us": gap.as_micros() as u64,
-        "workers": workers,
-        "after_append_p50_us": after_append.percentile_us(50.0),
-        "after_append_p99_us": after_append.percentile_us(99.0),
+/// Appends from this thread and the reader's loop on a thread of its own, each operation
+/// started on the runtime and waited for on a blocking channel: the pattern of a caller of the
+/// C ABI (the .NET package among them), where an operation starts by waking a runtime worker
+/// and its completion wakes the caller's thread.
+fn run_from_threads(
+    rt: &Runtime,
+    url: String,
+    mode: LiveMode,
+    warmup: usize,
+    messages: usize,
+    gap: Duration,
+) -> Result<(Samples, Samples), Error> {
+    let handle = rt.handle();
+    let client = Client::new()?;
+    let stream = client.stream(&url)?;
+    let setup = stream.clone();
+    let tail = call(handle, async move {
+        setup
+            .create(CreateOptions::new().content_type("application/json"))
+            .await?;
+        Ok(setup.head().await?.next_offset)
+    })?;
+    let (delivered_tx, delivered) = std::sync::mpsc::channel::<(u64, Instant)>();
+    let reader_stream = stream.clone();
+    let reader_handle = handle.clone();
+    // Not joined: it waits on a long-poll until the runtime is dropped at the end.
+    std::thread::spawn(move || -> Result<(), Error> {
+        let mut session = reader_stream.read(ReadOptions::new().offset(tail).live(mode));
+        loop {
+            let (back, next) = call(&reader_handle, async move {
+                let next = session.next_chunk().await;
+                Ok((session, next))
+            })?;
+            session = back;
+            let Some(chunk) = next? else {
+                return Ok(());
+            };
+            let arrived = Instant::now();
+            for message in chunk.messages().unwrap_or_default() {
+                let i = sequence_of(message).ok_or_else(|| {
+                    Error::new(ErrorKind::Parse, "a message without a sequence number")
+                })?;
+                if delivered_tx.send((i, arrived)).is_err() {
+                    return Ok(());
+                }
+            }
+        }
     });
-    emit(&flags, &line, merged(result, samples.summary()));
+
+    let mut samples = Samples::with_capacity(messages);
+    let mut after_append = Samples::with_capacity(messages);
+    let options = AppendOptions::new().content_type("application/json");
+    for i in 0..(warmup + messages) as u64 {
+        let body = Bytes::from(format!(r#"{{"i":{i}}}"#));
+        let (appender, options) = (stream.clone(), options.clone());
+        let sent = Instant::now();
+        call(handle, async move {
+            appender.append_with(body, options).await.map(|_| ())
+        })?;
+        let appended = Instant::now();
+        let (got, arrived) = delivered.recv_timeout(DELIVERY_TIMEOUT).map_err(|_| {
+            Error::new(
+                ErrorKind::Timeout,
+                format!("message {i} was not delivered within {DELIVERY_TIMEOUT:?} (or the reader stopped)"),
+            )
+        })?;
+        if got != i {
+            return Err(Error::new(
+                ErrorKind::Parse,
+                format!("expected message {i}, the reader delivered {got}"),
+            ));
+        }
+        if i >= warmup as u64 {
+            samples.record(arrived.saturating_duration_since(sent));
+            after_append.record(arrived.saturating_duration_since(appended));
+        }
+        if !gap.is_zero() {
+            std::thread::sleep(gap);
+        }
+    }
+    Ok((samples, after_append))
+}
+
+/// Runs `operation` on the runtime from a thread outside it and blocks until it is done.
+fn call<T: Send + 'static>(
+    handle: &Handle,
+    operation: impl Future<Output = Result<T, Error>> + Send + 'static,
+) -> Result<T, Error> {
+    let (done, result) = std::sync::mpsc::sync_channel(1);
+    handle.spawn(async move {
+        let _ = done.send(operation.await);
+    });
+    result
+        .recv()
+        .map_err(|_| Error::new(ErrorKind::Network, "the runtime dropped the operation"))?
 }
 
 /// The `i` of a message `{"i":N}`.
