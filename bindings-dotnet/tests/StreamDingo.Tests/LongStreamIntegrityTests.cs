@@ -55,6 +55,34 @@ public sealed class LongStreamIntegrityTests
     }
 
     [Fact]
+    public async Task ReadEventsAsync_returns_every_event_before_a_changed_one_then_reports_it()
+    {
+        var (dingo, events) = await LongStreamAsync();
+        events.TamperWith("acc", 1000, e => e with { Data = Encoding.UTF8.GetBytes("{\"Amount\":1000}") });
+        events.TamperWith("acc", 1001, e => e with { Data = Encoding.UTF8.GetBytes("{\"Amount\":1000}") });
+        var read = 0;
+        var e = await Assert.ThrowsAsync<EventIntegrityException>(async () =>
+        {
+            await foreach (var _ in dingo.Store.ReadEventsAsync("acc"))
+            {
+                read++;
+            }
+        });
+        Assert.Equal((999, 1000L), (read, e.Version));
+        Assert.Equal(3000 - 1002 + 1, await CountAsync(dingo.Store.ReadEventsAsync("acc", 1002)));
+    }
+
+    private static async Task<int> CountAsync(IAsyncEnumerable<IEvent> events)
+    {
+        var count = 0;
+        await foreach (var _ in events)
+        {
+            count++;
+        }
+        return count;
+    }
+
+    [Fact]
     public async Task A_forged_event_with_a_recomputed_hash_in_a_long_stream_breaks_the_chain_at_the_next_event()
     {
         var (dingo, events) = await LongStreamAsync();

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
@@ -150,15 +151,40 @@ public abstract class EventStoreBase : IEventStore
         var first = Math.Max(1, fromVersion);
         string? previous = first == 1 ? EventHashChain.GenesisHash : null;
         var version = first - 1;
-        await foreach (var envelope in ReadEnvelopesAsync(streamId, first, cancellationToken).ConfigureAwait(false))
+        // Read ahead in runs whose content hashes are computed together (IntegrityVerifier.CheckContents), then checked and returned in order.
+        const int Run = 256;
+        var run = ArrayPool<EventEnvelope>.Shared.Rent(Run);
+        var failures = ArrayPool<EventIntegrityException?>.Shared.Rent(Run);
+        try
         {
-            Verify(envelope, version + 1, previous);
-            previous = envelope.Hash;
-            version = envelope.Version;
-            if (Deserialize(envelope) is { } e)
+            var count = 0;
+            var more = true;
+            await using var envelopes = ReadEnvelopesAsync(streamId, first, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            while (more)
             {
-                yield return e;
+                count = 0;
+                while (count < Run && (more = await envelopes.MoveNextAsync().ConfigureAwait(false)))
+                {
+                    run[count++] = envelopes.Current;
+                }
+                Context.Verifier.CheckContents(run.AsSpan(0, count), failures.AsSpan(0, count));
+                for (var i = 0; i < count; i++)
+                {
+                    var envelope = run[i];
+                    Verify(envelope, version + 1, previous, failures[i]);
+                    previous = envelope.Hash;
+                    version = envelope.Version;
+                    if (Deserialize(envelope) is { } e)
+                    {
+                        yield return e;
+                    }
+                }
             }
+        }
+        finally
+        {
+            ArrayPool<EventEnvelope>.Shared.Return(run, clearArray: true);
+            ArrayPool<EventIntegrityException?>.Shared.Return(failures, clearArray: true);
         }
     }
 
