@@ -247,22 +247,7 @@ public abstract class EventStoreBase : IEventStore
     {
     }
 
-    /// <summary>Verifies one envelope, counting and logging a failure.</summary>
-    internal void Verify(EventEnvelope envelope, long expectedVersion, string? expectedPreviousHash)
-    {
-        try
-        {
-            Context.Verifier.VerifyEvent(envelope, expectedVersion, expectedPreviousHash);
-        }
-        catch (EventIntegrityException e)
-        {
-            StreamDingoTelemetry.IntegrityFailures.Add(1);
-            Log.IntegrityFailure(_logger, envelope.StreamId, e.Message);
-            throw;
-        }
-    }
-
-    /// <summary>Verifies one envelope whose content was already checked (<see cref="IntegrityVerifier.CheckContent"/>): its place, then that result.</summary>
+    /// <summary>Verifies one envelope whose content was already checked (<see cref="IntegrityVerifier.CheckContents"/>): its place, then that result; a failure is counted and logged.</summary>
     internal void Verify(EventEnvelope envelope, long expectedVersion, string? expectedPreviousHash, EventIntegrityException? contentFailure)
     {
         try
