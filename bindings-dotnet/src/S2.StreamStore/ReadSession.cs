@@ -184,7 +184,8 @@ public sealed class ReadSession : IAsyncEnumerable<Record>, IAsyncDisposable
 
     /// <summary>
     /// The records batch by batch: a record of the current batch is returned synchronously (no
-    /// state machine, no allocation); the next batch is read only when the current one is done.
+    /// state machine, no allocation); when a batch arrives the session starts reading the next one,
+    /// which is awaited once the current one is done.
     /// </summary>
     private sealed class Enumerator : IAsyncEnumerator<Record>
     {
