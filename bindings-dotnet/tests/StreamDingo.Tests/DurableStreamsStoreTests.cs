@@ -18,8 +18,6 @@ public sealed class DurableStreamsStoreTests : ServerTest
 
     public static TheoryData<string> Kinds => TestServers.Kinds;
 
-    private static DurableStreamsStoreOptions NewPrefix() => new() { PathPrefix = $"/streamdingo-tests/{Guid.NewGuid():N}" };
-
     private static EventSourcing Build(DurableStreamClient client, DurableStreamsStoreOptions paths, Action<EventSourcingBuilder>? configure = null)
     {
         var builder = new EventSourcingBuilder().WithDomain().UseDurableStreams(client, paths);
@@ -78,7 +76,7 @@ public sealed class DurableStreamsStoreTests : ServerTest
     public async Task Events_are_stored_one_json_envelope_per_event_and_read_back(string kind)
     {
         await using var client = NewClient(kind);
-        var paths = NewPrefix();
+        var paths = DurableStreamsStores.NewPrefix();
         var dingo = Build(client, paths);
         await dingo.Aggregates.AppendAsync<Account>("acc/1", ExpectedVersion.NoStream, [.. Dingo.Opening(), .. Dingo.Deposits(3, 2.5m)]);
         await dingo.Aggregates.AppendAsync<Account>("acc/1", 4, [new MoneyWithdrawn(1)]);
@@ -106,7 +104,7 @@ public sealed class DurableStreamsStoreTests : ServerTest
     [MemberData(nameof(Kinds))]
     public async Task Racing_writers_on_one_aggregate_produce_exactly_one_winner_per_version(string kind)
     {
-        var paths = NewPrefix();
+        var paths = DurableStreamsStores.NewPrefix();
         await using var setupClient = NewClient(kind);
         await Build(setupClient, paths).Store.AppendEventsAsync("acc", 0, Dingo.Opening());
 
@@ -161,7 +159,7 @@ public sealed class DurableStreamsStoreTests : ServerTest
     [MemberData(nameof(Kinds))]
     public async Task A_writer_with_a_stale_view_is_refused_and_writes_nothing(string kind)
     {
-        var paths = NewPrefix();
+        var paths = DurableStreamsStores.NewPrefix();
         await using var clientA = NewClient(kind);
         await using var clientB = NewClient(kind);
         var a = Build(clientA, paths);
@@ -186,7 +184,7 @@ public sealed class DurableStreamsStoreTests : ServerTest
     [MemberData(nameof(Kinds))]
     public async Task A_retried_append_is_stored_once(string kind)
     {
-        var paths = NewPrefix();
+        var paths = DurableStreamsStores.NewPrefix();
         await using var client = NewClient(kind);
         var dingo = Build(client, paths);
         var appendId = Guid.NewGuid();
@@ -204,7 +202,7 @@ public sealed class DurableStreamsStoreTests : ServerTest
     [MemberData(nameof(Kinds))]
     public async Task The_replay_flow_picks_the_right_snapshot_on_the_server(string kind)
     {
-        var paths = NewPrefix();
+        var paths = DurableStreamsStores.NewPrefix();
         await using var client = NewClient(kind);
         var original = BuildWithDeposit(client, paths, DepositHandlerBuilds.Original, bonus: false);
         await original.Aggregates.AppendAsync<Account>("acc", 0, [.. Dingo.Opening(), .. Dingo.Deposits(3)]);
@@ -231,7 +229,7 @@ public sealed class DurableStreamsStoreTests : ServerTest
     [MemberData(nameof(Kinds))]
     public async Task Event_bytes_tampered_on_the_server_are_detected(string kind)
     {
-        var paths = NewPrefix();
+        var paths = DurableStreamsStores.NewPrefix();
         await using var client = NewClient(kind);
         var dingo = Build(client, paths);
         await dingo.Aggregates.AppendAsync<Account>("acc", 0, [.. Dingo.Opening(), .. Dingo.Deposits(1)]);
@@ -252,7 +250,7 @@ public sealed class DurableStreamsStoreTests : ServerTest
         Assert.Contains("changed after it was written", e.Message, StringComparison.Ordinal);
 
         // Garbage in the stream is reported as well.
-        var other = NewPrefix();
+        var other = DurableStreamsStores.NewPrefix();
         await Build(client, other).Store.AppendEventsAsync("acc", 0, Dingo.Opening());
         await client.GetStream(other.EventStreamPath("acc")).AppendAsync("[{\"hello\":1}]", new AppendOptions { Seq = "00000000000000000002" });
         var garbage = await Assert.ThrowsAsync<EventIntegrityException>(async () => await Build(client, other).Aggregates.LoadAsync<Account>("acc"));
@@ -263,7 +261,7 @@ public sealed class DurableStreamsStoreTests : ServerTest
     [MemberData(nameof(Kinds))]
     public async Task A_snapshot_tampered_on_the_server_is_detected(string kind)
     {
-        var paths = NewPrefix();
+        var paths = DurableStreamsStores.NewPrefix();
         await using var client = NewClient(kind);
         var dingo = Build(client, paths);
         await dingo.Aggregates.AppendAsync<Account>("acc", 0, [.. Dingo.Opening(), .. Dingo.Deposits(2)]);
@@ -286,7 +284,7 @@ public sealed class DurableStreamsStoreTests : ServerTest
     [MemberData(nameof(Kinds))]
     public async Task An_unknown_event_type_on_the_server_fails_naming_type_and_version(string kind)
     {
-        var paths = NewPrefix();
+        var paths = DurableStreamsStores.NewPrefix();
         await using var client = NewClient(kind);
         await Build(client, paths).Store.AppendEventsAsync("acc", 0, [new AccountOpened("acc", "Ada"), new NoteAdded("x")]);
         var reader = new EventSourcingBuilder().WithDomain(withNoteType: false).AddHandler(new MoneyDepositedHandler()).UseDurableStreams(client, paths).Build();
@@ -297,7 +295,7 @@ public sealed class DurableStreamsStoreTests : ServerTest
     [MemberData(nameof(Kinds))]
     public async Task Reads_from_a_version_give_the_same_envelopes_as_a_full_read(string kind)
     {
-        var paths = NewPrefix();
+        var paths = DurableStreamsStores.NewPrefix();
         await using var client = NewClient(kind);
         var writer = Build(client, paths);
         await writer.Store.AppendEventsAsync("acc", 0, Dingo.Opening());
@@ -327,7 +325,7 @@ public sealed class DurableStreamsStoreTests : ServerTest
     public async Task A_stream_never_written_loads_empty_and_the_health_check_passes(string kind)
     {
         await using var client = NewClient(kind);
-        var dingo = Build(client, NewPrefix());
+        var dingo = Build(client, DurableStreamsStores.NewPrefix());
         var loaded = await dingo.Aggregates.LoadAsync<Account>("nobody");
         Assert.Equal((0L, (Account?)null), (loaded.Version, loaded.State));
         Assert.Null(await dingo.Store.GetLatestSnapshotAsync<Account>("nobody"));

@@ -24,11 +24,6 @@ public sealed class ForeignWriterTests : ServerTest
 
     public static TheoryData<string> Kinds => TestServers.Kinds;
 
-    private static DurableStreamsStoreOptions NewPrefix() => new() { PathPrefix = $"/streamdingo-tests/{Guid.NewGuid():N}" };
-
-    private static EventSourcing Build(DurableStreamClient client, DurableStreamsStoreOptions paths) =>
-        new EventSourcingBuilder().WithDomain().AddHandler(new MoneyDepositedHandler()).UseDurableStreams(client, paths).Build();
-
     // A well-formed next event, hashed onto the stream's tail: what a foreign writer that knows the envelope format would write.
     private static byte[] NextEnvelope(long version, string previousHash, decimal amount)
     {
@@ -73,9 +68,9 @@ public sealed class ForeignWriterTests : ServerTest
     [MemberData(nameof(Kinds))]
     public async Task A_plain_append_without_Stream_Seq_is_not_checked_and_a_store_that_did_not_see_it_breaks_the_version_numbering(string kind)
     {
-        var paths = NewPrefix();
+        var paths = DurableStreamsStores.NewPrefix();
         await using var client = NewClient(kind);
-        var store = Build(client, paths);
+        var store = DurableStreamsStores.Deposits(client, paths);
         await store.Store.AppendEventsAsync(Id, 0, [.. Dingo.Opening(), .. Dingo.Deposits(2)]);
 
         // A foreign writer appends a valid version 4 without Stream-Seq: the server does not compare anything.
@@ -89,7 +84,7 @@ public sealed class ForeignWriterTests : ServerTest
 
         // Readers report the second version 4 (the store's) as an integrity failure, never as event 5.
         await using var readerClient = NewClient(kind);
-        var e = await Assert.ThrowsAsync<EventIntegrityException>(async () => await Build(readerClient, paths).Aggregates.LoadAsync<Account>(Id));
+        var e = await Assert.ThrowsAsync<EventIntegrityException>(async () => await DurableStreamsStores.Deposits(readerClient, paths).Aggregates.LoadAsync<Account>(Id));
         Assert.Equal(5, e.Version);
         Assert.Contains("says 4", e.Message, StringComparison.Ordinal);
     }
@@ -98,16 +93,16 @@ public sealed class ForeignWriterTests : ServerTest
     [MemberData(nameof(Kinds))]
     public async Task A_plain_append_of_a_valid_next_event_is_taken_as_an_event_by_a_store_that_catches_up(string kind)
     {
-        var paths = NewPrefix();
+        var paths = DurableStreamsStores.NewPrefix();
         await using var client = NewClient(kind);
-        var writer = Build(client, paths);
+        var writer = DurableStreamsStores.Deposits(client, paths);
         await writer.Store.AppendEventsAsync(Id, 0, Dingo.Opening());
         await using var foreignClient = NewClient(kind);
         await foreignClient.GetStream(paths.EventStreamPath(Id)).AppendAsync(NextEnvelope(2, await TailHashAsync(writer), 500));
 
         // The hash chain is integrity, not authentication: a well-formed next event is indistinguishable from the store's own.
         await using var otherClient = NewClient(kind);
-        var other = Build(otherClient, paths);
+        var other = DurableStreamsStores.Deposits(otherClient, paths);
         var refused = await Assert.ThrowsAsync<ConcurrencyException>(async () => await other.Store.AppendEventsAsync(Id, 1, [new MoneyDeposited(1)]));
         Assert.Equal(2, refused.ActualVersion); // a store that catches up sees the foreign event as version 2
         await other.Store.AppendEventsAsync(Id, 2, [new MoneyDeposited(1)]);
@@ -119,15 +114,15 @@ public sealed class ForeignWriterTests : ServerTest
     [MemberData(nameof(Kinds))]
     public async Task A_plain_append_that_is_not_an_envelope_is_reported_by_readers_and_by_a_store_catching_up(string kind)
     {
-        var paths = NewPrefix();
+        var paths = DurableStreamsStores.NewPrefix();
         await using var client = NewClient(kind);
-        var writer = Build(client, paths);
+        var writer = DurableStreamsStores.Deposits(client, paths);
         await writer.Store.AppendEventsAsync(Id, 0, Dingo.Opening());
         await using var foreignClient = NewClient(kind);
         await foreignClient.GetStream(paths.EventStreamPath(Id)).AppendAsync("[{\"hello\":1}]");
 
         await using var otherClient = NewClient(kind);
-        var other = Build(otherClient, paths);
+        var other = DurableStreamsStores.Deposits(otherClient, paths);
         var tail = await Assert.ThrowsAsync<EventIntegrityException>(async () => await other.Store.GetVersionAsync(Id));
         Assert.Contains("not an event envelope", tail.Message, StringComparison.Ordinal);
         var load = await Assert.ThrowsAsync<EventIntegrityException>(async () => await other.Aggregates.LoadAsync<Account>(Id));
@@ -138,9 +133,9 @@ public sealed class ForeignWriterTests : ServerTest
     [MemberData(nameof(Kinds))]
     public async Task A_foreign_append_with_a_higher_Stream_Seq_makes_the_server_refuse_the_stores_appends_up_to_that_seq(string kind)
     {
-        var paths = NewPrefix();
+        var paths = DurableStreamsStores.NewPrefix();
         await using var client = NewClient(kind);
-        var store = Build(client, paths);
+        var store = DurableStreamsStores.Deposits(client, paths);
         await store.Store.AppendEventsAsync(Id, 0, [.. Dingo.Opening(), .. Dingo.Deposits(1)]);
 
         // A valid version 3, but with Stream-Seq 10 (another numbering): the server now refuses every seq up to 10.
@@ -155,7 +150,7 @@ public sealed class ForeignWriterTests : ServerTest
         Assert.Equal([1L, 2L, 3L], await StoredVersionsAsync(client, paths)); // nothing of the refused appends
 
         // Versions 4..10 arrive without Stream-Seq; the store's append at version 10 carries seq 11, above the foreign 10, and is accepted again.
-        var reader = Build(client, paths);
+        var reader = DurableStreamsStores.Deposits(client, paths);
         for (var version = 4; version <= 10; version++)
         {
             await foreignClient.GetStream(paths.EventStreamPath(Id)).AppendAsync(NextEnvelope(version, await TailHashAsync(reader), 1));

@@ -121,13 +121,10 @@ public sealed class LongStreamServerIntegrityTests : ServerTest
     public static TheoryData<string> Kinds => TestServers.Kinds;
 
     // Parallel replay on: the store decodes a chunk of 2,048 messages or more in parallel slices (the sequential path is every other test's).
-    private static EventSourcing Build(DurableStreamClient client, DurableStreamsStoreOptions paths) =>
-        new EventSourcingBuilder().WithDomain().AddHandler(new MoneyDepositedHandler()).UseDurableStreams(client, paths).Configure(o => o.ParallelReplay = true).Build();
-
     private static async Task<(DurableStreamsStoreOptions Paths, string TailHash)> LongStreamAsync(DurableStreamClient client)
     {
         var paths = new DurableStreamsStoreOptions { PathPrefix = $"/streamdingo-tests/{Guid.NewGuid():N}" };
-        var writer = Build(client, paths);
+        var writer = DurableStreamsStores.Deposits(client, paths, parallelReplay: true);
         await writer.Store.AppendEventsAsync("acc", 0, Dingo.Opening());
         EventAppendResult last = default!;
         for (var version = 1; version < Events; version += 500)
@@ -155,7 +152,7 @@ public sealed class LongStreamServerIntegrityTests : ServerTest
     {
         await using var client = NewClient(kind);
         var (paths, _) = await LongStreamAsync(client);
-        var fresh = Build(client, paths);
+        var fresh = DurableStreamsStores.Deposits(client, paths, parallelReplay: true);
         var loaded = await fresh.Aggregates.LoadAsync<Account>("acc");
         Assert.Equal(((long)Events, Events - 1m), (loaded.Version, loaded.State!.Balance));
         var versions = new List<long>();
@@ -173,7 +170,7 @@ public sealed class LongStreamServerIntegrityTests : ServerTest
         await using var client = NewClient(kind);
         var (paths, _) = await LongStreamAsync(client);
         await client.GetStream(paths.EventStreamPath("acc")).AppendAsync("[{\"hello\":1}]");
-        var load = await Assert.ThrowsAsync<EventIntegrityException>(async () => await Build(client, paths).Aggregates.LoadAsync<Account>("acc"));
+        var load = await Assert.ThrowsAsync<EventIntegrityException>(async () => await DurableStreamsStores.Deposits(client, paths, parallelReplay: true).Aggregates.LoadAsync<Account>("acc"));
         Assert.Contains("not an event envelope", load.Message, StringComparison.Ordinal);
     }
 
@@ -188,7 +185,7 @@ public sealed class LongStreamServerIntegrityTests : ServerTest
         var forged = honest with { Data = "{\"Amount\":1000000}"u8.ToArray() };
         await client.GetStream(paths.EventStreamPath("acc")).AppendAsync(AsJsonArray(forged), new AppendOptions { Seq = StreamSeqOf(Events + 1) });
 
-        var e = await Assert.ThrowsAsync<EventIntegrityException>(async () => await Build(client, paths).Aggregates.LoadAsync<Account>("acc"));
+        var e = await Assert.ThrowsAsync<EventIntegrityException>(async () => await DurableStreamsStores.Deposits(client, paths, parallelReplay: true).Aggregates.LoadAsync<Account>("acc"));
         Assert.Equal(Events + 1, e.Version);
         Assert.Contains("changed after it was written", e.Message, StringComparison.Ordinal);
     }

@@ -147,16 +147,13 @@ public sealed class RepositoryStateCacheServerTests : ServerTest
 
     public static TheoryData<string> Kinds => TestServers.Kinds;
 
-    private static EventSourcing Build(DurableStreamClient client, DurableStreamsStoreOptions paths) =>
-        new EventSourcingBuilder().WithDomain().AddHandler(new MoneyDepositedHandler()).UseDurableStreams(client, paths).Build();
-
     [Theory]
     [MemberData(nameof(Kinds))]
     public async Task Consecutive_appends_read_nothing_until_another_process_appends(string kind)
     {
         var paths = new DurableStreamsStoreOptions { PathPrefix = $"/streamdingo-tests/{Guid.NewGuid():N}" };
         await using var client = NewClient(kind);
-        var dingo = Build(client, paths);
+        var dingo = DurableStreamsStores.Deposits(client, paths);
         var store = (DurableStreamsEventStore)dingo.Store;
         var result = await dingo.Aggregates.AppendAsync<Account>("acc", ExpectedVersion.NoStream, Dingo.Opening());
         for (var i = 0; i < 10; i++)
@@ -167,7 +164,7 @@ public sealed class RepositoryStateCacheServerTests : ServerTest
         Assert.Equal(0, store.EnvelopesRead); // without the kept state: 0 + 1 + ... + 10 = 55 envelopes read
 
         await using var otherClient = NewClient(kind);
-        await Build(otherClient, paths).Store.AppendEventsAsync("acc", 11, Dingo.Deposits(3, 100));
+        await DurableStreamsStores.Deposits(otherClient, paths).Store.AppendEventsAsync("acc", 11, Dingo.Deposits(3, 100));
 
         result = await dingo.Aggregates.AppendAsync<Account>("acc", ExpectedVersion.Any, [new MoneyDeposited(1)]);
         Assert.Equal((15L, 311m), (result.Version, result.State!.Balance));

@@ -25,11 +25,6 @@ public sealed class SnapshotReadPositionTests : ServerTest
 
     public static TheoryData<string> Kinds => TestServers.Kinds;
 
-    private static DurableStreamsStoreOptions NewPrefix() => new() { PathPrefix = $"/streamdingo-tests/{Guid.NewGuid():N}" };
-
-    private static EventSourcing Build(DurableStreamClient client, DurableStreamsStoreOptions paths) =>
-        new EventSourcingBuilder().WithDomain().AddHandler(new MoneyDepositedHandler()).UseDurableStreams(client, paths).Build();
-
     private static long EnvelopesRead(EventSourcing dingo) => ((DurableStreamsEventStore)dingo.Store).EnvelopesRead;
 
     // 200 events in appends of 10, a snapshot at 200, then 5 more events: a balance of 2,040.
@@ -74,9 +69,9 @@ public sealed class SnapshotReadPositionTests : ServerTest
     [MemberData(nameof(Kinds))]
     public async Task A_fresh_process_loading_from_a_snapshot_starts_reading_at_the_snapshots_position(string kind)
     {
-        var paths = NewPrefix();
+        var paths = DurableStreamsStores.NewPrefix();
         await using var client = NewClient(kind);
-        var snapshot = await WriteStreamWithSnapshotAsync(Build(client, paths));
+        var snapshot = await WriteStreamWithSnapshotAsync(DurableStreamsStores.Deposits(client, paths));
         // The position is the furthest offset the writer knew before event 200: after one of its appends of 10.
         Assert.NotNull(snapshot.ReadPosition);
         var after = PositionVersion(snapshot.ReadPosition);
@@ -85,13 +80,13 @@ public sealed class SnapshotReadPositionTests : ServerTest
 
         // Another process: its own client and store, which never read the stream.
         await using var otherClient = NewClient(kind);
-        var fresh = Build(otherClient, paths);
+        var fresh = DurableStreamsStores.Deposits(otherClient, paths);
         var loaded = await fresh.Aggregates.LoadAsync<Account>(Id);
         Assert.Equal((ReplaySource.FromLatestSnapshot, 205L, 200L, 5L, 2040m), (loaded.Source, loaded.Version, loaded.SnapshotVersion, loaded.EventsApplied, loaded.State!.Balance));
         Assert.Equal(205 - after, EnvelopesRead(fresh)); // from the position on, not the 205 events from the beginning
 
         // The same through the store's API: the latest snapshot, then the events after it.
-        var reader = Build(otherClient, paths);
+        var reader = DurableStreamsStores.Deposits(otherClient, paths);
         var latest = await reader.Store.GetLatestSnapshotAsync<Account>(Id);
         var amounts = new List<decimal>();
         await foreach (var e in reader.Store.ReadEventsAsync(Id, latest!.Version + 1))
@@ -106,16 +101,16 @@ public sealed class SnapshotReadPositionTests : ServerTest
     [MemberData(nameof(Kinds))]
     public async Task A_snapshot_stored_without_a_read_position_is_used_and_the_stream_read_from_the_beginning(string kind)
     {
-        var paths = NewPrefix();
+        var paths = DurableStreamsStores.NewPrefix();
         await using var client = NewClient(kind);
-        await WriteStreamWithSnapshotAsync(Build(client, paths));
+        await WriteStreamWithSnapshotAsync(DurableStreamsStores.Deposits(client, paths));
         // A snapshot as stored before positions were recorded (no readPosition field), saved after the first.
         var old = (await StoredSnapshotsAsync(client, paths))[0] with { ReadPosition = null };
         Assert.DoesNotContain("readPosition", Encoding.UTF8.GetString(SnapshotRecordJson.Serialize(old)), StringComparison.Ordinal);
         await AppendSnapshotAsync(client, paths, old);
 
         await using var otherClient = NewClient(kind);
-        var fresh = Build(otherClient, paths);
+        var fresh = DurableStreamsStores.Deposits(otherClient, paths);
         var loaded = await fresh.Aggregates.LoadAsync<Account>(Id);
         Assert.Equal((ReplaySource.FromLatestSnapshot, 205L, 200L, 5L, 2040m), (loaded.Source, loaded.Version, loaded.SnapshotVersion, loaded.EventsApplied, loaded.State!.Balance));
         Assert.Equal(205, EnvelopesRead(fresh));
@@ -125,9 +120,9 @@ public sealed class SnapshotReadPositionTests : ServerTest
     [MemberData(nameof(Kinds))]
     public async Task A_read_position_that_does_not_lead_to_the_snapshots_events_is_not_used(string kind)
     {
-        var paths = NewPrefix();
+        var paths = DurableStreamsStores.NewPrefix();
         await using var client = NewClient(kind);
-        await WriteStreamWithSnapshotAsync(Build(client, paths));
+        await WriteStreamWithSnapshotAsync(DurableStreamsStores.Deposits(client, paths));
         var honest = (await StoredSnapshotsAsync(client, paths))[0];
         var position = Assert.IsType<string>(honest.ReadPosition);
         var offset = position[(position.IndexOf(':', StringComparison.Ordinal) + 1)..];
@@ -137,7 +132,7 @@ public sealed class SnapshotReadPositionTests : ServerTest
         {
             await AppendSnapshotAsync(client, paths, honest with { ReadPosition = forged });
             await using var otherClient = NewClient(kind);
-            var fresh = Build(otherClient, paths);
+            var fresh = DurableStreamsStores.Deposits(otherClient, paths);
             var loaded = await fresh.Aggregates.LoadAsync<Account>(Id);
             Assert.Equal((205L, 200L, 2040m), (loaded.Version, loaded.SnapshotVersion, loaded.State!.Balance));
             Assert.True(EnvelopesRead(fresh) >= 205, $"position {forged}: read {EnvelopesRead(fresh)} envelopes, so not from the beginning");
@@ -146,7 +141,7 @@ public sealed class SnapshotReadPositionTests : ServerTest
         // An honest position does not make a forged snapshot acceptable: its event hash is still checked against event 200.
         await AppendSnapshotAsync(client, paths, honest with { EventHash = new string('a', 64) });
         await using var lastClient = NewClient(kind);
-        var e = await Assert.ThrowsAsync<SnapshotIntegrityException>(async () => await Build(lastClient, paths).Aggregates.LoadAsync<Account>(Id));
+        var e = await Assert.ThrowsAsync<SnapshotIntegrityException>(async () => await DurableStreamsStores.Deposits(lastClient, paths).Aggregates.LoadAsync<Account>(Id));
         Assert.Equal(200, e.Version);
     }
 }
