@@ -143,9 +143,8 @@ internal sealed class NativePipeline : IDisposable
     /// has a slot, a thread-pool work item submits the body and completes the caller's
     /// <see cref="ValueTask"/> there (never on the native thread that freed the slot).
     /// </summary>
-    private sealed class SpanSubmitWait : RoomSlots.RoomWaiter, IValueTaskSource, IThreadPoolWorkItem
+    private sealed class SpanSubmitWait : RoomSlots.RoomWaiter, IThreadPoolWorkItem
     {
-        private ManualResetValueTaskSourceCore<bool> _core;
         private NativePipeline? _pipeline;
         private ReadOnlyMemory<byte> _body;
         private CancellationToken _cancelledBy;
@@ -190,25 +189,17 @@ internal sealed class NativePipeline : IDisposable
             _core.SetResult(true);
         }
 
-        public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
-
-        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-            _core.OnCompleted(continuation, state, token, flags);
-
-        public void GetResult(short token)
+        // Completed on the thread pool already (Execute): the caller's continuation runs inline there.
+        public SpanSubmitWait()
+            : base(runContinuationsAsynchronously: false)
         {
-            try
-            {
-                _core.GetResult(token);
-            }
-            finally
-            {
-                _body = default;
-                _pipeline = null;
-                Unregister();
-                Owner = null;
-                Volatile.Write(ref s_cachedWait, this);
-            }
+        }
+
+        private protected override void Recycle()
+        {
+            _body = default;
+            _pipeline = null;
+            Volatile.Write(ref s_cachedWait, this);
         }
     }
 

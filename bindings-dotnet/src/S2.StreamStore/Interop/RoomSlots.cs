@@ -159,9 +159,20 @@ internal sealed class RoomSlots
         }
     }
 
-    /// <summary>One queued wait for a slot.</summary>
-    internal abstract class RoomWaiter
+    /// <summary>
+    /// One queued wait for a slot, and the reusable value-task source its caller awaits: a waiter
+    /// object serves one wait at a time and goes back to its cache (<see cref="Recycle"/>) when the
+    /// caller has taken the result.
+    /// </summary>
+    internal abstract class RoomWaiter : IValueTaskSource
     {
+        private protected ManualResetValueTaskSourceCore<bool> _core;
+
+        private protected RoomWaiter(bool runContinuationsAsynchronously)
+        {
+            _core.RunContinuationsAsynchronously = runContinuationsAsynchronously;
+        }
+
         internal RoomWaiter? Previous { get; set; }
 
         internal RoomWaiter? Next { get; set; }
@@ -192,22 +203,6 @@ internal sealed class RoomSlots
                 Cancelled(token);
             }
         }
-    }
-
-    /// <summary>The wait of <see cref="WaitAsync"/>: a reusable value-task source whose continuation runs on the thread pool.</summary>
-    private sealed class SlotWaiter : RoomWaiter, IValueTaskSource
-    {
-        private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
-
-        internal short Arm()
-        {
-            _core.Reset();
-            return _core.Version;
-        }
-
-        internal override void Served() => _core.SetResult(true);
-
-        internal override void Cancelled(CancellationToken token) => _core.SetException(new OperationCanceledException(token));
 
         public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
 
@@ -224,8 +219,32 @@ internal sealed class RoomSlots
             {
                 Unregister();
                 Owner = null;
-                Volatile.Write(ref s_cachedSlotWaiter, this);
+                Recycle();
             }
         }
+
+        /// <summary>Clears what the wait held and returns the waiter to its cache (the caller is done with it).</summary>
+        private protected abstract void Recycle();
+    }
+
+    /// <summary>The wait of <see cref="WaitAsync"/>: a reusable value-task source whose continuation runs on the thread pool.</summary>
+    private sealed class SlotWaiter : RoomWaiter
+    {
+        public SlotWaiter()
+            : base(runContinuationsAsynchronously: true)
+        {
+        }
+
+        internal short Arm()
+        {
+            _core.Reset();
+            return _core.Version;
+        }
+
+        internal override void Served() => _core.SetResult(true);
+
+        internal override void Cancelled(CancellationToken token) => _core.SetException(new OperationCanceledException(token));
+
+        private protected override void Recycle() => Volatile.Write(ref s_cachedSlotWaiter, this);
     }
 }
