@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using DurableStreams.Tests.Infrastructure;
 
 namespace S2.StreamStore.Tests;
 
@@ -8,17 +8,17 @@ public sealed class AotSmokeTests
     [LiteFact]
     public async Task A_NativeAOT_app_appends_through_a_stream_and_a_producer_and_reads_back()
     {
-        var project = Path.Combine(RepoRoot(), "bindings-dotnet", "samples", "S2", "AotSmoke", "S2AotSmoke.csproj");
+        var project = Path.Combine(RepositoryRoot.Path, "bindings-dotnet", "samples", "S2", "AotSmoke", "S2AotSmoke.csproj");
         var output = Path.Combine(Path.GetTempPath(), $"s2-aot-smoke-{Guid.NewGuid():N}");
         try
         {
-            var (code, log) = await RunAsync("dotnet", $"publish \"{project}\" -c Release -r linux-x64 -o \"{output}\" -nologo", TimeSpan.FromMinutes(8));
+            var (code, log) = await ChildProcess.RunAsync("dotnet", $"publish \"{project}\" -c Release -r linux-x64 -o \"{output}\" -nologo", TimeSpan.FromMinutes(8));
             Assert.True(code == 0, $"dotnet publish failed ({code}):\n{log}");
             Assert.DoesNotContain("warning IL", log, StringComparison.Ordinal);
             var app = Path.Combine(output, "S2AotSmoke");
             Assert.True(File.Exists(app), $"{app} is missing");
             Assert.False(File.Exists(Path.Combine(output, "S2AotSmoke.dll")), "not a NativeAOT build");
-            var (runCode, runLog) = await RunAsync(app, Lite.Endpoint!, TimeSpan.FromMinutes(1));
+            var (runCode, runLog) = await ChildProcess.RunAsync(app, Lite.Endpoint!, TimeSpan.FromMinutes(1));
             Assert.True(runCode == 0, $"S2AotSmoke failed ({runCode}):\n{runLog}");
             Assert.Contains("a=1.5,b=2.5,c=3.5", runLog, StringComparison.Ordinal);
         }
@@ -35,46 +35,5 @@ public sealed class AotSmokeTests
             {
             }
         }
-    }
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Cargo.toml")) && Directory.Exists(Path.Combine(dir.FullName, "bindings-dotnet")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("the repository root (Cargo.toml and bindings-dotnet/) is not an ancestor of the test assembly");
-    }
-
-    private static async Task<(int Code, string Log)> RunAsync(string file, string arguments, TimeSpan timeout)
-    {
-        using var process = new Process
-        {
-            StartInfo = new ProcessStartInfo(file, arguments)
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            },
-        };
-        process.StartInfo.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        process.StartInfo.Environment["DOTNET_NOLOGO"] = "1";
-        process.Start();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {arguments} did not finish within {timeout}");
-        }
-        return (process.ExitCode, await stdout + await stderr);
     }
 }

@@ -33,20 +33,7 @@ public static class TestServers
     public static async Task<ServerInfo> GetWebhooksAsync() => (await s_webhookServers.Value)[Node];
 
     /// <summary>The repository root: the nearest ancestor of the test assembly holding Cargo.toml.</summary>
-    public static string RepoRoot
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "Cargo.toml")) && Directory.Exists(Path.Combine(dir.FullName, "bindings-dotnet")))
-                {
-                    return dir.FullName;
-                }
-            }
-            throw new InvalidOperationException($"No Cargo.toml above {AppContext.BaseDirectory}: cannot find the repository root.");
-        }
-    }
+    public static string RepoRoot => RepositoryRoot.Path;
 
     private static async Task<IReadOnlyDictionary<string, ServerInfo>> StartAsync(string arguments)
     {

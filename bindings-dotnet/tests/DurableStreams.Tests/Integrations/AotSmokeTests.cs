@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using DurableStreams.Tests.Infrastructure;
 
 namespace DurableStreams.Tests.Integrations;
@@ -26,7 +25,7 @@ public class AotSmokeTests : ServerTest
         var output = Path.Combine(Path.GetTempPath(), $"ds-aot-smoke-{Guid.NewGuid():N}");
         try
         {
-            var (code, log) = await RunAsync("dotnet", $"publish \"{project}\" -c Release -r linux-x64 -p:PublishAot=true -o \"{output}\" -nologo", TimeSpan.FromMinutes(8));
+            var (code, log) = await ChildProcess.RunAsync("dotnet", $"publish \"{project}\" -c Release -r linux-x64 -p:PublishAot=true -o \"{output}\" -nologo", TimeSpan.FromMinutes(8));
             Assert.True(code == 0, $"dotnet publish failed ({code}):\n{log}");
             Assert.DoesNotContain("warning IL", log, StringComparison.Ordinal); // no trimming/AOT warnings
             var app = Path.Combine(output, "AotSmoke");
@@ -34,7 +33,7 @@ public class AotSmokeTests : ServerTest
             Assert.False(File.Exists(Path.Combine(output, "AotSmoke.dll")), "not a NativeAOT build");
             foreach (var kind in new[] { TestServers.Electric, TestServers.Node })
             {
-                var (runCode, runLog) = await RunAsync(app, Server(kind).StreamPrefixUrl, TimeSpan.FromMinutes(1));
+                var (runCode, runLog) = await ChildProcess.RunAsync(app, Server(kind).StreamPrefixUrl, TimeSpan.FromMinutes(1));
                 Assert.True(runCode == 0, $"AotSmoke against {kind} failed ({runCode}):\n{runLog}");
                 Assert.Contains("a=1.5,b=2.5,c=3.5", runLog, StringComparison.Ordinal);
             }
@@ -49,34 +48,5 @@ public class AotSmokeTests : ServerTest
             {
             }
         }
-    }
-
-    private static async Task<(int Code, string Log)> RunAsync(string file, string arguments, TimeSpan timeout)
-    {
-        using var process = new Process
-        {
-            StartInfo = new ProcessStartInfo(file, arguments)
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            },
-        };
-        process.StartInfo.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        process.StartInfo.Environment["DOTNET_NOLOGO"] = "1";
-        process.Start();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {arguments} did not finish within {timeout}");
-        }
-        return (process.ExitCode, await stdout + await stderr);
     }
 }
