@@ -729,7 +729,8 @@ const char *ds_chunk_offset(const struct DsChunk *chunk);
 // mints offsets, so there is none inside a response) and `ds_chunk_resume_skip` counts the
 // bytes from there delivered so far. Resuming from the offset alone reads the response again;
 // resume exactly after the piece by also passing `ds_chunk_resume_skip` to
-// `ds_reader_set_skip_bytes`. False for NULL.
+// `ds_reader_set_skip_bytes` (for a JSON stream, whose pieces hold whole messages,
+// `ds_chunk_resume_skip_messages` to `ds_reader_set_skip_messages`). False for NULL.
 //
 // # Safety
 // `chunk` must be NULL or a live `DsChunk`.
@@ -737,12 +738,22 @@ bool ds_chunk_partial(const struct DsChunk *chunk);
 
 // The bytes from `ds_chunk_offset` delivered up to and including this chunk: to resume exactly
 // after it, open a reader at its offset (and cursor) and pass this to
-// `ds_reader_set_skip_bytes`. Non-zero only for a partial chunk (`ds_chunk_partial`); 0 for a
-// complete chunk, whose offset is already just past its data, and for NULL.
+// `ds_reader_set_skip_bytes`. Non-zero only for a partial chunk (`ds_chunk_partial`) of a
+// non-JSON stream; 0 for a complete chunk, whose offset is already just past its data, for a
+// JSON stream's chunk and for NULL.
 //
 // # Safety
 // `chunk` must be NULL or a live `DsChunk`.
 uint64_t ds_chunk_resume_skip(const struct DsChunk *chunk);
+
+// For a partial chunk (`ds_chunk_partial`) of a JSON stream, the messages from
+// `ds_chunk_offset` delivered up to and including this chunk: to resume exactly after it, open
+// a reader at its offset (and cursor) and pass this to `ds_reader_set_skip_messages`. 0 for
+// every other chunk and for NULL.
+//
+// # Safety
+// `chunk` must be NULL or a live `DsChunk`.
+uint64_t ds_chunk_resume_skip_messages(const struct DsChunk *chunk);
 
 // The HTTP status of the response the chunk came from: 200, or 204 for a long-poll that ended
 // without new data (the chunk then only reports up-to-date or closed); SSE chunks are 200.
@@ -1244,6 +1255,17 @@ struct DsError *ds_reader_open(const struct DsStream *stream,
 // `reader` must be NULL or a live `DsReader`.
 uint64_t ds_reader_resume_skip(const struct DsReader *reader);
 
+// For a JSON stream, the messages from `ds_reader_offset` already delivered: pass it to
+// `ds_reader_set_skip_messages` (with the offset and cursor) to resume exactly where this
+// reader is. Non-zero while a JSON response is being delivered in pieces (the last partial
+// chunk's `ds_chunk_resume_skip_messages`, also when the read then failed) and while the reader
+// is still skipping the messages asked with `ds_reader_set_skip_messages`; 0 otherwise and for
+// a NULL reader. Safe to call while a `ds_reader_next` is in flight.
+//
+// # Safety
+// `reader` must be NULL or a live `DsReader`.
+uint64_t ds_reader_resume_skip_messages(const struct DsReader *reader);
+
 // Sets extra HTTP headers sent on every request of the read from the next one on: catch-up
 // requests, each long-poll and every SSE (re)connection (an SSE connection already open
 // keeps the headers it was opened with). Replaces the headers set before; `count` 0 clears
@@ -1262,13 +1284,15 @@ struct DsError *ds_reader_set_headers(const struct DsReader *reader,
                                       const struct DsHeader *headers,
                                       size_t count);
 
-// Bounds the bytes of one chunk of a non-JSON stream, from the next response on; 0 (the
-// default) returns each response whole, however large (a server may answer a catch-up of a
-// 1 GiB stream with one 1 GiB response). A larger response then arrives in pieces as it is
-// received; all but the last are partial (`ds_chunk_partial`): their offset is where the
-// response began, `ds_chunk_resume_skip` counts the bytes from there delivered so far (resume
-// exactly after a piece with `ds_reader_set_skip_bytes`), and they never report up-to-date or
-// closed. JSON streams are never split.
+// Bounds the bytes of one chunk, from the next response on; 0 (the default) returns each
+// response whole, however large (a server may answer a catch-up of a 1 GiB stream with one
+// 1 GiB response). A larger response then arrives in pieces as it is received; all but the
+// last are partial (`ds_chunk_partial`): their offset is where the response began,
+// `ds_chunk_resume_skip` counts the bytes from there delivered so far (resume exactly after a
+// piece with `ds_reader_set_skip_bytes`), and they never report up-to-date or closed. JSON
+// streams are cut between messages, never inside one: each piece's data is a JSON array of
+// whole messages (one message larger than the bound is a piece of its own), and it counts
+// messages instead (`ds_chunk_resume_skip_messages`, `ds_reader_set_skip_messages`).
 //
 // Returns NULL, or an owned `DS_ERROR_INVALID_ARGUMENT` error for a NULL reader or while a
 // `ds_reader_next` is in flight.
@@ -1285,8 +1309,8 @@ struct DsError *ds_reader_set_max_chunk_bytes(const struct DsReader *reader,
 // whose data is skipped entirely are not delivered, but up-to-date and closed are reported as
 // without the skip.
 //
-// Only for non-JSON streams: on a JSON stream (JSON responses are never split) or from offset
-// `"now"`, a non-zero skip makes the first `ds_reader_next` fail with
+// Only for non-JSON streams (JSON streams count messages: `ds_reader_set_skip_messages`): on a
+// JSON stream or from offset `"now"`, a non-zero skip makes the first `ds_reader_next` fail with
 // `DS_ERROR_INVALID_ARGUMENT`. If the stream holds fewer bytes from the offset than the skip
 // when the read reaches its tail, `ds_reader_next` fails with `DS_ERROR_INVALID_OFFSET` ("the
 // resume point is past the data"), in live modes too (it does not wait for more data).
@@ -1298,6 +1322,22 @@ struct DsError *ds_reader_set_max_chunk_bytes(const struct DsReader *reader,
 // # Safety
 // `reader` must be NULL or a live `DsReader`.
 struct DsError *ds_reader_set_skip_bytes(const struct DsReader *reader, uint64_t skip);
+
+// What `ds_reader_set_skip_bytes` is for other streams, for a JSON stream: skips its first
+// `skip` messages from the reader's start offset (replacing a byte skip). Pass a saved
+// `ds_chunk_resume_skip_messages` (opening the reader at that chunk's offset and cursor) to
+// resume exactly after a partial chunk of a JSON response: no message twice, none missed. The
+// skip may span several responses. On a non-JSON stream or from offset `"now"`, a non-zero
+// skip makes the first `ds_reader_next` fail with `DS_ERROR_INVALID_ARGUMENT`; a skip past the
+// stream's messages fails it with `DS_ERROR_INVALID_OFFSET` once the read reaches the tail.
+//
+// Call it before the first `ds_reader_next`. Returns NULL, or an owned
+// `DS_ERROR_INVALID_ARGUMENT` error for a NULL reader, while a `ds_reader_next` is in flight,
+// or once a `ds_reader_next` has been called.
+//
+// # Safety
+// `reader` must be NULL or a live `DsReader`.
+struct DsError *ds_reader_set_skip_messages(const struct DsReader *reader, uint64_t skip);
 
 // Applies every message of `chunk` (read from a JSON stream with `ds_reader_next`), in order,
 // and moves the state's offset past it. Writes how many messages were applied to

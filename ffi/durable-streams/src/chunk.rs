@@ -150,7 +150,8 @@ pub unsafe extern "C" fn ds_chunk_status(chunk: *const DsChunk) -> u16 {
 /// mints offsets, so there is none inside a response) and `ds_chunk_resume_skip` counts the
 /// bytes from there delivered so far. Resuming from the offset alone reads the response again;
 /// resume exactly after the piece by also passing `ds_chunk_resume_skip` to
-/// `ds_reader_set_skip_bytes`. False for NULL.
+/// `ds_reader_set_skip_bytes` (for a JSON stream, whose pieces hold whole messages,
+/// `ds_chunk_resume_skip_messages` to `ds_reader_set_skip_messages`). False for NULL.
 ///
 /// # Safety
 /// `chunk` must be NULL or a live `DsChunk`.
@@ -164,8 +165,9 @@ pub unsafe extern "C" fn ds_chunk_partial(chunk: *const DsChunk) -> bool {
 
 /// The bytes from `ds_chunk_offset` delivered up to and including this chunk: to resume exactly
 /// after it, open a reader at its offset (and cursor) and pass this to
-/// `ds_reader_set_skip_bytes`. Non-zero only for a partial chunk (`ds_chunk_partial`); 0 for a
-/// complete chunk, whose offset is already just past its data, and for NULL.
+/// `ds_reader_set_skip_bytes`. Non-zero only for a partial chunk (`ds_chunk_partial`) of a
+/// non-JSON stream; 0 for a complete chunk, whose offset is already just past its data, for a
+/// JSON stream's chunk and for NULL.
 ///
 /// # Safety
 /// `chunk` must be NULL or a live `DsChunk`.
@@ -174,6 +176,21 @@ pub unsafe extern "C" fn ds_chunk_resume_skip(chunk: *const DsChunk) -> u64 {
     catch(0, || {
         // SAFETY: forwarded to the caller.
         unsafe { read(chunk) }.map_or(0, |c| c.chunk.resume_skip())
+    })
+}
+
+/// For a partial chunk (`ds_chunk_partial`) of a JSON stream, the messages from
+/// `ds_chunk_offset` delivered up to and including this chunk: to resume exactly after it, open
+/// a reader at its offset (and cursor) and pass this to `ds_reader_set_skip_messages`. 0 for
+/// every other chunk and for NULL.
+///
+/// # Safety
+/// `chunk` must be NULL or a live `DsChunk`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_chunk_resume_skip_messages(chunk: *const DsChunk) -> u64 {
+    catch(0, || {
+        // SAFETY: forwarded to the caller.
+        unsafe { read(chunk) }.map_or(0, |c| c.chunk.resume_skip_messages())
     })
 }
 
@@ -281,6 +298,7 @@ mod tests {
         // SAFETY: NULL is a valid argument for every accessor.
         unsafe {
             assert_eq!(ds_chunk_resume_skip(std::ptr::null()), 0);
+            assert_eq!(ds_chunk_resume_skip_messages(std::ptr::null()), 0);
             assert!(!ds_chunk_partial(std::ptr::null()));
             assert!(ds_chunk_offset(std::ptr::null()).is_null());
         }

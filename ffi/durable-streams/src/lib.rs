@@ -48,7 +48,7 @@ pub use cancel::{
 pub use chunk::{
     DsChunk, ds_chunk_closed, ds_chunk_cursor, ds_chunk_data, ds_chunk_free, ds_chunk_message,
     ds_chunk_message_count, ds_chunk_offset, ds_chunk_partial, ds_chunk_resume_skip,
-    ds_chunk_status, ds_chunk_up_to_date,
+    ds_chunk_resume_skip_messages, ds_chunk_status, ds_chunk_up_to_date,
 };
 pub use claim::{
     DsAck, DsAckCallback, DsClaim, DsClaimCallback, ds_claim_free, ds_claim_json,
@@ -79,8 +79,9 @@ pub use pull_worker::{
 };
 pub use reader::{
     DsChunkCallback, DsLiveMode, DsReader, ds_reader_cursor, ds_reader_free, ds_reader_next,
-    ds_reader_offset, ds_reader_open, ds_reader_resume_skip, ds_reader_set_headers,
-    ds_reader_set_max_chunk_bytes, ds_reader_set_skip_bytes,
+    ds_reader_offset, ds_reader_open, ds_reader_resume_skip, ds_reader_resume_skip_messages,
+    ds_reader_set_headers, ds_reader_set_max_chunk_bytes, ds_reader_set_skip_bytes,
+    ds_reader_set_skip_messages,
 };
 pub use state::{
     DsMaterializedState, DsStateWatch, DsWatchCallback, ds_state_apply_chunk, ds_state_catch_up,

@@ -79,6 +79,8 @@ struct Position {
     cursor: Option<String>,
     /// Bytes from `offset` already delivered (or to be skipped): `ReadSession::resume_skip`.
     skip: u64,
+    /// The same in messages, for JSON streams: `ReadSession::resume_skip_messages`.
+    skip_messages: u64,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -176,6 +178,7 @@ pub unsafe extern "C" fn ds_reader_open(
                     offset,
                     cursor,
                     skip: 0,
+                    skip_messages: 0,
                 }),
                 freed: CancellationToken::new(),
             }),
@@ -238,6 +241,7 @@ pub unsafe extern "C" fn ds_reader_next(
                 position.offset = session.offset().clone();
                 position.cursor = session.cursor().map(str::to_owned);
                 position.skip = session.resume_skip();
+                position.skip_messages = session.resume_skip_messages();
             }
             // Back before the callback, so that it may call ds_reader_next again.
             *lock(&shared.session) = Some(session);
@@ -246,13 +250,15 @@ pub unsafe extern "C" fn ds_reader_next(
     });
 }
 
-/// Bounds the bytes of one chunk of a non-JSON stream, from the next response on; 0 (the
-/// default) returns each response whole, however large (a server may answer a catch-up of a
-/// 1 GiB stream with one 1 GiB response). A larger response then arrives in pieces as it is
-/// received; all but the last are partial (`ds_chunk_partial`): their offset is where the
-/// response began, `ds_chunk_resume_skip` counts the bytes from there delivered so far (resume
-/// exactly after a piece with `ds_reader_set_skip_bytes`), and they never report up-to-date or
-/// closed. JSON streams are never split.
+/// Bounds the bytes of one chunk, from the next response on; 0 (the default) returns each
+/// response whole, however large (a server may answer a catch-up of a 1 GiB stream with one
+/// 1 GiB response). A larger response then arrives in pieces as it is received; all but the
+/// last are partial (`ds_chunk_partial`): their offset is where the response began,
+/// `ds_chunk_resume_skip` counts the bytes from there delivered so far (resume exactly after a
+/// piece with `ds_reader_set_skip_bytes`), and they never report up-to-date or closed. JSON
+/// streams are cut between messages, never inside one: each piece's data is a JSON array of
+/// whole messages (one message larger than the bound is a piece of its own), and it counts
+/// messages instead (`ds_chunk_resume_skip_messages`, `ds_reader_set_skip_messages`).
 ///
 /// Returns NULL, or an owned `DS_ERROR_INVALID_ARGUMENT` error for a NULL reader or while a
 /// `ds_reader_next` is in flight.
@@ -283,8 +289,8 @@ pub unsafe extern "C" fn ds_reader_set_max_chunk_bytes(
 /// whose data is skipped entirely are not delivered, but up-to-date and closed are reported as
 /// without the skip.
 ///
-/// Only for non-JSON streams: on a JSON stream (JSON responses are never split) or from offset
-/// `"now"`, a non-zero skip makes the first `ds_reader_next` fail with
+/// Only for non-JSON streams (JSON streams count messages: `ds_reader_set_skip_messages`): on a
+/// JSON stream or from offset `"now"`, a non-zero skip makes the first `ds_reader_next` fail with
 /// `DS_ERROR_INVALID_ARGUMENT`. If the stream holds fewer bytes from the offset than the skip
 /// when the read reaches its tail, `ds_reader_next` fails with `DS_ERROR_INVALID_OFFSET` ("the
 /// resume point is past the data"), in live modes too (it does not wait for more data).
@@ -308,7 +314,43 @@ pub unsafe extern "C" fn ds_reader_set_skip_bytes(
             return Err(Error::invalid_argument("reader", "a read is in progress").into());
         };
         session.set_skip_bytes(skip)?;
-        lock(&reader.shared.position).skip = skip;
+        let mut position = lock(&reader.shared.position);
+        position.skip = skip;
+        position.skip_messages = 0;
+        Ok(())
+    })
+}
+
+/// What `ds_reader_set_skip_bytes` is for other streams, for a JSON stream: skips its first
+/// `skip` messages from the reader's start offset (replacing a byte skip). Pass a saved
+/// `ds_chunk_resume_skip_messages` (opening the reader at that chunk's offset and cursor) to
+/// resume exactly after a partial chunk of a JSON response: no message twice, none missed. The
+/// skip may span several responses. On a non-JSON stream or from offset `"now"`, a non-zero
+/// skip makes the first `ds_reader_next` fail with `DS_ERROR_INVALID_ARGUMENT`; a skip past the
+/// stream's messages fails it with `DS_ERROR_INVALID_OFFSET` once the read reaches the tail.
+///
+/// Call it before the first `ds_reader_next`. Returns NULL, or an owned
+/// `DS_ERROR_INVALID_ARGUMENT` error for a NULL reader, while a `ds_reader_next` is in flight,
+/// or once a `ds_reader_next` has been called.
+///
+/// # Safety
+/// `reader` must be NULL or a live `DsReader`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_reader_set_skip_messages(
+    reader: *const DsReader,
+    skip: u64,
+) -> *mut DsError {
+    catch_error("ds_reader_set_skip_messages", || {
+        // SAFETY: NULL or a live reader per the contract.
+        let reader = unsafe { handles::required(reader, "reader") }?;
+        let mut session = lock(&reader.shared.session);
+        let Some(session) = session.as_mut() else {
+            return Err(Error::invalid_argument("reader", "a read is in progress").into());
+        };
+        session.set_skip_messages(skip)?;
+        let mut position = lock(&reader.shared.position);
+        position.skip = 0;
+        position.skip_messages = skip;
         Ok(())
     })
 }
@@ -327,6 +369,23 @@ pub unsafe extern "C" fn ds_reader_resume_skip(reader: *const DsReader) -> u64 {
     catch(0, || {
         // SAFETY: forwarded to the caller.
         unsafe { handles::borrow(reader) }.map_or(0, |r| lock(&r.shared.position).skip)
+    })
+}
+
+/// For a JSON stream, the messages from `ds_reader_offset` already delivered: pass it to
+/// `ds_reader_set_skip_messages` (with the offset and cursor) to resume exactly where this
+/// reader is. Non-zero while a JSON response is being delivered in pieces (the last partial
+/// chunk's `ds_chunk_resume_skip_messages`, also when the read then failed) and while the reader
+/// is still skipping the messages asked with `ds_reader_set_skip_messages`; 0 otherwise and for
+/// a NULL reader. Safe to call while a `ds_reader_next` is in flight.
+///
+/// # Safety
+/// `reader` must be NULL or a live `DsReader`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ds_reader_resume_skip_messages(reader: *const DsReader) -> u64 {
+    catch(0, || {
+        // SAFETY: forwarded to the caller.
+        unsafe { handles::borrow(reader) }.map_or(0, |r| lock(&r.shared.position).skip_messages)
     })
 }
 

@@ -19,6 +19,7 @@ pub struct Chunk {
     closed: bool,
     partial: bool,
     resume_skip: u64,
+    resume_skip_messages: u64,
     status: u16,
 }
 
@@ -40,6 +41,7 @@ impl Chunk {
             closed,
             partial: false,
             resume_skip: 0,
+            resume_skip_messages: 0,
             status: 200,
         }
     }
@@ -76,7 +78,26 @@ impl Chunk {
             closed: false,
             partial: true,
             resume_skip,
+            resume_skip_messages: 0,
             status: 200,
+        }
+    }
+
+    /// A piece of a JSON response that continues: `data` is a JSON array of whole messages,
+    /// `offset` is where the response began and `resume_skip_messages` the messages from there
+    /// delivered up to and including this piece.
+    pub(crate) fn json_piece(
+        data: Bytes,
+        messages: Vec<Bytes>,
+        offset: Offset,
+        cursor: Option<String>,
+        resume_skip_messages: u64,
+    ) -> Chunk {
+        Chunk {
+            messages: Some(messages),
+            resume_skip_messages,
+            resume_skip: 0,
+            ..Chunk::piece(data, offset, cursor, 0)
         }
     }
 
@@ -86,7 +107,10 @@ impl Chunk {
     /// there is none for a point inside a response); [`Chunk::resume_skip`] says how many bytes
     /// from there have been delivered. Resume exactly after this piece with
     /// `ReadOptions::new().offset(chunk.offset().clone()).skip_bytes(chunk.resume_skip())` (and
-    /// the cursor); resuming from the offset alone re-reads the response from its start.
+    /// the cursor); resuming from the offset alone re-reads the response from its start. A piece
+    /// of a JSON response holds whole messages (its data is a JSON array of them) and counts
+    /// messages instead: [`Chunk::resume_skip_messages`] with
+    /// [`crate::ReadOptions::skip_messages`].
     pub fn partial(&self) -> bool {
         self.partial
     }
@@ -143,11 +167,19 @@ impl Chunk {
     /// pass it to [`crate::ReadOptions::skip_bytes`] with the offset and cursor to resume exactly
     /// after this chunk (no byte twice, none missed).
     ///
-    /// Non-zero only for a [`Chunk::partial`] piece (it counts the earlier pieces of the same
-    /// response, and bytes skipped at the start of a session resumed this way). A complete
-    /// chunk's offset is already just past its data, so it reports 0.
+    /// Non-zero only for a [`Chunk::partial`] piece of a non-JSON stream (it counts the earlier
+    /// pieces of the same response, and bytes skipped at the start of a session resumed this
+    /// way). A complete chunk's offset is already just past its data, so it reports 0.
     pub fn resume_skip(&self) -> u64 {
         self.resume_skip
+    }
+
+    /// For a [`Chunk::partial`] piece of a JSON stream, the messages from [`Chunk::offset`]
+    /// delivered up to and including this piece: pass it to
+    /// [`crate::ReadOptions::skip_messages`] with the offset and cursor to resume exactly after
+    /// it. 0 for every other chunk.
+    pub fn resume_skip_messages(&self) -> u64 {
+        self.resume_skip_messages
     }
 
     /// The server's cursor at this point (save it with the offset).

@@ -1,6 +1,6 @@
 //! Splitting a JSON-mode body (a JSON array) into its messages without copying them.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::json_scan::element_ranges;
 
@@ -19,6 +19,29 @@ pub(crate) fn split_messages(body: &Bytes) -> Result<Vec<Bytes>, String> {
         .into_iter()
         .map(|(start, end)| body.slice(start..end))
         .collect())
+}
+
+/// One JSON array text holding `messages`, for a chunk made of several SSE data events
+/// or of the messages kept after a skip, and the messages again as slices of it (so that, as for every chunk, each message lies in the data).
+pub(crate) fn join_messages(messages: &[Bytes]) -> (Bytes, Vec<Bytes>) {
+    let size = messages.iter().map(|m| m.len() + 1).sum::<usize>() + 2;
+    let mut out = BytesMut::with_capacity(size);
+    let mut ranges = Vec::with_capacity(messages.len());
+    out.extend_from_slice(b"[");
+    for (i, message) in messages.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b",");
+        }
+        ranges.push((out.len(), out.len() + message.len()));
+        out.extend_from_slice(message);
+    }
+    out.extend_from_slice(b"]");
+    let data = out.freeze();
+    let sliced = ranges
+        .into_iter()
+        .map(|(start, end)| data.slice(start..end))
+        .collect();
+    (data, sliced)
 }
 
 #[cfg(test)]

@@ -16,11 +16,7 @@ pub(crate) fn element_ranges(body: &[u8]) -> Result<Vec<(usize, usize)>, String>
     if let Err(e) = std::str::from_utf8(body) {
         return Err(format!("invalid UTF-8 at byte {}", e.valid_up_to()));
     }
-    let mut scan = Scanner {
-        body,
-        at: 0,
-        open: Vec::new(),
-    };
+    let mut scan = Scanner::new(body);
     scan.skip_whitespace();
     scan.expect(b'[')?;
     let mut ranges = Vec::new();
@@ -51,12 +47,78 @@ pub(crate) fn element_ranges(body: &[u8]) -> Result<Vec<(usize, usize)>, String>
     Ok(ranges)
 }
 
+/// The complete elements at the start of a JSON array whose text is still arriving.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct ArrayPrefix {
+    /// The `(start, end)` ranges of the elements whose separator (`,` or `]`) has arrived.
+    pub(crate) ranges: Vec<(usize, usize)>,
+    /// Where the separator after the last of `ranges` is (0 when there are none and the array
+    /// has not ended).
+    pub(crate) cut: usize,
+    /// Whether that separator is the array's closing `]`.
+    pub(crate) ended: bool,
+}
+
+/// The elements of the JSON array `prefix` that are complete, when `prefix` is the start of a
+/// body still arriving: what [`element_ranges`] would find in them, with the bytes after the
+/// last complete element left for later. Fails only on bytes that no continuation could make
+/// valid. UTF-8 is not checked here: the caller checks each piece it cuts (cuts fall on ASCII
+/// separators outside strings, so a piece never splits a character).
+pub(crate) fn array_prefix(prefix: &[u8]) -> Result<ArrayPrefix, String> {
+    let mut scan = Scanner::new(prefix);
+    let mut found = ArrayPrefix {
+        ranges: Vec::new(),
+        cut: 0,
+        ended: false,
+    };
+    scan.skip_whitespace();
+    if scan.peek().is_none() {
+        return Ok(found);
+    }
+    scan.expect(b'[')?;
+    scan.skip_whitespace();
+    match scan.peek() {
+        None => return Ok(found),
+        Some(b']') => {
+            found.cut = scan.at;
+            found.ended = true;
+            return Ok(found);
+        }
+        Some(_) => {}
+    }
+    loop {
+        scan.skip_whitespace();
+        let start = scan.at;
+        match scan.value() {
+            Ok(()) => {}
+            Err(_) if scan.truncated => return Ok(found),
+            Err(problem) => return Err(problem),
+        }
+        let end = scan.at;
+        scan.skip_whitespace();
+        match scan.next_byte() {
+            None => return Ok(found),
+            Some(separator @ (b',' | b']')) => {
+                found.ranges.push((start, end));
+                found.cut = scan.at - 1;
+                if separator == b']' {
+                    found.ended = true;
+                    return Ok(found);
+                }
+            }
+            other => return Err(scan.unexpected(other, "',' or ']' after an element")),
+        }
+    }
+}
+
 struct Scanner<'a> {
     body: &'a [u8],
     at: usize,
     /// The containers open inside the current element, innermost last (reused across elements,
     /// so scanning allocates nothing per message).
     open: Vec<Open>,
+    /// Whether the last error was running out of bytes (more of the body could still fix it).
+    truncated: bool,
 }
 
 /// What an open container expects next.
@@ -66,7 +128,16 @@ enum Open {
     Object,
 }
 
-impl Scanner<'_> {
+impl<'a> Scanner<'a> {
+    fn new(body: &'a [u8]) -> Scanner<'a> {
+        Scanner {
+            body,
+            at: 0,
+            open: Vec::new(),
+            truncated: false,
+        }
+    }
+
     fn peek(&self) -> Option<u8> {
         self.body.get(self.at).copied()
     }
@@ -90,7 +161,8 @@ impl Scanner<'_> {
         }
     }
 
-    fn unexpected(&self, found: Option<u8>, wanted: &str) -> String {
+    fn unexpected(&mut self, found: Option<u8>, wanted: &str) -> String {
+        self.truncated = found.is_none();
         match found {
             None => format!(
                 "the body ends at byte {} where {wanted} was expected",
@@ -186,11 +258,15 @@ impl Scanner<'_> {
     fn string(&mut self) -> Result<(), String> {
         loop {
             // Plain bytes in bulk: only a quote, a backslash or a control character stop.
-            let rest = &self.body[self.at..];
+            let body = self.body;
+            let rest = &body[self.at..];
             let run = rest
                 .iter()
                 .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-                .ok_or_else(|| format!("unterminated string at byte {}", self.body.len()))?;
+                .ok_or_else(|| {
+                    self.truncated = true;
+                    format!("unterminated string at byte {}", self.body.len())
+                })?;
             self.at += run;
             match self.next_byte() {
                 Some(b'"') => return Ok(()),
@@ -229,10 +305,12 @@ impl Scanner<'_> {
     }
 
     fn literal(&mut self, rest: &[u8]) -> Result<(), String> {
-        if self.body.get(self.at..self.at + rest.len()) == Some(rest) {
+        let available = &self.body[self.at.min(self.body.len())..];
+        if available.starts_with(rest) {
             self.at += rest.len();
             Ok(())
         } else {
+            self.truncated = rest.starts_with(available);
             Err(format!("invalid literal at byte {}", self.at - 1))
         }
     }

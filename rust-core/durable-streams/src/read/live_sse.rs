@@ -173,7 +173,14 @@ impl ReadSession {
         self.sse_failures = 0;
         let (data, messages) = self.assemble(pending)?;
         // The data events of one control event are the stream's bytes from the current offset.
-        let data = self.skip_response_data(data, 0, control.up_to_date || control.stream_closed)?;
+        let at_tail = control.up_to_date || control.stream_closed;
+        let (data, messages) = match messages {
+            Some(messages) => {
+                let (data, messages) = self.skip_response_messages(data, messages, 0, at_tail)?;
+                (data, Some(messages))
+            }
+            None => (self.skip_response_data(data, 0, at_tail)?, None),
+        };
         self.offset = offset.clone();
         if let Some(cursor) = control.stream_cursor.filter(|c| !c.is_empty()) {
             self.cursor = Some(cursor);
@@ -213,7 +220,7 @@ impl ReadSession {
             _ => match messages.take() {
                 // Several arrays make one: rebuild the text so `data` stays valid JSON.
                 Some(split) => {
-                    let (data, sliced) = join_json(&split);
+                    let (data, sliced) = json::join_messages(&split);
                     messages = Some(sliced);
                     data
                 }
@@ -336,29 +343,6 @@ fn decode_base64(text: &[u8]) -> std::result::Result<Bytes, String> {
         .map_err(|e| format!("an SSE data event is not valid base64: {e}"))
 }
 
-/// One JSON array text holding `messages`, for a chunk made of several data events, and the
-/// messages again as slices of it (so that, as for every chunk, each message lies in the data).
-fn join_json(messages: &[Bytes]) -> (Bytes, Vec<Bytes>) {
-    let size = messages.iter().map(|m| m.len() + 1).sum::<usize>() + 2;
-    let mut out = BytesMut::with_capacity(size);
-    let mut ranges = Vec::with_capacity(messages.len());
-    out.extend_from_slice(b"[");
-    for (i, message) in messages.iter().enumerate() {
-        if i > 0 {
-            out.extend_from_slice(b",");
-        }
-        ranges.push((out.len(), out.len() + message.len()));
-        out.extend_from_slice(message);
-    }
-    out.extend_from_slice(b"]");
-    let data = out.freeze();
-    let sliced = ranges
-        .into_iter()
-        .map(|(start, end)| data.slice(start..end))
-        .collect();
-    (data, sliced)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,7 +360,7 @@ mod tests {
     #[test]
     fn several_json_arrays_join_into_one() {
         let (joined, messages) =
-            join_json(&[Bytes::from_static(b"1"), Bytes::from_static(b"{\"a\":2}")]);
+            json::join_messages(&[Bytes::from_static(b"1"), Bytes::from_static(b"{\"a\":2}")]);
         assert_eq!(joined.as_ref(), b"[1,{\"a\":2}]");
         assert_eq!(messages[0].as_ref(), b"1");
         assert_eq!(messages[1].as_ref(), b"{\"a\":2}");

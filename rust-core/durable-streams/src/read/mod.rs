@@ -9,11 +9,13 @@
 //! - `live_sse`: the SSE session (connections, control events, reconnects).
 //! - `chunk_stream`: [`ChunkStream`], the session as a `futures_core::Stream`.
 //! - `chunk`, `json`, `sse`: the [`Chunk`] type, JSON array splitting, and the SSE parser;
-//!   `json_scan` is the validating scanner that finds a JSON array's elements.
+//!   `json_scan` is the validating scanner that finds a JSON array's elements, and `json_cut`
+//!   cuts a JSON response still arriving into pieces of whole messages.
 
 mod chunk;
 mod chunk_stream;
 mod json;
+mod json_cut;
 mod json_scan;
 mod live_sse;
 mod options;

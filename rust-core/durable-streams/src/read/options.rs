@@ -31,16 +31,20 @@ pub struct ReadOptions {
     pub live: LiveMode,
     /// A cursor saved with the offset (echoed on live requests for CDN collapsing).
     pub cursor: Option<String>,
-    /// The most bytes one chunk of a non-JSON stream holds; `None` (the default): a chunk is one
-    /// whole response, however large.
+    /// The most bytes one chunk holds; `None` (the default): a chunk is one whole response,
+    /// however large.
     ///
     /// A server decides how much one response holds (Electric's answers a catch-up from the
     /// start of a 1 GiB stream with one 1 GiB response). With a bound, a larger response is
     /// returned in pieces as it arrives, so memory stays bounded. Every piece but the last is
     /// [`Chunk::partial`]: its offset is where the response began and it never reports
     /// up-to-date or closed; resume exactly after it with its [`Chunk::resume_skip`] as
-    /// [`ReadOptions::skip_bytes`] (the offset alone reads the whole response again). JSON
-    /// streams are not split (a message is never cut). Whole responses that break off are
+    /// [`ReadOptions::skip_bytes`] (the offset alone reads the whole response again).
+    ///
+    /// JSON streams are cut between messages, never inside one: each piece is a JSON array of
+    /// whole messages of at least `max_chunk_bytes` (one message larger than that is a piece of
+    /// its own), and resumes with [`Chunk::resume_skip_messages`] as
+    /// [`ReadOptions::skip_messages`]. Whole responses that break off are
     /// requested again under the retry policy; a response returned in pieces that breaks off
     /// ends the session with the error instead (its pieces are already delivered), and
     /// [`ReadSession::offset`] is still where that response began, with
@@ -48,6 +52,7 @@ pub struct ReadOptions {
     ///
     /// [`Chunk::partial`]: crate::Chunk::partial
     /// [`Chunk::resume_skip`]: crate::Chunk::resume_skip
+    /// [`Chunk::resume_skip_messages`]: crate::Chunk::resume_skip_messages
     /// [`ReadSession::offset`]: crate::ReadSession::offset
     /// [`ReadSession::resume_skip`]: crate::ReadSession::resume_skip
     pub max_chunk_bytes: Option<usize>,
@@ -62,8 +67,8 @@ pub struct ReadOptions {
     /// skip. If the stream has fewer bytes from the offset than the skip when the read reaches
     /// its tail, the session fails with [`ErrorKind::InvalidOffset`] ("the resume point is past
     /// the data"), also in live modes (it does not wait for more data). Only for non-JSON
-    /// streams (JSON responses are never split): a non-zero skip on a JSON stream, or from
-    /// [`Offset::NOW`], fails the first [`ReadSession::next_chunk`] with
+    /// streams (JSON streams count messages: [`ReadOptions::skip_messages`]): a non-zero skip on
+    /// a JSON stream, or from [`Offset::NOW`], fails the first [`ReadSession::next_chunk`] with
     /// [`ErrorKind::InvalidArgument`] naming `skip_bytes`.
     ///
     /// [`Chunk::partial`]: crate::Chunk::partial
@@ -72,6 +77,22 @@ pub struct ReadOptions {
     /// [`ErrorKind::InvalidArgument`]: crate::ErrorKind::InvalidArgument
     /// [`ReadSession::next_chunk`]: crate::ReadSession::next_chunk
     pub skip_bytes: u64,
+    /// For JSON streams, what [`ReadOptions::skip_bytes`] is for other streams: the messages of
+    /// the stream from [`ReadOptions::offset`] that the caller already has, discarded before any
+    /// data is returned; 0 by default. Set it to a saved [`Chunk::resume_skip_messages`] (with
+    /// that chunk's offset and cursor) to resume exactly after a [`Chunk::partial`] piece of a
+    /// JSON response. The same rules as `skip_bytes` apply, counted in messages: it may span
+    /// responses, and a skip past the stream's messages fails with
+    /// [`ErrorKind::InvalidOffset`] once the read reaches the tail. On a non-JSON stream, from
+    /// [`Offset::NOW`], or together with `skip_bytes`, the first [`ReadSession::next_chunk`]
+    /// fails with [`ErrorKind::InvalidArgument`] naming `skip_messages`.
+    ///
+    /// [`Chunk::partial`]: crate::Chunk::partial
+    /// [`Chunk::resume_skip_messages`]: crate::Chunk::resume_skip_messages
+    /// [`ErrorKind::InvalidOffset`]: crate::ErrorKind::InvalidOffset
+    /// [`ErrorKind::InvalidArgument`]: crate::ErrorKind::InvalidArgument
+    /// [`ReadSession::next_chunk`]: crate::ReadSession::next_chunk
+    pub skip_messages: u64,
     /// Extra HTTP headers sent on every request of the session: the catch-up requests, each
     /// long-poll and every SSE (re)connection. Same precedence and checks as
     /// [`AppendOptions::headers`](crate::AppendOptions::headers); an invalid header fails the
@@ -115,6 +136,13 @@ impl ReadOptions {
         self
     }
 
+    /// Skips the first `skip` messages of a JSON stream from the start offset (see
+    /// [`ReadOptions::skip_messages`]).
+    pub fn skip_messages(mut self, skip: u64) -> Self {
+        self.skip_messages = skip;
+        self
+    }
+
     /// Adds a header sent on every request of the session (see [`ReadOptions::headers`]).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
@@ -130,6 +158,7 @@ impl std::fmt::Debug for ReadOptions {
             .field("cursor", &self.cursor)
             .field("max_chunk_bytes", &self.max_chunk_bytes)
             .field("skip_bytes", &self.skip_bytes)
+            .field("skip_messages", &self.skip_messages)
             .field("headers", &crate::model::HeaderNames(&self.headers))
             .finish()
     }

@@ -43,10 +43,10 @@ impl ReadSession {
             is_read: true,
             ..ErrorContext::default()
         };
-        if self.max_chunk_bytes.is_none() || self.is_json() {
+        if self.max_chunk_bytes.is_none() {
             // Whole responses: a body that breaks off is requested again under the retry policy.
             let reply = client.execute_with_retries(&request, context).await?;
-            return self.finish_response(reply, 0);
+            return self.finish_response(reply, 0, None);
         }
         let idle = request.timeout;
         let response = client.open_with_retries(&request, context).await?;
@@ -55,22 +55,29 @@ impl ReadSession {
             self.learn_content_type(&content_type);
         }
         if self.returns_in_pieces(&response) {
-            self.body = Some(OpenBody::new(response, idle));
+            let json_pieces = self.is_json().then_some(self.max_chunk_bytes).flatten();
+            self.body = Some(OpenBody::new(response, idle, json_pieces));
             return self.next_piece().await;
         }
         let reply = read_reply(response, idle, self.stream.url()).await?;
-        self.finish_response(reply, 0)
+        self.finish_response(reply, 0, None)
     }
 
     /// Applies a catch-up or long-poll response whose body is `reply.body` from position `start`
-    /// on (the bytes before were skipped or returned in pieces); a chunk when there is something
-    /// to report.
-    pub(super) fn finish_response(&mut self, reply: Reply, start: u64) -> Result<Option<Chunk>> {
+    /// on (the bytes, or for JSON the messages, before were skipped or returned in pieces); a
+    /// chunk when there is something to report. `messages` are the body's messages when they
+    /// are already known (the last piece of a JSON response, checked as it was cut).
+    pub(super) fn finish_response(
+        &mut self,
+        reply: Reply,
+        start: u64,
+        messages: Option<Vec<Bytes>>,
+    ) -> Result<Option<Chunk>> {
         if reply.status == StatusCode::NO_CONTENT {
             return self.apply_timeout_reply(&reply);
         }
         let previous_offset = self.offset.clone();
-        let chunk = self.chunk_from_reply(reply, start)?;
+        let chunk = self.chunk_from_reply(reply, start, messages)?;
         let became_up_to_date = chunk.up_to_date() && !self.up_to_date;
         self.up_to_date = chunk.up_to_date();
         if chunk.closed() {
@@ -101,7 +108,11 @@ impl ReadSession {
     /// A long-poll `204`: no new data before the server's timeout.
     fn apply_timeout_reply(&mut self, reply: &Reply) -> Result<Option<Chunk>> {
         // No data from here: a skip still to do cannot be satisfied.
-        self.skip_response_data(Bytes::new(), 0, true)?;
+        if self.is_json() {
+            self.skip_response_messages(Bytes::new(), Vec::new(), 0, true)?;
+        } else {
+            self.skip_response_data(Bytes::new(), 0, true)?;
+        }
         let headers = reply.headers();
         if let Some(offset) = headers
             .next_offset()
@@ -135,7 +146,12 @@ impl ReadSession {
         )
     }
 
-    fn chunk_from_reply(&mut self, reply: Reply, start: u64) -> Result<Chunk> {
+    fn chunk_from_reply(
+        &mut self,
+        reply: Reply,
+        start: u64,
+        messages: Option<Vec<Bytes>>,
+    ) -> Result<Chunk> {
         let headers = reply.headers();
         let url = self.stream.url().to_owned();
         let offset = headers
@@ -148,17 +164,25 @@ impl ReadSession {
             self.learn_content_type(&content_type);
         }
         let status = reply.status.as_u16();
-        let body = self
-            .skip_response_data(reply.body, start, up_to_date || closed)
-            .map_err(|e| e.with_status(status))?;
-        let messages = if self.is_json() {
-            Some(json::split_messages(&body).map_err(|problem| {
-                Error::new(ErrorKind::Parse, problem)
-                    .with_url(&url)
-                    .with_status(reply.status.as_u16())
-            })?)
+        let at_tail = up_to_date || closed;
+        let (body, messages) = if self.is_json() {
+            let messages = match messages {
+                Some(messages) => messages,
+                None => json::split_messages(&reply.body).map_err(|problem| {
+                    Error::new(ErrorKind::Parse, problem)
+                        .with_url(&url)
+                        .with_status(status)
+                })?,
+            };
+            let (body, messages) = self
+                .skip_response_messages(reply.body, messages, start, at_tail)
+                .map_err(|e| e.with_status(status))?;
+            (body, Some(messages))
         } else {
-            None
+            let body = self
+                .skip_response_data(reply.body, start, at_tail)
+                .map_err(|e| e.with_status(status))?;
+            (body, None)
         };
         self.offset = offset.clone();
         if cursor.is_some() {

@@ -54,8 +54,10 @@ pub struct ReadSession {
     /// [`ReadOptions::skip_bytes`] still to discard, or the pieces of the open response returned
     /// so far.
     pub(super) skip: u64,
-    /// [`ReadOptions::skip_bytes`] as asked, for error messages.
+    /// [`ReadOptions::skip_bytes`] (or `skip_messages`) as asked, for error messages.
     skip_asked: u64,
+    /// Whether the skip asked counts messages ([`ReadOptions::skip_messages`]) rather than bytes.
+    skip_in_messages: bool,
     /// Whether `next_chunk` has been called (the skip applies to the start of the session).
     started: bool,
     /// The caller's headers, sent on every request of the session.
@@ -63,6 +65,8 @@ pub struct ReadSession {
     /// Why [`ReadOptions::headers`] were refused: reported by the first `next_chunk`, since
     /// opening a session cannot fail.
     header_error: Option<Error>,
+    /// Whether both skips were asked (refused by the first `next_chunk`).
+    both_skips: bool,
 }
 
 impl std::fmt::Debug for ReadSession {
@@ -84,6 +88,13 @@ impl ReadSession {
         {
             Ok(headers) => (headers, None),
             Err(e) => (HeaderMap::new(), Some(e)),
+        };
+        let skip_in_messages = options.skip_messages > 0;
+        let both_skips = skip_in_messages && options.skip_bytes > 0;
+        let skip = if skip_in_messages {
+            options.skip_messages
+        } else {
+            options.skip_bytes
         };
         let starts_live = options.offset.is_now() && options.live != LiveMode::Off;
         let phase = match options.live {
@@ -108,11 +119,13 @@ impl ReadSession {
             reconnecting: None,
             max_chunk_bytes: options.max_chunk_bytes,
             body: None,
-            skip: options.skip_bytes,
-            skip_asked: options.skip_bytes,
+            skip,
+            skip_asked: skip,
+            skip_in_messages,
             started: false,
             user_headers,
             header_error,
+            both_skips,
         }
     }
 
@@ -134,11 +147,34 @@ impl ReadSession {
 
     /// The bytes from [`ReadSession::offset`] the caller already has: pass it to
     /// [`ReadOptions::skip_bytes`] with the offset and cursor to resume exactly where this session
-    /// is. Non-zero while a response is being returned in pieces (the last piece's
-    /// [`Chunk::resume_skip`]), and while the session is still skipping
+    /// is. Non-zero while a response of a non-JSON stream is being returned in pieces (the last
+    /// piece's [`Chunk::resume_skip`]), and while the session is still skipping
     /// [`ReadOptions::skip_bytes`] across responses; 0 otherwise.
     pub fn resume_skip(&self) -> u64 {
-        self.skip
+        if self.skip_counts_messages() {
+            0
+        } else {
+            self.skip
+        }
+    }
+
+    /// What [`ReadSession::resume_skip`] is for other streams, for a JSON stream: the messages
+    /// from [`ReadSession::offset`] the caller already has (pass it to
+    /// [`ReadOptions::skip_messages`]). Non-zero while a JSON response is being returned in
+    /// pieces and while the session is still skipping [`ReadOptions::skip_messages`]; 0
+    /// otherwise.
+    pub fn resume_skip_messages(&self) -> u64 {
+        if self.skip_counts_messages() {
+            self.skip
+        } else {
+            0
+        }
+    }
+
+    /// Whether `skip` counts messages: on JSON streams, or when the caller asked for a message
+    /// skip before the content type is known.
+    fn skip_counts_messages(&self) -> bool {
+        self.skip_in_messages || self.is_json()
     }
 
     /// The last cursor the server sent.
@@ -184,6 +220,23 @@ impl ReadSession {
         }
         self.skip = skip;
         self.skip_asked = skip;
+        self.skip_in_messages = false;
+        Ok(())
+    }
+
+    /// Sets [`ReadOptions::skip_messages`] (replacing a byte skip). Like
+    /// [`ReadSession::set_skip_bytes`], it fails with [`ErrorKind::InvalidArgument`] (naming
+    /// `skip_messages`) once [`ReadSession::next_chunk`] has been called.
+    pub fn set_skip_messages(&mut self, skip: u64) -> Result<()> {
+        if self.started {
+            return Err(Error::invalid_argument(
+                "skip_messages",
+                "can only be set before the first read (it applies to the start of the session)",
+            ));
+        }
+        self.skip = skip;
+        self.skip_asked = skip;
+        self.skip_in_messages = skip > 0;
         Ok(())
     }
 
@@ -228,6 +281,12 @@ impl ReadSession {
         if let Some(error) = self.header_error.take() {
             return Err(error);
         }
+        if self.both_skips {
+            return Err(self.stream.error(
+                ErrorKind::InvalidArgument,
+                "skip_messages: cannot be combined with skip_bytes (JSON streams count messages, other streams bytes)",
+            ));
+        }
         if self.max_chunk_bytes == Some(0) {
             return Err(self.stream.error(
                 ErrorKind::InvalidArgument,
@@ -237,9 +296,10 @@ impl ReadSession {
         if self.skip > 0 && self.body.is_none() {
             self.check_skip_allowed()?;
             if self.offset.is_now() {
+                let (name, unit) = self.skip_names();
                 return Err(self.stream.error(
                     ErrorKind::InvalidArgument,
-                    "skip_bytes: cannot be used with offset \"now\" (it counts bytes from a saved offset)",
+                    format!("{name}: cannot be used with offset \"now\" (it counts {unit} from a saved offset)"),
                 ));
             }
         }
@@ -265,19 +325,78 @@ impl ReadSession {
             .is_some_and(is_json_content_type)
     }
 
-    /// Fails when bytes are to be skipped on a JSON stream: JSON responses are never split, so
-    /// a resume point inside one does not exist.
-    fn check_skip_allowed(&self) -> Result<()> {
-        if self.is_json() {
-            return Err(self.stream.error(
+    /// The option the skip was asked with, and its unit.
+    fn skip_names(&self) -> (&'static str, &'static str) {
+        if self.skip_in_messages {
+            ("skip_messages", "messages")
+        } else {
+            ("skip_bytes", "bytes")
+        }
+    }
+
+    /// Fails when the skip's unit does not suit the stream: JSON streams count messages (a byte
+    /// position could fall inside one), other streams bytes. A skip the session set itself,
+    /// while returning a response in pieces, always has the stream's unit.
+    pub(super) fn check_skip_allowed(&self) -> Result<()> {
+        if self.content_type.is_none() {
+            return Ok(());
+        }
+        match (self.is_json(), self.skip_in_messages) {
+            (true, false) => Err(self.stream.error(
                 ErrorKind::InvalidArgument,
                 format!(
-                    "skip_bytes: JSON streams cannot skip bytes (asked for {}); their responses are never split, so resume from a chunk's offset alone",
+                    "skip_bytes: JSON streams cannot skip bytes (asked for {}), since a byte position may fall inside a message; resume with skip_messages (a JSON chunk's resume_skip_messages)",
                     self.skip_asked
+                ),
+            )),
+            (false, true) => Err(self.stream.error(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "skip_messages: only JSON streams have messages to skip (asked for {}); resume a {} stream with skip_bytes",
+                    self.skip_asked,
+                    self.content_type.as_deref().unwrap_or("non-JSON")
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// What [`ReadSession::skip_response_data`] does for bytes, for the messages of a JSON
+    /// response: drops the first ones the caller already has and returns the rest, with a data
+    /// text holding just them. `start` counts the messages of the response already skipped or
+    /// returned in pieces.
+    pub(super) fn skip_response_messages(
+        &mut self,
+        data: Bytes,
+        mut messages: Vec<Bytes>,
+        start: u64,
+        at_tail: bool,
+    ) -> Result<(Bytes, Vec<Bytes>)> {
+        if self.skip <= start {
+            self.skip = 0;
+            return Ok((data, messages));
+        }
+        self.check_skip_allowed()?;
+        let count = messages.len() as u64;
+        let discard = (self.skip - start).min(count);
+        let leftover = self.skip - start - discard;
+        if leftover > 0 && at_tail {
+            let available = self.skip_asked.saturating_sub(leftover);
+            return Err(self.stream.error(
+                ErrorKind::InvalidOffset,
+                format!(
+                    "the resume point is past the data: skip_messages is {} from offset {}, but the stream has only {available} messages from there",
+                    self.skip_asked, self.start_offset
                 ),
             ));
         }
-        Ok(())
+        self.skip = leftover;
+        if discard == 0 {
+            return Ok((data, messages));
+        }
+        let kept = messages.split_off(usize::try_from(discard).unwrap_or(messages.len()));
+        // Rare (a resume point): rebuilding the text of the messages kept is cheap enough.
+        Ok(super::json::join_messages(&kept))
     }
 
     /// Drops the bytes of a response that the caller already has; returns the rest.
