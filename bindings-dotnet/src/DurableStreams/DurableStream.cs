@@ -225,7 +225,7 @@ public class DurableStream
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxChunkBytes, "StreamOptions.MaxChunkBytes must be at least 1.");
         }
         cancellationToken.ThrowIfCancellationRequested();
-        var response = StreamResponse.Open(this, offset, options?.Cursor, live, options?.MaxChunkBytes ?? StreamOptions.DefaultMaxChunkBytes, options?.SkipBytes ?? 0, options?.Headers);
+        var response = StreamResponse.Open(this, offset, options?.Cursor, live, options?.MaxChunkBytes ?? StreamOptions.DefaultMaxChunkBytes, options?.SkipBytes ?? 0, options?.SkipMessages ?? 0, options?.Headers);
         response.ScopeTo(cancellationToken);
         var waitsForData = offset.IsNow && live is LiveMode.LongPoll or LiveMode.Auto;
         if (!waitsForData)

@@ -34,32 +34,40 @@ public class StreamOptions
         set
         {
             _offset = value;
-            _skipBytes = 0; // a skip counts from the checkpoint's offset, not from another one
+            // A skip counts from the checkpoint's offset, not from another one.
+            _skipBytes = 0;
+            _skipMessages = 0;
         }
     }
 
     private Offset? _offset;
     private long _skipBytes;
+    private long _skipMessages;
 
     /// <summary>
     /// A saved checkpoint to resume from. Setting it sets <see cref="Offset"/> and
-    /// <see cref="Cursor"/> (and remembers its <see cref="StreamCheckpoint.SkipBytes"/>, so a read
-    /// resumed after a piece of a response continues exactly after it); reading it returns them as
-    /// a checkpoint (null when <see cref="Offset"/> is null).
+    /// <see cref="Cursor"/> (and remembers its <see cref="StreamCheckpoint.SkipBytes"/> or
+    /// <see cref="StreamCheckpoint.SkipMessages"/>, so a read resumed after a piece of a response
+    /// continues exactly after it); reading it returns them as a checkpoint (null when
+    /// <see cref="Offset"/> is null).
     /// </summary>
     public StreamCheckpoint? Checkpoint
     {
-        get => Offset is { } offset ? new StreamCheckpoint(offset, Cursor) { SkipBytes = _skipBytes } : null;
+        get => Offset is { } offset ? new StreamCheckpoint(offset, Cursor) { SkipBytes = _skipBytes, SkipMessages = _skipMessages } : null;
         set
         {
             Offset = value?.Offset;
             Cursor = value?.Cursor;
             _skipBytes = value?.SkipBytes ?? 0;
+            _skipMessages = value?.SkipMessages ?? 0;
         }
     }
 
     /// <summary>The bytes to skip from <see cref="Offset"/> (from <see cref="Checkpoint"/>).</summary>
     internal long SkipBytes => _skipBytes;
+
+    /// <summary>The JSON messages to skip from <see cref="Offset"/> (from <see cref="Checkpoint"/>).</summary>
+    internal long SkipMessages => _skipMessages;
 
     /// <summary>The piece size used when <see cref="MaxChunkBytes"/> is null: 64 KiB, below the large-object heap.</summary>
     public const int DefaultMaxChunkBytes = 64 * 1024;
@@ -78,14 +86,17 @@ public class StreamOptions
     public string? Cursor { get; set; }
 
     /// <summary>
-    /// The most bytes one chunk of a non-JSON stream holds; null (the default) means
-    /// <see cref="DefaultMaxChunkBytes"/> (64 KiB). A server may answer a catch-up of a 1 GiB
-    /// stream with one 1 GiB response: a larger response arrives in pieces as it is received, so
-    /// memory stays bounded whatever the stream's size. All but the last piece of a response are
-    /// <see cref="ByteChunk.IsPartial"/>, never up to date or closed; their checkpoint is exact
-    /// (the response's offset and <see cref="StreamCheckpoint.SkipBytes"/>), so resuming from any
-    /// chunk's checkpoint continues right after it. <see cref="int.MaxValue"/> returns every
-    /// response whole. JSON streams are never split. At least 1.
+    /// The most bytes one chunk holds; null (the default) means <see cref="DefaultMaxChunkBytes"/>
+    /// (64 KiB). A server may answer a catch-up of a 1 GiB stream with one 1 GiB response: a
+    /// larger response arrives in pieces as it is received, so memory stays bounded whatever the
+    /// stream's size, and the next piece is read while you process the current one. All but the
+    /// last piece of a response are <see cref="ByteChunk.IsPartial"/>, never up to date or
+    /// closed; their checkpoint is exact (the response's offset and
+    /// <see cref="StreamCheckpoint.SkipBytes"/>), so resuming from any chunk's checkpoint
+    /// continues right after it. JSON streams are cut between messages, never inside one: each
+    /// piece's data is a JSON array of whole messages (a message larger than the bound is a piece
+    /// of its own) and its checkpoint counts messages (<see cref="StreamCheckpoint.SkipMessages"/>).
+    /// <see cref="int.MaxValue"/> returns every response whole. At least 1.
     /// </summary>
     public int? MaxChunkBytes { get; set; }
 

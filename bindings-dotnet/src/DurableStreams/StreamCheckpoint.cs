@@ -40,8 +40,25 @@ public readonly record struct StreamCheckpoint(Offset Offset, string? Cursor = n
     private readonly long _skipBytes;
 
     /// <summary>
+    /// What <see cref="SkipBytes"/> is for byte streams, for a JSON stream: the messages from
+    /// <see cref="Offset"/> already delivered, non-zero only after a piece of a JSON response
+    /// delivered in pieces (pieces of JSON responses hold whole messages). A read resumed from
+    /// this checkpoint requests <see cref="Offset"/> again and skips these messages. Not
+    /// negative; a checkpoint never skips both bytes and messages.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    public long SkipMessages
+    {
+        get => _skipMessages;
+        init => _skipMessages = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(SkipMessages), value, "SkipMessages cannot be negative.");
+    }
+
+    private readonly long _skipMessages;
+
+    /// <summary>
     /// The checkpoint as one string: the offset, then <c>&amp;skip=</c> and <see cref="SkipBytes"/>
-    /// when they are not 0, then <c>,</c> and the cursor when there is one (offsets never contain
+    /// when they are not 0 (<c>&amp;messages=</c> and <see cref="SkipMessages"/> for a JSON
+    /// stream), then <c>,</c> and the cursor when there is one (offsets never contain
     /// <c>&amp;</c> or <c>,</c>). This is the form to save; <see cref="Parse"/> reads it back. (A
     /// deliberate difference from a generated record <c>ToString</c>, which would print the field
     /// names; the debugger shows those.)
@@ -49,14 +66,20 @@ public readonly record struct StreamCheckpoint(Offset Offset, string? Cursor = n
     /// <returns>The serialized checkpoint.</returns>
     public override string ToString()
     {
-        var position = SkipBytes == 0 ? Offset.Value : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Offset.Value}{SkipMarker}{SkipBytes}");
+        var position = (SkipBytes, SkipMessages) switch
+        {
+            (0, 0) => Offset.Value,
+            (0, var messages) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Offset.Value}{MessagesMarker}{messages}"),
+            (var bytes, _) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Offset.Value}{SkipMarker}{bytes}"),
+        };
         return Cursor is null ? position : $"{position},{Cursor}";
     }
 
     private const string SkipMarker = "&skip=";
+    private const string MessagesMarker = "&messages=";
 
     /// <summary>The debugger's view: the fields by name (<see cref="ToString"/> is the compact saved form).</summary>
-    private string DebuggerDisplay => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"StreamCheckpoint {{ Offset = {Offset.Value}, Cursor = {Cursor ?? "null"}, SkipBytes = {SkipBytes} }}");
+    private string DebuggerDisplay => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"StreamCheckpoint {{ Offset = {Offset.Value}, Cursor = {Cursor ?? "null"}, SkipBytes = {SkipBytes}, SkipMessages = {SkipMessages} }}");
 
     /// <summary>Reads a checkpoint written by <see cref="ToString"/> (an offset alone is a checkpoint without cursor).</summary>
     /// <param name="value">The serialized checkpoint.</param>
@@ -88,21 +111,32 @@ public readonly record struct StreamCheckpoint(Offset Offset, string? Cursor = n
         }
         var comma = value.IndexOf(',', StringComparison.Ordinal);
         var position = comma < 0 ? value : value[..comma];
-        long skip = 0;
-        var marker = position.IndexOf(SkipMarker, StringComparison.Ordinal);
-        if (marker >= 0)
+        if (!TryTakeCount(ref position, SkipMarker, out var skipBytes) || !TryTakeCount(ref position, MessagesMarker, out var skipMessages))
         {
-            if (!long.TryParse(position.AsSpan(marker + SkipMarker.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out skip))
-            {
-                return false;
-            }
-            position = position[..marker];
+            return false;
         }
         if (!Offset.TryParse(position, out var offset))
         {
             return false;
         }
-        checkpoint = new StreamCheckpoint(offset, comma < 0 ? null : value[(comma + 1)..]) { SkipBytes = skip };
+        checkpoint = new StreamCheckpoint(offset, comma < 0 ? null : value[(comma + 1)..]) { SkipBytes = skipBytes, SkipMessages = skipMessages };
+        return true;
+    }
+
+    /// <summary>Takes <c>marker</c> and the count after it off the end of <paramref name="position"/>, if there; false when the count is malformed.</summary>
+    private static bool TryTakeCount(ref string position, string marker, out long count)
+    {
+        count = 0;
+        var at = position.IndexOf(marker, StringComparison.Ordinal);
+        if (at < 0)
+        {
+            return true;
+        }
+        if (!long.TryParse(position.AsSpan(at + marker.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out count))
+        {
+            return false;
+        }
+        position = position[..at];
         return true;
     }
 

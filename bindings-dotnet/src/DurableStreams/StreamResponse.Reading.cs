@@ -130,7 +130,9 @@ public partial class StreamResponse
         }
         else
         {
-            chunk = await NextNativeAsync(cancellationToken).ConfigureAwait(false);
+            var readAhead = _readAhead;
+            _readAhead = null;
+            chunk = await (readAhead ?? NextNativeAsync(cancellationToken)).ConfigureAwait(false);
             if (chunk is null)
             {
                 _finished = true;
@@ -149,7 +151,32 @@ public partial class StreamResponse
             _finished = true;
         }
         _current = chunk;
+        if (chunk.Partial && !_finished)
+        {
+            // The rest of this response is already on its way: the core reads the next piece
+            // while the caller works on this one (a bounded read-ahead of one piece, never a new
+            // request).
+            _readAhead = NextNativeAsync(cancellationToken);
+        }
         return chunk;
+    }
+
+    /// <summary>Waits for a read-ahead the caller will never take (the reader is already cancelled) and frees its chunk.</summary>
+    private async ValueTask DiscardReadAheadAsync()
+    {
+        var readAhead = Interlocked.Exchange(ref _readAhead, null);
+        if (readAhead is null)
+        {
+            return;
+        }
+        try
+        {
+            (await readAhead.ConfigureAwait(false))?.Dispose();
+        }
+        catch (Exception e) when (e is OperationCanceledException or DurableStreamException or ObjectDisposedException)
+        {
+            // The session was ended on purpose: what the next piece would have been does not matter.
+        }
     }
 
     private async Task<ChunkData?> NextNativeAsync(CancellationToken cancellationToken)

@@ -32,6 +32,8 @@ public partial class StreamResponse : IAsyncDisposable
     // The chunk last handed to a consumer: its native bytes are freed when the next is fetched or
     // the session is disposed (consumers copy or decode what they keep before asking for more).
     private ChunkData? _current;
+    /// <summary>The next piece of a response being delivered in pieces, fetched while the caller works on the current one.</summary>
+    private Task<ChunkData?>? _readAhead;
     private bool _finished;
     private int _consumer;
     private string? _consumerName;
@@ -62,8 +64,8 @@ public partial class StreamResponse : IAsyncDisposable
     }
 
     /// <summary>Opens the native session (no I/O; <see cref="PrefetchAsync"/> fetches the first chunk).</summary>
-    internal static StreamResponse Open(DurableStream stream, Offset offset, string? cursor, LiveMode live, int maxChunkBytes, long skipBytes, IReadOnlyDictionary<string, string>? headers) =>
-        new(stream, NativeReader.Open(stream.Native, offset.Value, cursor, live, maxChunkBytes, skipBytes, headers), offset, cursor, live);
+    internal static StreamResponse Open(DurableStream stream, Offset offset, string? cursor, LiveMode live, int maxChunkBytes, long skipBytes, long skipMessages, IReadOnlyDictionary<string, string>? headers) =>
+        new(stream, NativeReader.Open(stream.Native, offset.Value, cursor, live, maxChunkBytes, skipBytes, skipMessages, headers), offset, cursor, live);
 
     /// <summary>
     /// Scopes the whole session to <paramref name="token"/> (the one passed to
@@ -138,6 +140,7 @@ public partial class StreamResponse : IAsyncDisposable
         }
         UnscopeSession();
         await _reader.DisposeAsync().ConfigureAwait(false);
+        await DiscardReadAheadAsync().ConfigureAwait(false);
         _prefetched?.Dispose();
         _prefetched = null;
         Interlocked.Exchange(ref _current, null)?.Dispose();

@@ -66,7 +66,11 @@ public sealed class DurableStreamsEventStore : EventStoreBase
                 {
                     var last = ReadEnvelope(streamId, messages[^1]);
                     tail = new CachedTail(last.Version, last.Hash, chunk.Offset);
-                    RememberPosition(streamId, last.Version, chunk.Offset);
+                    if (!chunk.IsPartial)
+                    {
+                        // A piece's offset is where its response began, before this version: no position for it.
+                        RememberPosition(streamId, last.Version, chunk.Offset);
+                    }
                 }
                 else if (chunk.Offset.HasValue)
                 {
@@ -226,11 +230,16 @@ public sealed class DurableStreamsEventStore : EventStoreBase
                         {
                             break;
                         }
-                        RememberPosition(streamId, last!.Version, chunks.Current.Offset);
+                        var newest = last!; // the chunk had messages
+                        if (!chunks.Current.IsPartial)
+                        {
+                            // A piece's offset is where its response began, before these versions: no position for it.
+                            RememberPosition(streamId, newest.Version, chunks.Current.Offset);
+                        }
                         // Only a tail is worth remembering (a response may end inside another writer's batch, which is no tail).
                         if (chunks.Current.UpToDate)
                         {
-                            Remember(streamId, new CachedTail(last.Version, last.Hash, chunks.Current.Offset));
+                            Remember(streamId, new CachedTail(newest.Version, newest.Hash, chunks.Current.Offset));
                         }
                     }
                 }

@@ -59,8 +59,8 @@ public class ReadSideDisplayTests : ServerTest
 
         var checkpoint = new StreamCheckpoint(offset, "c-9");
         Assert.Equal("0001_0002,c-9", checkpoint.ToString());
-        Assert.Equal("StreamCheckpoint { Offset = 0001_0002, Cursor = c-9, SkipBytes = 0 }", DebuggerText(checkpoint));
-        Assert.Equal("StreamCheckpoint { Offset = -1, Cursor = null, SkipBytes = 0 }", DebuggerText(new StreamCheckpoint(Offset.Beginning)));
+        Assert.Equal("StreamCheckpoint { Offset = 0001_0002, Cursor = c-9, SkipBytes = 0, SkipMessages = 0 }", DebuggerText(checkpoint));
+        Assert.Equal("StreamCheckpoint { Offset = -1, Cursor = null, SkipBytes = 0, SkipMessages = 0 }", DebuggerText(new StreamCheckpoint(Offset.Beginning)));
     }
 
     [Fact]

@@ -62,10 +62,13 @@ internal sealed unsafe class ChunkData : IDisposable
     /// <summary>For a partial piece, the bytes of its response delivered so far (see <see cref="StreamCheckpoint.SkipBytes"/>).</summary>
     public long ResumeSkip { get; private init; }
 
+    /// <summary>For a partial piece of a JSON response, the messages of its response delivered so far (see <see cref="StreamCheckpoint.SkipMessages"/>).</summary>
+    public long ResumeSkipMessages { get; private init; }
+
     private StreamCheckpoint? _checkpoint;
 
-    /// <summary>The position after this chunk (offset, cursor and, inside a response, the bytes to skip).</summary>
-    public StreamCheckpoint Checkpoint => _checkpoint ??= new StreamCheckpoint(DurableStreams.Offset.FromTrusted(Offset), Cursor) { SkipBytes = ResumeSkip };
+    /// <summary>The position after this chunk (offset, cursor and, inside a response, the bytes or messages to skip).</summary>
+    public StreamCheckpoint Checkpoint => _checkpoint ??= new StreamCheckpoint(DurableStreams.Offset.FromTrusted(Offset), Cursor) { SkipBytes = ResumeSkip, SkipMessages = ResumeSkipMessages };
 
     /// <summary>Runs <paramref name="reader"/> over the bytes without copying them (the managed copy if there is one).</summary>
     /// <exception cref="ObjectDisposedException">The chunk was disposed.</exception>
@@ -186,6 +189,7 @@ internal sealed unsafe class ChunkData : IDisposable
         var partial = NativeMethods.ds_chunk_partial(chunk) != 0;
         var status = NativeMethods.ds_chunk_status(chunk);
         var resumeSkip = checked((long)NativeMethods.ds_chunk_resume_skip(chunk));
+        var resumeSkipMessages = checked((long)NativeMethods.ds_chunk_resume_skip_messages(chunk));
         NativeHandle? native = owner;
         var bytes = data;
         var size = checked((int)length);
@@ -210,6 +214,7 @@ internal sealed unsafe class ChunkData : IDisposable
             Partial = partial,
             Status = status,
             ResumeSkip = resumeSkip,
+            ResumeSkipMessages = resumeSkipMessages,
         };
     }
 }

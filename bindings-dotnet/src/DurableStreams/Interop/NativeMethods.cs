@@ -251,6 +251,12 @@ internal static unsafe partial class NativeMethods
     internal static partial ulong ds_reader_resume_skip(DsReader* reader);
 
     [LibraryImport(Library)]
+    internal static partial DsError* ds_reader_set_skip_messages(DsReader* reader, ulong skip);
+
+    [LibraryImport(Library)]
+    internal static partial ulong ds_reader_resume_skip_messages(DsReader* reader);
+
+    [LibraryImport(Library)]
     internal static partial void ds_reader_next(
         DsReader* reader,
         DsCancel* cancel,
@@ -292,6 +298,9 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(Library)]
     internal static partial ulong ds_chunk_resume_skip(DsChunk* chunk);
+
+    [LibraryImport(Library)]
+    internal static partial ulong ds_chunk_resume_skip_messages(DsChunk* chunk);
 
     [LibraryImport(Library)]
     internal static partial long ds_chunk_message_bounds(DsChunk* chunk, ulong* bounds, nuint capacity);

@@ -35,7 +35,7 @@ internal sealed class NativeReader : NativeObject
     /// e.g. <c>-1</c> or <c>now</c>). No I/O.
     /// </summary>
     /// <exception cref="ArgumentException">The core rejected an argument (parameter <c>options</c>).</exception>
-    internal static unsafe NativeReader Open(NativeStream stream, string offset, string? cursor, LiveMode live, int maxChunkBytes, long skipBytes, IReadOnlyDictionary<string, string>? headers)
+    internal static unsafe NativeReader Open(NativeStream stream, string offset, string? cursor, LiveMode live, int maxChunkBytes, long skipBytes, long skipMessages, IReadOnlyDictionary<string, string>? headers)
     {
         var mode = ToNative(live);
         var reader = new ReaderHandle();
@@ -61,6 +61,15 @@ internal sealed class NativeReader : NativeObject
         if (error == null && skipBytes > 0)
         {
             error = NativeMethods.ds_reader_set_skip_bytes(pointer, (ulong)skipBytes);
+        }
+        if (error == null && skipMessages > 0)
+        {
+            if (skipBytes > 0)
+            {
+                reader.Dispose();
+                throw new ArgumentException($"The checkpoint skips both bytes ({skipBytes}) and messages ({skipMessages}); a checkpoint counts bytes for a byte stream and messages for a JSON stream, never both.", "options");
+            }
+            error = NativeMethods.ds_reader_set_skip_messages(pointer, (ulong)skipMessages);
         }
         if (error != null)
         {

@@ -23,14 +23,14 @@ public readonly record struct StateCheckpoint
     private readonly long _skipMessages;
 
     /// <summary>Just before the first message at <paramref name="position"/>, or after <paramref name="skipMessages"/> messages from it.</summary>
-    /// <param name="position">The stream position (a JSON stream's checkpoints never skip bytes).</param>
+    /// <param name="position">The stream position (a JSON stream's checkpoints never skip bytes; the messages its <see cref="StreamCheckpoint.SkipMessages"/> counts, after a piece of a response, are added to <paramref name="skipMessages"/>).</param>
     /// <param name="skipMessages">Messages from <paramref name="position"/> already handled.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="skipMessages"/> is negative.</exception>
     public StateCheckpoint(StreamCheckpoint position, long skipMessages = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(skipMessages);
-        Position = position;
-        _skipMessages = skipMessages;
+        Position = position with { SkipMessages = 0 };
+        _skipMessages = checked(skipMessages + position.SkipMessages);
     }
 
     /// <summary>The beginning of the stream.</summary>

@@ -5,12 +5,14 @@ namespace DurableStreams.State;
 /// <see cref="StateCheckpoint"/>: skips the messages the checkpoint says are already handled
 /// (possibly across chunks, as a server may answer the same offset with other response sizes),
 /// and gives the exact checkpoint after each message (the chunk's start plus a count inside it,
-/// the chunk's own checkpoint after its last message).
+/// the chunk's own checkpoint after its last message; a piece of a JSON response starts where the
+/// piece before it ended, its response's offset plus the messages delivered).
 /// </summary>
 internal sealed class StatePositionTracker
 {
-    private StreamCheckpoint _chunkStart;
-    private StreamCheckpoint _chunkEnd;
+    private StateCheckpoint _nextChunkStart;
+    private StateCheckpoint _chunkStart;
+    private StateCheckpoint _chunkEnd;
     private int _chunkCount;
     private long _skipRemaining;
     private readonly StateCheckpoint _from;
@@ -20,6 +22,8 @@ internal sealed class StatePositionTracker
         _from = from;
         Current = from;
         _skipRemaining = from.SkipMessages;
+        // The read starts at the offset itself: the checkpoint's messages are skipped here.
+        _nextChunkStart = new StateCheckpoint(from.Position);
     }
 
     /// <summary>The position after everything handled so far.</summary>
@@ -48,8 +52,8 @@ internal sealed class StatePositionTracker
         {
             throw new InvalidOperationException($"State Protocol messages are read from a JSON stream (application/json), but a chunk of {streamUrl} is not JSON.");
         }
-        _chunkStart = Current.Position;
-        _chunkEnd = chunk.Checkpoint;
+        _chunkStart = _nextChunkStart;
+        _chunkEnd = new StateCheckpoint(chunk.Checkpoint);
         _chunkCount = messages.Count;
         var skip = (int)Math.Min(_skipRemaining, _chunkCount);
         _skipRemaining -= skip;
@@ -57,10 +61,12 @@ internal sealed class StatePositionTracker
     }
 
     /// <summary>The position just before message <paramref name="index"/> of the current chunk.</summary>
-    internal StateCheckpoint Before(int index) => index == 0 ? new StateCheckpoint(_chunkStart) : new StateCheckpoint(_chunkStart, index);
+    internal StateCheckpoint Before(int index) => After(_chunkStart, index);
 
     /// <summary>The position after message <paramref name="index"/> of the current chunk, without marking it handled.</summary>
-    internal StateCheckpoint Peek(int index) => index + 1 == _chunkCount ? new StateCheckpoint(_chunkEnd) : new StateCheckpoint(_chunkStart, index + 1);
+    internal StateCheckpoint Peek(int index) => index + 1 == _chunkCount ? _chunkEnd : After(_chunkStart, index + 1);
+
+    private static StateCheckpoint After(StateCheckpoint start, long messages) => new(start.Position, start.SkipMessages + messages);
 
     /// <summary>Marks message <paramref name="index"/> of the current chunk handled; returns the position after it.</summary>
     internal StateCheckpoint Handled(int index)
@@ -76,7 +82,8 @@ internal sealed class StatePositionTracker
     /// <exception cref="DurableStreamException">(<see cref="DurableStreamErrorCode.InvalidOffset"/>) The checkpoint counts more messages than the stream holds (a chunk at the tail or the end was reached with messages still to skip).</exception>
     internal void EndChunk(in ByteChunk chunk, string streamUrl)
     {
-        Current = new StateCheckpoint(_chunkEnd, _skipRemaining);
+        Current = After(_chunkEnd, _skipRemaining);
+        _nextChunkStart = _chunkEnd;
         if (_skipRemaining > 0 && (chunk.UpToDate || chunk.StreamClosed))
         {
             throw new DurableStreamException($"The state checkpoint {_from} of {streamUrl} is past the stream's data: it counts {_skipRemaining} more messages than the stream holds from there.", DurableStreamErrorCode.InvalidOffset, statusCode: null, streamUrl: streamUrl);

@@ -25,6 +25,8 @@ pub(crate) struct JsonCutter {
     next_look: usize,
     /// Whether the carry follows a cut at a `,`, so that at least one more message must come.
     after_cut: bool,
+    /// Whether the response has ended: the carry is all there is, to be cut down to size.
+    input_ended: bool,
     /// What to add to a position in the carry to make it a position in the response (for
     /// error messages; each cut's `[` stands where the `,` before the carry was).
     consumed: u64,
@@ -39,6 +41,7 @@ impl JsonCutter {
             max_piece: max_piece.max(1),
             next_look: 0,
             after_cut: false,
+            input_ended: false,
             consumed: 0,
         }
     }
@@ -46,6 +49,17 @@ impl JsonCutter {
     /// Adds the next bytes of the response.
     pub(crate) fn push(&mut self, frame: &[u8]) {
         self.carry.extend_from_slice(frame);
+    }
+
+    /// Marks the end of the response: [`JsonCutter::cut`] then cuts what is left into pieces
+    /// within bounds (it no longer waits for more), and [`JsonCutter::finish`] returns the last.
+    pub(crate) fn end_input(&mut self) {
+        self.input_ended = true;
+    }
+
+    /// Whether [`JsonCutter::end_input`] was called.
+    pub(crate) fn input_ended(&self) -> bool {
+        self.input_ended
     }
 
     /// How many more bytes to push before the next [`JsonCutter::cut`] looks for a cut (at least
@@ -63,7 +77,12 @@ impl JsonCutter {
     /// bytes so far cannot be the start of a JSON array.
     pub(crate) fn cut(&mut self) -> Result<Option<JsonPiece>, String> {
         let length = self.carry.len();
-        if length < self.look_at() {
+        let due = if self.input_ended {
+            length > self.max_piece
+        } else {
+            length >= self.look_at()
+        };
+        if !due {
             return Ok(None);
         }
         let prefix = array_prefix(&self.carry).map_err(|problem| self.located(&problem))?;
@@ -167,6 +186,10 @@ mod tests {
                 }
             }
         }
+        cutter.end_input();
+        while let Some(piece) = cutter.cut()? {
+            collect(piece);
+        }
         collect(cutter.finish()?);
         Ok(messages)
     }
@@ -259,6 +282,31 @@ mod tests {
             "{looks_without_cut} scans for one 100 kB message"
         );
         assert!(pieces[1..].iter().all(|(data, _)| data.len() <= 10));
+    }
+
+    #[test]
+    fn what_is_left_at_the_end_after_a_large_message_is_still_cut_to_size() {
+        // The large message keeps the cutter waiting until the whole rest has arrived.
+        let body = format!("[\"{}\",{}1]", "x".repeat(1_000), "22,".repeat(300));
+        let mut cutter = JsonCutter::new(64);
+        let mut rest = body.as_bytes();
+        let mut pieces = Vec::new();
+        while !rest.is_empty() {
+            let (now, later) = rest.split_at(cutter.room().min(rest.len()));
+            rest = later;
+            cutter.push(now);
+            while let Some(piece) = cutter.cut().unwrap() {
+                pieces.push(piece);
+            }
+        }
+        cutter.end_input();
+        while let Some(piece) = cutter.cut().unwrap() {
+            pieces.push(piece);
+        }
+        pieces.push(cutter.finish().unwrap());
+        assert_eq!(pieces[0].1.len(), 1, "the large message alone");
+        assert!(pieces[1..].iter().all(|(data, _)| data.len() <= 64));
+        assert_eq!(pieces.iter().map(|(_, r)| r.len()).sum::<usize>(), 302);
     }
 
     #[test]

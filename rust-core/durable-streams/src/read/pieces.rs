@@ -181,12 +181,17 @@ impl ReadSession {
                         delivered,
                     )));
                 }
+                Ok(None) if cutter.input_ended() => return self.finish_json_response(),
                 Ok(None) => {}
             }
             if body.pending.is_empty() {
                 match next_frame(&mut body.response, Some(body.idle)).await {
                     Ok(Some(frame)) => body.pending = frame,
-                    Ok(None) => return self.finish_json_response(),
+                    Ok(None) => {
+                        // What is left may still be more than a piece (after a large message).
+                        cutter.end_input();
+                        continue;
+                    }
                     Err(e) => {
                         self.body = None;
                         return Err(body_error(e, self.stream.url()));
