@@ -1044,6 +1044,118 @@ static void test_json_chunks(void) {
     free(url);
 }
 
+/* A JSON response read with a bound arrives in pieces of whole messages, each piece's data a JSON
+ * array of them; a piece's offset and ds_chunk_resume_skip_messages passed to
+ * ds_reader_set_skip_messages give exactly the rest of the stream. */
+static void test_json_pieces_resume_exactly(void) {
+    enum { COUNT = 300 };
+    DsClient *client = client_for_server();
+    char *url = unique_url(server, "json-pieces");
+    DsStream *stream = new_stream(client, url);
+    create_stream(stream, "{\"content_type\":\"application/json\"}");
+    char body[COUNT * 16 + 2];
+    size_t used = 0;
+    body[used++] = '[';
+    for (int i = 0; i < COUNT; i++) {
+        used += (size_t)snprintf(body + used, sizeof body - used, "%s{\"n\":%d}", i ? "," : "", i);
+    }
+    body[used++] = ']';
+    body[used] = '\0';
+    append_text(stream, body);
+
+    DsReader *reader = NULL;
+    CHECK_OK(ds_reader_open(stream, "-1", DS_LIVE_OFF, NULL, &reader));
+    CHECK_OK(ds_reader_set_max_chunk_bytes(reader, 256));
+    int seen = 0, pieces = 0;
+    char *resume_offset = NULL;
+    uint64_t resume_skip = 0;
+    bool up_to_date = false;
+    while (!up_to_date) {
+        DsChunk *chunk = next_chunk(reader);
+        CHECK(chunk != NULL, "the read ended early");
+        int64_t count = ds_chunk_message_count(chunk);
+        size_t len = 0;
+        const uint8_t *data = ds_chunk_data(chunk, &len);
+        CHECK(count > 0 && len <= 256 && data[0] == '[' && data[len - 1] == ']',
+              "a piece of whole messages: %.*s", (int)len, (const char *)data);
+        for (int64_t i = 0; i < count; i++) {
+            size_t message_len = 0;
+            const uint8_t *message = ds_chunk_message(chunk, (size_t)i, &message_len);
+            char expected[32];
+            snprintf(expected, sizeof expected, "{\"n\":%d}", seen);
+            CHECK(message_len == strlen(expected) && memcmp(message, expected, message_len) == 0,
+                  "message %d", seen);
+            seen++;
+        }
+        CHECK(ds_chunk_resume_skip(chunk) == 0, "JSON pieces count messages, not bytes");
+        if (ds_chunk_partial(chunk)) {
+            pieces++;
+            CHECK(ds_chunk_resume_skip_messages(chunk) == (uint64_t)seen, "the skip counts messages");
+            CHECK(ds_reader_resume_skip_messages(reader) == (uint64_t)seen, "the reader's skip");
+            if (pieces == 3) {
+                free(resume_offset);
+                resume_offset = strdup(ds_chunk_offset(chunk));
+                resume_skip = ds_chunk_resume_skip_messages(chunk);
+            }
+        } else {
+            CHECK(ds_chunk_resume_skip_messages(chunk) == 0, "a complete chunk skips nothing");
+        }
+        up_to_date = ds_chunk_up_to_date(chunk);
+        ds_chunk_free(chunk);
+    }
+    CHECK(seen == COUNT && pieces >= 5, "%d messages in %d pieces", seen, pieces);
+    CHECK_KIND_MSG(ds_reader_set_skip_messages(reader, 1), DS_ERROR_INVALID_ARGUMENT, "skip_messages");
+    ds_reader_free(reader);
+
+    CHECK(resume_offset != NULL, "a third piece");
+    CHECK_OK(ds_reader_open(stream, resume_offset, DS_LIVE_OFF, NULL, &reader));
+    CHECK_OK(ds_reader_set_skip_messages(reader, resume_skip));
+    CHECK(ds_reader_resume_skip_messages(reader) == resume_skip, "the skip before the first read");
+    int next = (int)resume_skip;
+    up_to_date = false;
+    while (!up_to_date) {
+        DsChunk *chunk = next_chunk(reader);
+        CHECK(chunk != NULL, "the resumed read ended early");
+        int64_t count = ds_chunk_message_count(chunk);
+        for (int64_t i = 0; i < count; i++) {
+            size_t message_len = 0;
+            const uint8_t *message = ds_chunk_message(chunk, (size_t)i, &message_len);
+            char expected[32];
+            snprintf(expected, sizeof expected, "{\"n\":%d}", next);
+            CHECK(message_len == strlen(expected) && memcmp(message, expected, message_len) == 0,
+                  "resumed message %d", next);
+            next++;
+        }
+        up_to_date = ds_chunk_up_to_date(chunk);
+        ds_chunk_free(chunk);
+    }
+    CHECK(next == COUNT, "the rest exactly: ended at %d", next);
+    ds_reader_free(reader);
+
+    /* A message skip on a byte stream is refused by the first read, naming it. */
+    char *bytes_url = unique_url(server, "json-pieces-bytes");
+    DsStream *bytes = new_stream(client, bytes_url);
+    create_stream(bytes, "{\"content_type\":\"text/plain\"}");
+    append_text(bytes, "hello");
+    CHECK_OK(ds_reader_open(bytes, "-1", DS_LIVE_OFF, NULL, &reader));
+    CHECK_OK(ds_reader_set_skip_messages(reader, 1));
+    Waiter w;
+    waiter_init(&w);
+    ds_reader_next(reader, NULL, on_chunk, &w);
+    CHECK_KIND_MSG(waiter_wait(&w, WAIT_MS), DS_ERROR_INVALID_ARGUMENT, "skip_messages");
+    waiter_destroy(&w);
+    ds_reader_free(reader);
+    CHECK_KIND_MSG(ds_reader_set_skip_messages(NULL, 1), DS_ERROR_INVALID_ARGUMENT, "reader");
+    CHECK(ds_reader_resume_skip_messages(NULL) == 0, "NULL reader");
+
+    ds_stream_free(bytes);
+    free(bytes_url);
+    free(resume_offset);
+    ds_stream_free(stream);
+    ds_client_free(client);
+    free(url);
+}
+
 /* A stream with data, and a long-poll reader already up to date at its tail. */
 static DsReader *reader_at_tail(DsClient *client, DsStream **stream_out, const char *tag) {
     char *url = unique_url(server, tag);
@@ -1924,6 +2036,7 @@ int main(void) {
         {"append_headers", test_append_headers},
         {"reads_in_every_live_mode", test_reads_in_every_live_mode},
         {"json_chunks", test_json_chunks},
+        {"json_pieces_resume_exactly", test_json_pieces_resume_exactly},
         {"bounded_chunks", test_bounded_chunks},
         {"resume_inside_a_response", test_resume_inside_a_response},
         {"cancel_pending_long_poll", test_cancel_pending_long_poll},

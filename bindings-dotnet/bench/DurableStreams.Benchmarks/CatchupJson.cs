@@ -27,15 +27,22 @@ internal static class CatchupJson
 {
     private const string Bench = "catchup-json";
 
+    private static int? s_maxChunkBytes;
+
+    /// <summary>The options every read of the package's layers uses (the defaults unless <c>--max-chunk-bytes</c>).</summary>
+    private static StreamOptions ReadOptions => new() { Offset = Offset.Beginning, Live = LiveMode.Off, MaxChunkBytes = s_maxChunkBytes };
+
     private readonly record struct Read(long Messages, long Bytes, long Chunks, Cost Cost);
 
     public static async Task RunAsync(string[] args)
     {
         var flags = Flags.Parse(Bench, "catch-up read of a JSON stream, message by message", args,
             ("messages", "N: messages in the stream (default 1000000)"),
-            ("runs", "R: measured full reads; the median is reported (default 3)"));
+            ("runs", "R: measured full reads; the median is reported (default 3)"),
+            ("max-chunk-bytes", "B: StreamOptions.MaxChunkBytes of the package's reads (default: the package's default, 64 KiB)"));
         var messages = flags.Int("messages", 1_000_000);
         var runs = (int)flags.Int("runs", 3);
+        s_maxChunkBytes = flags.Str("max-chunk-bytes") is null ? null : (int)flags.Int("max-chunk-bytes", StreamOptions.DefaultMaxChunkBytes);
         var results = new Results(flags);
         using var server = BenchServer.Start(flags);
         await using var client = new DurableStreamClient(new DurableStreamClientOptions());
@@ -168,7 +175,7 @@ internal static class CatchupJson
         var probe = Cost.Start();
         var stream = client.GetStream(url);
         long count = 0, bytes = 0, chunks = 0;
-        await using (var response = await stream.StreamAsync(new StreamOptions { Offset = Offset.Beginning, Live = LiveMode.Off }).ConfigureAwait(false))
+        await using (var response = await stream.StreamAsync(ReadOptions).ConfigureAwait(false))
         {
             await foreach (var chunk in response.ReadBytesAsync().ConfigureAwait(false))
             {
@@ -202,7 +209,7 @@ internal static class CatchupJson
     {
         var probe = Cost.Start();
         long count = 0, bytes = 0, chunks = 0;
-        await using (var response = await client.GetStream(url).StreamAsync().ConfigureAwait(false))
+        await using (var response = await client.GetStream(url).StreamAsync(ReadOptions).ConfigureAwait(false))
         {
             await foreach (var chunk in response.ReadBytesAsync().ConfigureAwait(false))
             {
@@ -222,7 +229,7 @@ internal static class CatchupJson
     {
         var probe = Cost.Start();
         long count = 0;
-        await using (var response = await client.GetStream(url).StreamAsync().ConfigureAwait(false))
+        await using (var response = await client.GetStream(url).StreamAsync(ReadOptions).ConfigureAwait(false))
         {
             await foreach (var message in read(response).ConfigureAwait(false))
             {
@@ -238,7 +245,7 @@ internal static class CatchupJson
         const string layer = "dotnet-batches-sourcegen";
         var probe = Cost.Start();
         long count = 0, chunks = 0;
-        await using (var response = await client.GetStream(url).StreamAsync().ConfigureAwait(false))
+        await using (var response = await client.GetStream(url).StreamAsync(ReadOptions).ConfigureAwait(false))
         {
             await foreach (var batch in response.ReadJsonBatchesAsync(BenchJson.Default.BenchMessage).ConfigureAwait(false))
             {

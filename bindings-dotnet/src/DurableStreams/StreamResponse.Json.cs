@@ -172,7 +172,7 @@ public partial class StreamResponse
         try
         {
             // Straight from the core's buffer: no managed copy of the body.
-            return chunk.Read(data => JsonArrayReader.Deserialize(data, typeInfo));
+            return chunk.Read(data => JsonArrayReader.Deserialize(data, typeInfo, chunk.MessageCount));
         }
         catch (JsonException e)
         {

@@ -204,7 +204,7 @@ pub unsafe extern "C" fn ds_chunk_message_count(chunk: *const DsChunk) -> i64 {
     catch(-1, || {
         // SAFETY: forwarded to the caller.
         unsafe { read(chunk) }
-            .and_then(|c| c.chunk.messages())
+            .and_then(|c| c.chunk.message_ranges())
             .map_or(-1, |m| i64::try_from(m.len()).unwrap_or(i64::MAX))
     })
 }
@@ -258,24 +258,20 @@ pub unsafe extern "C" fn ds_chunk_message_bounds(
         let Some(chunk) = (unsafe { read(chunk) }) else {
             return -1;
         };
-        let Some(messages) = chunk.chunk.messages() else {
+        let Some(ranges) = chunk.chunk.message_ranges() else {
             return -1;
         };
-        let data = chunk.chunk.data();
-        let base = data.as_ptr() as usize;
-        let count = messages
+        let count = ranges
             .len()
             .min(if bounds.is_null() { 0 } else { capacity });
-        for (i, message) in messages.iter().take(count).enumerate() {
-            // Every message is a slice of the data (Chunk::messages); the offset is the distance.
-            let offset = (message.as_ptr() as usize).wrapping_sub(base) as u64;
+        for (i, &(start, end)) in ranges.iter().take(count).enumerate() {
             // SAFETY: `bounds` is writable for `2 * capacity` values and `i < count <= capacity`.
             unsafe {
-                bounds.add(2 * i).write(offset);
-                bounds.add(2 * i + 1).write(message.len() as u64);
+                bounds.add(2 * i).write(start as u64);
+                bounds.add(2 * i + 1).write((end - start) as u64);
             }
         }
-        i64::try_from(messages.len()).unwrap_or(i64::MAX)
+        i64::try_from(ranges.len()).unwrap_or(i64::MAX)
     })
 }
 

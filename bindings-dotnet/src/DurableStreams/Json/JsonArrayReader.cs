@@ -15,16 +15,29 @@ internal static class JsonArrayReader
     // One list metadata per element metadata, made on first use and kept as long as the element's.
     private static readonly ConditionalWeakTable<JsonTypeInfo, JsonTypeInfo> s_lists = new();
 
-    /// <summary>The elements of <paramref name="data"/> (a JSON array, or empty for none), in a new list.</summary>
+    // The element count of the array being deserialized on this thread (the core counted them):
+    // the list is made at its final size, so growing it leaves no garbage behind.
+    [ThreadStatic]
+    private static int t_capacity;
+
+    /// <summary>The elements of <paramref name="data"/> (a JSON array of <paramref name="count"/> elements, or empty for none), in a new list.</summary>
     /// <exception cref="JsonException">An element does not deserialize as <typeparamref name="T"/> (<see cref="ElementIndex"/> finds which).</exception>
-    internal static List<T?> Deserialize<T>(ReadOnlySpan<byte> data, JsonTypeInfo<T> typeInfo)
+    internal static List<T?> Deserialize<T>(ReadOnlySpan<byte> data, JsonTypeInfo<T> typeInfo, long count)
     {
         if (data.IsEmpty)
         {
             return [];
         }
         var list = (JsonTypeInfo<List<T?>>)s_lists.GetValue(typeInfo, static element => ListOf((JsonTypeInfo<T>)element));
-        return JsonSerializer.Deserialize(data, list) ?? throw new JsonException("the chunk is the JSON literal null, not an array");
+        t_capacity = (int)Math.Clamp(count, 0, Array.MaxLength);
+        try
+        {
+            return JsonSerializer.Deserialize(data, list) ?? throw new JsonException("the chunk is the JSON literal null, not an array");
+        }
+        finally
+        {
+            t_capacity = 0;
+        }
     }
 
     /// <summary>The index of the array element a <see cref="JsonException"/> is about (its path starts <c>$[N]</c>), or null.</summary>
@@ -44,7 +57,7 @@ internal static class JsonArrayReader
             element.Options,
             new JsonCollectionInfoValues<List<T?>>
             {
-                ObjectCreator = static () => [],
+                ObjectCreator = static () => new List<T?>(t_capacity),
                 ElementInfo = element,
             });
 }

@@ -89,7 +89,7 @@ public sealed class SubscriptionBatch : IDisposable
         }
         try
         {
-            return _chunk.Read(data => JsonArrayReader.Deserialize(data, jsonTypeInfo));
+            return _chunk.Read(data => JsonArrayReader.Deserialize(data, jsonTypeInfo, _chunk.MessageCount));
         }
         catch (JsonException e)
         {

@@ -1,5 +1,7 @@
 //! One unit of data returned by a read session.
 
+use std::sync::OnceLock;
+
 use bytes::Bytes;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -9,10 +11,14 @@ use crate::offset::Offset;
 ///
 /// For JSON-mode streams, [`Chunk::messages`] holds each message (already validated); `data` is the
 /// JSON array text they came in. Bytes are reference-counted: cloning or slicing does not copy.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Chunk {
     data: Bytes,
-    messages: Option<Vec<Bytes>>,
+    /// For JSON-mode streams, each message's `(start, end)` in `data`.
+    ranges: Option<Vec<(usize, usize)>>,
+    /// The messages as slices of `data`, made on first use: a reader that takes the bounds
+    /// (the C ABI) never pays a reference count per message.
+    messages: OnceLock<Vec<Bytes>>,
     offset: Offset,
     cursor: Option<String>,
     up_to_date: bool,
@@ -32,9 +38,34 @@ impl Chunk {
         up_to_date: bool,
         closed: bool,
     ) -> Chunk {
+        let (data, ranges) = match messages {
+            None => (data, None),
+            Some(messages) => match ranges_in(&data, &messages) {
+                Some(ranges) => (data, Some(ranges)),
+                // Messages from elsewhere: one JSON array text holding them becomes the data.
+                None => {
+                    let (data, ranges) =
+                        super::json::join_messages(messages.iter().map(|m| &m[..]));
+                    (data, Some(ranges))
+                }
+            },
+        };
+        Chunk::with_ranges(data, ranges, offset, cursor, up_to_date, closed)
+    }
+
+    /// [`Chunk::new`] with the messages given as `(start, end)` ranges of `data`.
+    pub(crate) fn with_ranges(
+        data: Bytes,
+        ranges: Option<Vec<(usize, usize)>>,
+        offset: Offset,
+        cursor: Option<String>,
+        up_to_date: bool,
+        closed: bool,
+    ) -> Chunk {
         Chunk {
             data,
-            messages,
+            ranges,
+            messages: OnceLock::new(),
             offset,
             cursor,
             up_to_date,
@@ -71,7 +102,8 @@ impl Chunk {
     ) -> Chunk {
         Chunk {
             data,
-            messages: None,
+            ranges: None,
+            messages: OnceLock::new(),
             offset,
             cursor,
             up_to_date: false,
@@ -88,13 +120,13 @@ impl Chunk {
     /// delivered up to and including this piece.
     pub(crate) fn json_piece(
         data: Bytes,
-        messages: Vec<Bytes>,
+        ranges: Vec<(usize, usize)>,
         offset: Offset,
         cursor: Option<String>,
         resume_skip_messages: u64,
     ) -> Chunk {
         Chunk {
-            messages: Some(messages),
+            ranges: Some(ranges),
             resume_skip_messages,
             resume_skip: 0,
             ..Chunk::piece(data, offset, cursor, 0)
@@ -128,7 +160,19 @@ impl Chunk {
     /// For JSON-mode streams, each message's JSON text; `None` for other content types. Every
     /// message is a slice of [`Chunk::data`] (no copy), in order.
     pub fn messages(&self) -> Option<&[Bytes]> {
-        self.messages.as_deref()
+        let ranges = self.ranges.as_ref()?;
+        Some(self.messages.get_or_init(|| {
+            ranges
+                .iter()
+                .map(|&(start, end)| self.data.slice(start..end))
+                .collect()
+        }))
+    }
+
+    /// For JSON-mode streams, each message's `(start, end)` byte range in [`Chunk::data`]
+    /// (what [`Chunk::messages`] slices, without making the slices).
+    pub fn message_ranges(&self) -> Option<&[(usize, usize)]> {
+        self.ranges.as_deref()
     }
 
     /// The data as UTF-8 text.
@@ -150,8 +194,8 @@ impl Chunk {
 
     /// Whether the chunk carries data (at least one message, for JSON streams).
     pub fn has_data(&self) -> bool {
-        match &self.messages {
-            Some(messages) => !messages.is_empty(),
+        match &self.ranges {
+            Some(ranges) => !ranges.is_empty(),
             None => !self.data.is_empty(),
         }
     }
@@ -196,4 +240,35 @@ impl Chunk {
     pub fn closed(&self) -> bool {
         self.closed
     }
+}
+
+impl PartialEq for Chunk {
+    fn eq(&self, other: &Chunk) -> bool {
+        // The slices made on first use are a cache: equal chunks may differ in having them.
+        self.data == other.data
+            && self.ranges == other.ranges
+            && self.offset == other.offset
+            && self.cursor == other.cursor
+            && self.up_to_date == other.up_to_date
+            && self.closed == other.closed
+            && self.partial == other.partial
+            && self.resume_skip == other.resume_skip
+            && self.resume_skip_messages == other.resume_skip_messages
+            && self.status == other.status
+    }
+}
+
+impl Eq for Chunk {}
+
+/// Where each of `messages` lies in `data`, when every one is a slice of it.
+fn ranges_in(data: &Bytes, messages: &[Bytes]) -> Option<Vec<(usize, usize)>> {
+    let base = data.as_ptr() as usize;
+    messages
+        .iter()
+        .map(|message| {
+            let start = (message.as_ptr() as usize).checked_sub(base)?;
+            let end = start + message.len();
+            (end <= data.len()).then_some((start, end))
+        })
+        .collect()
 }

@@ -4,31 +4,31 @@ use bytes::{Bytes, BytesMut};
 
 use super::json_scan::element_ranges;
 
-/// Validates `body` as a JSON array and returns each element as a slice of `body`.
+/// Each message's `(start, end)` byte range in its chunk's data.
+pub(crate) type MessageRanges = Vec<(usize, usize)>;
+
+/// Validates `body` as a JSON array and returns each element's `(start, end)` byte range.
 ///
 /// An empty body counts as an empty array (some servers send nothing for an empty range). A body
 /// that is not a complete JSON array (truncated, corrupt, or another JSON type) is an error.
-pub(crate) fn split_messages(body: &Bytes) -> Result<Vec<Bytes>, String> {
-    let ranges = element_ranges(body).map_err(|problem| {
+pub(crate) fn split_ranges(body: &[u8]) -> Result<Vec<(usize, usize)>, String> {
+    element_ranges(body).map_err(|problem| {
         format!(
             "the JSON body ({} bytes) is not a valid JSON array: {problem}",
             body.len()
         )
-    })?;
-    Ok(ranges
-        .into_iter()
-        .map(|(start, end)| body.slice(start..end))
-        .collect())
+    })
 }
 
-/// One JSON array text holding `messages`, for a chunk made of several SSE data events
-/// or of the messages kept after a skip, and the messages again as slices of it (so that, as for every chunk, each message lies in the data).
-pub(crate) fn join_messages(messages: &[Bytes]) -> (Bytes, Vec<Bytes>) {
-    let size = messages.iter().map(|m| m.len() + 1).sum::<usize>() + 2;
-    let mut out = BytesMut::with_capacity(size);
-    let mut ranges = Vec::with_capacity(messages.len());
+/// One JSON array text holding `messages` (each a message's JSON text), for a chunk made of
+/// several SSE data events or of the messages kept after a skip, and each message's range in it.
+pub(crate) fn join_messages<'a>(
+    messages: impl IntoIterator<Item = &'a [u8]>,
+) -> (Bytes, Vec<(usize, usize)>) {
+    let mut out = BytesMut::new();
+    let mut ranges = Vec::new();
     out.extend_from_slice(b"[");
-    for (i, message) in messages.iter().enumerate() {
+    for (i, message) in messages.into_iter().enumerate() {
         if i > 0 {
             out.extend_from_slice(b",");
         }
@@ -36,12 +36,7 @@ pub(crate) fn join_messages(messages: &[Bytes]) -> (Bytes, Vec<Bytes>) {
         out.extend_from_slice(message);
     }
     out.extend_from_slice(b"]");
-    let data = out.freeze();
-    let sliced = ranges
-        .into_iter()
-        .map(|(start, end)| data.slice(start..end))
-        .collect();
-    (data, sliced)
+    (out.freeze(), ranges)
 }
 
 #[cfg(test)]
@@ -49,9 +44,9 @@ mod tests {
     use super::*;
 
     fn split(s: &str) -> Result<Vec<String>, String> {
-        split_messages(&Bytes::copy_from_slice(s.as_bytes())).map(|v| {
+        split_ranges(s.as_bytes()).map(|v| {
             v.into_iter()
-                .map(|b| String::from_utf8(b.to_vec()).unwrap())
+                .map(|(start, end)| s[start..end].to_owned())
                 .collect()
         })
     }

@@ -155,8 +155,7 @@ impl ReadSession {
                     let start = *delivered;
                     *delivered += ranges.len() as u64;
                     let delivered = *delivered;
-                    let mut messages: Vec<Bytes> =
-                        ranges.iter().map(|&(s, e)| data.slice(s..e)).collect();
+                    let mut messages = ranges;
                     let mut data = data;
                     if self.skip > start {
                         // Resuming inside this response: drop what the caller has.
@@ -169,7 +168,8 @@ impl ReadSession {
                         if discard == messages.len() {
                             continue;
                         }
-                        (data, messages) = join_messages(&messages[discard..]);
+                        (data, messages) =
+                            join_messages(messages[discard..].iter().map(|&(s, e)| &data[s..e]));
                     }
                     // Everything up to here is now the caller's: a resume from `offset` skips it.
                     self.skip = delivered;
@@ -218,7 +218,7 @@ impl ReadSession {
         let (data, ranges) = cutter
             .finish()
             .map_err(|problem| self.json_piece_error(problem))?;
-        let messages = ranges.iter().map(|&(s, e)| data.slice(s..e)).collect();
+        let messages = ranges;
         let reply = Reply {
             status: done.status,
             headers: done.headers,

@@ -71,7 +71,7 @@ impl ReadSession {
         &mut self,
         reply: Reply,
         start: u64,
-        messages: Option<Vec<Bytes>>,
+        messages: Option<Vec<(usize, usize)>>,
     ) -> Result<Option<Chunk>> {
         if reply.status == StatusCode::NO_CONTENT {
             return self.apply_timeout_reply(&reply);
@@ -150,7 +150,7 @@ impl ReadSession {
         &mut self,
         reply: Reply,
         start: u64,
-        messages: Option<Vec<Bytes>>,
+        messages: Option<Vec<(usize, usize)>>,
     ) -> Result<Chunk> {
         let headers = reply.headers();
         let url = self.stream.url().to_owned();
@@ -168,7 +168,7 @@ impl ReadSession {
         let (body, messages) = if self.is_json() {
             let messages = match messages {
                 Some(messages) => messages,
-                None => json::split_messages(&reply.body).map_err(|problem| {
+                None => json::split_ranges(&reply.body).map_err(|problem| {
                     Error::new(ErrorKind::Parse, problem)
                         .with_url(&url)
                         .with_status(status)
@@ -189,7 +189,7 @@ impl ReadSession {
             self.cursor.clone_from(&cursor);
         }
         self.closed |= closed;
-        Ok(Chunk::new(
+        Ok(Chunk::with_ranges(
             body,
             messages,
             offset,

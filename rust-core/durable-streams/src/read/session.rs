@@ -368,10 +368,10 @@ impl ReadSession {
     pub(super) fn skip_response_messages(
         &mut self,
         data: Bytes,
-        mut messages: Vec<Bytes>,
+        messages: Vec<(usize, usize)>,
         start: u64,
         at_tail: bool,
-    ) -> Result<(Bytes, Vec<Bytes>)> {
+    ) -> Result<(Bytes, Vec<(usize, usize)>)> {
         if self.skip <= start {
             self.skip = 0;
             return Ok((data, messages));
@@ -394,9 +394,11 @@ impl ReadSession {
         if discard == 0 {
             return Ok((data, messages));
         }
-        let kept = messages.split_off(usize::try_from(discard).unwrap_or(messages.len()));
+        let kept = &messages[usize::try_from(discard).unwrap_or(messages.len())..];
         // Rare (a resume point): rebuilding the text of the messages kept is cheap enough.
-        Ok(super::json::join_messages(&kept))
+        Ok(super::json::join_messages(
+            kept.iter().map(|&(s, e)| &data[s..e]),
+        ))
     }
 
     /// Drops the bytes of a response that the caller already has; returns the rest.
