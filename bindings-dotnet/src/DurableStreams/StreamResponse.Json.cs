@@ -101,8 +101,9 @@ public partial class StreamResponse
     }
 
     /// <summary>
-    /// Iterates over the JSON messages one response at a time, with the checkpoint after each
-    /// batch (save it to resume) and whether the batch reached the tail.
+    /// Iterates over the JSON messages one response (or piece of a large response, see
+    /// <see cref="StreamOptions.MaxChunkBytes"/>) at a time, with the checkpoint after each batch
+    /// (save it to resume) and whether the batch reached the tail.
     /// </summary>
     /// <typeparam name="T">The message type.</typeparam>
     /// <param name="cancellationToken">Cancels the iteration (and ends the session); combined with <c>WithCancellation</c>.</param>
@@ -117,7 +118,7 @@ public partial class StreamResponse
         return ReadJsonBatchesCore(ReflectionTypeInfo<T>(), cancellationToken);
     }
 
-    /// <summary>Iterates over the JSON messages one response at a time, deserialized with source-generated metadata (trimming/AOT-safe).</summary>
+    /// <summary>Iterates over the JSON messages one response (or piece of one) at a time, deserialized with source-generated metadata (trimming/AOT-safe).</summary>
     /// <typeparam name="T">The message type.</typeparam>
     /// <param name="jsonTypeInfo">Deserialization metadata for <typeparamref name="T"/>.</param>
     /// <param name="cancellationToken">Cancels the iteration (and ends the session); combined with <c>WithCancellation</c>.</param>

@@ -10,7 +10,7 @@ public partial class StreamResponse
 
     /// <summary>Reads until up to date (or the end of the stream) and returns all the bytes.</summary>
     /// <param name="cancellationToken">Cancels the read (and ends the session).</param>
-    /// <returns>The bytes, concatenated (for JSON streams, one JSON array text per response).</returns>
+    /// <returns>The bytes, concatenated (for JSON streams, one JSON array text per response or piece).</returns>
     public virtual async Task<byte[]> ReadAllBytesAsync(CancellationToken cancellationToken = default)
     {
         Claim(nameof(ReadAllBytesAsync));
@@ -45,7 +45,7 @@ public partial class StreamResponse
     }
 
     /// <summary>
-    /// Iterates over the chunks of the stream as they arrive (one per response; in live modes,
+    /// Iterates over the chunks of the stream as they arrive (one per response or piece of one; in live modes,
     /// until the stream is closed or the iteration is cancelled). Chunks without data mark
     /// reaching the tail (<see cref="ByteChunk.UpToDate"/>) or the end (<see cref="ByteChunk.StreamClosed"/>).
     /// </summary>
@@ -74,7 +74,7 @@ public partial class StreamResponse
     /// <see cref="ReadBytesAsync"/> ends: up to date for a catch-up read
     /// (<see cref="LiveMode.Off"/>), the stream's close or the token in live modes.
     /// </summary>
-    /// <param name="destination">Where the bytes go (for JSON streams, one JSON array text per response).</param>
+    /// <param name="destination">Where the bytes go (for JSON streams, one JSON array text per response or piece).</param>
     /// <param name="cancellationToken">Cancels the copy (and ends the session); also passed to each write.</param>
     /// <returns>The number of bytes copied.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="destination"/> is null.</exception>

@@ -112,7 +112,7 @@ public sealed class DurableStream<T>
         }
     }
 
-    /// <summary>Reads the messages one response at a time, each batch with the checkpoint to resume from after it.</summary>
+    /// <summary>Reads the messages one response (or piece of one) at a time, each batch with the checkpoint to resume from after it.</summary>
     /// <param name="options">Start offset or checkpoint, live mode.</param>
     /// <param name="cancellationToken">Cancels the iteration; combined with <c>WithCancellation</c>.</param>
     /// <returns>The batches (possibly empty ones, marking up-to-date or the end of the stream).</returns>
