@@ -24,7 +24,7 @@ internal static class Program
         var flags = ParseFlags(args);
         if (!flags.TryGetValue("endpoint", out var endpoint))
         {
-            Console.Error.WriteLine("usage: s2-bench --endpoint URL [--small-records N] [--large-records N] [--large-bytes B] [--runs R] [--latency-samples N] [--only producer|default|catch-up|latency] [--json PATH]");
+            Console.Error.WriteLine("usage: s2-bench --endpoint URL [--small-records N] [--large-records N] [--large-bytes B] [--runs R] [--latency-samples N] [--only producer|default|catch-up|latency] [--max-queued N] [--json PATH]");
             return 2;
         }
         int Int(string name, int fallback) => flags.TryGetValue(name, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
@@ -33,6 +33,12 @@ internal static class Program
         var latencySamples = Int("latency-samples", 2000);
         // For profiling one workload: --only producer|default|catch-up|latency (all by default).
         var only = flags.TryGetValue("only", out var o) ? o : null;
+        // ProducerOptions.MaxQueuedSubmissions of the producers (default: the package's).
+        s_producerOptions = new ProducerOptions();
+        if (flags.ContainsKey("max-queued"))
+        {
+            s_producerOptions.MaxQueuedSubmissions = Int("max-queued", s_producerOptions.MaxQueuedSubmissions);
+        }
         bool Runs(string workload) => only is null || only == workload;
 
         await using var client = new S2Client(new S2Options { AccessToken = "bench", Endpoint = new Uri(endpoint) });
@@ -96,6 +102,8 @@ internal static class Program
         return basin.Stream(name);
     }
 
+    private static ProducerOptions s_producerOptions = new();
+
     private static double CpuSeconds() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
 
     /// <summary>Every record through a producer on the span path; the stream must then hold exactly them.</summary>
@@ -104,7 +112,7 @@ internal static class Program
         var cpu = CpuSeconds();
         var started = Stopwatch.GetTimestamp();
         double perRecord;
-        await using (var producer = await stream.OpenProducerAsync().ConfigureAwait(false))
+        await using (var producer = await stream.OpenProducerAsync(s_producerOptions).ConfigureAwait(false))
         {
             var memory = body.AsMemory();
             // This method's own state machine is allocated at its first suspension: let that be now,
@@ -138,7 +146,7 @@ internal static class Program
         var cpu = CpuSeconds();
         var started = Stopwatch.GetTimestamp();
         double perRecord;
-        await using (var producer = await stream.OpenProducerAsync().ConfigureAwait(false))
+        await using (var producer = await stream.OpenProducerAsync(s_producerOptions).ConfigureAwait(false))
         {
             var allocated = GC.GetTotalAllocatedBytes(precise: true);
             for (var i = 0; i < records; i++)
