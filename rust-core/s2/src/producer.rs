@@ -2,6 +2,7 @@
 //! record; with a non-blocking [`Producer::try_submit`] for callers on their own threads.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use futures_util::FutureExt;
 use s2_sdk::producer::{Producer as SdkProducer, RecordSubmitTicket};
@@ -17,6 +18,9 @@ pub struct Producer {
     // `try_submit` never waits, so it works under the lock; `submit` waits without it.
     producer: Closable<SdkProducer>,
     stream: StreamClient,
+    /// The same stream, for the errors of acknowledgements still to come: each one holds one
+    /// reference count, where a `StreamClient` clone would bump three on every record.
+    for_acks: Arc<StreamClient>,
 }
 
 /// A record's acknowledgement: its sequence number and its batch's positions.
@@ -40,6 +44,7 @@ impl Producer {
     pub(crate) fn new(producer: SdkProducer, stream: StreamClient) -> Producer {
         Producer {
             producer: Closable::new(producer),
+            for_acks: Arc::new(stream.clone()),
             stream,
         }
     }
@@ -62,7 +67,7 @@ impl Producer {
         &self,
         ticket: RecordSubmitTicket,
     ) -> impl Future<Output = Result<RecordAck, S2Error>> + Send + 'static {
-        let stream = self.stream.clone();
+        let stream = Arc::clone(&self.for_acks);
         async move {
             ticket
                 .await
