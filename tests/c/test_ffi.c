@@ -1044,6 +1044,21 @@ static void test_json_chunks(void) {
     free(url);
 }
 
+/* Checks that the messages of `chunk` are {"n":next}, {"n":next+1}...; returns the next n. */
+static int check_numbered_messages(DsChunk *chunk, int next) {
+    int64_t count = ds_chunk_message_count(chunk);
+    for (int64_t i = 0; i < count; i++) {
+        size_t message_len = 0;
+        const uint8_t *message = ds_chunk_message(chunk, (size_t)i, &message_len);
+        char expected[32];
+        snprintf(expected, sizeof expected, "{\"n\":%d}", next);
+        CHECK(message_len == strlen(expected) && memcmp(message, expected, message_len) == 0,
+              "message %d", next);
+        next++;
+    }
+    return next;
+}
+
 /* A JSON response read with a bound arrives in pieces of whole messages, each piece's data a JSON
  * array of them; a piece's offset and ds_chunk_resume_skip_messages passed to
  * ds_reader_set_skip_messages give exactly the rest of the stream. */
@@ -1078,15 +1093,7 @@ static void test_json_pieces_resume_exactly(void) {
         const uint8_t *data = ds_chunk_data(chunk, &len);
         CHECK(count > 0 && len <= 256 && data[0] == '[' && data[len - 1] == ']',
               "a piece of whole messages: %.*s", (int)len, (const char *)data);
-        for (int64_t i = 0; i < count; i++) {
-            size_t message_len = 0;
-            const uint8_t *message = ds_chunk_message(chunk, (size_t)i, &message_len);
-            char expected[32];
-            snprintf(expected, sizeof expected, "{\"n\":%d}", seen);
-            CHECK(message_len == strlen(expected) && memcmp(message, expected, message_len) == 0,
-                  "message %d", seen);
-            seen++;
-        }
+        seen = check_numbered_messages(chunk, seen);
         CHECK(ds_chunk_resume_skip(chunk) == 0, "JSON pieces count messages, not bytes");
         if (ds_chunk_partial(chunk)) {
             pieces++;
@@ -1116,16 +1123,7 @@ static void test_json_pieces_resume_exactly(void) {
     while (!up_to_date) {
         DsChunk *chunk = next_chunk(reader);
         CHECK(chunk != NULL, "the resumed read ended early");
-        int64_t count = ds_chunk_message_count(chunk);
-        for (int64_t i = 0; i < count; i++) {
-            size_t message_len = 0;
-            const uint8_t *message = ds_chunk_message(chunk, (size_t)i, &message_len);
-            char expected[32];
-            snprintf(expected, sizeof expected, "{\"n\":%d}", next);
-            CHECK(message_len == strlen(expected) && memcmp(message, expected, message_len) == 0,
-                  "resumed message %d", next);
-            next++;
-        }
+        next = check_numbered_messages(chunk, next);
         up_to_date = ds_chunk_up_to_date(chunk);
         ds_chunk_free(chunk);
     }

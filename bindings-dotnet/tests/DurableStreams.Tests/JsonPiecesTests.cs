@@ -44,17 +44,6 @@ public class JsonPiecesTests : ServerTest
         return stream;
     }
 
-    private static async Task<List<ByteChunk>> ReadAllChunksAsync(DurableStream stream, StreamOptions options)
-    {
-        var chunks = new List<ByteChunk>();
-        await using var response = await stream.StreamAsync(options, Timeout());
-        await foreach (var chunk in response.ReadBytesAsync(Timeout()))
-        {
-            chunks.Add(chunk);
-        }
-        return chunks;
-    }
-
     private static int IndexOf(JsonElement message) => message.GetProperty("i").GetInt32();
 
     [Theory]

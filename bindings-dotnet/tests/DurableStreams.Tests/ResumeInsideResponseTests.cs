@@ -40,17 +40,6 @@ public class ResumeInsideResponseTests : ServerTest
         return (stream, data);
     }
 
-    private static async Task<List<ByteChunk>> ReadAllChunksAsync(DurableStream stream, StreamOptions options)
-    {
-        var chunks = new List<ByteChunk>();
-        await using var response = await stream.StreamAsync(options, Timeout());
-        await foreach (var chunk in response.ReadBytesAsync(Timeout()))
-        {
-            chunks.Add(chunk);
-        }
-        return chunks;
-    }
-
     [Theory]
     [MemberData(nameof(Kinds))]
     public async Task A_large_response_arrives_in_bounded_pieces_by_default(string kind)

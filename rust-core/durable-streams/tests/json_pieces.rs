@@ -6,8 +6,8 @@
 mod common;
 
 use bytes::Bytes;
-use common::{Ctx, FakeServer, http_response, within};
-use durable_streams_core::{Chunk, ErrorKind, LiveMode, Offset, ReadOptions, ReadSession, Stream};
+use common::{Ctx, FakeServer, chunks_of, http_response, within};
+use durable_streams_core::{Chunk, ErrorKind, LiveMode, Offset, ReadOptions, Stream};
 use serde_json::{Value, json};
 
 server_tests!(
@@ -68,17 +68,6 @@ fn after(chunk: &Chunk) -> ReadOptions {
         .skip_messages(chunk.resume_skip_messages());
     options.cursor = chunk.cursor().map(str::to_owned);
     options
-}
-
-async fn chunks_of(session: &mut ReadSession) -> Vec<Chunk> {
-    within(20, "a catch-up read", async {
-        let mut chunks = Vec::new();
-        while let Some(chunk) = session.next_chunk().await.expect("the read succeeds") {
-            chunks.push(chunk);
-        }
-        chunks
-    })
-    .await
 }
 
 /// The messages of `chunks`, parsed, after checking that each chunk's data is a JSON array of

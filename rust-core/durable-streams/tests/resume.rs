@@ -6,8 +6,8 @@
 mod common;
 
 use bytes::Bytes;
-use common::{Ctx, FakeServer, LONG_POLL_MS, http_response, within};
-use durable_streams_core::{Chunk, ErrorKind, LiveMode, Offset, ReadOptions, ReadSession, Stream};
+use common::{Ctx, FakeServer, LONG_POLL_MS, chunks_of, http_response, within};
+use durable_streams_core::{Chunk, ErrorKind, LiveMode, Offset, ReadOptions, Stream};
 use serde_json::json;
 
 server_tests!(
@@ -49,18 +49,6 @@ fn after(chunk: &Chunk) -> ReadOptions {
         .skip_bytes(chunk.resume_skip());
     options.cursor = chunk.cursor().map(str::to_owned);
     options
-}
-
-/// Pulls every chunk of a catch-up session (failing the test after 20 s).
-async fn chunks_of(session: &mut ReadSession) -> Vec<Chunk> {
-    within(20, "a catch-up read", async {
-        let mut chunks = Vec::new();
-        while let Some(chunk) = session.next_chunk().await.expect("the read succeeds") {
-            chunks.push(chunk);
-        }
-        chunks
-    })
-    .await
 }
 
 fn joined(chunks: &[Chunk]) -> Vec<u8> {

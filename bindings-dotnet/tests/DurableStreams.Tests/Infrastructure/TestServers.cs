@@ -221,6 +221,18 @@ public abstract class ServerTest
 
     /// <summary>A cancellation token that fires if a test hangs.</summary>
     protected static CancellationToken Timeout(int seconds = 20) => new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token;
+
+    /// <summary>Every chunk of a read of <paramref name="stream"/> with <paramref name="options"/>.</summary>
+    protected static async Task<List<ByteChunk>> ReadAllChunksAsync(DurableStream stream, StreamOptions options)
+    {
+        var chunks = new List<ByteChunk>();
+        await using var response = await stream.StreamAsync(options, Timeout());
+        await foreach (var chunk in response.ReadBytesAsync(Timeout()))
+        {
+            chunks.Add(chunk);
+        }
+        return chunks;
+    }
 }
 
 /// <summary>A message type for JSON tests.</summary>

@@ -372,25 +372,7 @@ impl ReadSession {
         start: u64,
         at_tail: bool,
     ) -> Result<(Bytes, Vec<(usize, usize)>)> {
-        if self.skip <= start {
-            self.skip = 0;
-            return Ok((data, messages));
-        }
-        self.check_skip_allowed()?;
-        let count = messages.len() as u64;
-        let discard = (self.skip - start).min(count);
-        let leftover = self.skip - start - discard;
-        if leftover > 0 && at_tail {
-            let available = self.skip_asked.saturating_sub(leftover);
-            return Err(self.stream.error(
-                ErrorKind::InvalidOffset,
-                format!(
-                    "the resume point is past the data: skip_messages is {} from offset {}, but the stream has only {available} messages from there",
-                    self.skip_asked, self.start_offset
-                ),
-            ));
-        }
-        self.skip = leftover;
+        let discard = self.take_skip(messages.len() as u64, start, at_tail)?;
         if discard == 0 {
             return Ok((data, messages));
         }
@@ -414,26 +396,34 @@ impl ReadSession {
         start: u64,
         at_tail: bool,
     ) -> Result<Bytes> {
+        let discard = self.take_skip(data.len() as u64, start, at_tail)?;
+        Ok(data.slice(usize::try_from(discard).unwrap_or(data.len())..))
+    }
+
+    /// How many of the `available` units (bytes, or messages for JSON) of a response from
+    /// position `start` on the skip drops; `skip` then counts from the offset after the response.
+    /// A skip the stream cannot satisfy fails once the response reached the tail (`at_tail`).
+    fn take_skip(&mut self, available: u64, start: u64, at_tail: bool) -> Result<u64> {
         if self.skip <= start {
             self.skip = 0;
-            return Ok(data);
+            return Ok(0);
         }
         self.check_skip_allowed()?;
-        let length = data.len() as u64;
-        let discard = (self.skip - start).min(length);
+        let discard = (self.skip - start).min(available);
         let leftover = self.skip - start - discard;
         if leftover > 0 && at_tail {
-            let available = self.skip_asked.saturating_sub(leftover);
+            let (name, unit) = self.skip_names();
+            let held = self.skip_asked.saturating_sub(leftover);
             return Err(self.stream.error(
                 ErrorKind::InvalidOffset,
                 format!(
-                    "the resume point is past the data: skip_bytes is {} from offset {}, but the stream has only {available} bytes from there",
+                    "the resume point is past the data: {name} is {} from offset {}, but the stream has only {held} {unit} from there",
                     self.skip_asked, self.start_offset
                 ),
             ));
         }
         self.skip = leftover;
-        Ok(data.slice(usize::try_from(discard).unwrap_or(data.len())..))
+        Ok(discard)
     }
 
     pub(super) fn learn_content_type(&mut self, content_type: &str) {

@@ -14,7 +14,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use durable_streams_core::{
-    Chunk, Client, ClientBuilder, CreateOptions, LiveMode, Offset, ReadOptions, RetryPolicy, Stream,
+    Chunk, Client, ClientBuilder, CreateOptions, LiveMode, Offset, ReadOptions, ReadSession,
+    RetryPolicy, Stream,
 };
 use durable_streams_test_harness::{ServerKind, ServerOptions, TestServer};
 
@@ -231,6 +232,18 @@ pub async fn catch_up(stream: &Stream, offset: Offset) -> CatchUp {
         offset: session.offset().clone(),
         closed,
     }
+}
+
+/// Pulls every chunk of a catch-up session (failing the test after 20 s).
+pub async fn chunks_of(session: &mut ReadSession) -> Vec<Chunk> {
+    within(20, "a catch-up read", async {
+        let mut chunks = Vec::new();
+        while let Some(chunk) = session.next_chunk().await.expect("the read succeeds") {
+            chunks.push(chunk);
+        }
+        chunks
+    })
+    .await
 }
 
 /// Reads the whole stream from the beginning.
