@@ -279,9 +279,19 @@ async fn without_auto_claim_a_lost_state_is_one_error_and_restart_delivers_the_k
     assert!(sent_seq > 1, "several batches of epoch 0 are acknowledged");
 
     restart(&mut server);
+    // The first batch after the restart may be refused before the loop ends (a loaded machine
+    // can pause this thread longer than a round trip): appends stop at the first refusal.
+    let mut kept = 0;
     for i in 200..300 {
-        producer.try_append(format!("{i}\n").as_bytes()).unwrap();
+        match producer.try_append(format!("{i}\n").as_bytes()) {
+            Ok(_) => kept += 1,
+            Err(refused) => {
+                assert_eq!(refused.kind(), ErrorKind::ProducerStateLost, "{refused}");
+                break;
+            }
+        }
     }
+    assert!(kept > 0, "the first append after the restart is accepted");
     within(20, "the error report", async {
         while errors.lock().unwrap().is_empty() {
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -307,14 +317,14 @@ async fn without_auto_claim_a_lost_state_is_one_error_and_restart_delivers_the_k
     assert_eq!(flushed.message(), expected);
     assert_eq!(
         producer.buffered().0,
-        100,
+        kept,
         "the unacknowledged messages are kept"
     );
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(errors.lock().unwrap().len(), 1, "one error in all");
 
     assert_eq!(producer.restart().await.unwrap(), 1);
-    for i in 300..310 {
+    for i in 200 + kept..310 {
         producer.try_append(format!("{i}\n").as_bytes()).unwrap();
     }
     within(20, "flush after restart", producer.flush())
