@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use durable_streams_bench::{Flags, Samples, emit, fail, merged, run_on, runtime, start_server};
 use durable_streams_core::{
-    AppendOptions, Client, CreateOptions, Error, ErrorKind, LiveMode, ReadOptions,
+    AppendOptions, Chunk, Client, CreateOptions, Error, ErrorKind, LiveMode, ReadOptions,
 };
 use serde_json::json;
 use tokio::runtime::{Handle, Runtime};
@@ -149,21 +149,14 @@ fn run_in_tasks(
             while let Some(chunk) = session.next_chunk().await? {
                 // Taken before looking at the messages: delivery is when the chunk arrives.
                 let arrived = Instant::now();
-                for message in chunk.messages().unwrap_or_default() {
-                    let i = sequence_of(message).ok_or_else(|| {
-                        Error::new(ErrorKind::Parse, "a message without a sequence number")
-                    })?;
-                    if delivered_tx.send((i, arrived)).is_err() {
-                        return Ok(());
-                    }
+                if !forward_messages(&chunk, arrived, |m| delivered_tx.send(m).is_ok())? {
+                    return Ok(());
                 }
             }
             Ok::<(), Error>(())
         });
 
-        let mut samples = Samples::with_capacity(messages);
-        // The part of each sample after the append's answer: the delivery alone.
-        let mut after_append = Samples::with_capacity(messages);
+        let mut latencies = Latencies::new(messages, warmup);
         let options = AppendOptions::new().content_type("application/json");
         for i in 0..(warmup + messages) as u64 {
             let body = Bytes::from(format!(r#"{{"i":{i}}}"#));
@@ -179,16 +172,7 @@ fn run_in_tasks(
                     )
                 })?
                 .ok_or_else(|| Error::new(ErrorKind::Network, "the reader stopped".to_string()))?;
-            if got != i {
-                return Err(Error::new(
-                    ErrorKind::Parse,
-                    format!("expected message {i}, the reader delivered {got}"),
-                ));
-            }
-            if i >= warmup as u64 {
-                samples.record(arrived.saturating_duration_since(sent));
-                after_append.record(arrived.saturating_duration_since(appended));
-            }
+            latencies.record(i, got, sent, appended, arrived)?;
             if gap >= Duration::from_millis(1) {
                 tokio::time::sleep(gap).await;
             } else if !gap.is_zero() {
@@ -200,7 +184,7 @@ fn run_in_tasks(
             }
         }
         reader.abort();
-        Ok::<_, Error>((samples, after_append))
+        Ok::<_, Error>((latencies.total, latencies.after_append))
     })
     .unwrap_or_else(|e| fail(BENCH, e))
 }
@@ -243,19 +227,13 @@ fn run_from_threads(
                 return Ok(());
             };
             let arrived = Instant::now();
-            for message in chunk.messages().unwrap_or_default() {
-                let i = sequence_of(message).ok_or_else(|| {
-                    Error::new(ErrorKind::Parse, "a message without a sequence number")
-                })?;
-                if delivered_tx.send((i, arrived)).is_err() {
-                    return Ok(());
-                }
+            if !forward_messages(&chunk, arrived, |m| delivered_tx.send(m).is_ok())? {
+                return Ok(());
             }
         }
     });
 
-    let mut samples = Samples::with_capacity(messages);
-    let mut after_append = Samples::with_capacity(messages);
+    let mut latencies = Latencies::new(messages, warmup);
     let options = AppendOptions::new().content_type("application/json");
     for i in 0..(warmup + messages) as u64 {
         let body = Bytes::from(format!(r#"{{"i":{i}}}"#));
@@ -271,21 +249,12 @@ fn run_from_threads(
                 format!("message {i} was not delivered within {DELIVERY_TIMEOUT:?} (or the reader stopped)"),
             )
         })?;
-        if got != i {
-            return Err(Error::new(
-                ErrorKind::Parse,
-                format!("expected message {i}, the reader delivered {got}"),
-            ));
-        }
-        if i >= warmup as u64 {
-            samples.record(arrived.saturating_duration_since(sent));
-            after_append.record(arrived.saturating_duration_since(appended));
-        }
+        latencies.record(i, got, sent, appended, arrived)?;
         if !gap.is_zero() {
             std::thread::sleep(gap);
         }
     }
-    Ok((samples, after_append))
+    Ok((latencies.total, latencies.after_append))
 }
 
 /// Runs `operation` on the runtime from a thread outside it and blocks until it is done.
@@ -303,6 +272,64 @@ fn call<T: Send + 'static>(
 }
 
 /// The `i` of a message `{"i":N}`.
+/// Hands every message of `chunk`, which arrived at `arrived`, to `send` with its sequence
+/// number; false once `send` reports the receiver gone.
+fn forward_messages(
+    chunk: &Chunk,
+    arrived: Instant,
+    mut send: impl FnMut((u64, Instant)) -> bool,
+) -> Result<bool, Error> {
+    for message in chunk.messages().unwrap_or_default() {
+        let i = sequence_of(message)
+            .ok_or_else(|| Error::new(ErrorKind::Parse, "a message without a sequence number"))?;
+        if !send((i, arrived)) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// One run's samples: append to delivery, and the part after the append's answer (the
+/// delivery alone), both without the warm-up messages.
+struct Latencies {
+    warmup: u64,
+    total: Samples,
+    after_append: Samples,
+}
+
+impl Latencies {
+    fn new(messages: usize, warmup: usize) -> Latencies {
+        Latencies {
+            warmup: warmup as u64,
+            total: Samples::with_capacity(messages),
+            after_append: Samples::with_capacity(messages),
+        }
+    }
+
+    /// Checks that message `i` is the one delivered (`got`) and records its times.
+    fn record(
+        &mut self,
+        i: u64,
+        got: u64,
+        sent: Instant,
+        appended: Instant,
+        arrived: Instant,
+    ) -> Result<(), Error> {
+        if got != i {
+            return Err(Error::new(
+                ErrorKind::Parse,
+                format!("expected message {i}, the reader delivered {got}"),
+            ));
+        }
+        if i >= self.warmup {
+            self.total.record(arrived.saturating_duration_since(sent));
+            self.after_append
+                .record(arrived.saturating_duration_since(appended));
+        }
+        Ok(())
+    }
+}
+
 fn sequence_of(message: &[u8]) -> Option<u64> {
     let digits = message.strip_prefix(br#"{"i":"#)?;
     let end = digits.iter().position(|b| !b.is_ascii_digit())?;

@@ -224,6 +224,10 @@ public class DurableStream
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxChunkBytes, "StreamOptions.MaxChunkBytes must be at least 1.");
         }
+        if (options is { SkipBytes: > 0, SkipMessages: > 0 })
+        {
+            throw new ArgumentException($"The checkpoint for {SafeUrl} skips both bytes ({options.SkipBytes}) and messages ({options.SkipMessages}); a checkpoint counts bytes for a byte stream and messages for a JSON stream, never both.", nameof(options));
+        }
         cancellationToken.ThrowIfCancellationRequested();
         var response = StreamResponse.Open(this, offset, options?.Cursor, live, options?.MaxChunkBytes ?? StreamOptions.DefaultMaxChunkBytes, options?.SkipBytes ?? 0, options?.SkipMessages ?? 0, options?.Headers);
         response.ScopeTo(cancellationToken);

@@ -309,15 +309,7 @@ pub unsafe extern "C" fn ds_reader_set_skip_bytes(
     catch_error("ds_reader_set_skip_bytes", || {
         // SAFETY: NULL or a live reader per the contract.
         let reader = unsafe { handles::required(reader, "reader") }?;
-        let mut session = lock(&reader.shared.session);
-        let Some(session) = session.as_mut() else {
-            return Err(Error::invalid_argument("reader", "a read is in progress").into());
-        };
-        session.set_skip_bytes(skip)?;
-        let mut position = lock(&reader.shared.position);
-        position.skip = skip;
-        position.skip_messages = 0;
-        Ok(())
+        set_skip(reader, skip, false)
     })
 }
 
@@ -343,16 +335,25 @@ pub unsafe extern "C" fn ds_reader_set_skip_messages(
     catch_error("ds_reader_set_skip_messages", || {
         // SAFETY: NULL or a live reader per the contract.
         let reader = unsafe { handles::required(reader, "reader") }?;
-        let mut session = lock(&reader.shared.session);
-        let Some(session) = session.as_mut() else {
-            return Err(Error::invalid_argument("reader", "a read is in progress").into());
-        };
-        session.set_skip_messages(skip)?;
-        let mut position = lock(&reader.shared.position);
-        position.skip = 0;
-        position.skip_messages = skip;
-        Ok(())
+        set_skip(reader, skip, true)
     })
+}
+
+/// The shared body of the two skip setters: the session's skip, and the position readable while
+/// a read runs.
+fn set_skip(reader: &DsReader, skip: u64, in_messages: bool) -> FfiResult<()> {
+    let mut session = lock(&reader.shared.session);
+    let Some(session) = session.as_mut() else {
+        return Err(Error::invalid_argument("reader", "a read is in progress").into());
+    };
+    if in_messages {
+        session.set_skip_messages(skip)?;
+    } else {
+        session.set_skip_bytes(skip)?;
+    }
+    let mut position = lock(&reader.shared.position);
+    (position.skip, position.skip_messages) = if in_messages { (0, skip) } else { (skip, 0) };
+    Ok(())
 }
 
 /// The bytes from `ds_reader_offset` already delivered: pass it to `ds_reader_set_skip_bytes`

@@ -64,11 +64,7 @@ internal sealed class NativeReader : NativeObject
         }
         if (error == null && skipMessages > 0)
         {
-            if (skipBytes > 0)
-            {
-                reader.Dispose();
-                throw new ArgumentException($"The checkpoint skips both bytes ({skipBytes}) and messages ({skipMessages}); a checkpoint counts bytes for a byte stream and messages for a JSON stream, never both.", "options");
-            }
+            // After a byte skip, the core refuses both at the first read; StreamAsync checks first.
             error = NativeMethods.ds_reader_set_skip_messages(pointer, (ulong)skipMessages);
         }
         if (error != null)

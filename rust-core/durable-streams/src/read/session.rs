@@ -212,31 +212,32 @@ impl ReadSession {
     /// [`ErrorKind::InvalidArgument`] (naming `skip_bytes`) once [`ReadSession::next_chunk`] has
     /// been called, leaving the session as it was.
     pub fn set_skip_bytes(&mut self, skip: u64) -> Result<()> {
-        if self.started {
-            return Err(Error::invalid_argument(
-                "skip_bytes",
-                "can only be set before the first read (it applies to the start of the session)",
-            ));
-        }
-        self.skip = skip;
-        self.skip_asked = skip;
-        self.skip_in_messages = false;
-        Ok(())
+        self.set_skip(skip, false)
     }
 
     /// Sets [`ReadOptions::skip_messages`] (replacing a byte skip). Like
     /// [`ReadSession::set_skip_bytes`], it fails with [`ErrorKind::InvalidArgument`] (naming
     /// `skip_messages`) once [`ReadSession::next_chunk`] has been called.
     pub fn set_skip_messages(&mut self, skip: u64) -> Result<()> {
+        self.set_skip(skip, true)
+    }
+
+    /// The one skip of the session, in bytes or messages (it replaces both options' values).
+    fn set_skip(&mut self, skip: u64, in_messages: bool) -> Result<()> {
         if self.started {
             return Err(Error::invalid_argument(
-                "skip_messages",
+                if in_messages {
+                    "skip_messages"
+                } else {
+                    "skip_bytes"
+                },
                 "can only be set before the first read (it applies to the start of the session)",
             ));
         }
         self.skip = skip;
         self.skip_asked = skip;
-        self.skip_in_messages = skip > 0;
+        self.skip_in_messages = in_messages && skip > 0;
+        self.both_skips = false;
         Ok(())
     }
 
