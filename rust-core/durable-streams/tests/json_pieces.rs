@@ -259,7 +259,10 @@ async fn skip_messages_is_refused_where_it_has_no_meaning(ctx: Ctx) {
     let mut session = json.read(ReadOptions::new().skip_messages(1).skip_bytes(1));
     session.set_skip_messages(1).unwrap();
     let chunks = chunks_of(&mut session).await;
-    assert!(chunks.iter().all(|c| !c.has_data()), "the one message skipped");
+    assert!(
+        chunks.iter().all(|c| !c.has_data()),
+        "the one message skipped"
+    );
     assert!(chunks.last().is_some_and(Chunk::up_to_date));
     let mut session = json.read(ReadOptions::new());
     assert!(session.next_chunk().await.unwrap().is_some());
