@@ -62,6 +62,19 @@ public class LeakTests : ServerTest
         await Task.Delay(100);
         await pending.DisposeAsync();
         await Assert.ThrowsAsync<ObjectDisposedException>(() => reading);
+        // The same while an enumeration on another thread waits. Its lambda shares a closure with
+        // the dynamic header provider's (which then references this response, its stream and the
+        // client): the native client must not keep that closure alive (it did, through a strong GCHandle).
+        var enumerated = await stream.StreamAsync(new StreamOptions { Offset = Offset.Now, Live = LiveMode.LongPoll });
+        var enumerating = Task.Run(async () =>
+        {
+            await foreach (var _ in enumerated.ReadBytesAsync())
+            {
+            }
+        });
+        await Task.Delay(100);
+        await enumerated.DisposeAsync();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => enumerating);
 
         await using (var producer = stream.CreateProducer("leak"))
         {

@@ -43,14 +43,20 @@ internal sealed class DynamicHeaderProvider
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     private static unsafe void OnDecorate(void* userData, DsRequestInfo* info, DsDecoration* decoration)
     {
-        DynamicHeaderProvider provider;
+        DynamicHeaderProvider? provider;
         try
         {
-            provider = (DynamicHeaderProvider)GCHandle.FromIntPtr((nint)userData).Target!;
+            provider = (DynamicHeaderProvider?)GCHandle.FromIntPtr((nint)userData).Target;
         }
         catch (Exception e)
         {
             CompleteError((nint)decoration, e.Message);
+            return;
+        }
+        if (provider is null)
+        {
+            // Only a request nothing managed can observe any more (its client and streams were collected).
+            CompleteError((nint)decoration, "The DurableStreamClient that owns the dynamic headers was collected.");
             return;
         }
         provider.Decorate((nint)decoration);

@@ -77,7 +77,11 @@ internal sealed unsafe class NativeClient : NativeObject
         GCHandle userData = default;
         if (dynamicHeaders is not null)
         {
-            userData = GCHandle.Alloc(dynamicHeaders);
+            // Weak: the native client lives as long as any of its streams, and the providers'
+            // closures may reference those streams (or the client); a strong handle would make
+            // that a cycle the GC never collects. This NativeClient (held by every stream)
+            // keeps the provider alive while anything can still send a request.
+            userData = GCHandle.Alloc(dynamicHeaders, GCHandleType.Weak);
         }
         DsClient* client = null;
         DsError* error;
