@@ -276,6 +276,48 @@ public class RequestHeadersTests
         Assert.DoesNotContain("tail", e.Message, StringComparison.Ordinal);
         Assert.Empty(server.Requests);
     }
+
+    [Fact]
+    public async Task An_append_on_a_dropped_client_keeps_its_dynamic_headers_until_it_is_sent()
+    {
+        var headSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var release = new ManualResetEventSlim();
+        await using var server = new FakeHttpServer(request =>
+        {
+            if (Method(request) == "HEAD")
+            {
+                // The append first learns the stream's content type. That HEAD is held while the
+                // test collects; the POST that follows is decorated afterwards, when nothing the
+                // caller holds references the client any more.
+                headSeen.TrySetResult();
+                release.Wait(TimeSpan.FromSeconds(20));
+            }
+            return Ok(request);
+        });
+
+        var append = AppendOnADroppedClient(server);
+        await headSeen.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        for (var i = 0; i < 3; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        release.Set();
+
+        var result = await append.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal("1_1", result.NextOffset.ToString());
+        var sent = server.Requests;
+        Assert.Equal(["HEAD", "POST"], sent.Select(Method));
+        Assert.All(sent, r => Assert.Equal(["token"], Values(r, "X-Token")));
+    }
+
+    /// <summary>Starts an append and returns only its task: the client and stream are unreachable from here on.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static Task<AppendResult> AppendOnADroppedClient(FakeHttpServer server)
+    {
+        var client = Client(server, o => o.DynamicHeaders!["X-Token"] = _ => ValueTask.FromResult("token"));
+        return client.GetStream("/s").AppendAsync("x");
+    }
 }
 
 /// <summary>Per-request headers against the real servers: the operations still work and return the right data.</summary>

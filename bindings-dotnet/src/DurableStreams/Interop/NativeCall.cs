@@ -74,11 +74,15 @@ internal sealed unsafe class NativeCall<T>
     private readonly CancelHandle? _cancel;
     private readonly bool _ownsCancel;
     private CancellationTokenRegistration _registration;
+    // Held until the callback so that a call nobody awaits keeps its object, and through it the
+    // client's dynamic header providers (held weakly by the native side), reachable.
+    private readonly NativeObject _target;
     private GCHandle _self;
     private int _finished;
 
-    private NativeCall(CancellationToken token, CancelHandle? sharedCancel)
+    private NativeCall(NativeObject target, CancellationToken token, CancelHandle? sharedCancel)
     {
+        _target = target;
         _token = token;
         if (sharedCancel is not null)
         {
@@ -105,7 +109,7 @@ internal sealed unsafe class NativeCall<T>
     /// </summary>
     internal static Task<T> Start<TState>(NativeObject target, CancellationToken token, CancelHandle? sharedCancel, TState state, Starter<TState> start)
     {
-        var call = new NativeCall<T>(token, sharedCancel);
+        var call = new NativeCall<T>(target, token, sharedCancel);
         try
         {
             using var handle = target.Lease();
@@ -136,6 +140,7 @@ internal sealed unsafe class NativeCall<T>
             call = (NativeCall<T>)handle.Target!;
             handle.Free();
             call._self = default;
+            GC.KeepAlive(call._target);
             if (error != null)
             {
                 var owned = error;

@@ -30,8 +30,15 @@ internal enum TryAppendResult
 internal sealed unsafe class NativeProducer : NativeObject
 {
     private readonly ProducerHandle _handle;
+    // The native producer keeps the native stream alive on its own; this keeps the managed one (and
+    // its client's dynamic header providers) alive while the producer can still send a batch.
+    private readonly NativeStream _stream;
 
-    private NativeProducer(ProducerHandle handle) => _handle = handle;
+    private NativeProducer(NativeStream stream, ProducerHandle handle)
+    {
+        _stream = stream;
+        _handle = handle;
+    }
 
     private protected override string PublicName => nameof(IdempotentProducer);
 
@@ -93,7 +100,7 @@ internal sealed unsafe class NativeProducer : NativeObject
             throw NativeErrors.TakeAsArgumentException(error, nameof(producerId));
         }
         handle.Adopt((nint)producer);
-        return new NativeProducer(handle);
+        return new NativeProducer(stream, handle);
     }
 
     /// <summary>The current epoch.</summary>

@@ -8,10 +8,14 @@ internal sealed class NativeReader : NativeObject
 {
     private readonly ReaderHandle _reader;
     private readonly CancelHandle _cancel;
+    // The native reader keeps the native stream alive on its own; this keeps the managed one (and
+    // its client's dynamic header providers) alive while the session can still send a request.
+    private readonly NativeStream _stream;
     private Task? _pending;
 
-    private NativeReader(ReaderHandle reader, CancelHandle cancel)
+    private NativeReader(NativeStream stream, ReaderHandle reader, CancelHandle cancel)
     {
+        _stream = stream;
         _reader = reader;
         _cancel = cancel;
     }
@@ -105,7 +109,7 @@ internal sealed class NativeReader : NativeObject
             reader.Dispose();
             throw;
         }
-        return new NativeReader(reader, cancel);
+        return new NativeReader(stream, reader, cancel);
     }
 
     /// <summary>
