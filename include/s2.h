@@ -259,6 +259,15 @@ typedef void (*S2RecordAckCallback)(void *user_data,
                                     const struct S2AppendAck *batch,
                                     struct S2Error *error);
 
+// Acknowledgement of a run of producer records submitted with `s2_producer_try_submit_counted`
+// or `s2_producer_submit_counted`: `count` consecutive records, the first with sequence number
+// `first_seq_num`, all stored (`error` NULL); or one record that was not (`count` 1,
+// `first_seq_num` 0, `error` owned by the callee).
+typedef void (*S2CountedAckCallback)(void *user_data,
+                                     uint64_t first_seq_num,
+                                     uint64_t count,
+                                     struct S2Error *error);
+
 // Completion with records: `batch` is owned by the callee (free it with `s2_batch_free`);
 // NULL with a NULL error means the read or session ended.
 typedef void (*S2BatchCallback)(void *user_data, struct S2ReadBatch *batch, struct S2Error *error);
@@ -711,6 +720,22 @@ void s2_producer_submit(const struct S2Producer *producer,
                         S2RecordAckCallback ack,
                         void *user_data);
 
+// `s2_producer_submit` with an acknowledgement per run: `ack` fires once for each run of
+// consecutive records acknowledged together that were submitted (by this function or
+// `s2_producer_try_submit_counted`) with the same `ack` and `user_data`, with the first
+// record's sequence number and the run's length; a record that fails is reported alone. Every
+// record is covered by exactly one call, and the calls come in submission order. For callers
+// that count acknowledgements rather than track records: one call per batch instead of one per
+// record.
+//
+// # Safety
+// As for `s2_producer_submit`.
+void s2_producer_submit_counted(const struct S2Producer *producer,
+                                const struct S2NewRecord *record,
+                                S2DoneCallback accepted,
+                                S2CountedAckCallback ack,
+                                void *user_data);
+
 // Submits one record on the calling thread, without waiting: if the producer has room now
 // and no earlier `s2_producer_submit` is still queued, the record is copied and taken, in
 // order with every other submission, and `ack` fires with its sequence number once stored
@@ -727,6 +752,18 @@ int32_t s2_producer_try_submit(const struct S2Producer *producer,
                                S2RecordAckCallback ack,
                                void *user_data,
                                struct S2Error **error_out);
+
+// `s2_producer_try_submit` with an acknowledgement per run, as `s2_producer_submit_counted`
+// delivers it (runs may span records submitted by both functions with the same `ack` and
+// `user_data`).
+//
+// # Safety
+// As for `s2_producer_try_submit`.
+int32_t s2_producer_try_submit_counted(const struct S2Producer *producer,
+                                       const struct S2NewRecord *record,
+                                       S2CountedAckCallback ack,
+                                       void *user_data,
+                                       struct S2Error **error_out);
 
 // Frees the session; a pending `s2_read_session_next` finishes with `S2_ERROR_CANCELLED`.
 // NULL is ignored.

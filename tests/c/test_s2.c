@@ -1516,6 +1516,170 @@ static void test_producer_try_submit_keeps_order(void) {
     fixture_free(&f);
 }
 
+/* The counted acknowledgements: one call per run of consecutive records that share the callback
+ * and user data. Every record is covered exactly once and in order, a run never spans another
+ * callback or user data, runs do join (far fewer calls than records), and a failed record is
+ * reported alone. */
+typedef struct {
+    pthread_mutex_t mu;
+    uint64_t delivered; /* records covered so far, in order */
+    int calls;
+    int failed;
+    S2ErrorKind first_error;
+    uint64_t records[2]; /* covered per owner (0: counted A, 1: counted B) */
+    int calls_of[2];
+    char owner_of[2400];  /* who submitted each record: 'A', 'B' or 'r' (per-record) */
+    char covered_by[2400];
+} CountedLog;
+
+typedef struct {
+    CountedLog *log;
+    int owner;
+} CountedOwner;
+
+static void on_counted_ack(void *ud, uint64_t first_seq_num, uint64_t count, S2Error *error) {
+    /* How many calls there are is up to the joins: each one is counted as it comes, then the
+     * coverage proves every record was delivered exactly once. */
+    expect_callbacks(1);
+    fired();
+    CountedOwner *o = ud;
+    CountedLog *log = o->log;
+    pthread_mutex_lock(&log->mu);
+    log->calls++;
+    log->calls_of[o->owner]++;
+    if (error) {
+        CHECK(count == 1 && first_seq_num == 0, "a failure is reported alone (count %llu)",
+              (unsigned long long)count);
+        if (log->failed == 0) log->first_error = s2_error_kind(error);
+        log->failed++;
+    } else {
+        CHECK(count >= 1, "a run covers at least one record");
+        CHECK(first_seq_num == log->delivered, "run at %llu, expected %llu (in order, no gap)",
+              (unsigned long long)first_seq_num, (unsigned long long)log->delivered);
+        for (uint64_t seq = first_seq_num; seq < first_seq_num + count; seq++) {
+            CHECK(seq < sizeof log->owner_of, "seq %llu in range", (unsigned long long)seq);
+            CHECK(log->owner_of[seq] == (o->owner ? 'B' : 'A'),
+                  "record %llu (%c) delivered in a run of %c", (unsigned long long)seq,
+                  log->owner_of[seq], o->owner ? 'B' : 'A');
+            CHECK(log->covered_by[seq] == 0, "record %llu delivered twice", (unsigned long long)seq);
+            log->covered_by[seq] = 1;
+        }
+        log->delivered += count;
+        log->records[o->owner] += count;
+    }
+    pthread_mutex_unlock(&log->mu);
+    s2_error_free(error);
+}
+
+static void on_counted_per_record_ack(void *ud, uint64_t seq_num, const S2AppendAck *batch,
+                                      S2Error *error) {
+    fired();
+    CountedLog *log = ud;
+    CHECK(error == NULL && batch != NULL, "per-record ack stored");
+    s2_error_free(error);
+    pthread_mutex_lock(&log->mu);
+    CHECK(seq_num == log->delivered && log->owner_of[seq_num] == 'r',
+          "per-record ack %llu in order", (unsigned long long)seq_num);
+    log->covered_by[seq_num] = 1;
+    log->delivered++;
+    pthread_mutex_unlock(&log->mu);
+}
+
+static void counted_wait(CountedLog *log, uint64_t records) {
+    double deadline = now_ms() + WAIT_MS;
+    for (;;) {
+        pthread_mutex_lock(&log->mu);
+        uint64_t done = log->delivered + (uint64_t)log->failed;
+        pthread_mutex_unlock(&log->mu);
+        if (done >= records) return;
+        CHECK(now_ms() < deadline, "%llu of %llu records acknowledged", (unsigned long long)done,
+              (unsigned long long)records);
+        sleep_ms(5);
+    }
+}
+
+static void counted_accepted(void *ud, S2Error *error) {
+    (void)ud;
+    fired();
+    s2_error_free(error);
+}
+
+static void test_producer_counted_acks_join_runs_and_cover_every_record_once(void) {
+    Fixture f = fixture("counted", NULL);
+    S2Producer *producer = NULL;
+    CHECK_OK(s2_producer_open(f.stream, "{\"linger_ms\":20,\"match_seq_num\":0}", &producer));
+    static CountedLog log;
+    memset(&log, 0, sizeof log);
+    pthread_mutex_init(&log.mu, NULL);
+    CountedOwner a = {&log, 0}, b = {&log, 1};
+    enum { RECORDS = 2400 };
+    for (int i = 0; i < RECORDS; i++) {
+        char body[32];
+        snprintf(body, sizeof body, "counted %d", i);
+        S2NewRecord record = body_record(body);
+        /* Mostly A; a stretch of B and a few per-record acks break the runs. */
+        bool per_record = i % 500 == 250;
+        CountedOwner *owner = (i >= 1000 && i < 1100) ? &b : &a;
+        log.owner_of[i] = per_record ? 'r' : (owner == &b ? 'B' : 'A');
+        S2Error *error = NULL;
+        int32_t tried;
+        if (per_record) {
+            expect_callbacks(1);
+            tried = s2_producer_try_submit(producer, &record, on_counted_per_record_ack, &log, &error);
+            if (tried == S2_SUBMIT_FULL) {
+                expect_callbacks(1); /* the accepted callback */
+                s2_producer_submit(producer, &record, counted_accepted, on_counted_per_record_ack, &log);
+            }
+        } else {
+            tried = s2_producer_try_submit_counted(producer, &record, on_counted_ack, owner, &error);
+            if (tried == S2_SUBMIT_FULL) {
+                expect_callbacks(1);
+                s2_producer_submit_counted(producer, &record, counted_accepted, on_counted_ack, owner);
+            }
+        }
+        CHECK(tried != S2_SUBMIT_ERROR && error == NULL, "record %d: submitted", i);
+    }
+    producer_done(producer, true);
+    counted_wait(&log, RECORDS);
+    s2_producer_free(producer);
+    CHECK(log.failed == 0, "%d records failed", log.failed);
+    CHECK(log.delivered == RECORDS, "%llu records delivered", (unsigned long long)log.delivered);
+    for (int i = 0; i < RECORDS; i++) CHECK(log.covered_by[i] == 1, "record %d covered", i);
+    CHECK(log.records[1] == 100, "B's records: %llu", (unsigned long long)log.records[1]);
+    CHECK(log.records[0] == RECORDS - 100 - 5, "A's records: %llu", (unsigned long long)log.records[0]);
+    CHECK(log.calls_of[0] * 4 < (int)log.records[0],
+          "runs joined: %d calls for %llu records of A", log.calls_of[0],
+          (unsigned long long)log.records[0]);
+
+    /* A stale match_seq_num: every record fails, each reported alone. */
+    CHECK_OK(s2_producer_open(f.stream, "{\"match_seq_num\":5,\"linger_ms\":20}", &producer));
+    pthread_mutex_destroy(&log.mu);
+    memset(&log, 0, sizeof log);
+    pthread_mutex_init(&log.mu, NULL);
+    for (int i = 0; i < 5; i++) {
+        S2NewRecord record = body_record("stale");
+        log.owner_of[i] = 'A';
+        S2Error *error = NULL;
+        int32_t tried = s2_producer_try_submit_counted(producer, &record, on_counted_ack, &a, &error);
+        if (tried == S2_SUBMIT_FULL) {
+            expect_callbacks(1);
+            s2_producer_submit_counted(producer, &record, counted_accepted, on_counted_ack, &a);
+        }
+        CHECK(tried != S2_SUBMIT_ERROR, "stale %d: submitted", i);
+    }
+    counted_wait(&log, 5);
+    CHECK(log.failed == 5 && log.calls == 5 && log.first_error == S2_ERROR_SEQ_NUM_MISMATCH,
+          "%d failed in %d calls, kind %d", log.failed, log.calls, (int)log.first_error);
+    Waiter w;
+    waiter_init(&w);
+    s2_producer_close(producer, on_done, &w);
+    s2_error_free(waiter_wait(&w, WAIT_MS));
+    waiter_destroy(&w);
+    s2_producer_free(producer);
+    pthread_mutex_destroy(&log.mu);
+    fixture_free(&f);
+}
+
 static void test_producer_per_record_acks(void) {
     Fixture f = fixture("prod", NULL);
     S2Producer *producer = NULL;
@@ -2242,6 +2406,8 @@ int main(void) {
         {"append_session_pipelined_in_order", test_append_session_pipelined_in_order},
         {"producer_per_record_acks", test_producer_per_record_acks},
         {"producer_try_submit_keeps_order", test_producer_try_submit_keeps_order},
+        {"producer_counted_acks_join_runs_and_cover_every_record_once",
+         test_producer_counted_acks_join_runs_and_cover_every_record_once},
         {"read_session_follows_the_tail", test_read_session_follows_the_tail},
         {"threads_share_a_client_a_stream_and_a_producer",
          test_threads_share_a_client_a_stream_and_a_producer},

@@ -1,9 +1,9 @@
 /*
  * The S2 workloads (bench/s2/README.md) through the C ABI, libs2_streamstore (include/s2.h):
- * a producer fed one record per call, s2_producer_try_submit first and, when that finds no
- * room, s2_producer_submit and a wait for its `accepted` callback before the next try; a read
- * session drained batch by
- * batch, and an append session for the acknowledgement latency. Writes the same JSON fields as
+ * a producer fed one record per call, s2_producer_try_submit_counted first and, when that finds
+ * no room, s2_producer_submit_counted and a wait for its `accepted` callback before the next try
+ * (acknowledgements counted per run of records, checked in order); a read session drained batch
+ * by batch, and an append session for the acknowledgement latency. Writes the same JSON fields as
  * the Rust program to --json.
  *
  *   s2_bench --endpoint URL [--small-records N] [--large-records N] [--large-bytes B]
@@ -132,12 +132,11 @@ static void on_accepted(void *data, S2Error *error) {
     pthread_mutex_unlock(&f->lock);
 }
 
-static void on_record_ack(void *data, uint64_t seq_num, const S2AppendAck *batch, S2Error *error) {
-    (void)batch;
+static void on_records_ack(void *data, uint64_t first_seq_num, uint64_t count, S2Error *error) {
     Flow *f = data;
     pthread_mutex_lock(&f->lock);
-    if (!error && seq_num != f->acked && !f->bad_seq) f->bad_seq = f->acked + 1;
-    f->acked++;
+    if (!error && first_seq_num != f->acked && !f->bad_seq) f->bad_seq = f->acked + 1;
+    f->acked += count;
     if (error && !f->error) f->error = error;
     else s2_error_free(error);
     pthread_cond_signal(&f->cond);
@@ -176,14 +175,14 @@ static Run produce(S2Stream *stream, const uint8_t *body, size_t size, uint64_t 
     S2NewRecord record = {.body = body, .body_len = size};
     for (uint64_t i = 0; i < records; i++) {
         /* The direct path first: taken on this thread when there is room and nothing queued. */
-        int32_t tried = s2_producer_try_submit(producer, &record, on_record_ack, &f, &error);
+        int32_t tried = s2_producer_try_submit_counted(producer, &record, on_records_ack, &f, &error);
         if (tried == S2_SUBMIT_ERROR) die("try submit", error);
         if (tried == S2_SUBMIT_OK) continue;
         /* No room now: queue it, and try again once it is accepted (there is room again). */
         pthread_mutex_lock(&f.lock);
         f.submitted++;
         pthread_mutex_unlock(&f.lock);
-        s2_producer_submit(producer, &record, on_accepted, on_record_ack, &f);
+        s2_producer_submit_counted(producer, &record, on_accepted, on_records_ack, &f);
         pthread_mutex_lock(&f.lock);
         while (f.accepted < f.submitted && !f.error) pthread_cond_wait(&f.cond, &f.lock);
         if (f.error) die("submit", f.error);

@@ -32,6 +32,7 @@ struct SessionSink(AppendSession);
 impl Sink for SessionSink {
     type Item = PreparedAppend;
     type Ack = Append;
+    type Pending = Pending<S2AppendAck>;
 
     fn submit(&self, prepared: Self::Item) -> Borrowed<'_, Pending<S2AppendAck>> {
         Box::pin(async move {

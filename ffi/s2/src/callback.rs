@@ -6,6 +6,7 @@ pub(crate) use ffi_support::callback::{Callback, Once, UserData};
 
 use crate::batch::S2ReadBatch;
 use crate::error::S2Error;
+use crate::pipeline::Coalesce;
 use crate::read_session::S2ReadSession;
 use crate::stream::{S2AppendAck, S2Position};
 
@@ -34,6 +35,19 @@ pub type S2RecordAckCallback = Option<
         user_data: *mut c_void,
         seq_num: u64,
         batch: *const S2AppendAck,
+        error: *mut S2Error,
+    ),
+>;
+
+/// Acknowledgement of a run of producer records submitted with `s2_producer_try_submit_counted`
+/// or `s2_producer_submit_counted`: `count` consecutive records, the first with sequence number
+/// `first_seq_num`, all stored (`error` NULL); or one record that was not (`count` 1,
+/// `first_seq_num` 0, `error` owned by the callee).
+pub type S2CountedAckCallback = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        first_seq_num: u64,
+        count: u64,
         error: *mut S2Error,
     ),
 >;
@@ -96,6 +110,7 @@ type JsonFn = unsafe extern "C" fn(*mut c_void, *const c_char, *mut S2Error);
 type PositionFn = unsafe extern "C" fn(*mut c_void, *const S2Position, *mut S2Error);
 type AppendFn = unsafe extern "C" fn(*mut c_void, *const S2AppendAck, *mut S2Error);
 type RecordAckFn = unsafe extern "C" fn(*mut c_void, u64, *const S2AppendAck, *mut S2Error);
+type CountedAckFn = unsafe extern "C" fn(*mut c_void, u64, u64, *mut S2Error);
 type BatchFn = unsafe extern "C" fn(*mut c_void, *mut S2ReadBatch, *mut S2Error);
 type ReadSessionFn = unsafe extern "C" fn(*mut c_void, *mut S2ReadSession, *mut S2Error);
 
@@ -160,6 +175,93 @@ completion!(
         }
     }
 );
+
+/// What a producer's acknowledgement delivers: a record's sequence number and its batch's
+/// positions, and how many consecutive records the delivery stands for (1 until runs are joined).
+#[derive(Clone, Copy)]
+pub(crate) struct RecordsAcked {
+    pub(crate) seq_num: u64,
+    pub(crate) batch: S2AppendAck,
+    pub(crate) count: u64,
+}
+
+completion!(
+    CountedAck,
+    CountedAckFn,
+    RecordsAcked,
+    |function, user_data, result| {
+        match result {
+            // SAFETY: as above.
+            Ok(acked) => unsafe {
+                function(user_data, acked.seq_num, acked.count, std::ptr::null_mut())
+            },
+            // SAFETY: as above; the error is handed over.
+            Err(error) => unsafe { function(user_data, 0, 1, Box::into_raw(error)) },
+        }
+    }
+);
+
+/// A producer record's acknowledgement callback: one call per record, or one per run of
+/// records acknowledged together (the counted form).
+pub(crate) enum ProducerAck {
+    Record(RecordAck),
+    Counted(CountedAck),
+}
+
+impl ProducerAck {
+    /// The per-record form; `None` for a NULL function.
+    pub(crate) fn record(
+        function: S2RecordAckCallback,
+        user_data: *mut c_void,
+    ) -> Option<Once<ProducerAck>> {
+        RecordAck::new(function, user_data).map(|ack| ack.map(ProducerAck::Record))
+    }
+
+    /// The counted form; `None` for a NULL function.
+    pub(crate) fn counted(
+        function: S2CountedAckCallback,
+        user_data: *mut c_void,
+    ) -> Option<Once<ProducerAck>> {
+        CountedAck::new(function, user_data).map(|ack| ack.map(ProducerAck::Counted))
+    }
+}
+
+impl Callback for ProducerAck {
+    type Value = RecordsAcked;
+    type Error = S2Error;
+
+    fn invoke(&self, result: Result<RecordsAcked, Box<S2Error>>) {
+        match self {
+            ProducerAck::Record(ack) => {
+                ack.invoke(result.map(|acked| (acked.seq_num, acked.batch)))
+            }
+            ProducerAck::Counted(ack) => ack.invoke(result),
+        }
+    }
+}
+
+impl Coalesce for ProducerAck {
+    fn join(
+        &self,
+        run: &mut RecordsAcked,
+        next: &Self,
+        acked: RecordsAcked,
+    ) -> Result<(), RecordsAcked> {
+        match (self, next) {
+            (ProducerAck::Counted(first), ProducerAck::Counted(next))
+                if std::ptr::fn_addr_eq(first.function, next.function)
+                    && first.user_data.0 == next.user_data.0
+                    && run.seq_num.checked_add(run.count) == Some(acked.seq_num) =>
+            {
+                run.count += acked.count;
+                Ok(())
+            }
+            _ => Err(acked),
+        }
+    }
+}
+
+impl Coalesce for Append {}
 
 completion!(
     Batch,

@@ -12,6 +12,7 @@ mod batch;
 mod callback;
 mod cancel;
 mod client;
+mod copies;
 mod error;
 mod handles;
 mod metrics;
@@ -30,8 +31,8 @@ pub use append_session::{
 };
 pub use batch::{S2ReadBatch, S2Record, s2_batch_free, s2_batch_records, s2_batch_tail};
 pub use callback::{
-    S2AppendCallback, S2BatchCallback, S2DoneCallback, S2JsonCallback, S2PositionCallback,
-    S2ReadSessionCallback, S2RecordAckCallback,
+    S2AppendCallback, S2BatchCallback, S2CountedAckCallback, S2DoneCallback, S2JsonCallback,
+    S2PositionCallback, S2ReadSessionCallback, S2RecordAckCallback,
 };
 pub use cancel::{S2Cancel, s2_cancel_cancel, s2_cancel_free, s2_cancel_new};
 pub use client::{
@@ -49,7 +50,7 @@ pub use error::{
 pub use handles::s2_test_live_handles;
 pub use producer::{
     S2Producer, s2_producer_close, s2_producer_flush, s2_producer_free, s2_producer_open,
-    s2_producer_submit,
+    s2_producer_submit, s2_producer_submit_counted,
 };
 pub use read_session::{
     S2ReadSession, s2_read_session_free, s2_read_session_is_caught_up, s2_read_session_next,

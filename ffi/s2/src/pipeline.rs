@@ -7,6 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Poll;
 
 use s2_streamstore_core::{Context, ErrorKind, S2Error as CoreError, StreamClient};
 use tokio::sync::{mpsc, oneshot};
@@ -15,7 +16,7 @@ use crate::callback::{Callback, Done, Once};
 use crate::error::{FfiResult, S2Error};
 use crate::runtime::runtime;
 
-/// A boxed future the pipeline awaits.
+/// A boxed acknowledgement (an append session's: one per batch, so its box costs little).
 pub(crate) type Pending<T> = Pin<Box<dyn Future<Output = Result<T, CoreError>> + Send>>;
 
 /// A boxed future borrowing the sink (awaited before the sink is used again).
@@ -24,20 +25,36 @@ pub(crate) type Borrowed<'a, T> = Pin<Box<dyn Future<Output = Result<T, CoreErro
 /// The value a sink's acknowledgement callback receives.
 pub(crate) type AckValue<S> = <<S as Sink>::Ack as Callback>::Value;
 
+/// How acknowledgements that are ready together are delivered: one call each, or, for a callback
+/// that asks for it, one call per run of consecutive submissions made with it.
+pub(crate) trait Coalesce: Callback<Error = S2Error> {
+    /// Folds the successful acknowledgement `acked` of the submission whose callback is `next`
+    /// into `run`, the run this callback leads and will deliver; gives `acked` back when it
+    /// cannot join (then `next` delivers it).
+    fn join(
+        &self,
+        run: &mut Self::Value,
+        next: &Self,
+        acked: Self::Value,
+    ) -> Result<(), Self::Value> {
+        let _ = (run, next);
+        Err(acked)
+    }
+}
+
 /// What the pipeline drives: an append session or a producer.
 pub(crate) trait Sink: Send + Sync + 'static {
     /// What one submission carries.
     type Item: Send + 'static;
     /// The acknowledgement's C callback.
-    type Ack: Callback<Error = S2Error>;
+    type Ack: Coalesce;
+    /// One submission's acknowledgement to come (a named type where there is one per record).
+    type Pending: Future<Output = Result<AckValue<Self>, CoreError>> + Send + Unpin + 'static;
 
     /// Waits for room, submits, and returns the acknowledgement to come.
-    fn submit(&self, item: Self::Item) -> Borrowed<'_, Pending<AckValue<Self>>>;
+    fn submit(&self, item: Self::Item) -> Borrowed<'_, Self::Pending>;
     /// Submits if there is room now (never waits), or gives the item back.
-    fn try_submit(
-        &self,
-        item: Self::Item,
-    ) -> Result<Result<Pending<AckValue<Self>>, Self::Item>, CoreError> {
+    fn try_submit(&self, item: Self::Item) -> Result<Result<Self::Pending, Self::Item>, CoreError> {
         Ok(Err(item))
     }
     /// Sends what is pending without closing (producers); `None` when not supported.
@@ -88,7 +105,7 @@ impl Closed {
 /// An acknowledgement to come and the callback waiting for it, or the close waiting for every
 /// acknowledgement before it.
 enum Awaited<S: Sink> {
-    Ack(Pending<AckValue<S>>, Option<Once<S::Ack>>),
+    Ack(S::Pending, Option<Once<S::Ack>>),
     Drained(oneshot::Sender<()>),
 }
 
@@ -281,7 +298,7 @@ async fn run<S: Sink>(
                 item,
                 accepted,
                 ack,
-            } => match sink.submit(item).await {
+            } => match submit(&*sink, item).await {
                 Ok(pending) => {
                     if let Some(accepted) = accepted {
                         accepted.finish(Ok(()));
@@ -327,21 +344,88 @@ async fn run<S: Sink>(
     }
 }
 
+/// Submits a queued item: at once when the sink has room (no boxed wait: when room opens, the
+/// whole queue usually goes through here), else once it has.
+async fn submit<S: Sink>(sink: &S, item: S::Item) -> Result<S::Pending, CoreError> {
+    match sink.try_submit(item)? {
+        Ok(pending) => Ok(pending),
+        Err(item) => sink.submit(item).await,
+    }
+}
+
+/// Delivers acknowledgements in submission order. Those ready together are joined into runs
+/// where their callbacks allow it ([`Coalesce`]); a run is delivered before anything is awaited,
+/// so joining never delays an acknowledgement.
 async fn deliver_acks<S: Sink>(mut acks: mpsc::UnboundedReceiver<Awaited<S>>)
 where
     AckValue<S>: Send,
 {
-    while let Some(awaited) = acks.recv().await {
+    let mut run: Option<Run<S::Ack>> = None;
+    loop {
+        let awaited = match acks.try_recv() {
+            Ok(awaited) => awaited,
+            Err(mpsc::error::TryRecvError::Empty) => {
+                deliver_run(&mut run);
+                match acks.recv().await {
+                    Some(awaited) => awaited,
+                    None => break,
+                }
+            }
+            Err(mpsc::error::TryRecvError::Disconnected) => break,
+        };
         match awaited {
-            Awaited::Ack(pending, ack) => {
-                let result = pending.await;
-                if let Some(ack) = ack {
-                    ack.finish(result.map_err(Into::into));
+            Awaited::Ack(mut pending, ack) => {
+                let ready = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut pending).poll(cx)));
+                let result = match ready.await {
+                    Poll::Ready(result) => result,
+                    Poll::Pending => {
+                        deliver_run(&mut run);
+                        pending.await
+                    }
+                };
+                let Some(ack) = ack else { continue };
+                match result {
+                    Ok(acked) => extend_run(&mut run, ack, acked),
+                    Err(error) => {
+                        deliver_run(&mut run);
+                        ack.finish(Err(error.into()));
+                    }
                 }
             }
             Awaited::Drained(drained) => {
+                deliver_run(&mut run);
                 let _ = drained.send(());
             }
         }
+    }
+    deliver_run(&mut run);
+}
+
+/// Acknowledgements joined for one delivery: the callback that delivers them and what it delivers.
+type Run<A> = (Once<A>, <A as Callback>::Value);
+
+/// Joins `acked` (for `ack`) to the run, or delivers the run and starts a new one with it.
+fn extend_run<A: Coalesce>(run: &mut Option<Run<A>>, ack: Once<A>, acked: A::Value) {
+    let acked = match run {
+        Some((head, joined)) => match (head.callback(), ack.callback()) {
+            (Some(head), Some(next)) => match head.join(joined, next, acked) {
+                Ok(()) => {
+                    // Delivered by the run's callback.
+                    ack.disarm();
+                    return;
+                }
+                Err(acked) => acked,
+            },
+            _ => acked,
+        },
+        None => acked,
+    };
+    deliver_run(run);
+    *run = Some((ack, acked));
+}
+
+fn deliver_run<A: Coalesce>(run: &mut Option<Run<A>>) {
+    if let Some((ack, acked)) = run.take() {
+        ack.finish(Ok(acked));
     }
 }

@@ -2,21 +2,27 @@
 
 use std::ffi::{c_char, c_void};
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use ffi_support::guard::{catch, catch_error};
 use s2_streamstore_core::records::to_append_record;
 use s2_streamstore_core::{
-    AppendRecord, Producer, ProducerOptions, RecordAck as CoreRecordAck, S2Error as CoreError,
-    TrySubmit,
+    Acknowledgement, AppendRecord, Producer, ProducerOptions, S2Error as CoreError, TrySubmit,
 };
 use serde::Deserialize;
 
-use crate::callback::{Done, RecordAck, S2DoneCallback, S2RecordAckCallback};
+use crate::callback::{
+    Done, Once, ProducerAck, RecordsAcked, S2CountedAckCallback, S2DoneCallback,
+    S2RecordAckCallback,
+};
+use crate::copies::{CopyBlock, PRODUCER_BLOCK};
 use crate::error::{FfiResult, S2Error};
 use crate::handles::{self, Live};
-use crate::pipeline::{Borrowed, Pending, Pipeline, Sink, Tried, reject, with_pipeline};
-use crate::stream::{S2AppendAck, S2NewRecord, S2Stream, copy_record, stream_of};
+use crate::pipeline::{Borrowed, Pipeline, Sink, Tried, reject, with_pipeline};
+use crate::stream::{S2NewRecord, S2Stream, copy_record, stream_of};
 use crate::strings;
 
 /// A producer. Opaque; thread-safe. Free it with `s2_producer_free` after `s2_producer_close`
@@ -26,6 +32,8 @@ pub struct S2Producer {
     pipeline: Pipeline<ProducerSink>,
     // Names the basin and stream in errors about submitted records.
     stream: s2_streamstore_core::StreamClient,
+    // Where record bodies are copied (locked only for the copy).
+    copies: Mutex<CopyBlock>,
     _live: Live,
 }
 
@@ -38,7 +46,13 @@ impl S2Producer {
         // SAFETY: forwarded to the caller.
         let record = unsafe { handles::required(record, "record") }?;
         // SAFETY: forwarded to the caller.
-        let record = unsafe { copy_record(0, record) }?;
+        let record = unsafe {
+            copy_record(
+                0,
+                record,
+                &mut self.copies.lock().unwrap_or_else(PoisonError::into_inner),
+            )
+        }?;
         Ok(to_append_record(self.stream.context("append"), 0, record)?)
     }
 }
@@ -47,18 +61,19 @@ struct ProducerSink(Producer);
 
 impl Sink for ProducerSink {
     type Item = AppendRecord;
-    type Ack = RecordAck;
+    type Ack = ProducerAck;
+    type Pending = RecordAckFuture;
 
-    fn submit(&self, record: AppendRecord) -> Borrowed<'_, Pending<(u64, S2AppendAck)>> {
-        Box::pin(async move { Ok(acknowledgement(self.0.submit(record).await?)) })
+    fn submit(&self, record: AppendRecord) -> Borrowed<'_, RecordAckFuture> {
+        Box::pin(async move { Ok(RecordAckFuture(self.0.submit(record).await?)) })
     }
 
     fn try_submit(
         &self,
         record: AppendRecord,
-    ) -> Result<Result<Pending<(u64, S2AppendAck)>, AppendRecord>, CoreError> {
+    ) -> Result<Result<RecordAckFuture, AppendRecord>, CoreError> {
         Ok(match self.0.try_submit(record)? {
-            TrySubmit::Submitted(ticket) => Ok(acknowledgement(ticket)),
+            TrySubmit::Submitted(ack) => Ok(RecordAckFuture(ack)),
             TrySubmit::Full(record) => Err(record),
         })
     }
@@ -72,10 +87,20 @@ impl Sink for ProducerSink {
     }
 }
 
-fn acknowledgement(
-    ticket: impl Future<Output = Result<CoreRecordAck, CoreError>> + Send + 'static,
-) -> Pending<(u64, S2AppendAck)> {
-    Box::pin(async move { ticket.await.map(|ack| (ack.seq_num, ack.batch.into())) })
+/// A record's acknowledgement as its C callback takes it: not boxed, since there is one per
+/// record in flight.
+struct RecordAckFuture(Acknowledgement);
+
+impl Future for RecordAckFuture {
+    type Output = Result<RecordsAcked, CoreError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx).map_ok(|ack| RecordsAcked {
+            seq_num: ack.seq_num,
+            batch: ack.batch.into(),
+            count: 1,
+        })
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -138,6 +163,7 @@ pub unsafe extern "C" fn s2_producer_open(
                 handles::into_raw(S2Producer {
                     pipeline,
                     stream,
+                    copies: Mutex::new(CopyBlock::new(PRODUCER_BLOCK)),
                     _live: Live::new(),
                 }),
             )
@@ -164,16 +190,68 @@ pub unsafe extern "C" fn s2_producer_submit(
 ) {
     catch((), || {
         let accepted = Done::new(accepted, user_data);
-        let ack = RecordAck::new(ack, user_data);
         // SAFETY: forwarded to the caller.
-        let producer = match unsafe { handles::required(producer, "producer") } {
-            Ok(producer) => producer,
-            Err(error) => return reject(error, accepted, ack),
-        };
-        // SAFETY: forwarded to the caller.
-        let prepared = unsafe { producer.prepare(record) };
-        producer.pipeline.submit_checked(prepared, accepted, ack);
+        unsafe {
+            submit(
+                producer,
+                record,
+                accepted,
+                ProducerAck::record(ack, user_data),
+            )
+        }
     });
+}
+
+/// `s2_producer_submit` with an acknowledgement per run: `ack` fires once for each run of
+/// consecutive records acknowledged together that were submitted (by this function or
+/// `s2_producer_try_submit_counted`) with the same `ack` and `user_data`, with the first
+/// record's sequence number and the run's length; a record that fails is reported alone. Every
+/// record is covered by exactly one call, and the calls come in submission order. For callers
+/// that count acknowledgements rather than track records: one call per batch instead of one per
+/// record.
+///
+/// # Safety
+/// As for `s2_producer_submit`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn s2_producer_submit_counted(
+    producer: *const S2Producer,
+    record: *const S2NewRecord,
+    accepted: S2DoneCallback,
+    ack: S2CountedAckCallback,
+    user_data: *mut c_void,
+) {
+    catch((), || {
+        let accepted = Done::new(accepted, user_data);
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            submit(
+                producer,
+                record,
+                accepted,
+                ProducerAck::counted(ack, user_data),
+            )
+        }
+    });
+}
+
+/// The shared body of the submit exports.
+///
+/// # Safety
+/// As for `s2_producer_submit`.
+unsafe fn submit(
+    producer: *const S2Producer,
+    record: *const S2NewRecord,
+    accepted: Option<Once<Done>>,
+    ack: Option<Once<ProducerAck>>,
+) {
+    // SAFETY: forwarded to the caller.
+    let producer = match unsafe { handles::required(producer, "producer") } {
+        Ok(producer) => producer,
+        Err(error) => return reject(error, accepted, ack),
+    };
+    // SAFETY: forwarded to the caller.
+    let prepared = unsafe { producer.prepare(record) };
+    producer.pipeline.submit_checked(prepared, accepted, ack);
 }
 
 /// `s2_producer_try_submit` took the record: its `ack` will fire.
@@ -204,6 +282,53 @@ pub unsafe extern "C" fn s2_producer_try_submit(
     user_data: *mut c_void,
     error_out: *mut *mut S2Error,
 ) -> i32 {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        try_submit(
+            producer,
+            record,
+            || ProducerAck::record(ack, user_data),
+            error_out,
+        )
+    }
+}
+
+/// `s2_producer_try_submit` with an acknowledgement per run, as `s2_producer_submit_counted`
+/// delivers it (runs may span records submitted by both functions with the same `ack` and
+/// `user_data`).
+///
+/// # Safety
+/// As for `s2_producer_try_submit`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn s2_producer_try_submit_counted(
+    producer: *const S2Producer,
+    record: *const S2NewRecord,
+    ack: S2CountedAckCallback,
+    user_data: *mut c_void,
+    error_out: *mut *mut S2Error,
+) -> i32 {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        try_submit(
+            producer,
+            record,
+            || ProducerAck::counted(ack, user_data),
+            error_out,
+        )
+    }
+}
+
+/// The shared body of the try-submit exports. The acknowledgement's guard is made only once
+/// the record is handed over, so that no failure before it can fire the callback.
+///
+/// # Safety
+/// As for `s2_producer_try_submit`.
+unsafe fn try_submit(
+    producer: *const S2Producer,
+    record: *const S2NewRecord,
+    ack: impl FnOnce() -> Option<Once<ProducerAck>>,
+    error_out: *mut *mut S2Error,
+) -> i32 {
     // SAFETY: `error_out` is NULL or writable per the caller's contract.
     unsafe { handles::write_out(error_out, std::ptr::null_mut()) };
     let failed = |error: Box<S2Error>| {
@@ -225,10 +350,7 @@ pub unsafe extern "C" fn s2_producer_try_submit(
             Ok(record) => record,
             Err(error) => return failed(error),
         };
-        match producer
-            .pipeline
-            .try_submit(record, RecordAck::new(ack, user_data))
-        {
+        match producer.pipeline.try_submit(record, ack()) {
             Ok(Tried::Submitted) => S2_SUBMIT_OK,
             Ok(Tried::Full(_)) => S2_SUBMIT_FULL,
             Err(error) => failed(error),

@@ -5,7 +5,7 @@ use std::ffi::{c_char, c_void};
 
 use bytes::Bytes;
 use ffi_support::guard::{catch, catch_error};
-use s2_streamstore_core::records::{self, NewRecord};
+use s2_streamstore_core::records::{self, MAX_BATCH_BYTES, NewRecord};
 use s2_streamstore_core::{
     AppendAck, AppendConditions, AppendRecord, Context, Position, ReadRequest, ReadStart,
     StreamClient,
@@ -15,6 +15,7 @@ use crate::batch::S2ReadBatch;
 use crate::callback::{Append, Batch, S2AppendCallback, S2BatchCallback, S2PositionCallback};
 use crate::cancel::{S2Cancel, token};
 use crate::client::S2Client;
+use crate::copies::CopyBlock;
 use crate::error::{FfiResult, S2Error};
 use crate::handles::{self, Live};
 use crate::runtime::start;
@@ -231,20 +232,32 @@ pub(crate) unsafe fn copy_records(
     // SAFETY: forwarded to the caller.
     let records = unsafe { ffi_support::strings::slice(records, count, "records") }
         .map_err(Box::<S2Error>::from)?;
+    // Every body of the batch in one allocation (capped: a larger batch is refused anyway).
+    let bodies = records
+        .iter()
+        .fold(0usize, |total, r| total.saturating_add(r.body_len))
+        .min(MAX_BATCH_BYTES);
+    let mut block = CopyBlock::sized(bodies);
     records
         .iter()
         .enumerate()
         .map(|(i, record)| {
             // SAFETY: forwarded to the caller.
-            let record = unsafe { copy_record(i, record) }?;
+            let record = unsafe { copy_record(i, record, &mut block) }?;
             Ok(records::to_append_record(context, i, record)?)
         })
         .collect()
 }
 
+/// Copies one record, its body into `block`.
+///
 /// # Safety
 /// The pointers in `record` must be valid as documented on `S2NewRecord`.
-pub(crate) unsafe fn copy_record(index: usize, record: &S2NewRecord) -> FfiResult<NewRecord> {
+pub(crate) unsafe fn copy_record(
+    index: usize,
+    record: &S2NewRecord,
+    block: &mut CopyBlock,
+) -> FfiResult<NewRecord> {
     let name = |field: &str| format!("records[{index}].{field}");
     // SAFETY: forwarded to the caller.
     let body = unsafe { named_slice(record.body, record.body_len, || name("body")) }?;
@@ -270,7 +283,7 @@ pub(crate) unsafe fn copy_record(index: usize, record: &S2NewRecord) -> FfiResul
         })
         .collect::<FfiResult<Vec<_>>>()?;
     Ok(NewRecord {
-        body: Bytes::copy_from_slice(body),
+        body: block.copy(body),
         headers,
         timestamp: record.has_timestamp.then_some(record.timestamp),
     })

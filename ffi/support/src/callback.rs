@@ -56,6 +56,18 @@ impl<C: Callback> Once<C> {
         self.callback = None;
     }
 
+    /// The guarded callback (to compare it with another before delivering).
+    pub fn callback(&self) -> Option<&C> {
+        self.callback.as_ref()
+    }
+
+    /// The same guard over `wrap(callback)`: for a callback that is one variant of several.
+    pub fn map<D: Callback>(mut self, wrap: impl FnOnce(C) -> D) -> Once<D> {
+        Once {
+            callback: self.callback.take().map(wrap),
+        }
+    }
+
     /// Lets the callback go without calling it: for a call that tells its caller at once, by
     /// its return value, that the operation never started (a try-call that found no room).
     pub fn disarm(mut self) {

@@ -38,7 +38,7 @@ pub use client::S2Client;
 pub use error::{Context, ErrorKind, S2Error};
 pub use model::Position;
 pub use options::{ClientOptions, RetryOptions};
-pub use producer::{Producer, RecordAck, TrySubmit};
+pub use producer::{Acknowledgement, Producer, RecordAck, TrySubmit};
 pub use records::NewRecord;
 pub use s2_sdk::types::{AppendRecord, Header, SequencedRecord};
 pub use stream::{

@@ -1,8 +1,11 @@
 //! [`Producer`]: one record at a time, batched by linger time and size, acknowledged per
 //! record; with a non-blocking [`Producer::try_submit`] for callers on their own threads.
 
+use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use futures_util::FutureExt;
 use s2_sdk::producer::{Producer as SdkProducer, RecordSubmitTicket};
@@ -30,6 +33,39 @@ pub struct RecordAck {
     pub seq_num: u64,
     /// The acknowledgement of the batch that carried it.
     pub batch: AppendAck,
+}
+
+/// A submitted record's acknowledgement to come: a future of its [`RecordAck`], or of the
+/// error that kept it from being stored. A named type (not boxed), so that a caller holding one
+/// per record in flight pays no allocation for it.
+pub struct Acknowledgement {
+    ticket: RecordSubmitTicket,
+    stream: Arc<StreamClient>,
+}
+
+impl Future for Acknowledgement {
+    type Output = Result<RecordAck, S2Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        Pin::new(&mut this.ticket).poll(cx).map(|result| {
+            result
+                .map(|ack| RecordAck {
+                    seq_num: ack.seq_num,
+                    batch: ack.batch.into(),
+                })
+                .map_err(|e| S2Error::from_producer(this.stream.context("append"), &e))
+        })
+    }
+}
+
+impl fmt::Debug for Acknowledgement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Acknowledgement")
+            .field("basin", &self.stream.basin())
+            .field("stream", &self.stream.name())
+            .finish_non_exhaustive()
+    }
 }
 
 /// What [`Producer::try_submit`] did with a record.
@@ -63,28 +99,16 @@ impl Producer {
             .ok_or_else(|| self.closed(operation))
     }
 
-    fn acknowledgement(
-        &self,
-        ticket: RecordSubmitTicket,
-    ) -> impl Future<Output = Result<RecordAck, S2Error>> + Send + 'static {
-        let stream = Arc::clone(&self.for_acks);
-        async move {
-            ticket
-                .await
-                .map(|ack| RecordAck {
-                    seq_num: ack.seq_num,
-                    batch: ack.batch.into(),
-                })
-                .map_err(|e| S2Error::from_producer(stream.context("append"), &e))
+    fn acknowledgement(&self, ticket: RecordSubmitTicket) -> Acknowledgement {
+        Acknowledgement {
+            ticket,
+            stream: Arc::clone(&self.for_acks),
         }
     }
 
     /// Submits a record once there is room; the returned future completes with its
     /// acknowledgement.
-    pub async fn submit(
-        &self,
-        record: AppendRecord,
-    ) -> Result<impl Future<Output = Result<RecordAck, S2Error>> + Send + 'static, S2Error> {
+    pub async fn submit(&self, record: AppendRecord) -> Result<Acknowledgement, S2Error> {
         let producer = self.current("append")?;
         let ticket = producer
             .submit(record)
@@ -96,11 +120,7 @@ impl Producer {
     /// Submits a record if there is room now, without waiting (callable from any thread, with
     /// or without a runtime); otherwise gives it back. Records submitted this way and with
     /// [`Producer::submit`] keep the order of the calls that submitted them.
-    pub fn try_submit(
-        &self,
-        record: AppendRecord,
-    ) -> Result<TrySubmit<impl Future<Output = Result<RecordAck, S2Error>> + Send + 'static>, S2Error>
-    {
+    pub fn try_submit(&self, record: AppendRecord) -> Result<TrySubmit<Acknowledgement>, S2Error> {
         let guard = self.producer.lock();
         let producer = guard.as_ref().ok_or_else(|| self.closed("append"))?;
         // Reserving is cancel-safe: when it cannot complete at once, dropping it releases

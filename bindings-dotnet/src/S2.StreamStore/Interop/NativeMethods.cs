@@ -302,6 +302,12 @@ internal static unsafe partial class NativeMethods
     internal static partial void s2_producer_submit(S2NativeProducer* producer, S2NewRecordNative* record, delegate* unmanaged[Cdecl]<void*, S2NativeError*, void> accepted, delegate* unmanaged[Cdecl]<void*, ulong, S2AppendAckNative*, S2NativeError*, void> ack, void* userData);
 
     [LibraryImport(Library)]
+    internal static partial int s2_producer_try_submit_counted(S2NativeProducer* producer, S2NewRecordNative* record, delegate* unmanaged[Cdecl]<void*, ulong, ulong, S2NativeError*, void> ack, void* userData, S2NativeError** errorOut);
+
+    [LibraryImport(Library)]
+    internal static partial void s2_producer_submit_counted(S2NativeProducer* producer, S2NewRecordNative* record, delegate* unmanaged[Cdecl]<void*, S2NativeError*, void> accepted, delegate* unmanaged[Cdecl]<void*, ulong, ulong, S2NativeError*, void> ack, void* userData);
+
+    [LibraryImport(Library)]
     internal static partial void s2_producer_flush(S2NativeProducer* producer, delegate* unmanaged[Cdecl]<void*, S2NativeError*, void> done, void* userData);
 
     [LibraryImport(Library)]

@@ -88,7 +88,7 @@ internal sealed class NativePipeline : IDisposable
             fixed (byte* b = body)
             {
                 var record = new S2NewRecordNative { Body = b, BodyLen = (nuint)body.Length };
-                result = NativeMethods.s2_producer_try_submit((S2NativeProducer*)_handle.DangerousGetHandle(), &record, PipelineCallbacks.SharedRecordAck, (void*)State.UserData, &error);
+                result = NativeMethods.s2_producer_try_submit_counted((S2NativeProducer*)_handle.DangerousGetHandle(), &record, PipelineCallbacks.SharedCountedAck, (void*)State.UserData, &error);
             }
         }
         catch (ObjectDisposedException)
@@ -215,7 +215,7 @@ internal sealed class NativePipeline : IDisposable
                 var record = new S2NewRecordNative { Body = b, BodyLen = (nuint)body.Length };
                 if (_producer)
                 {
-                    NativeMethods.s2_producer_submit((S2NativeProducer*)_handle.DangerousGetHandle(), &record, PipelineCallbacks.SharedAccepted, PipelineCallbacks.SharedRecordAck, (void*)State.UserData);
+                    NativeMethods.s2_producer_submit_counted((S2NativeProducer*)_handle.DangerousGetHandle(), &record, PipelineCallbacks.SharedAccepted, PipelineCallbacks.SharedCountedAck, (void*)State.UserData);
                 }
                 else
                 {

@@ -14,7 +14,8 @@ internal static unsafe class PipelineCallbacks
 
     internal static delegate* unmanaged[Cdecl]<void*, S2AppendAckNative*, S2NativeError*, void> SharedSessionAck => &OnSharedSessionAck;
 
-    internal static delegate* unmanaged[Cdecl]<void*, ulong, S2AppendAckNative*, S2NativeError*, void> SharedRecordAck => &OnSharedRecordAck;
+    /// <summary>A producer's shared records: one call per run of records acknowledged together (<c>s2_producer_*_counted</c>).</summary>
+    internal static delegate* unmanaged[Cdecl]<void*, ulong, ulong, S2NativeError*, void> SharedCountedAck => &OnSharedCountedAck;
 
     internal static delegate* unmanaged[Cdecl]<void*, S2NativeError*, void> TrackedAccepted => &OnTrackedAccepted;
 
@@ -45,9 +46,6 @@ internal static unsafe class PipelineCallbacks
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     private static void OnSharedSessionAck(void* userData, S2AppendAckNative* ack, S2NativeError* error) => SharedAck(userData, ack, error);
 
-    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
-    private static void OnSharedRecordAck(void* userData, ulong seqNum, S2AppendAckNative* ack, S2NativeError* error) => SharedAck(userData, ack, error);
-
     private static void SharedAck(void* userData, S2AppendAckNative* ack, S2NativeError* error)
     {
         try
@@ -60,10 +58,35 @@ internal static unsafe class PipelineCallbacks
             }
             else if (ack != null)
             {
-                Diagnostics.Telemetry.AppendedRecords.Add(state.PerRecordAcks ? 1 : (long)(ack->End.SeqNum - ack->Start.SeqNum));
+                Diagnostics.Telemetry.AppendedRecords.Add((long)(ack->End.SeqNum - ack->Start.SeqNum));
             }
             state.Completed(exception);
             state.Release();
+        }
+        catch (Exception e)
+        {
+            NativeCallbacks.Unexpected(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    private static void OnSharedCountedAck(void* userData, ulong firstSeqNum, ulong count, S2NativeError* error)
+    {
+        try
+        {
+            var state = (PipelineState)GCHandle.FromIntPtr((nint)userData).Target!;
+            Exception? exception = null;
+            if (error != null)
+            {
+                exception = NativeErrors.Take(error, CancellationToken.None);
+            }
+            else
+            {
+                Diagnostics.Telemetry.AppendedRecords.Add((long)count);
+            }
+            // Each record of the run held one reference (its ack callback) and is one completion.
+            state.Completed(exception, (long)count);
+            state.Release((long)count);
         }
         catch (Exception e)
         {

@@ -102,15 +102,15 @@ internal sealed class PipelineState
     /// <summary>A submission was accepted (or refused): its room slot is free.</summary>
     internal void Accepted() => Room.Release();
 
-    /// <summary>A submission was acknowledged or failed.</summary>
-    internal void Completed(Exception? error)
+    /// <summary>A submission was acknowledged or failed, or <paramref name="count"/> of them (a producer's run of records acknowledged together).</summary>
+    internal void Completed(Exception? error, long count = 1)
     {
         if (error is not null)
         {
             Interlocked.CompareExchange(ref _firstError, error, null);
             OnFailure(error);
         }
-        var completed = Interlocked.Increment(ref _counters.Completed);
+        var completed = Interlocked.Add(ref _counters.Completed, count);
         if (Volatile.Read(ref _waiterCount) == 0)
         {
             return;
@@ -153,10 +153,10 @@ internal sealed class PipelineState
         }
     }
 
-    /// <summary>A callback that referenced this state fired (its last use of it).</summary>
-    internal void Release()
+    /// <summary>A callback that referenced this state fired (its last use of it), or one that stood for <paramref name="count"/> of them.</summary>
+    internal void Release(long count = 1)
     {
-        Interlocked.Increment(ref _counters.Fired);
+        Interlocked.Add(ref _counters.Fired, count);
         if (Volatile.Read(ref _ownerReleased) != 0)
         {
             TryFree();
