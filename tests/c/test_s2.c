@@ -1435,6 +1435,16 @@ static void producer_done(const S2Producer *producer, bool close) {
     waiter_destroy(&w);
 }
 
+/* Closes a producer whose records failed (the close reports that failure too) and frees it. */
+static void producer_close_failed(S2Producer *producer) {
+    Waiter w;
+    waiter_init(&w);
+    s2_producer_close(producer, on_done, &w);
+    s2_error_free(waiter_wait(&w, WAIT_MS));
+    waiter_destroy(&w);
+    s2_producer_free(producer);
+}
+
 /* s2_producer_try_submit takes records on the calling thread when the producer has room and
  * nothing is queued ahead; mixed with s2_producer_submit (its fallback on FULL), every record
  * keeps its call order. A refused try fires no callback. */
@@ -1670,12 +1680,7 @@ static void test_producer_counted_acks_join_runs_and_cover_every_record_once(voi
     counted_wait(&log, 5);
     CHECK(log.failed == 5 && log.calls == 5 && log.first_error == S2_ERROR_SEQ_NUM_MISMATCH,
           "%d failed in %d calls, kind %d", log.failed, log.calls, (int)log.first_error);
-    Waiter w;
-    waiter_init(&w);
-    s2_producer_close(producer, on_done, &w);
-    s2_error_free(waiter_wait(&w, WAIT_MS));
-    waiter_destroy(&w);
-    s2_producer_free(producer);
+    producer_close_failed(producer);
     pthread_mutex_destroy(&log.mu);
     fixture_free(&f);
 }
@@ -1768,12 +1773,7 @@ static void test_producer_per_record_acks(void) {
     producer_wait(&log, 1);
     CHECK(log.failed == 1 && log.first_error == S2_ERROR_FENCING_TOKEN_MISMATCH, "kind %d",
           (int)log.first_error);
-    Waiter closing;
-    waiter_init(&closing);
-    s2_producer_close(producer, on_done, &closing);
-    s2_error_free(waiter_wait(&closing, WAIT_MS));
-    waiter_destroy(&closing);
-    s2_producer_free(producer);
+    producer_close_failed(producer);
 
     /* A producer whose match_seq_num is stale: its records fail with the mismatch. */
     CHECK_OK(s2_producer_open(f.stream, "{\"match_seq_num\":5}", &producer));
@@ -1786,12 +1786,7 @@ static void test_producer_per_record_acks(void) {
     producer_wait(&log, 1);
     CHECK(log.failed == 1 && log.first_error == S2_ERROR_SEQ_NUM_MISMATCH, "kind %d",
           (int)log.first_error);
-    Waiter w;
-    waiter_init(&w);
-    s2_producer_close(producer, on_done, &w);
-    s2_error_free(waiter_wait(&w, WAIT_MS));
-    waiter_destroy(&w);
-    s2_producer_free(producer);
+    producer_close_failed(producer);
     pthread_mutex_destroy(&log.mu);
     fixture_free(&f);
 }

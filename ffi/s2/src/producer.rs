@@ -188,18 +188,12 @@ pub unsafe extern "C" fn s2_producer_submit(
     ack: S2RecordAckCallback,
     user_data: *mut c_void,
 ) {
-    catch((), || {
-        let accepted = Done::new(accepted, user_data);
-        // SAFETY: forwarded to the caller.
-        unsafe {
-            submit(
-                producer,
-                record,
-                accepted,
-                ProducerAck::record(ack, user_data),
-            )
-        }
-    });
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        submit(producer, record, accepted, user_data, || {
+            ProducerAck::record(ack, user_data)
+        })
+    }
 }
 
 /// `s2_producer_submit` with an acknowledgement per run: `ack` fires once for each run of
@@ -220,18 +214,12 @@ pub unsafe extern "C" fn s2_producer_submit_counted(
     ack: S2CountedAckCallback,
     user_data: *mut c_void,
 ) {
-    catch((), || {
-        let accepted = Done::new(accepted, user_data);
-        // SAFETY: forwarded to the caller.
-        unsafe {
-            submit(
-                producer,
-                record,
-                accepted,
-                ProducerAck::counted(ack, user_data),
-            )
-        }
-    });
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        submit(producer, record, accepted, user_data, || {
+            ProducerAck::counted(ack, user_data)
+        })
+    }
 }
 
 /// The shared body of the submit exports.
@@ -241,17 +229,22 @@ pub unsafe extern "C" fn s2_producer_submit_counted(
 unsafe fn submit(
     producer: *const S2Producer,
     record: *const S2NewRecord,
-    accepted: Option<Once<Done>>,
-    ack: Option<Once<ProducerAck>>,
+    accepted: S2DoneCallback,
+    user_data: *mut c_void,
+    ack: impl FnOnce() -> Option<Once<ProducerAck>>,
 ) {
-    // SAFETY: forwarded to the caller.
-    let producer = match unsafe { handles::required(producer, "producer") } {
-        Ok(producer) => producer,
-        Err(error) => return reject(error, accepted, ack),
-    };
-    // SAFETY: forwarded to the caller.
-    let prepared = unsafe { producer.prepare(record) };
-    producer.pipeline.submit_checked(prepared, accepted, ack);
+    catch((), || {
+        let accepted = Done::new(accepted, user_data);
+        let ack = ack();
+        // SAFETY: forwarded to the caller.
+        let producer = match unsafe { handles::required(producer, "producer") } {
+            Ok(producer) => producer,
+            Err(error) => return reject(error, accepted, ack),
+        };
+        // SAFETY: forwarded to the caller.
+        let prepared = unsafe { producer.prepare(record) };
+        producer.pipeline.submit_checked(prepared, accepted, ack);
+    });
 }
 
 /// `s2_producer_try_submit` took the record: its `ack` will fire.

@@ -69,13 +69,16 @@ pub fn to_append_record(
             format!("its metered size {size} exceeds the limit of {MAX_BATCH_BYTES} bytes"),
         ));
     }
-    let headers = record
-        .headers
-        .into_iter()
-        .map(|(name, value)| sdk::Header::new(name, value));
-    let mut converted = AppendRecord::new(record.body)
-        .and_then(|r| r.with_headers(headers))
-        .map_err(|e| S2Error::invalid_argument(context, &format!("records[{index}]"), e))?;
+    let invalid = |e| S2Error::invalid_argument(context, &format!("records[{index}]"), e);
+    let mut converted = AppendRecord::new(record.body).map_err(invalid)?;
+    // Most records have no headers: skip the SDK's conversion and second check for them.
+    if !record.headers.is_empty() {
+        let headers = record
+            .headers
+            .into_iter()
+            .map(|(name, value)| sdk::Header::new(name, value));
+        converted = converted.with_headers(headers).map_err(invalid)?;
+    }
     if let Some(timestamp) = record.timestamp {
         converted = converted.with_timestamp(timestamp);
     }
