@@ -52,7 +52,7 @@ public class IntegrationTests
         using (stream)
         {
             await stream.AppendAsync(new AppendRecord("warm"), cancellationToken: Lite.Timeout());
-            var baseline = NativeLibraryGuard.LiveHandles;
+            var baseline = NativeDiagnostics.LiveHandles;
             await stream.AppendAsync(new AppendRecord("x"), cancellationToken: Lite.Timeout());
             await stream.ReadAsync(cancellationToken: Lite.Timeout());
             await Assert.ThrowsAsync<SeqNumMismatchException>(() => stream.AppendAsync(new AppendRecord("x"), new AppendOptions { MatchSeqNum = 0 }, Lite.Timeout()));
@@ -71,11 +71,11 @@ public class IntegrationTests
                 }
             }
             var deadline = DateTime.UtcNow.AddSeconds(10);
-            while (NativeLibraryGuard.LiveHandles != baseline && DateTime.UtcNow < deadline)
+            while (NativeDiagnostics.LiveHandles != baseline && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(50);
             }
-            Assert.Equal(baseline, NativeLibraryGuard.LiveHandles);
+            Assert.Equal(baseline, NativeDiagnostics.LiveHandles);
             Assert.Equal(0, NativeCallbacks.UnexpectedCount);
         }
     }
