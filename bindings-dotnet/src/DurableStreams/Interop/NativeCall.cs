@@ -49,16 +49,13 @@ internal abstract class NativeObject
 }
 
 /// <summary>
-/// One asynchronous native call: a <see cref="TaskCompletionSource{TResult}"/> (continuations run
-/// asynchronously, never on the native thread), the <c>DsCancel</c> linked to the caller's
-/// <see cref="CancellationToken"/>, and the <see cref="GCHandle"/> passed as <c>user_data</c>.
-/// Every asynchronous native function is started by <see cref="Start"/> and every completion
-/// callback (<see cref="NativeCallbacks"/>) ends in <see cref="Complete"/>: the native callback
-/// fires exactly once; it frees the GCHandle, converts the result or error to managed objects,
-/// releases the cancel handle and completes the task.
+/// One asynchronous native call on a <see cref="NativeObject"/> (its completion, shared with the
+/// S2 package, is in <c>Shared/Interop/NativeCall.Completion.cs</c>). Every asynchronous native
+/// function is started by <see cref="Start"/> and every completion callback
+/// (<see cref="NativeCallbacks"/>) ends in <see cref="Complete"/>.
 /// </summary>
 /// <typeparam name="T">The managed result.</typeparam>
-internal sealed unsafe class NativeCall<T>
+internal sealed unsafe partial class NativeCall<T>
 {
     /// <summary>
     /// Calls the native function: <paramref name="target"/> is the leased native object,
@@ -69,33 +66,14 @@ internal sealed unsafe class NativeCall<T>
     /// </summary>
     internal delegate void Starter<TState>(TState state, nint target, nint cancel, nint userData);
 
-    private readonly TaskCompletionSource<T> _tcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly CancellationToken _token;
-    private readonly CancelHandle? _cancel;
-    private readonly bool _ownsCancel;
-    private CancellationTokenRegistration _registration;
     // Held until the callback so that a call nobody awaits keeps its object, and through it the
     // client's dynamic header providers (held weakly by the native side), reachable.
-    private readonly NativeObject _target;
-    private GCHandle _self;
-    private int _finished;
+    private readonly NativeObject? _target;
 
     private NativeCall(NativeObject target, CancellationToken token, CancelHandle? sharedCancel)
+        : this(token, sharedCancel)
     {
         _target = target;
-        _token = token;
-        if (sharedCancel is not null)
-        {
-            _cancel = sharedCancel;
-        }
-        else if (token.CanBeCanceled)
-        {
-            _cancel = CancelHandle.Create();
-            _ownsCancel = true;
-            // Runs synchronously if the token is already cancelled: the native call then starts
-            // with a triggered cancel and completes CANCELLED.
-            _registration = token.UnsafeRegister(static state => ((CancelHandle)state!).Trigger(), _cancel);
-        }
     }
 
     /// <summary>
@@ -126,118 +104,15 @@ internal sealed unsafe class NativeCall<T>
 
     /// <summary>
     /// Completes the call whose <c>user_data</c> is <paramref name="userData"/>, from its native
-    /// callback: with the owned <paramref name="error"/> (converted and freed here) when it is not
-    /// NULL, else with <paramref name="convert"/>(<paramref name="result"/>), where
-    /// <paramref name="result"/> is the callback's borrowed result (a pointer as <see cref="nint"/>,
-    /// or a value). Never throws: nothing may unwind into native code.
+    /// callback: with the owned <paramref name="error"/> when it is not NULL, else with
+    /// <paramref name="convert"/>(<paramref name="result"/>). Never throws.
     /// </summary>
-    internal static void Complete<TRaw>(void* userData, DsError* error, TRaw result, Func<TRaw, T> convert)
-    {
-        NativeCall<T>? call = null;
-        try
-        {
-            var handle = GCHandle.FromIntPtr((nint)userData);
-            call = (NativeCall<T>)handle.Target!;
-            handle.Free();
-            call._self = default;
-            GC.KeepAlive(call._target);
-            if (error != null)
-            {
-                var owned = error;
-                error = null;
-                Exception exception;
-                try
-                {
-                    exception = NativeErrors.Take(owned, call._token);
-                }
-                catch (Exception e)
-                {
-                    exception = e;
-                }
-                call.Fail(exception);
-                return;
-            }
-            var value = convert(result);
-            if (call.Finish())
-            {
-                call._tcs.TrySetResult(value);
-            }
-            else if (value is IDisposable unclaimed)
-            {
-                // Nobody will receive it (the call already ended): release what it holds now.
-                unclaimed.Dispose();
-            }
-        }
-        catch (Exception e)
-        {
-            Failed(call, error, e);
-        }
-    }
+    internal static void Complete<TRaw>(void* userData, DsError* error, TRaw result, Func<TRaw, T> convert) =>
+        CompleteCore(userData, (nint)error, result, convert);
 
-    /// <summary>The native call could not be made (its callback never fires): frees the GCHandle and fails the task.</summary>
-    private void FailStart(Exception exception)
-    {
-        if (_self.IsAllocated)
-        {
-            _self.Free();
-            _self = default;
-        }
-        Fail(exception);
-    }
+    private static partial Exception TakeError(nint error, CancellationToken token) => NativeErrors.Take((DsError*)error, token);
 
-    private void Fail(Exception exception)
-    {
-        if (!Finish())
-        {
-            return;
-        }
-        if (exception is OperationCanceledException && _token.IsCancellationRequested)
-        {
-            _tcs.TrySetCanceled(_token);
-        }
-        else
-        {
-            _tcs.TrySetException(exception);
-        }
-    }
+    private static partial void FreeError(nint error) => NativeMethods.ds_error_free((DsError*)error);
 
-    private bool Finish()
-    {
-        if (Interlocked.Exchange(ref _finished, 1) != 0)
-        {
-            return false;
-        }
-        // Unregister does not wait for a running callback; the SafeHandle's reference count keeps
-        // the DsCancel alive until a concurrent ds_cancel_cancel returns.
-        _registration.Unregister();
-        if (_ownsCancel)
-        {
-            _cancel!.Dispose();
-        }
-        return true;
-    }
-
-    /// <summary>A callback body failed after recovering (or while recovering) its call.</summary>
-    private static void Failed(NativeCall<T>? call, DsError* unconsumedError, Exception exception)
-    {
-        try
-        {
-            if (unconsumedError != null)
-            {
-                NativeMethods.ds_error_free(unconsumedError);
-            }
-            if (call is not null)
-            {
-                call.Fail(exception);
-            }
-            else
-            {
-                NativeCallbacks.Unexpected(exception);
-            }
-        }
-        catch (Exception e)
-        {
-            NativeCallbacks.Unexpected(e);
-        }
-    }
+    partial void Completing() => GC.KeepAlive(_target);
 }
