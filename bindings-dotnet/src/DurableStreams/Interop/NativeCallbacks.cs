@@ -10,7 +10,7 @@ namespace DurableStreams.Interop;
 /// which recovers the call from <c>user_data</c>, frees owned errors and completes the task);
 /// nothing escapes into native code.
 /// </summary>
-internal static unsafe class NativeCallbacks
+internal static unsafe partial class NativeCallbacks
 {
     internal static delegate* unmanaged[Cdecl]<void*, DsError*, DsCreateResult*, void> Create => &OnCreate;
 
@@ -110,23 +110,4 @@ internal static unsafe class NativeCallbacks
         {
             StreamClosed = result->Closed != 0,
         };
-
-    /// <summary>
-    /// An exception that cannot be delivered to any caller (a bug in this library). It must not
-    /// unwind into native code, so it is recorded (<see cref="UnexpectedCount"/>,
-    /// <see cref="LastUnexpected"/>; tests assert there are none) and dropped.
-    /// </summary>
-    internal static void Unexpected(Exception exception)
-    {
-        Interlocked.Increment(ref s_unexpected);
-        LastUnexpected = exception;
-    }
-
-    private static long s_unexpected;
-
-    /// <summary>How many callback exceptions could not be delivered (always 0 unless there is a bug).</summary>
-    internal static long UnexpectedCount => Interlocked.Read(ref s_unexpected);
-
-    /// <summary>The last undeliverable callback exception.</summary>
-    internal static Exception? LastUnexpected { get; private set; }
 }

@@ -7,7 +7,7 @@ namespace S2.StreamStore.Interop;
 /// The static completion callbacks of one-shot calls, one per callback type of the header. Each
 /// only converts its borrowed result inside <see cref="NativeCall{T}.Complete"/>.
 /// </summary>
-internal static unsafe class NativeCallbacks
+internal static unsafe partial class NativeCallbacks
 {
     internal static delegate* unmanaged[Cdecl]<void*, byte*, S2NativeError*, void> Json => &OnJson;
 
@@ -55,22 +55,4 @@ internal static unsafe class NativeCallbacks
         new StreamPosition(ack->Start.SeqNum, ack->Start.Timestamp),
         new StreamPosition(ack->End.SeqNum, ack->End.Timestamp),
         new StreamPosition(ack->Tail.SeqNum, ack->Tail.Timestamp));
-
-    /// <summary>
-    /// An exception no caller can receive (a bug in this library): it must not unwind into native
-    /// code, so it is counted (<see cref="UnexpectedCount"/>; tests assert there are none) and dropped.
-    /// </summary>
-    internal static void Unexpected(Exception exception)
-    {
-        Interlocked.Increment(ref s_unexpected);
-        LastUnexpected = exception;
-    }
-
-    private static long s_unexpected;
-
-    /// <summary>How many callback exceptions could not be delivered.</summary>
-    internal static long UnexpectedCount => Interlocked.Read(ref s_unexpected);
-
-    /// <summary>The last undeliverable callback exception.</summary>
-    internal static Exception? LastUnexpected { get; private set; }
 }
