@@ -454,8 +454,10 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 # The solution (library, tests, samples) over the release C ABI library.
 build_dotnet() {
   need dotnet
-  section ".NET: release C ABI library (cargo build --release -p durable-streams-ffi)"
-  cargo build --release -p durable-streams-ffi
+  # Both libraries before the solution: several test projects copy libs2_streamstore.so, and only
+  # one of them builds it when it is missing, so a parallel build could copy it before it exists.
+  section ".NET: release C ABI libraries (cargo build --release -p durable-streams-ffi -p s2-streamstore-ffi)"
+  cargo build --release -p durable-streams-ffi -p s2-streamstore-ffi
   section ".NET: build (dotnet build bindings-dotnet/DurableStreams.slnx)"
   dotnet build "$DOTNET_DIR/DurableStreams.slnx" -c Release
 }
